@@ -1,0 +1,86 @@
+"""The ``planbridge`` command line: serve, migrate, token create (and the engine's commands)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from app.db import make_engine
+from app.migrations.runner import upgrade
+from app.models import Scope
+from app.services.tokens import get_or_create_workspace, issue_token
+from app.settings import UnsafeSettings, get_settings
+
+cli = typer.Typer(help="planbridge: strategic plans turned into tracked, owned work.", no_args_is_help=True)
+token_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
+cli.add_typer(token_cli, name="token")
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    try:
+        return get_settings()
+    except (UnsafeSettings, ValueError) as exc:
+        typer.echo(f"planbridge: refusing to start: {_one_line(exc)}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc)
+    for line in text.splitlines():
+        if "PLANBRIDGE_" in line or "must" in line:
+            return line.strip().removeprefix("Value error, ").split(" [type=")[0]
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@cli.command()
+def migrate() -> None:
+    """Upgrade the database schema to the newest version."""
+    settings = _settings()
+    upgrade(make_engine(settings.database_url))
+    typer.echo("database is at the newest schema")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default PLANBRIDGE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default PLANBRIDGE_PORT).")] = None,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the embedded sync worker.")] = False,
+) -> None:
+    """Run the web service (and, by default, one embedded sync worker)."""
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = _settings()
+    if no_worker:
+        settings = settings.model_copy(update={"embedded_worker": False})
+    engine = make_engine(settings.database_url)
+    if settings.is_sqlite:
+        # The embedded database belongs to this process: bring it to the newest schema itself.
+        upgrade(engine)
+    app = create_app(settings, engine)
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower())
+
+
+@token_cli.command("create")
+def token_create(
+    workspace: Annotated[str, typer.Option(help="Workspace name; created if it does not exist.")],
+    scope: Annotated[Scope, typer.Option(help="admin, write or read.")] = Scope.write,
+    name: Annotated[str, typer.Option(help="A label to recognise the token by.")] = "",
+) -> None:
+    """Create an API token and print it once (only its hash is stored)."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    if settings.is_sqlite:
+        upgrade(engine)
+    with Session(engine) as session:
+        ws = get_or_create_workspace(session, workspace)
+        issued = issue_token(session, ws.id, scope, name)
+        session.commit()
+    typer.echo(issued.token)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,88 @@
+"""Dependency aliases so route signatures read like prose: ``session: SessionDep, auth: WriteAuth``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.errors import Forbidden, Unauthorized
+from app.models import Scope
+from app.services.tokens import find_active_token
+from app.settings import Settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; routes commit, services only flush."""
+    with Session(get_engine(request), expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `planbridge token create`")
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    workspace_id: uuid.UUID
+    scope: Scope
+    token_id: uuid.UUID
+    token_name: str
+
+    @property
+    def actor(self) -> str:
+        return f"token:{self.token_name or self.token_id}"
+
+
+def _authenticate(
+    request: Request,
+    session: Session,
+    credentials: HTTPAuthorizationCredentials | None,
+) -> AuthContext:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthorized("A bearer API token is required (Authorization: Bearer <token>).")
+    record = find_active_token(session, credentials.credentials)
+    if record is None:
+        raise Unauthorized("The API token is unknown or revoked.")
+    context = AuthContext(
+        workspace_id=record.workspace_id, scope=record.scope, token_id=record.id, token_name=record.name
+    )
+    request.state.auth = context
+    return context
+
+
+def require(scope: Scope):  # type: ignore[no-untyped-def]
+    def dependency(
+        request: Request,
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> AuthContext:
+        context = _authenticate(request, session, credentials)
+        if not context.scope.allows(scope):
+            raise Forbidden(f"This token has scope '{context.scope}'; this action needs '{scope}'.")
+        return context
+
+    return dependency
+
+
+ReadAuth = Annotated[AuthContext, Depends(require(Scope.read))]
+WriteAuth = Annotated[AuthContext, Depends(require(Scope.write))]
+AdminAuth = Annotated[AuthContext, Depends(require(Scope.admin))]

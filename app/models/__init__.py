@@ -1,0 +1,29 @@
+"""All tables, imported here so metadata (and Alembic) sees every one of them."""
+
+from app.models.planning import (
+    ActionItem,
+    EventSource,
+    Goal,
+    ItemEvent,
+    ItemStatus,
+    Person,
+    Plan,
+)
+from app.models.sync import Connection, ExternalLink, WebhookDelivery
+from app.models.tenancy import ApiToken, Scope, Workspace
+
+__all__ = [
+    "ActionItem",
+    "ApiToken",
+    "Connection",
+    "EventSource",
+    "ExternalLink",
+    "Goal",
+    "ItemEvent",
+    "ItemStatus",
+    "Person",
+    "Plan",
+    "Scope",
+    "WebhookDelivery",
+    "Workspace",
+]

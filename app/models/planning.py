@@ -1,0 +1,130 @@
+"""People, plans, goals, action items and their append-only event history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from app.models.base import created_field, id_field, json_field, timestamp_field, workspace_field
+
+
+class ItemStatus(StrEnum):
+    todo = "todo"
+    in_progress = "in_progress"
+    blocked = "blocked"
+    done = "done"
+    dropped = "dropped"
+
+
+class EventSource(StrEnum):
+    api = "api"
+    tracker = "tracker"
+    engine = "engine"
+
+
+class Person(SQLModel, table=True):
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    # None means "not declared": capacity then comes from the person's focus blocks, if any.
+    weekly_strategic_hours: float | None = Field(default=None, ge=0)
+    # One account per tracker kind, set explicitly (never guessed from the email):
+    # {"jira": "<accountId>", "jira_dc": "<username>", "github": "<login>", "trello": "<member id>"}
+    identities: dict[str, str] = json_field()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+
+
+class Plan(SQLModel, table=True):
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    name: str = Field(max_length=200)
+    start_date: date
+    end_date: date
+    # Where items of this plan go when neither the item nor its goal names a connection.
+    default_connection_id: uuid.UUID | None = Field(
+        default=None, foreign_key="connection.id", ondelete="SET NULL"
+    )
+    default_scope: str | None = Field(default=None, max_length=300)
+    post_reviews_to_trackers: bool = False
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+
+
+class Goal(SQLModel, table=True):
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    plan_id: uuid.UUID = Field(foreign_key="plan.id", index=True, ondelete="CASCADE")
+    title: str = Field(max_length=300)
+    description: str = ""
+    owner_id: uuid.UUID = Field(foreign_key="person.id", index=True)
+    target_date: date | None = None
+    # Optional tracker mirror (Jira epic, GitHub milestone, Trello goal card).
+    connection_id: uuid.UUID | None = Field(
+        default=None, foreign_key="connection.id", ondelete="SET NULL"
+    )
+    scope: str | None = Field(default=None, max_length=300)
+    revision: int = 1
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+
+
+class ActionItem(SQLModel, table=True):
+    __tablename__ = "action_item"
+    __table_args__ = (Index("ix_action_item_goal_status", "goal_id", "status"),)
+
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    goal_id: uuid.UUID = Field(foreign_key="goal.id", index=True, ondelete="CASCADE")
+    title: str = Field(max_length=300)
+    description: str = ""
+    owner_id: uuid.UUID = Field(foreign_key="person.id", index=True)
+    due_date: date
+    # Capacity spreads the estimate over the working days from start (or creation) to due.
+    start_date: date | None = None
+    estimate_hours: float
+    status: ItemStatus = Field(default=ItemStatus.todo, index=True)
+    connection_id: uuid.UUID | None = Field(
+        default=None, foreign_key="connection.id", ondelete="SET NULL"
+    )
+    scope: str | None = Field(default=None, max_length=300)
+    # Bumped on every planning change; the engine pushes while revision > link.pushed_revision.
+    revision: int = 1
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+    last_activity_at: datetime = created_field()
+    done_at: datetime | None = timestamp_field()
+
+
+class ItemEvent(SQLModel, table=True):
+    """Append-only history of status and planning changes: burn-up, reviews and audit read it."""
+
+    __tablename__ = "item_event"
+    __table_args__ = (
+        Index("ix_item_event_item_at", "item_id", "at"),
+        Index("ix_item_event_goal_at", "goal_id", "at"),
+        Index("ix_item_event_workspace_at", "workspace_id", "at"),
+    )
+
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    item_id: uuid.UUID | None = Field(default=None, foreign_key="action_item.id", ondelete="SET NULL")
+    goal_id: uuid.UUID | None = Field(default=None, foreign_key="goal.id", ondelete="SET NULL")
+    # created | status | planning | drift | deleted | sync
+    kind: str = Field(max_length=32)
+    source: EventSource = EventSource.api
+    actor: str | None = Field(default=None, max_length=200)
+    field: str | None = Field(default=None, max_length=64)
+    from_value: str | None = None
+    to_value: str | None = None
+    # Snapshot for history-based reports: the item's estimate and status right after the event.
+    estimate_hours: float | None = None
+    status: ItemStatus | None = None
+    data: dict[str, Any] = json_field()
+    at: datetime = created_field()

@@ -1,0 +1,113 @@
+"""Tracker connections, the links between planbridge objects and tracker items, and the webhook inbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.base import created_field, id_field, json_field, timestamp_field, workspace_field
+
+
+class ConnectionState(StrEnum):
+    active = "active"
+    paused = "paused"  # auth failure or paused by a person; a readable reason is kept
+
+
+class Connection(SQLModel, table=True):
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=32)  # entry-point name: "github", "jira", "trello", ...
+    base_url: str = Field(max_length=500)
+    # Fernet token of the JSON secrets (API token, PAT, Trello key/token); never returned.
+    credentials_encrypted: str = ""
+    # Non-secret connector config: status and identity mapping, project/repo/board, flavour.
+    config: dict[str, Any] = json_field()
+    scope: str | None = Field(default=None, max_length=300)
+    poll_interval_seconds: int = 300
+    webhook_secret_encrypted: str | None = None
+    previous_webhook_secret_encrypted: str | None = None
+    previous_webhook_secret_until: datetime | None = timestamp_field()
+    state: ConnectionState = ConnectionState.active
+    paused_reason: str | None = None
+    cursor: dict[str, Any] | None = json_field(default_factory=lambda: None)
+    next_poll_at: datetime | None = timestamp_field(index=True)
+    last_pull_at: datetime | None = timestamp_field()
+    last_pull_ok_at: datetime | None = timestamp_field()
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    backoff_until: datetime | None = timestamp_field()
+    rate_limit_remaining: int | None = None
+    rate_limit_limit: int | None = None
+    rate_limit_reset_at: datetime | None = timestamp_field()
+    leased_by: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = timestamp_field()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+
+
+class ExternalLink(SQLModel, table=True):
+    """An action item or goal <-> one tracker object; also the push work item and its lease."""
+
+    __tablename__ = "external_link"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "item_id", name="uq_external_link_connection_item"),
+        UniqueConstraint("connection_id", "goal_id", name="uq_external_link_connection_goal"),
+        Index("ix_external_link_connection_external", "connection_id", "external_id"),
+    )
+
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    connection_id: uuid.UUID = Field(foreign_key="connection.id", index=True, ondelete="CASCADE")
+    item_id: uuid.UUID | None = Field(
+        default=None, foreign_key="action_item.id", index=True, ondelete="CASCADE"
+    )
+    goal_id: uuid.UUID | None = Field(
+        default=None, foreign_key="goal.id", index=True, ondelete="CASCADE"
+    )
+    external_id: str | None = Field(default=None, max_length=200)
+    key: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=1000)
+    pushed_revision: int = 0
+    # Values planbridge last wrote, to tell a person's edit in the tracker from our own.
+    pushed_fields: dict[str, Any] = json_field()
+    # Set before a create is sent: a link with this set and no external_id is an uncertain create.
+    create_started_at: datetime | None = timestamp_field()
+    remote_updated_at: datetime | None = timestamp_field()
+    last_synced_at: datetime | None = timestamp_field()
+    last_error: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = timestamp_field(index=True)
+    dead: bool = Field(default=False, index=True)
+    tombstoned_at: datetime | None = timestamp_field()
+    leased_by: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = timestamp_field()
+    created_at: datetime = created_field()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The webhook inbox: one row per delivery id, so a redelivery is stored once and processed once."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "delivery_id", name="uq_webhook_delivery_connection_delivery"),
+        Index("ix_webhook_delivery_pending", "processed_at", "received_at"),
+    )
+
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    connection_id: uuid.UUID = Field(foreign_key="connection.id", index=True, ondelete="CASCADE")
+    delivery_id: str = Field(max_length=200)
+    received_at: datetime = created_field()
+    headers: dict[str, Any] = json_field()
+    body: bytes = Field(sa_type=LargeBinary)
+    processed_at: datetime | None = timestamp_field()
+    outcome: str | None = Field(default=None, max_length=200)
+    attempts: int = 0
+    leased_by: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = timestamp_field()

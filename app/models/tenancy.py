@@ -1,0 +1,43 @@
+"""Workspaces (tenants) and their API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from app.models.base import created_field, id_field, timestamp_field, workspace_field
+
+
+class Scope(StrEnum):
+    read = "read"
+    write = "write"
+    admin = "admin"
+
+    def allows(self, needed: Scope) -> bool:
+        order = [Scope.read, Scope.write, Scope.admin]
+        return order.index(self) >= order.index(needed)
+
+
+class Workspace(SQLModel, table=True):
+    id: uuid.UUID = id_field()
+    name: str = Field(index=True, unique=True, max_length=200)
+    created_at: datetime = created_field()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token; only its SHA-256 hash is stored, the token itself is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    name: str = Field(default="", max_length=200)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    prefix: str = Field(max_length=16)
+    scope: Scope = Field(default=Scope.write)
+    created_at: datetime = created_field()
+    last_used_at: datetime | None = timestamp_field()
+    revoked_at: datetime | None = timestamp_field()

@@ -1,0 +1,51 @@
+"""Settings from the environment (prefix ``PLANBRIDGE_``); defaults run on one box with SQLite."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class UnsafeSettings(ValueError):
+    """The settings would run a production deployment unsafely; the message is one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLANBRIDGE_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./planbridge.db"
+    # Fernet key material for tracker credentials. Optional only for the embedded SQLite mode,
+    # where a key is derived and stored beside the database file (see app.crypto).
+    secret_key: SecretStr | None = None
+    max_item_hours: float = Field(default=16.0, gt=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    strict_capacity: bool = False
+    stale_after_days: int = Field(default=7, ge=1)
+    allow_private_trackers: bool = False
+    public_url: str | None = None
+    embedded_worker: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if not self.is_sqlite and self.secret_key is None:
+            raise UnsafeSettings(
+                "PLANBRIDGE_SECRET_KEY must be set when PLANBRIDGE_DATABASE_URL is not SQLite "
+                "(tracker credentials are encrypted with it)"
+            )
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 16:
+            raise UnsafeSettings("PLANBRIDGE_SECRET_KEY must be at least 16 characters long")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Tracker connectors behind one interface; see connectors/base.py and docs/connectors.md."""

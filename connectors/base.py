@@ -1,0 +1,229 @@
+"""The connector interface: plain data in and out, no database, no web framework.
+
+A connector carries planbridge items into one tracker and reads their state back. The sync engine
+(``sync/``) owns scheduling, retries, pacing and storage; a connector only speaks the tracker's API
+and maps its formats to the data classes below. Built-in and third-party connectors register the same
+way, through the entry-point group ``planbridge.connectors`` (docs/connectors.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+MARKER_LABEL = "planbridge"
+
+
+def marker_text(item_id: uuid.UUID) -> str:
+    """The hidden line a created tracker object carries, so it can be found again after a crash."""
+    return f"<!-- planbridge:item={item_id} -->"
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors: only Transient and RateLimited are retried by the engine.
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises; the message is safe to show (no secrets)."""
+
+
+class AuthFailed(ConnectorError):
+    """Credentials refused (401, or 403 that is not a rate limit): the connection is paused."""
+
+
+class NotFound(ConnectorError):
+    """The target (project, repository, board) or the item does not exist or is not visible."""
+
+
+class RateLimited(ConnectorError):
+    """The tracker asked us to slow down; ``retry_after`` seconds until the next request may go."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(0.0, retry_after)
+
+
+class Transient(ConnectorError):
+    """Timeouts, connection resets, 5xx: worth retrying."""
+
+
+class Invalid(ConnectorError):
+    """The tracker refused the request as malformed (400/422) or the config is wrong: not retried."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+class RemoteStatus(StrEnum):
+    """planbridge's status vocabulary, as a connector reports it after mapping."""
+
+    todo = "todo"
+    in_progress = "in_progress"
+    blocked = "blocked"
+    done = "done"
+    dropped = "dropped"
+
+
+@dataclass(frozen=True)
+class RemoteRef:
+    """Where an object lives in the tracker: its stable id, human key and browser URL."""
+
+    external_id: str
+    key: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """What planbridge wants the tracker object to say. ``kind`` is "item" or "goal" (the mirror)."""
+
+    item_id: uuid.UUID
+    title: str
+    description: str = ""
+    kind: Literal["item", "goal"] = "item"
+    due_date: date | None = None
+    estimate_hours: float | None = None
+    # The owner's identity for this tracker (accountId, username, login, member id), or None.
+    assignee: str | None = None
+    labels: tuple[str, ...] = ()
+    # The goal mirror this item belongs under (epic, milestone, goal label/card).
+    parent: RemoteRef | None = None
+    goal_title: str | None = None
+    # Only used when "status" is in the update's fields (planbridge asks for a move).
+    status: RemoteStatus | None = None
+
+
+@dataclass(frozen=True)
+class RemoteItem:
+    """A tracker object as read back, already mapped to planbridge's vocabulary."""
+
+    ref: RemoteRef
+    title: str
+    status: RemoteStatus
+    updated_at: datetime  # timezone-aware
+    description: str = ""
+    raw_status: str | None = None  # the tracker's own status name, for display and overrides
+    assignee: str | None = None
+    due_date: date | None = None
+    labels: tuple[str, ...] = ()
+    item_id: uuid.UUID | None = None  # from the marker, when present
+    parent: RemoteRef | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    """Items changed since a cursor. Persist ``cursor`` (JSON-serialisable) only after storing items."""
+
+    items: list[RemoteItem]
+    cursor: dict[str, Any]
+    deleted: list[RemoteRef] = field(default_factory=list)
+    has_more: bool = False
+    # True when the tracker answered "nothing changed" (e.g. a GitHub 304) at no cost.
+    not_modified: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteHint:
+    """What a webhook says happened. A hint: the engine applies it only if newer than what it has."""
+
+    event: str
+    ref: RemoteRef | None = None
+    item: RemoteItem | None = None  # the full object when the payload carries one
+    item_id: uuid.UUID | None = None
+    updated_at: datetime | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """The last rate-limit headers seen, for pacing and the health page."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    """A documented write limit: at most ``requests`` in ``seconds``."""
+
+    requests: int
+    seconds: float
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration
+
+
+class ConnectorConfig(BaseModel):
+    """Fields every connector config has; each connector extends it. Secrets are SecretStr."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str
+    # Jira project key, GitHub "owner/repo", Trello board id.
+    scope: str = Field(min_length=1)
+    webhook_secret: SecretStr | None = None
+    # Tracker status name (case-insensitive) -> planbridge status, overriding category mapping.
+    status_overrides: dict[str, RemoteStatus] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The interface
+
+
+@runtime_checkable
+class Connector(Protocol):
+    kind: ClassVar[str]
+    config_model: ClassVar[type[ConnectorConfig]]
+    # Write limits the engine paces to (empty: honour 429 answers only).
+    write_limits: ClassVar[tuple[RateWindow, ...]]
+
+    def check(self) -> None:
+        """Prove credentials and target are good, or raise a ConnectorError saying what is wrong."""
+
+    def create_item(self, spec: ItemSpec) -> RemoteItem:
+        """Create the object carrying the marker for ``spec.item_id``; exactly one write."""
+
+    def find_by_marker(self, item_id: uuid.UUID, kind: Literal["item", "goal"] = "item") -> RemoteItem | None:
+        """The object created for ``item_id``, if a create reached the tracker; consistent reads only."""
+
+    def update_item(self, ref: RemoteRef, spec: ItemSpec, fields: set[str]) -> RemoteItem:
+        """Write only ``fields`` (title, description, due_date, estimate_hours, assignee, labels, parent, status)."""
+
+    def fetch_item(self, ref: RemoteRef) -> RemoteItem | None:
+        """The object now, or None when a successful answer proves it is gone."""
+
+    def fetch_changes(self, cursor: dict[str, Any] | None) -> ChangePage:
+        """Objects changed since ``cursor`` (None: everything planbridge created); one page."""
+
+    def marker_lookup_delay(self) -> timedelta:
+        """How long after an uncertain create ``find_by_marker`` can be trusted (search index lag)."""
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Signature check in constant time; False for a missing or wrong signature."""
+
+    def webhook_delivery_id(self, headers: Mapping[str, str], body: bytes) -> str:
+        """The id that makes a redelivery recognisable (header, action id, or a body hash)."""
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[RemoteHint]:
+        """Hints from a verified delivery; events planbridge does not use give an empty list."""
+
+    def register_webhook(self, callback_url: str) -> str:
+        """Register the webhook in the tracker where its API allows; returns the tracker's hook id."""
+
+    @property
+    def rate_limit(self) -> RateLimitState:
+        """The last rate-limit headers seen."""
+
+    def close(self) -> None:
+        """Release HTTP sessions."""

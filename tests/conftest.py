@@ -1,0 +1,151 @@
+"""Shared fixtures: every storage and API test runs on SQLite and on the real PostgreSQL.
+
+PostgreSQL is required, never skipped: if it does not answer, the fixtures fail the run. Each pytest
+session works in its own freshly created database (dropped at the end), so parallel runs never clash.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+import app.models  # noqa: F401  (all tables on the metadata)
+from app.db import make_engine
+from app.main import create_app
+from app.models import Scope
+from app.services.tokens import get_or_create_workspace, issue_token
+from app.settings import Settings
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "PLANBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+TEST_SECRET_KEY = "test-secret-key-0123456789abcdef"
+
+
+def _postgres_conninfo(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this pytest session (fails loudly if the server is missing)."""
+    admin = _postgres_conninfo(POSTGRES_ADMIN_URL)
+    name = f"pb_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required for the test suite and did not answer at {admin}: {exc}")
+    base, _, _ = admin.rpartition("/")
+    url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    engine = make_engine(postgres_url, pool_size=5)
+    SQLModel.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def _truncate_all(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def engine(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An empty schema on the parametrized backend."""
+    if backend == "sqlite":
+        sqlite_engine = make_engine(f"sqlite:///{tmp_path / 'planbridge.db'}")
+        SQLModel.metadata.create_all(sqlite_engine)
+        yield sqlite_engine
+        sqlite_engine.dispose()
+        return
+    pg_engine: Engine = request.getfixturevalue("_postgres_engine")
+    _truncate_all(pg_engine)
+    yield pg_engine
+
+
+@pytest.fixture
+def database_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,  # type: ignore[arg-type]
+        allow_private_trackers=True,
+        embedded_worker=False,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> FastAPI:
+    return create_app(settings, engine)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@dataclass
+class Tenant:
+    """A workspace and a token for it; ``headers`` authenticate requests as that workspace."""
+
+    workspace_id: uuid.UUID
+    token: str
+    scope: Scope
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_tenant(engine: Engine) -> Any:
+    def factory(name: str = "acme", scope: Scope = Scope.admin) -> Tenant:
+        with Session(engine) as session:
+            workspace = get_or_create_workspace(session, name)
+            issued = issue_token(session, workspace.id, scope, name=f"{name}-{scope}")
+            session.commit()
+            return Tenant(workspace_id=workspace.id, token=issued.token, scope=scope)
+
+    return factory
+
+
+@pytest.fixture
+def tenant(make_tenant: Any) -> Tenant:
+    result: Tenant = make_tenant("acme", Scope.admin)
+    return result
+
+
+@pytest.fixture
+def other_tenant(make_tenant: Any) -> Tenant:
+    result: Tenant = make_tenant("globex", Scope.admin)
+    return result

@@ -1,0 +1,1 @@
+"""Local emulators of the trackers' APIs, served over real loopback HTTP by uvicorn."""
