@@ -9,13 +9,14 @@ from app.models.planning import (
     Person,
     Plan,
 )
-from app.models.sync import Connection, ExternalLink, WebhookDelivery
+from app.models.sync import Connection, ConnectionWrite, ExternalLink, WebhookDelivery
 from app.models.tenancy import ApiToken, Scope, Workspace
 
 __all__ = [
     "ActionItem",
     "ApiToken",
     "Connection",
+    "ConnectionWrite",
     "EventSource",
     "ExternalLink",
     "Goal",

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.db import UTCDateTime
 from app.models.base import created_field, id_field, json_field, timestamp_field, workspace_field
 
 
@@ -64,6 +65,8 @@ class ExternalLink(SQLModel, table=True):
     id: uuid.UUID = id_field()
     workspace_id: uuid.UUID = workspace_field()
     connection_id: uuid.UUID = Field(foreign_key="connection.id", index=True, ondelete="CASCADE")
+    # "item" (an action item) or "goal" (the goal's mirror: epic, milestone, goal label).
+    kind: str = Field(default="item", max_length=16)
     item_id: uuid.UUID | None = Field(
         default=None, foreign_key="action_item.id", index=True, ondelete="CASCADE"
     )
@@ -76,6 +79,8 @@ class ExternalLink(SQLModel, table=True):
     pushed_revision: int = 0
     # Values planbridge last wrote, to tell a person's edit in the tracker from our own.
     pushed_fields: dict[str, Any] = json_field()
+    # Values last read from the tracker (status, and owned fields a person may have edited there).
+    remote_fields: dict[str, Any] = json_field()
     # Set before a create is sent: a link with this set and no external_id is an uncertain create.
     create_started_at: datetime | None = timestamp_field()
     remote_updated_at: datetime | None = timestamp_field()
@@ -111,3 +116,14 @@ class WebhookDelivery(SQLModel, table=True):
     attempts: int = 0
     leased_by: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = timestamp_field()
+
+
+class ConnectionWrite(SQLModel, table=True):
+    """One tracker write per row: the sliding-window log that paces writes across all workers."""
+
+    __tablename__ = "connection_write"
+    __table_args__ = (Index("ix_connection_write_connection_at", "connection_id", "at"),)
+
+    id: uuid.UUID = id_field()
+    connection_id: uuid.UUID = Field(foreign_key="connection.id", ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)

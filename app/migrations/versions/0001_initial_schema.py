@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 10:33:31.886283
+Create Date: 2026-11-25 10:38:37.841965
 """
 
 from collections.abc import Sequence
@@ -97,6 +97,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_person_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('connection_write',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('connection_id', sa.Uuid(), nullable=False),
+    sa.Column('at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['connection_id'], ['connection.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('connection_write', schema=None) as batch_op:
+        batch_op.create_index('ix_connection_write_connection_at', ['connection_id', 'at'], unique=False)
 
     op.create_table('plan',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -198,6 +208,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
     sa.Column('connection_id', sa.Uuid(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('item_id', sa.Uuid(), nullable=True),
     sa.Column('goal_id', sa.Uuid(), nullable=True),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
@@ -205,6 +216,7 @@ def upgrade() -> None:
     sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
     sa.Column('pushed_revision', sa.Integer(), nullable=False),
     sa.Column('pushed_fields', sa.JSON(), nullable=False),
+    sa.Column('remote_fields', sa.JSON(), nullable=False),
     sa.Column('create_started_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('remote_updated_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_synced_at', app.db.UTCDateTime(timezone=True), nullable=True),
@@ -305,6 +317,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_plan_workspace_id'))
 
     op.drop_table('plan')
+    with op.batch_alter_table('connection_write', schema=None) as batch_op:
+        batch_op.drop_index('ix_connection_write_connection_at')
+
+    op.drop_table('connection_write')
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_person_workspace_id'))
 
