@@ -6,7 +6,7 @@ Each tracker provides one harness (in tests/trackers/<tracker>/harness.py) and l
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from connectors.base import Connector, RemoteRef, RemoteStatus
 
@@ -46,3 +46,16 @@ class TrackerHarness(Protocol):
 
     def close(self) -> None:
         """Stop the emulator."""
+
+
+@runtime_checkable
+class SeedingHarness(Protocol):
+    """Optional: a harness that puts planbridge-created objects straight into the emulator store.
+
+    The pagination test needs 250+ objects; creating them through the API means waiting out the
+    tracker's write limits on the emulator clock. A harness without ``seed_items`` still passes: the
+    suite then creates them through the connector, advancing the clock whenever it is rate limited.
+    """
+
+    def seed_items(self, count: int) -> list[RemoteRef]:
+        """Store ``count`` objects as a connector create would have left them (marker included)."""
