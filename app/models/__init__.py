@@ -1,5 +1,6 @@
 """All tables, imported here so metadata (and Alembic) sees every one of them."""
 
+from app.models.dashboard import DashboardSession, ShareLink
 from app.models.planning import (
     ActionItem,
     EventSource,
@@ -17,6 +18,7 @@ __all__ = [
     "ApiToken",
     "Connection",
     "ConnectionWrite",
+    "DashboardSession",
     "EventSource",
     "ExternalLink",
     "Goal",
@@ -25,6 +27,7 @@ __all__ = [
     "Person",
     "Plan",
     "Scope",
+    "ShareLink",
     "WebhookDelivery",
     "Workspace",
 ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 10:38:37.841965
+Create Date: 2026-11-25 10:39:37.923610
 """
 
 from collections.abc import Sequence
@@ -108,6 +108,23 @@ def upgrade() -> None:
     with op.batch_alter_table('connection_write', schema=None) as batch_op:
         batch_op.create_index('ix_connection_write_connection_at', ['connection_id', 'at'], unique=False)
 
+    op.create_table('dashboard_session',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('token_id', sa.Uuid(), nullable=False),
+    sa.Column('session_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('csrf_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['token_id'], ['api_token.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('dashboard_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_dashboard_session_session_hash'), ['session_hash'], unique=True)
+        batch_op.create_index(batch_op.f('ix_dashboard_session_token_id'), ['token_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_dashboard_session_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('plan',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
@@ -172,6 +189,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_goal_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_goal_plan_id'), ['plan_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_goal_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('share_link',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('plan_id', sa.Uuid(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('share_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_share_link_plan_id'), ['plan_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_share_link_token_hash'), ['token_hash'], unique=True)
+        batch_op.create_index(batch_op.f('ix_share_link_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('action_item',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -301,6 +337,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_action_item_goal_id'))
 
     op.drop_table('action_item')
+    with op.batch_alter_table('share_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_share_link_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_share_link_token_hash'))
+        batch_op.drop_index(batch_op.f('ix_share_link_plan_id'))
+
+    op.drop_table('share_link')
     with op.batch_alter_table('goal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_goal_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_goal_plan_id'))
@@ -317,6 +359,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_plan_workspace_id'))
 
     op.drop_table('plan')
+    with op.batch_alter_table('dashboard_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_dashboard_session_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_dashboard_session_token_id'))
+        batch_op.drop_index(batch_op.f('ix_dashboard_session_session_hash'))
+
+    op.drop_table('dashboard_session')
     with op.batch_alter_table('connection_write', schema=None) as batch_op:
         batch_op.drop_index('ix_connection_write_connection_at')
 
