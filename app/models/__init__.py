@@ -1,6 +1,16 @@
 """All tables, imported here so metadata (and Alembic) sees every one of them."""
 
 from app.models.dashboard import DashboardSession, ShareLink
+from app.models.execution import (
+    CalendarFeedToken,
+    CheckIn,
+    Confidence,
+    DeliveryState,
+    FocusBlock,
+    GoalHealthState,
+    NotificationDelivery,
+    Subscription,
+)
 from app.models.planning import (
     ActionItem,
     EventSource,
@@ -16,18 +26,26 @@ from app.models.tenancy import ApiToken, Scope, Workspace
 __all__ = [
     "ActionItem",
     "ApiToken",
+    "CalendarFeedToken",
+    "CheckIn",
+    "Confidence",
     "Connection",
     "ConnectionWrite",
     "DashboardSession",
+    "DeliveryState",
     "EventSource",
     "ExternalLink",
+    "FocusBlock",
     "Goal",
+    "GoalHealthState",
     "ItemEvent",
     "ItemStatus",
+    "NotificationDelivery",
     "Person",
     "Plan",
     "Scope",
     "ShareLink",
+    "Subscription",
     "WebhookDelivery",
     "Workspace",
 ]

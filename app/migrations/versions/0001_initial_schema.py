@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 10:39:37.923610
+Create Date: 2026-11-25 10:40:56.336389
 """
 
 from collections.abc import Sequence
@@ -98,6 +98,40 @@ def upgrade() -> None:
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_person_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('subscription',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('event_types', sa.JSON(), nullable=False),
+    sa.Column('secret_encrypted', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('previous_secret_encrypted', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('previous_secret_until', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('subscription', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_subscription_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('calendar_feed_token',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('person_id', sa.Uuid(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('calendar_feed_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calendar_feed_token_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_calendar_feed_token_token_hash'), ['token_hash'], unique=True)
+        batch_op.create_index(batch_op.f('ix_calendar_feed_token_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('connection_write',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('connection_id', sa.Uuid(), nullable=False),
@@ -124,6 +158,47 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_dashboard_session_session_hash'), ['session_hash'], unique=True)
         batch_op.create_index(batch_op.f('ix_dashboard_session_token_id'), ['token_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_dashboard_session_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('focus_block',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('person_id', sa.Uuid(), nullable=False),
+    sa.Column('weekday', sa.Integer(), nullable=False),
+    sa.Column('start_time', sa.Time(), nullable=False),
+    sa.Column('end_time', sa.Time(), nullable=False),
+    sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('focus_block', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_focus_block_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_focus_block_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('notification_delivery',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('subscription_id', sa.Uuid(), nullable=False),
+    sa.Column('event_id', sa.Uuid(), nullable=False),
+    sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('state', sa.Enum('pending', 'delivered', 'failed', name='deliverystate'), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_attempt_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('delivered_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['subscription_id'], ['subscription.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('notification_delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_notification_delivery_due', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_notification_delivery_subscription', ['subscription_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notification_delivery_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('plan',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -236,9 +311,47 @@ def upgrade() -> None:
     with op.batch_alter_table('action_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_action_item_goal_id'), ['goal_id'], unique=False)
         batch_op.create_index('ix_action_item_goal_status', ['goal_id', 'status'], unique=False)
+        batch_op.create_index('ix_action_item_owner_due', ['owner_id', 'status', 'due_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_item_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_item_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_item_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('check_in',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('owner_id', sa.Uuid(), nullable=False),
+    sa.Column('goal_id', sa.Uuid(), nullable=False),
+    sa.Column('iso_week', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('confidence', sa.Enum('on_track', 'at_risk', 'off_track', name='confidence'), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('blockers', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('needs_help', sa.Boolean(), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('replaced_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('replaced_by_id', sa.Uuid(), nullable=True),
+    sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['owner_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['replaced_by_id'], ['check_in.id'], ),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('check_in', schema=None) as batch_op:
+        batch_op.create_index('ix_check_in_goal_week', ['goal_id', 'iso_week'], unique=False)
+        batch_op.create_index(batch_op.f('ix_check_in_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_check_in_workspace_id'), ['workspace_id'], unique=False)
+        batch_op.create_index('uq_check_in_current', ['workspace_id', 'owner_id', 'goal_id', 'iso_week'], unique=True, sqlite_where=sa.text('replaced_at IS NULL'), postgresql_where=sa.text('replaced_at IS NULL'))
+
+    op.create_table('goal_health_state',
+    sa.Column('goal_id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('health', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('goal_id')
+    )
+    with op.batch_alter_table('goal_health_state', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_goal_health_state_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('external_link',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -304,6 +417,7 @@ def upgrade() -> None:
     with op.batch_alter_table('item_event', schema=None) as batch_op:
         batch_op.create_index('ix_item_event_goal_at', ['goal_id', 'at'], unique=False)
         batch_op.create_index('ix_item_event_item_at', ['item_id', 'at'], unique=False)
+        batch_op.create_index('ix_item_event_item_at_snapshot', ['item_id', 'at', 'status', 'estimate_hours', 'goal_id'], unique=False)
         batch_op.create_index('ix_item_event_workspace_at', ['workspace_id', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_item_event_workspace_id'), ['workspace_id'], unique=False)
 
@@ -315,6 +429,7 @@ def downgrade() -> None:
     with op.batch_alter_table('item_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_item_event_workspace_id'))
         batch_op.drop_index('ix_item_event_workspace_at')
+        batch_op.drop_index('ix_item_event_item_at_snapshot')
         batch_op.drop_index('ix_item_event_item_at')
         batch_op.drop_index('ix_item_event_goal_at')
 
@@ -329,10 +444,22 @@ def downgrade() -> None:
         batch_op.drop_index('ix_external_link_connection_external')
 
     op.drop_table('external_link')
+    with op.batch_alter_table('goal_health_state', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_goal_health_state_workspace_id'))
+
+    op.drop_table('goal_health_state')
+    with op.batch_alter_table('check_in', schema=None) as batch_op:
+        batch_op.drop_index('uq_check_in_current', sqlite_where=sa.text('replaced_at IS NULL'), postgresql_where=sa.text('replaced_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_check_in_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_check_in_owner_id'))
+        batch_op.drop_index('ix_check_in_goal_week')
+
+    op.drop_table('check_in')
     with op.batch_alter_table('action_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_action_item_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_action_item_status'))
         batch_op.drop_index(batch_op.f('ix_action_item_owner_id'))
+        batch_op.drop_index('ix_action_item_owner_due')
         batch_op.drop_index('ix_action_item_goal_status')
         batch_op.drop_index(batch_op.f('ix_action_item_goal_id'))
 
@@ -359,6 +486,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_plan_workspace_id'))
 
     op.drop_table('plan')
+    with op.batch_alter_table('notification_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notification_delivery_workspace_id'))
+        batch_op.drop_index('ix_notification_delivery_subscription')
+        batch_op.drop_index('ix_notification_delivery_due')
+
+    op.drop_table('notification_delivery')
+    with op.batch_alter_table('focus_block', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_focus_block_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_focus_block_person_id'))
+
+    op.drop_table('focus_block')
     with op.batch_alter_table('dashboard_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dashboard_session_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_dashboard_session_token_id'))
@@ -369,6 +507,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_connection_write_connection_at')
 
     op.drop_table('connection_write')
+    with op.batch_alter_table('calendar_feed_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_calendar_feed_token_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_calendar_feed_token_token_hash'))
+        batch_op.drop_index(batch_op.f('ix_calendar_feed_token_person_id'))
+
+    op.drop_table('calendar_feed_token')
+    with op.batch_alter_table('subscription', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_subscription_workspace_id'))
+
+    op.drop_table('subscription')
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_person_workspace_id'))
 

@@ -1,0 +1,162 @@
+"""Execution records: check-ins, focus time, calendar feed tokens, outbound notifications."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index, text
+from sqlmodel import Field, SQLModel
+
+from app.models.base import created_field, id_field, json_field, timestamp_field, workspace_field
+from app.models.planning import ActionItem, ItemEvent
+
+
+class Confidence(StrEnum):
+    on_track = "on_track"
+    at_risk = "at_risk"
+    off_track = "off_track"
+
+
+class CheckIn(SQLModel, table=True):
+    """An owner's weekly word on a goal; a newer one for the week replaces it, kept as history."""
+
+    __tablename__ = "check_in"
+    __table_args__ = (
+        # One current check-in per owner, goal and week; replaced ones keep their rows.
+        Index(
+            "uq_check_in_current",
+            "workspace_id",
+            "owner_id",
+            "goal_id",
+            "iso_week",
+            unique=True,
+            sqlite_where=text("replaced_at IS NULL"),
+            postgresql_where=text("replaced_at IS NULL"),
+        ),
+        Index("ix_check_in_goal_week", "goal_id", "iso_week"),
+    )
+
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    owner_id: uuid.UUID = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    goal_id: uuid.UUID = Field(foreign_key="goal.id", ondelete="CASCADE")
+    iso_week: str = Field(max_length=8)  # "2027-W03"
+    confidence: Confidence
+    note: str = ""
+    blockers: str = ""
+    needs_help: bool = False
+    created_at: datetime = created_field()
+    replaced_at: datetime | None = timestamp_field()
+    replaced_by_id: uuid.UUID | None = Field(default=None, foreign_key="check_in.id")
+
+
+class FocusBlock(SQLModel, table=True):
+    """A weekly protected slot for strategic work, in wall-clock times of an IANA time zone."""
+
+    __tablename__ = "focus_block"
+
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    person_id: uuid.UUID = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    weekday: int = Field(ge=0, le=6)  # 0 = Monday, as date.weekday()
+    start_time: time
+    end_time: time
+    timezone: str = Field(max_length=64)  # IANA name, e.g. "Europe/Berlin"
+    created_at: datetime = created_field()
+
+
+class CalendarFeedToken(SQLModel, table=True):
+    """A per-person secret for the iCalendar feed URL; only its SHA-256 hash is stored."""
+
+    __tablename__ = "calendar_feed_token"
+
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    person_id: uuid.UUID = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = created_field()
+    revoked_at: datetime | None = timestamp_field()
+
+
+class Subscription(SQLModel, table=True):
+    """An outbound notification target.
+
+    The secret is stored Fernet-encrypted (app.crypto), not hashed: planbridge must compute an
+    HMAC with it for every delivery, so it has to be readable by the server.
+    """
+
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    url: str = Field(max_length=1000)
+    description: str = Field(default="", max_length=200)
+    event_types: list[str] = json_field(default_factory=list)
+    secret_encrypted: str
+    # During a rotation the old secret also signs, until this time, so receivers can switch over.
+    previous_secret_encrypted: str | None = None
+    previous_secret_until: datetime | None = timestamp_field()
+    active: bool = True
+    created_at: datetime = created_field()
+
+
+class DeliveryState(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"  # gave up after the maximum number of attempts
+
+
+class NotificationDelivery(SQLModel, table=True):
+    """One event for one subscription: the outbox row, its retry schedule and its log."""
+
+    __tablename__ = "notification_delivery"
+    __table_args__ = (
+        Index("ix_notification_delivery_due", "state", "next_attempt_at"),
+        Index("ix_notification_delivery_subscription", "subscription_id", "created_at"),
+    )
+
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = workspace_field()
+    subscription_id: uuid.UUID = Field(foreign_key="subscription.id", ondelete="CASCADE")
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    event_type: str = Field(max_length=64)
+    payload: dict[str, Any] = json_field()
+    state: DeliveryState = DeliveryState.pending
+    attempts: int = 0
+    next_attempt_at: datetime | None = timestamp_field()
+    last_attempt_at: datetime | None = timestamp_field()
+    last_status_code: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = timestamp_field()
+    created_at: datetime = created_field()
+
+
+class GoalHealthState(SQLModel, table=True):
+    """The last health published per goal, so ``goal.health_changed`` fires only on a change."""
+
+    __tablename__ = "goal_health_state"
+
+    goal_id: uuid.UUID = Field(foreign_key="goal.id", primary_key=True, ondelete="CASCADE")
+    workspace_id: uuid.UUID = workspace_field()
+    health: str = Field(max_length=16)
+    updated_at: datetime = created_field()
+
+
+# Indexes on the planning tables that only the execution roll-ups need (declared here so the
+# planning models stay about planning). Covering indexes: the roll-ups read these columns only.
+Index(
+    "ix_item_event_item_at_snapshot",
+    ItemEvent.item_id,  # type: ignore[arg-type]
+    ItemEvent.at,  # type: ignore[arg-type]
+    ItemEvent.status,  # type: ignore[arg-type]
+    ItemEvent.estimate_hours,  # type: ignore[arg-type]
+    ItemEvent.goal_id,  # type: ignore[arg-type]
+)
+Index(
+    "ix_action_item_owner_due",
+    ActionItem.owner_id,  # type: ignore[arg-type]
+    ActionItem.status,  # type: ignore[arg-type]
+    ActionItem.due_date,  # type: ignore[arg-type]
+)
