@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     allow_private_trackers: bool = False
     public_url: str | None = None
     embedded_worker: bool = True
+    # Sync engine: pushes of one item are tried this many times before the link is marked dead;
+    # a lease not renewed within lease seconds is taken over by another worker.
+    sync_max_attempts: int = Field(default=8, ge=1)
+    sync_lease_seconds: int = Field(default=120, ge=5)
     log_level: str = "INFO"
 
     @property
