@@ -1,0 +1,1 @@
+"""Request-independent security checks (outbound URLs)."""
