@@ -73,6 +73,8 @@ class ExternalLink(SQLModel, table=True):
     goal_id: uuid.UUID | None = Field(
         default=None, foreign_key="goal.id", index=True, ondelete="CASCADE"
     )
+    # The tracker target the object lives in (project, repository, board); None: the connection's.
+    scope: str | None = Field(default=None, max_length=300)
     external_id: str | None = Field(default=None, max_length=200)
     key: str | None = Field(default=None, max_length=200)
     url: str | None = Field(default=None, max_length=1000)

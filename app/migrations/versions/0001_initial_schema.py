@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 10:40:56.336389
+Create Date: 2026-11-25 10:41:56.362564
 """
 
 from collections.abc import Sequence
@@ -360,6 +360,7 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('item_id', sa.Uuid(), nullable=True),
     sa.Column('goal_id', sa.Uuid(), nullable=True),
+    sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
