@@ -1,4 +1,4 @@
-"""Dependency aliases so route signatures read like prose: ``session: SessionDep, auth: WriteAuth``."""
+"""Dependency aliases, so route signatures read like prose: ``session: SessionDep, auth: ...``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.errors import Forbidden, Unauthorized
 from app.models import Scope
+from app.observability.logging import set_log_context
+from app.security.throttle import record_failed_authentication, refuse_if_throttled
+from app.services.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from app.services.tokens import find_active_token
 from app.settings import Settings
 
@@ -59,11 +62,17 @@ def _authenticate(
 ) -> AuthContext:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("A bearer API token is required (Authorization: Bearer <token>).")
+    refuse_if_throttled(request)
     record = find_active_token(session, credentials.credentials)
     if record is None:
+        record_failed_authentication(request)
         raise Unauthorized("The API token is unknown or revoked.")
+    set_log_context(workspace_id=record.workspace_id)
     context = AuthContext(
-        workspace_id=record.workspace_id, scope=record.scope, token_id=record.id, token_name=record.name
+        workspace_id=record.workspace_id,
+        scope=record.scope,
+        token_id=record.id,
+        token_name=record.name,
     )
     request.state.auth = context
     return context
@@ -86,3 +95,23 @@ def require(scope: Scope):  # type: ignore[no-untyped-def]
 ReadAuth = Annotated[AuthContext, Depends(require(Scope.read))]
 WriteAuth = Annotated[AuthContext, Depends(require(Scope.write))]
 AdminAuth = Annotated[AuthContext, Depends(require(Scope.admin))]
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    offset: int
+
+
+def _page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description=f"Rows per page (at most {MAX_LIMIT})")
+    ] = DEFAULT_LIMIT,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip, in the order (created_at, id)")
+    ] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(_page_params)]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +64,98 @@ class InvalidField(ServiceError):
 
     def __init__(self, field: str | list[str | int], message: str) -> None:
         loc = [field] if isinstance(field, str) else list(field)
-        super().__init__(message, errors=[{"loc": ["body", *loc], "msg": message, "type": "value_error"}])
+        super().__init__(
+            message, errors=[{"loc": ["body", *loc], "msg": message, "type": "value_error"}]
+        )
         self.field = loc
 
 
+class ItemTooLarge(InvalidField):
+    """An action item estimated above ``max_item_hours``: it should be split into smaller steps."""
+
+    def __init__(self, estimate_hours: float, max_item_hours: float) -> None:
+        limit = f"{max_item_hours:g}"
+        super().__init__(
+            "estimate_hours",
+            f"An action item of {estimate_hours:g} hours is too large: "
+            f"split it into steps of at most {limit} hours each.",
+        )
+
+
+# ---- The problem document, as the OpenAPI schema declares it -------------------------------------
+
+
+class ProblemFieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document; ``errors`` names the offending fields of a 422."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemFieldError] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Missing, unknown or revoked API token",
+    403: "The token's scope does not allow this action",
+    404: "No such object in this workspace",
+    409: "The change conflicts with other objects",
+    413: "The request body is over the size limit",
+    422: "A field is missing, of the wrong type, or breaks a rule (its path is in errors[].loc)",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each code answers a Problem document."""
+    return {
+        code: {"model": Problem, "description": _DESCRIPTIONS.get(code, "Error")} for code in codes
+    }
+
+
+def install_problem_openapi(app: FastAPI) -> None:
+    """Declare error responses as ``application/problem+json``, the type they are sent as."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[:1] in ("4", "5") and "application/json" in content:
+                        content[PROBLEM_JSON] = content.pop("application/json")
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# ---- Handlers ----------------------------------------------------------------------------------
+
+
 def problem(
-    status: int, title: str, detail: str, *, errors: list[dict[str, Any]] | None = None,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if errors:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -77,12 +164,32 @@ def problem(
 def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     cleaned = []
     for error in errors:
-        entry = {"loc": list(error.get("loc", [])), "msg": str(error.get("msg", "")), "type": error.get("type", "")}
-        cleaned.append(entry)
+        loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", [])]
+        cleaned.append(
+            {"loc": loc, "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+        )
     return cleaned
 
 
+def _status_title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    install_problem_openapi(app)
+
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
@@ -97,10 +204,97 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
-        return problem(exc.status_code, detail, detail, headers=getattr(exc, "headers", None))
+        title = _status_title(exc.status_code)
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route on the path; name them all.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return problem(exc.status_code, title, detail, headers=headers or None)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # The services check references and dependents first; this is the safety net for a race
+        # (e.g. a person deleted between the check and the write), never a stack trace.
+        log.warning("integrity error", extra={"path": request.url.path, "error": str(exc.orig)})
+        return problem(
+            409, "Conflict", "The change conflicts with other objects; reload and retry."
+        )
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        log.warning("data error", extra={"path": request.url.path, "error": str(exc.orig)})
+        return problem(
+            422, "Unprocessable content", "A value is out of the range the database stores."
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
-        return problem(500, "Internal server error", "An unexpected error occurred; it has been logged.")
+        return problem(
+            500, "Internal server error", "An unexpected error occurred; it has been logged."
+        )
+
+
+class BodySizeLimit:
+    """Answer 413 for a body over ``max_bytes``, whether declared by Content-Length or streamed.
+
+    The body is read (up to the limit) before the app runs and replayed to it, so a chunked upload
+    without Content-Length is cut off at the limit instead of being buffered whole by the app.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await self._reply(scope, receive, send, 400, "Content-Length is not a number.")
+                return
+            if int(declared) > self.max_bytes:
+                await self._reply_too_large(scope, receive, send)
+                return
+        chunks: list[bytes] = []
+        size = 0
+        pending: Message | None = None
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                pending = message  # the client went away; let the app see it
+                break
+            body: bytes = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._reply_too_large(scope, receive, send)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replay: list[Message] = [
+            {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        ]
+        if pending is not None:
+            replay.append(pending)
+
+        async def replayed_receive() -> Message:
+            if replay:
+                return replay.pop(0)
+            return await receive()
+
+        await self.app(scope, replayed_receive, send)
+
+    async def _reply_too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"The request body is larger than the limit of {self.max_bytes} bytes."
+        await self._reply(scope, receive, send, 413, detail)
+
+    async def _reply(
+        self, scope: Scope, receive: Receive, send: Send, status: int, detail: str
+    ) -> None:
+        # Connection: close, because the rest of the body is never read.
+        response = problem(status, _status_title(status), detail, headers={"Connection": "close"})
+        await response(scope, receive, send)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from app import __version__
 from app.db import make_engine
-from app.errors import install_error_handlers, problem
-from app.routes import api_router, health
+from app.errors import BodySizeLimit, install_error_handlers
+from app.observability.middleware import install_observability
+from app.routes import api_router, health, metrics
 from app.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Strategic plans turned into owned action items in Jira, GitHub and Trello.
+
+Every `/api/v1` endpoint needs `Authorization: Bearer <token>` (create one with
+`planbridge token create --workspace NAME`). Read tokens may only GET; write tokens create, change
+and delete; admin tokens also manage tokens. Lists page with `limit` and `offset` in the order
+(created_at, id) and report the `total`. Errors are `application/problem+json`; a 422 names the
+offending field in `errors[].loc`.
+"""
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -26,24 +37,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app = FastAPI(
         title="planbridge",
         version=__version__,
-        description="Strategic plans turned into owned action items in Jira, GitHub and Trello.",
+        description=DESCRIPTION,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
     install_error_handlers(app)
-
-    @app.middleware("http")
-    async def limit_body_size(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
-            return problem(
-                413, "Payload too large", f"The body exceeds the limit of {settings.max_body_bytes} bytes."
-            )
-        return await call_next(request)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_observability(app)  # outermost: even a 413 gets a request id and a log line
 
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(api_router)
     return app

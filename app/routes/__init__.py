@@ -2,9 +2,14 @@
 
 from fastapi import APIRouter
 
-from app.routes import health
+from app.routes import goals, health, items, people, plans, tokens
 
 api_router = APIRouter(prefix="/api/v1")
 # Resource routers register here (one line each):
+api_router.include_router(people.router)
+api_router.include_router(plans.router)
+api_router.include_router(goals.router)
+api_router.include_router(items.router)
+api_router.include_router(tokens.router)
 
 __all__ = ["api_router", "health"]

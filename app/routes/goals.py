@@ -1,0 +1,81 @@
+"""``/api/v1/goals``: what a plan wants to achieve."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
+from app.errors import problem_responses
+from app.models import Goal
+from app.schemas.common import RuleWarning
+from app.schemas.goals import GoalCreate, GoalPage, GoalPublic, GoalUpdate, GoalWritten
+from app.services import goals
+
+router = APIRouter(prefix="/goals", tags=["goals"])
+
+
+def _written(goal: Goal, warnings: list[RuleWarning]) -> GoalWritten:
+    return GoalWritten(**GoalPublic.model_validate(goal).model_dump(), warnings=warnings)
+
+
+@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+def create_goal(body: GoalCreate, session: SessionDep, auth: WriteAuth) -> GoalWritten:
+    """Create a goal; a target date outside its plan is accepted with a warning."""
+    goal, warnings = goals.create_goal(session, auth.workspace_id, body.model_dump())
+    session.commit()
+    return _written(goal, warnings)
+
+
+@router.get("", responses=problem_responses(401, 422))
+def list_goals(
+    session: SessionDep,
+    auth: ReadAuth,
+    page: PageDep,
+    plan_id: Annotated[uuid.UUID | None, Query()] = None,
+    owner_id: Annotated[uuid.UUID | None, Query()] = None,
+) -> GoalPage:
+    result = goals.list_goals(
+        session,
+        auth.workspace_id,
+        plan_id=plan_id,
+        owner_id=owner_id,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return GoalPage(
+        items=[GoalPublic.model_validate(row) for row in result.rows],
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
+    )
+
+
+@router.get("/{goal_id}", responses=problem_responses(401, 404, 422))
+def get_goal(goal_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> GoalPublic:
+    return GoalPublic.model_validate(goals.get_goal(session, auth.workspace_id, goal_id))
+
+
+@router.patch("/{goal_id}", responses=problem_responses(401, 403, 404, 413, 422))
+def update_goal(
+    goal_id: uuid.UUID, body: GoalUpdate, session: SessionDep, auth: WriteAuth
+) -> GoalWritten:
+    goal, warnings = goals.update_goal(
+        session, auth.workspace_id, goal_id, body.model_dump(exclude_unset=True)
+    )
+    session.commit()
+    return _written(goal, warnings)
+
+
+@router.delete(
+    "/{goal_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def delete_goal(goal_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> None:
+    """Delete a goal together with its action items."""
+    goals.delete_goal(session, auth.workspace_id, goal_id, actor=auth.actor)
+    session.commit()

@@ -1,0 +1,126 @@
+"""``/api/v1/items``: action items, the small owned steps that become tracker issues and cards."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from app.deps import PageDep, ReadAuth, SessionDep, SettingsDep, WriteAuth
+from app.errors import problem_responses
+from app.models import ActionItem, ItemStatus
+from app.schemas.common import RuleWarning
+from app.schemas.items import (
+    ActionItemCreate,
+    ActionItemPage,
+    ActionItemPublic,
+    ActionItemUpdate,
+    ActionItemWritten,
+    ItemEventPage,
+    ItemEventPublic,
+)
+from app.services import items
+
+router = APIRouter(prefix="/items", tags=["action items"])
+
+
+def _written(item: ActionItem, warnings: list[RuleWarning]) -> ActionItemWritten:
+    return ActionItemWritten(
+        **ActionItemPublic.model_validate(item).model_dump(), warnings=warnings
+    )
+
+
+@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+def create_item(
+    body: ActionItemCreate, session: SessionDep, auth: WriteAuth, settings: SettingsDep
+) -> ActionItemWritten:
+    """Create an action item. Owner, due date and estimate are required; an estimate above
+    ``max_item_hours`` is rejected (split the work); a due date after the plan's end or in the past
+    is accepted with ``warnings``."""
+    item, warnings = items.create_item(
+        session, auth.workspace_id, body.model_dump(), actor=auth.actor, settings=settings
+    )
+    session.commit()
+    return _written(item, warnings)
+
+
+@router.get("", responses=problem_responses(401, 422))
+def list_items(
+    session: SessionDep,
+    auth: ReadAuth,
+    page: PageDep,
+    goal_id: Annotated[uuid.UUID | None, Query()] = None,
+    plan_id: Annotated[uuid.UUID | None, Query()] = None,
+    owner_id: Annotated[uuid.UUID | None, Query()] = None,
+    status: Annotated[list[ItemStatus] | None, Query(description="Repeat for several")] = None,
+) -> ActionItemPage:
+    result = items.list_items(
+        session,
+        auth.workspace_id,
+        goal_id=goal_id,
+        plan_id=plan_id,
+        owner_id=owner_id,
+        statuses=status,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return ActionItemPage(
+        items=[ActionItemPublic.model_validate(row) for row in result.rows],
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
+    )
+
+
+@router.get("/{item_id}", responses=problem_responses(401, 404, 422))
+def get_item(item_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> ActionItemPublic:
+    return ActionItemPublic.model_validate(items.get_item(session, auth.workspace_id, item_id))
+
+
+@router.patch("/{item_id}", responses=problem_responses(401, 403, 404, 413, 422))
+def update_item(
+    item_id: uuid.UUID,
+    body: ActionItemUpdate,
+    session: SessionDep,
+    auth: WriteAuth,
+    settings: SettingsDep,
+) -> ActionItemWritten:
+    """Change some fields; each changed field is recorded as an event and bumps ``revision``."""
+    item, warnings = items.update_item(
+        session,
+        auth.workspace_id,
+        item_id,
+        body.model_dump(exclude_unset=True),
+        actor=auth.actor,
+        settings=settings,
+    )
+    session.commit()
+    return _written(item, warnings)
+
+
+@router.delete(
+    "/{item_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def delete_item(item_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> None:
+    items.delete_item(session, auth.workspace_id, item_id, actor=auth.actor)
+    session.commit()
+
+
+@router.get("/{item_id}/events", responses=problem_responses(401, 404, 422))
+def list_item_events(
+    item_id: uuid.UUID, session: SessionDep, auth: ReadAuth, page: PageDep
+) -> ItemEventPage:
+    """The item's history (oldest first): creation, status and planning changes."""
+    result = items.list_item_events(
+        session, auth.workspace_id, item_id, limit=page.limit, offset=page.offset
+    )
+    return ItemEventPage(
+        items=[ItemEventPublic.model_validate(row) for row in result.rows],
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
+    )

@@ -1,0 +1,70 @@
+"""``/api/v1/people``: the owners of goals and action items."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
+from app.errors import problem_responses
+from app.schemas.people import PersonCreate, PersonPage, PersonPublic, PersonUpdate
+from app.services import people
+
+router = APIRouter(prefix="/people", tags=["people"])
+
+
+@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+def create_person(body: PersonCreate, session: SessionDep, auth: WriteAuth) -> PersonPublic:
+    person = people.create_person(session, auth.workspace_id, body.model_dump())
+    session.commit()
+    return PersonPublic.model_validate(person)
+
+
+@router.get("", responses=problem_responses(401, 422))
+def list_people(
+    session: SessionDep,
+    auth: ReadAuth,
+    page: PageDep,
+    email: Annotated[
+        str | None, Query(max_length=320, description="Exact e-mail (any case)")
+    ] = None,
+) -> PersonPage:
+    result = people.list_people(
+        session, auth.workspace_id, email=email, limit=page.limit, offset=page.offset
+    )
+    return PersonPage(
+        items=[PersonPublic.model_validate(row) for row in result.rows],
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
+    )
+
+
+@router.get("/{person_id}", responses=problem_responses(401, 404, 422))
+def get_person(person_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> PersonPublic:
+    return PersonPublic.model_validate(people.get_person(session, auth.workspace_id, person_id))
+
+
+@router.patch("/{person_id}", responses=problem_responses(401, 403, 404, 413, 422))
+def update_person(
+    person_id: uuid.UUID, body: PersonUpdate, session: SessionDep, auth: WriteAuth
+) -> PersonPublic:
+    person = people.update_person(
+        session, auth.workspace_id, person_id, body.model_dump(exclude_unset=True)
+    )
+    session.commit()
+    return PersonPublic.model_validate(person)
+
+
+@router.delete(
+    "/{person_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def delete_person(person_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> None:
+    """Delete a person; 409 while they still own goals or action items."""
+    people.delete_person(session, auth.workspace_id, person_id)
+    session.commit()

@@ -1,0 +1,60 @@
+"""``/api/v1/plans``: planning cycles."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
+from app.errors import problem_responses
+from app.schemas.plans import PlanCreate, PlanPage, PlanPublic, PlanUpdate
+from app.services import plans
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+
+@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+def create_plan(body: PlanCreate, session: SessionDep, auth: WriteAuth) -> PlanPublic:
+    plan = plans.create_plan(session, auth.workspace_id, body.model_dump())
+    session.commit()
+    return PlanPublic.model_validate(plan)
+
+
+@router.get("", responses=problem_responses(401, 422))
+def list_plans(session: SessionDep, auth: ReadAuth, page: PageDep) -> PlanPage:
+    result = plans.list_plans(session, auth.workspace_id, limit=page.limit, offset=page.offset)
+    return PlanPage(
+        items=[PlanPublic.model_validate(row) for row in result.rows],
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
+    )
+
+
+@router.get("/{plan_id}", responses=problem_responses(401, 404, 422))
+def get_plan(plan_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> PlanPublic:
+    return PlanPublic.model_validate(plans.get_plan(session, auth.workspace_id, plan_id))
+
+
+@router.patch("/{plan_id}", responses=problem_responses(401, 403, 404, 413, 422))
+def update_plan(
+    plan_id: uuid.UUID, body: PlanUpdate, session: SessionDep, auth: WriteAuth
+) -> PlanPublic:
+    plan = plans.update_plan(
+        session, auth.workspace_id, plan_id, body.model_dump(exclude_unset=True)
+    )
+    session.commit()
+    return PlanPublic.model_validate(plan)
+
+
+@router.delete(
+    "/{plan_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def delete_plan(plan_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> None:
+    """Delete a plan together with its goals and their action items."""
+    plans.delete_plan(session, auth.workspace_id, plan_id, actor=auth.actor)
+    session.commit()

@@ -1,0 +1,54 @@
+"""People: owners of goals and action items, with their capacity and tracker identities."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from app.schemas.common import Email, Name, NoNul, Page, PublicModel, WriteModel, left_unchanged
+
+# Tracker kind (the connector's entry-point name) -> that tracker's account id for the person.
+IdentityKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+IdentityValue = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
+]
+Identities = Annotated[
+    dict[IdentityKind, IdentityValue],
+    Field(
+        max_length=32,
+        description='One account per tracker kind, e.g. {"jira": "<accountId>", '
+        '"jira_dc": "<username>", "github": "<login>", "trello": "<member id>"}',
+    ),
+]
+WeeklyHours = Annotated[float, Field(ge=0, le=168, allow_inf_nan=False)]
+
+
+class PersonCreate(WriteModel):
+    name: Name
+    email: Email | None = None
+    weekly_strategic_hours: WeeklyHours | None = None
+    identities: Identities = Field(default_factory=dict)
+
+
+class PersonUpdate(WriteModel):
+    name: Name = left_unchanged()
+    email: Email | None = None
+    weekly_strategic_hours: WeeklyHours | None = None
+    identities: Identities = left_unchanged()
+
+
+class PersonPublic(PublicModel):
+    id: uuid.UUID
+    name: str
+    email: str | None
+    weekly_strategic_hours: float | None
+    identities: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class PersonPage(Page[PersonPublic]):
+    pass

@@ -1,0 +1,104 @@
+"""Goals: what a plan wants to achieve, with one owner and an optional tracker mirror."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.db import utcnow
+from app.models import ActionItem, Connection, Goal, Person, Plan
+from app.schemas.common import RuleWarning
+from app.services.items import record_deleted_items
+from app.services.pagination import PageSlice, paginate
+from app.services.tenancy import get_in_workspace, require_reference
+
+# Changes to these are pushed to a goal's tracker mirror, so they bump ``Goal.revision``.
+GOAL_PLANNING_FIELDS = frozenset({"title", "description", "target_date", "owner_id"})
+
+
+def _check_references(session: Session, goal: Goal, fields: set[str]) -> Plan:
+    plan = require_reference(session, Plan, goal.plan_id, goal.workspace_id, "plan_id")
+    if "owner_id" in fields:
+        require_reference(session, Person, goal.owner_id, goal.workspace_id, "owner_id")
+    if "connection_id" in fields and goal.connection_id is not None:
+        require_reference(
+            session, Connection, goal.connection_id, goal.workspace_id, "connection_id"
+        )
+    return plan
+
+
+def goal_warnings(goal: Goal, plan: Plan) -> list[RuleWarning]:
+    target = goal.target_date
+    if target is not None and not plan.start_date <= target <= plan.end_date:
+        return [
+            RuleWarning(
+                code="target_outside_plan",
+                message=f"The target date {target.isoformat()} is outside the plan "
+                f"({plan.start_date.isoformat()} to {plan.end_date.isoformat()}).",
+                field="target_date",
+            )
+        ]
+    return []
+
+
+def create_goal(
+    session: Session, workspace_id: uuid.UUID, values: dict[str, Any]
+) -> tuple[Goal, list[RuleWarning]]:
+    goal = Goal(workspace_id=workspace_id, **values)
+    plan = _check_references(session, goal, set(values))
+    session.add(goal)
+    session.flush()
+    return goal, goal_warnings(goal, plan)
+
+
+def get_goal(session: Session, workspace_id: uuid.UUID, goal_id: uuid.UUID) -> Goal:
+    return get_in_workspace(session, Goal, goal_id, workspace_id)
+
+
+def list_goals(
+    session: Session,
+    workspace_id: uuid.UUID,
+    *,
+    plan_id: uuid.UUID | None,
+    owner_id: uuid.UUID | None,
+    limit: int,
+    offset: int,
+) -> PageSlice[Goal]:
+    statement = select(Goal).where(Goal.workspace_id == workspace_id)
+    if plan_id is not None:
+        statement = statement.where(Goal.plan_id == plan_id)
+    if owner_id is not None:
+        statement = statement.where(Goal.owner_id == owner_id)
+    return paginate(
+        session, statement, [col(Goal.created_at), col(Goal.id)], limit=limit, offset=offset
+    )
+
+
+def update_goal(
+    session: Session, workspace_id: uuid.UUID, goal_id: uuid.UUID, changes: dict[str, Any]
+) -> tuple[Goal, list[RuleWarning]]:
+    goal = get_goal(session, workspace_id, goal_id)
+    changed = {field for field, value in changes.items() if getattr(goal, field) != value}
+    for field in changed:
+        setattr(goal, field, changes[field])
+    plan = _check_references(session, goal, changed)
+    if changed:
+        if changed & GOAL_PLANNING_FIELDS:
+            goal.revision += 1
+        goal.updated_at = utcnow()
+        session.add(goal)
+        session.flush()
+    return goal, goal_warnings(goal, plan)
+
+
+def delete_goal(
+    session: Session, workspace_id: uuid.UUID, goal_id: uuid.UUID, *, actor: str
+) -> None:
+    """Delete a goal and its items (the database cascades); each item's deletion is an event."""
+    goal = get_goal(session, workspace_id, goal_id)
+    items = session.exec(select(ActionItem).where(ActionItem.goal_id == goal.id)).all()
+    record_deleted_items(session, items, actor=actor, reason="goal deleted")
+    session.delete(goal)
+    session.flush()

@@ -1,0 +1,106 @@
+"""Planning rules for action items: checks that reject a write (422) or accept it with warnings.
+
+Each checker has the shape ``(session, item, settings) -> list[RuleWarning]``. It returns
+warnings for what is allowed but worth a second look, and raises ``InvalidField`` (a 422 naming the
+field) for what is not allowed. Checkers run in ``ITEM_CHECKERS`` order after the item's new
+values are applied and flushed, inside the request's transaction: a checker may query other rows
+(the item itself is visible to those queries), and a checker that raises rolls the whole write back.
+
+Other features add their checks with ``register_item_checker`` (e.g. a capacity check that warns
+when an owner's week is over-planned, or rejects under ``strict_capacity``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from app.db import utcnow
+from app.errors import InvalidField, ItemTooLarge
+from app.models import ActionItem, Goal, ItemStatus, Plan
+from app.schemas.common import RuleWarning
+from app.settings import Settings
+
+ItemChecker = Callable[[Session, ActionItem, Settings], list[RuleWarning]]
+
+OPEN_STATUSES = frozenset({ItemStatus.todo, ItemStatus.in_progress, ItemStatus.blocked})
+
+
+def reject_oversized_estimate(
+    session: Session, item: ActionItem, settings: Settings
+) -> list[RuleWarning]:
+    """Items bigger than ``max_item_hours`` are rejected: small items are what get done."""
+    if item.estimate_hours > settings.max_item_hours:
+        raise ItemTooLarge(item.estimate_hours, settings.max_item_hours)
+    return []
+
+
+def reject_start_after_due(
+    session: Session, item: ActionItem, settings: Settings
+) -> list[RuleWarning]:
+    if item.start_date is not None and item.start_date > item.due_date:
+        raise InvalidField(
+            "start_date",
+            f"start_date {item.start_date.isoformat()} is after "
+            f"due_date {item.due_date.isoformat()}.",
+        )
+    return []
+
+
+def warn_due_after_plan_end(
+    session: Session, item: ActionItem, settings: Settings
+) -> list[RuleWarning]:
+    plan_end = session.exec(
+        select(col(Plan.end_date))
+        .join(Goal, col(Goal.plan_id) == col(Plan.id))
+        .where(Goal.id == item.goal_id)
+    ).first()
+    if plan_end is not None and item.due_date > plan_end:
+        return [
+            RuleWarning(
+                code="due_after_plan_end",
+                message=f"The due date {item.due_date.isoformat()} is after the plan ends "
+                f"({plan_end.isoformat()}).",
+                field="due_date",
+            )
+        ]
+    return []
+
+
+def warn_due_in_past(session: Session, item: ActionItem, settings: Settings) -> list[RuleWarning]:
+    # Finished and dropped items are allowed their old due dates without comment.
+    today: date = utcnow().date()
+    if item.status in OPEN_STATUSES and item.due_date < today:
+        return [
+            RuleWarning(
+                code="due_in_past",
+                message=f"The due date {item.due_date.isoformat()} is in the past.",
+                field="due_date",
+            )
+        ]
+    return []
+
+
+ITEM_CHECKERS: list[ItemChecker] = [
+    reject_oversized_estimate,
+    reject_start_after_due,
+    warn_due_after_plan_end,
+    warn_due_in_past,
+]
+
+
+def register_item_checker(checker: ItemChecker) -> ItemChecker:
+    """Add a checker (usable as a decorator); registering the same function twice is a no-op."""
+    if checker not in ITEM_CHECKERS:
+        ITEM_CHECKERS.append(checker)
+    return checker
+
+
+def check_item(session: Session, item: ActionItem, settings: Settings) -> list[RuleWarning]:
+    """Run every checker; the warnings of all of them, or the first checker's InvalidField."""
+    warnings: list[RuleWarning] = []
+    for checker in ITEM_CHECKERS:
+        warnings.extend(checker(session, item, settings))
+    return warnings

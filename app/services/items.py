@@ -1,0 +1,184 @@
+"""Action items: create, change and delete them with their rules, history and revision.
+
+Every change made through the API appends ItemEvent rows (``created``, ``status``, ``planning``,
+``deleted``) and bumps ``revision``. Planning changes bump it because the engine must push them to
+the tracker; status changes made *through the API* bump it too, because planbridge then wants the
+tracker's status to follow (the engine pushes while ``revision > link.pushed_revision``). Status
+read back *from* a tracker is recorded by the engine with ``source=tracker`` and does not go
+through here, so it never causes a push of what the tracker already says.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.db import utcnow
+from app.models import ActionItem, Connection, Goal, ItemEvent, ItemStatus, Person
+from app.schemas.common import RuleWarning
+from app.services.events import record_item_event
+from app.services.item_rules import check_item
+from app.services.pagination import PageSlice, paginate
+from app.services.tenancy import get_in_workspace, require_reference
+from app.settings import Settings
+
+PLANNING_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "due_date",
+        "start_date",
+        "estimate_hours",
+        "owner_id",
+        "goal_id",
+        "connection_id",
+        "scope",
+    }
+)
+
+
+def _check_references(session: Session, item: ActionItem, fields: Iterable[str]) -> None:
+    fields = set(fields)
+    if "goal_id" in fields:
+        require_reference(session, Goal, item.goal_id, item.workspace_id, "goal_id")
+    if "owner_id" in fields:
+        require_reference(session, Person, item.owner_id, item.workspace_id, "owner_id")
+    if "connection_id" in fields and item.connection_id is not None:
+        require_reference(
+            session, Connection, item.connection_id, item.workspace_id, "connection_id"
+        )
+
+
+def create_item(
+    session: Session,
+    workspace_id: uuid.UUID,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    settings: Settings,
+) -> tuple[ActionItem, list[RuleWarning]]:
+    item = ActionItem(workspace_id=workspace_id, **values)
+    _check_references(session, item, ["goal_id", "owner_id", "connection_id"])
+    now = utcnow()
+    item.created_at = item.updated_at = item.last_activity_at = now
+    if item.status == ItemStatus.done:
+        item.done_at = now
+    session.add(item)
+    session.flush()
+    warnings = check_item(session, item, settings)
+    record_item_event(session, item, "created", actor=actor, to_value=item.title, at=now)
+    session.flush()
+    return item, warnings
+
+
+def get_item(session: Session, workspace_id: uuid.UUID, item_id: uuid.UUID) -> ActionItem:
+    return get_in_workspace(session, ActionItem, item_id, workspace_id)
+
+
+def list_items(
+    session: Session,
+    workspace_id: uuid.UUID,
+    *,
+    goal_id: uuid.UUID | None = None,
+    plan_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+    statuses: list[ItemStatus] | None = None,
+    limit: int,
+    offset: int,
+) -> PageSlice[ActionItem]:
+    statement = select(ActionItem).where(ActionItem.workspace_id == workspace_id)
+    if goal_id is not None:
+        statement = statement.where(ActionItem.goal_id == goal_id)
+    if plan_id is not None:
+        goals_of_plan = select(Goal.id).where(Goal.plan_id == plan_id)
+        statement = statement.where(col(ActionItem.goal_id).in_(goals_of_plan))
+    if owner_id is not None:
+        statement = statement.where(ActionItem.owner_id == owner_id)
+    if statuses:
+        statement = statement.where(col(ActionItem.status).in_(statuses))
+    order = [col(ActionItem.created_at), col(ActionItem.id)]
+    return paginate(session, statement, order, limit=limit, offset=offset)
+
+
+def update_item(
+    session: Session,
+    workspace_id: uuid.UUID,
+    item_id: uuid.UUID,
+    changes: dict[str, Any],
+    *,
+    actor: str,
+    settings: Settings,
+) -> tuple[ActionItem, list[RuleWarning]]:
+    """Apply a partial update; one event per changed field, one revision bump per request."""
+    item = get_item(session, workspace_id, item_id)
+    before = {
+        field: getattr(item, field)
+        for field, value in changes.items()
+        if getattr(item, field) != value
+    }
+    for field in before:
+        setattr(item, field, changes[field])
+    _check_references(session, item, before)
+    if before:
+        now = utcnow()
+        item.revision += 1
+        item.updated_at = item.last_activity_at = now
+        if "status" in before:
+            item.done_at = now if item.status == ItemStatus.done else None
+        session.add(item)
+        session.flush()
+    warnings = check_item(session, item, settings)
+    if before:
+        for field, old in before.items():
+            kind = "status" if field == "status" else "planning"
+            record_item_event(
+                session,
+                item,
+                kind,
+                actor=actor,
+                field=field,
+                from_value=old,
+                to_value=getattr(item, field),
+                at=now,
+            )
+        session.flush()
+    return item, warnings
+
+
+def record_deleted_items(
+    session: Session, items: Iterable[ActionItem], *, actor: str, reason: str | None = None
+) -> None:
+    """A ``deleted`` event per item (the row's id is kept in ``data``: the FK is nulled with it)."""
+    at = utcnow()
+    for item in items:
+        data = {"title": item.title, "goal_id": str(item.goal_id)}
+        if reason:
+            data["reason"] = reason
+        record_item_event(
+            session, item, "deleted", actor=actor, from_value=item.title, data=data, at=at
+        )
+    session.flush()
+
+
+def delete_item(
+    session: Session, workspace_id: uuid.UUID, item_id: uuid.UUID, *, actor: str
+) -> None:
+    item = get_item(session, workspace_id, item_id)
+    record_deleted_items(session, [item], actor=actor)
+    session.delete(item)
+    session.flush()
+
+
+def list_item_events(
+    session: Session, workspace_id: uuid.UUID, item_id: uuid.UUID, *, limit: int, offset: int
+) -> PageSlice[ItemEvent]:
+    item = get_item(session, workspace_id, item_id)
+    statement = select(ItemEvent).where(
+        ItemEvent.workspace_id == workspace_id, ItemEvent.item_id == item.id
+    )
+    return paginate(
+        session, statement, [col(ItemEvent.at), col(ItemEvent.id)], limit=limit, offset=offset
+    )

@@ -1,0 +1,78 @@
+"""Plans: planning cycles with a start and an end."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.db import utcnow
+from app.errors import InvalidField
+from app.models import ActionItem, Connection, Goal, Plan
+from app.services.items import record_deleted_items
+from app.services.pagination import PageSlice, paginate
+from app.services.tenancy import get_in_workspace, require_reference
+
+
+def _check_plan(session: Session, plan: Plan) -> None:
+    if plan.end_date < plan.start_date:
+        raise InvalidField(
+            "end_date",
+            f"end_date {plan.end_date.isoformat()} is before "
+            f"start_date {plan.start_date.isoformat()}.",
+        )
+    if plan.default_connection_id is not None:
+        require_reference(
+            session,
+            Connection,
+            plan.default_connection_id,
+            plan.workspace_id,
+            "default_connection_id",
+        )
+
+
+def create_plan(session: Session, workspace_id: uuid.UUID, values: dict[str, Any]) -> Plan:
+    plan = Plan(workspace_id=workspace_id, **values)
+    _check_plan(session, plan)
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def get_plan(session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID) -> Plan:
+    return get_in_workspace(session, Plan, plan_id, workspace_id)
+
+
+def list_plans(
+    session: Session, workspace_id: uuid.UUID, *, limit: int, offset: int
+) -> PageSlice[Plan]:
+    statement = select(Plan).where(Plan.workspace_id == workspace_id)
+    return paginate(
+        session, statement, [col(Plan.created_at), col(Plan.id)], limit=limit, offset=offset
+    )
+
+
+def update_plan(
+    session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID, changes: dict[str, Any]
+) -> Plan:
+    plan = get_plan(session, workspace_id, plan_id)
+    for field, value in changes.items():
+        setattr(plan, field, value)
+    _check_plan(session, plan)
+    plan.updated_at = utcnow()
+    session.add(plan)
+    session.flush()
+    return plan
+
+
+def delete_plan(
+    session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID, *, actor: str
+) -> None:
+    """Delete a plan with its goals and their items (the database cascades; items get events)."""
+    plan = get_plan(session, workspace_id, plan_id)
+    goals_of_plan = select(Goal.id).where(Goal.plan_id == plan.id)
+    items = session.exec(select(ActionItem).where(col(ActionItem.goal_id).in_(goals_of_plan))).all()
+    record_deleted_items(session, items, actor=actor, reason="plan deleted")
+    session.delete(plan)
+    session.flush()
