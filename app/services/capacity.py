@@ -1,0 +1,251 @@
+"""Capacity: planned strategic hours per person and ISO week against what the person has.
+
+Rules (also in the README, "Execution features"):
+
+- Planned hours: each open item (todo, in progress, blocked) spreads its estimate evenly over the
+  working days (Monday to Friday) from its start date (or, without one, the UTC date it was created)
+  to its due date, both included. A start after the due date counts as starting on the due date. A
+  span without a working day (a weekend) puts the whole estimate in the due date's week.
+- Capacity per week: the person's declared ``weekly_strategic_hours``; without it, the elapsed hours of
+  their focus blocks in that week, measured in real time in each block's time zone (a block across a
+  daylight-saving change is an hour shorter or longer that week); without either, undeclared (None):
+  nobody is reported over an undeclared capacity. A declared 0 means every planned hour is too much.
+- Over capacity: planned hours exceed capacity by more than 0.01 h (float noise is not an overload).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app.errors import InvalidField
+from app.models import ActionItem, Goal, Person
+from app.models.execution import FocusBlock
+from app.schemas.common import RuleWarning
+from app.schemas.weeks import IsoWeek, working_days
+from app.services.item_rules import OPEN_STATUSES, register_item_checker
+from app.services.progress import get_plan
+from app.settings import Settings
+
+TOLERANCE_HOURS = 0.01
+
+
+def spread_estimate(start: date, due: date, estimate: float) -> dict[IsoWeek, float]:
+    """The item's hours per ISO week, spread evenly over its working days."""
+    start = min(start, due)
+    days = working_days(start, due)
+    if days == 0:
+        return {IsoWeek.of(due): estimate}
+    per_day = estimate / days
+    result: dict[IsoWeek, float] = {}
+    monday = start - timedelta(days=start.weekday())
+    while monday <= due:
+        count = working_days(max(start, monday), min(due, monday + timedelta(days=6)))
+        if count:
+            result[IsoWeek.of(monday)] = per_day * count
+        monday += timedelta(days=7)
+    return result
+
+
+def block_hours_in_week(block: FocusBlock, week: IsoWeek) -> float:
+    """Real elapsed hours of the block on its weekday of ``week`` (DST-aware)."""
+    zone = ZoneInfo(block.timezone)
+    day = week.monday + timedelta(days=block.weekday)
+    start = datetime.combine(day, block.start_time, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day, block.end_time, tzinfo=zone).astimezone(UTC)
+    return max(0.0, (end - start).total_seconds() / 3600.0)
+
+
+def weekly_capacity(person: Person, blocks: Iterable[FocusBlock], week: IsoWeek) -> float | None:
+    if person.weekly_strategic_hours is not None:
+        return float(person.weekly_strategic_hours)
+    blocks = list(blocks)
+    if not blocks:
+        return None
+    return round(sum(block_hours_in_week(block, week) for block in blocks), 4)
+
+
+def capacity_source(person: Person, blocks: list[FocusBlock]) -> str:
+    if person.weekly_strategic_hours is not None:
+        return "declared"
+    return "focus_blocks" if blocks else "undeclared"
+
+
+class WeekLoad(BaseModel):
+    week: str
+    planned_hours: float
+    capacity_hours: float | None
+    over_by: float  # 0 when within capacity or capacity undeclared
+
+
+class PersonCapacity(BaseModel):
+    person_id: uuid.UUID
+    name: str
+    capacity_source: str
+    weeks: list[WeekLoad]
+
+
+class PlanCapacity(BaseModel):
+    plan_id: uuid.UUID
+    weeks: list[str]
+    people: list[PersonCapacity]
+    overloaded: list[dict[str, object]]
+
+
+@dataclass
+class PersonLoad:
+    person: Person
+    blocks: list[FocusBlock] = field(default_factory=list)
+    planned: dict[IsoWeek, float] = field(default_factory=lambda: defaultdict(float))
+
+    def load(self, week: IsoWeek) -> WeekLoad:
+        planned = round(self.planned.get(week, 0.0), 2)
+        capacity = weekly_capacity(self.person, self.blocks, week)
+        over = planned - capacity if capacity is not None else 0.0
+        return WeekLoad(
+            week=str(week),
+            planned_hours=planned,
+            capacity_hours=capacity,
+            over_by=round(over, 2) if over > TOLERANCE_HOURS else 0.0,
+        )
+
+
+def person_loads(
+    session: Session, workspace_id: uuid.UUID, person_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, PersonLoad]:
+    """Each person's planned hours per week over all their open items in the workspace."""
+    ids = list(set(person_ids))
+    if not ids:
+        return {}
+    people = session.scalars(
+        select(Person).where(col(Person.workspace_id) == workspace_id, col(Person.id).in_(ids))
+    )
+    loads = {person.id: PersonLoad(person) for person in people}
+    for block in session.scalars(
+        select(FocusBlock).where(
+            col(FocusBlock.workspace_id) == workspace_id, col(FocusBlock.person_id).in_(ids)
+        )
+    ):
+        loads[block.person_id].blocks.append(block)
+    rows = session.execute(
+        select(
+            ActionItem.owner_id,
+            ActionItem.start_date,
+            ActionItem.created_at,
+            ActionItem.due_date,
+            ActionItem.estimate_hours,
+        ).where(
+            col(ActionItem.workspace_id) == workspace_id,
+            col(ActionItem.owner_id).in_(ids),
+            col(ActionItem.status).in_(list(OPEN_STATUSES)),
+        )
+    )
+    for owner_id, start_date, created_at, due_date, estimate in rows:
+        start = start_date or created_at.astimezone(UTC).date()
+        planned = loads[owner_id].planned
+        for week, hours in spread_estimate(start, due_date, float(estimate)).items():
+            planned[week] += hours
+    return loads
+
+
+def weeks_between(first: date, last: date) -> list[IsoWeek]:
+    weeks: list[IsoWeek] = []
+    week = IsoWeek.of(first)
+    while week.monday <= last:
+        weeks.append(week)
+        week = week.shifted(1)
+    return weeks
+
+
+def plan_capacity(
+    session: Session,
+    workspace_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    *,
+    from_week: IsoWeek | None = None,
+    to_week: IsoWeek | None = None,
+) -> PlanCapacity:
+    """Per owner of an open item in the plan: planned hours (all their open work) per week of the plan."""
+    plan = get_plan(session, workspace_id, plan_id)
+    first = from_week.monday if from_week else plan.start_date
+    last = to_week.sunday if to_week else plan.end_date
+    if last < first:
+        raise InvalidField(["query", "to_week"], "to_week is before from_week")
+    weeks = weeks_between(first, last)
+    owner_ids = session.scalars(
+        select(ActionItem.owner_id)
+        .join(Goal, col(Goal.id) == col(ActionItem.goal_id))
+        .where(
+            col(Goal.plan_id) == plan.id,
+            col(ActionItem.workspace_id) == workspace_id,
+            col(ActionItem.status).in_(list(OPEN_STATUSES)),
+        )
+        .distinct()
+    ).all()
+    loads = person_loads(session, workspace_id, owner_ids)
+    people: list[PersonCapacity] = []
+    overloaded: list[dict[str, object]] = []
+    for load in sorted(loads.values(), key=lambda entry: (entry.person.name, str(entry.person.id))):
+        week_loads = [load.load(week) for week in weeks]
+        people.append(
+            PersonCapacity(
+                person_id=load.person.id,
+                name=load.person.name,
+                capacity_source=capacity_source(load.person, load.blocks),
+                weeks=week_loads,
+            )
+        )
+        overloaded.extend(
+            {
+                "person_id": load.person.id,
+                "name": load.person.name,
+                "week": entry.week,
+                "over_by": entry.over_by,
+            }
+            for entry in week_loads
+            if entry.over_by > 0
+        )
+    return PlanCapacity(
+        plan_id=plan.id, weeks=[str(week) for week in weeks], people=people, overloaded=overloaded
+    )
+
+
+def warn_owner_over_capacity(
+    session: Session, item: ActionItem, settings: Settings
+) -> list[RuleWarning]:
+    """Item checker: the owner's weeks this item lands in that are now over capacity."""
+    if item.status not in OPEN_STATUSES:
+        return []
+    load = person_loads(session, item.workspace_id, [item.owner_id]).get(item.owner_id)
+    if load is None:
+        return []
+    start = item.start_date or item.created_at.astimezone(UTC).date()
+    warnings: list[RuleWarning] = []
+    for week in sorted(spread_estimate(start, item.due_date, item.estimate_hours)):
+        entry = load.load(week)
+        if entry.over_by > 0:
+            warnings.append(
+                RuleWarning(
+                    code="over_capacity",
+                    message=f"{load.person.name} is over capacity in {entry.week}: "
+                    f"{entry.planned_hours:g} h planned against {entry.capacity_hours:g} h "
+                    f"(over by {entry.over_by:g} h).",
+                    field="estimate_hours",
+                )
+            )
+    if warnings and settings.strict_capacity:
+        raise InvalidField(
+            "estimate_hours", warnings[0].message + " (PLANBRIDGE_STRICT_CAPACITY is on)"
+        )
+    return warnings
+
+
+register_item_checker(warn_owner_over_capacity)

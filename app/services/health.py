@@ -1,0 +1,335 @@
+"""Health per goal: ``done``, ``on_track``, ``at_risk`` or ``off_track``, with the reasons behind it.
+
+Inputs (all for items not dropped): remaining hours (open items: todo, in progress, blocked), the
+deadline (the goal's target date, else its plan's end date), the owners' strategic hours left (for
+each owner of an open item: weekly capacity x working days from today through the deadline / 5;
+owners with undeclared capacity add nothing), overdue items (open, due before today), blocked items,
+stale items (open, no activity for ``stale_after_days``), and the velocity forecast.
+
+Rules, first match wins:
+
+1. No item that is not dropped: ``at_risk`` (``no_items``: a goal without planned work cannot be on track).
+2. Nothing open: ``done``.
+3. ``off_track`` when the deadline has passed (``deadline_passed``), or the remaining hours exceed the
+   owners' hours left (``over_capacity``, only when some owner has a capacity), or overdue items hold
+   at least half of the remaining hours (``mostly_overdue``).
+4. ``at_risk`` when the remaining hours exceed 80 % of the owners' hours left (``tight_capacity``), or
+   any item is overdue (``overdue_items``), blocked (``blocked_items``) or stale (``stale_items``), or
+   the forecast finish date is after the deadline (``forecast_after_deadline``).
+5. Otherwise ``on_track``.
+
+Every rule that applies is listed in ``reasons`` (not only the deciding one). The latest check-in's
+confidence is shown beside the computed health; ``disagreement`` is true when the two differ (a goal
+computed as ``done`` disagrees with nothing).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel
+from sqlalchemy import Select, case, func, select
+from sqlmodel import Session, col
+
+from app.db import utcnow
+from app.models import ActionItem, Goal, ItemStatus, Plan
+from app.models.execution import CheckIn
+from app.schemas.weeks import working_days
+from app.services.capacity import PersonLoad, person_loads, weekly_capacity, weeks_between
+from app.services.forecast import Velocity, forecast_finish, velocities
+from app.services.item_rules import OPEN_STATUSES
+from app.services.progress import get_goal, get_plan, plan_goals
+from app.settings import Settings
+
+TIGHT_CAPACITY_SHARE = 0.8
+MOSTLY_OVERDUE_SHARE = 0.5
+
+
+class Health(StrEnum):
+    done = "done"
+    on_track = "on_track"
+    at_risk = "at_risk"
+    off_track = "off_track"
+
+
+class Reason(BaseModel):
+    code: str
+    severity: Health
+    message: str
+
+
+class GoalHealth(BaseModel):
+    goal_id: uuid.UUID
+    title: str
+    health: Health
+    reasons: list[Reason]
+    deadline: date
+    remaining_hours: float
+    available_hours: float | None  # None: no owner of open work has a declared capacity
+    overdue_items: int
+    blocked_items: int
+    stale_items: int
+    velocity_hours_per_week: float
+    forecast_finish: date | None
+    confidence: str | None  # from the latest check-in
+    confidence_week: str | None
+    disagreement: bool
+
+
+class PlanHealth(BaseModel):
+    plan_id: uuid.UUID
+    goals: list[GoalHealth]
+
+
+class _Figures:
+    def __init__(self) -> None:
+        self.total = 0
+        self.remaining = 0.0
+        self.overdue_hours = 0.0
+        self.overdue = 0
+        self.blocked = 0
+        self.stale = 0
+        self.remaining_by_owner: dict[uuid.UUID, float] = {}
+
+
+def _figures(
+    session: Session,
+    workspace_id: uuid.UUID,
+    goal_ids: Select[tuple[uuid.UUID]],
+    today: date,
+    stale_before: datetime,
+) -> dict[uuid.UUID, _Figures]:
+    """Per goal and owner, one aggregate query over the items."""
+    is_open = col(ActionItem.status).in_(list(OPEN_STATUSES))
+    overdue = is_open & (col(ActionItem.due_date) < today)
+    query = (
+        select(
+            ActionItem.goal_id,
+            ActionItem.owner_id,
+            func.sum(case((col(ActionItem.status) != ItemStatus.dropped, 1), else_=0)),
+            func.coalesce(func.sum(case((is_open, ActionItem.estimate_hours), else_=0.0)), 0.0),
+            func.coalesce(func.sum(case((overdue, ActionItem.estimate_hours), else_=0.0)), 0.0),
+            func.sum(case((overdue, 1), else_=0)),
+            func.sum(case((col(ActionItem.status) == ItemStatus.blocked, 1), else_=0)),
+            func.sum(
+                case((is_open & (col(ActionItem.last_activity_at) < stale_before), 1), else_=0)
+            ),
+        )
+        .where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.goal_id).in_(goal_ids))
+        .group_by(ActionItem.goal_id, ActionItem.owner_id)
+    )
+    figures: dict[uuid.UUID, _Figures] = defaultdict(_Figures)
+    for (
+        goal_id,
+        owner_id,
+        total,
+        remaining,
+        overdue_hours,
+        overdue_count,
+        blocked,
+        stale,
+    ) in session.execute(query):
+        entry = figures[goal_id]
+        entry.total += int(total or 0)
+        entry.remaining += float(remaining)
+        entry.overdue_hours += float(overdue_hours)
+        entry.overdue += int(overdue_count or 0)
+        entry.blocked += int(blocked or 0)
+        entry.stale += int(stale or 0)
+        if float(remaining) > 0:
+            entry.remaining_by_owner[owner_id] = float(remaining)
+    return figures
+
+
+def hours_left(load: PersonLoad, today: date, deadline: date) -> float | None:
+    """The person's strategic hours from today through the deadline (None when undeclared)."""
+    if deadline < today:
+        return 0.0
+    total = 0.0
+    declared = False
+    for week in weeks_between(today, deadline):
+        capacity = weekly_capacity(load.person, load.blocks, week)
+        if capacity is None:
+            continue
+        declared = True
+        days = working_days(max(today, week.monday), min(deadline, week.sunday))
+        total += capacity * days / 5.0
+    return round(total, 2) if declared else None
+
+
+def _latest_check_ins(
+    session: Session, workspace_id: uuid.UUID, goal_ids: Select[tuple[uuid.UUID]]
+) -> dict[uuid.UUID, CheckIn]:
+    query = (
+        select(CheckIn)
+        .where(
+            col(CheckIn.workspace_id) == workspace_id,
+            col(CheckIn.goal_id).in_(goal_ids),
+            col(CheckIn.replaced_at).is_(None),
+        )
+        .order_by(col(CheckIn.iso_week).desc(), col(CheckIn.created_at).desc())
+    )
+    latest: dict[uuid.UUID, CheckIn] = {}
+    for check_in in session.scalars(query):
+        latest.setdefault(check_in.goal_id, check_in)
+    return latest
+
+
+def judge(
+    figures: _Figures, deadline: date, today: date, available: float | None, forecast: date | None
+) -> tuple[Health, list[Reason]]:
+    """Apply the rules of the module docstring."""
+    reasons: list[Reason] = []
+
+    def reason(code: str, severity: Health, message: str) -> None:
+        reasons.append(Reason(code=code, severity=severity, message=message))
+
+    if figures.total == 0:
+        reason("no_items", Health.at_risk, "The goal has no action items (or all were dropped).")
+        return Health.at_risk, reasons
+    if figures.remaining <= 1e-9:
+        return Health.done, reasons
+    remaining = round(figures.remaining, 2)
+    if deadline < today:
+        reason(
+            "deadline_passed",
+            Health.off_track,
+            f"The deadline {deadline} has passed with {remaining:g} h open.",
+        )
+    if available is not None and remaining > available + 1e-9:
+        reason(
+            "over_capacity",
+            Health.off_track,
+            f"{remaining:g} h remain but the owners have {available:g} h left before {deadline}.",
+        )
+    elif available is not None and remaining > TIGHT_CAPACITY_SHARE * available:
+        reason(
+            "tight_capacity",
+            Health.at_risk,
+            f"{remaining:g} h remain, over 80 % of the owners' {available:g} h left before {deadline}.",
+        )
+    if figures.overdue_hours >= MOSTLY_OVERDUE_SHARE * figures.remaining:
+        reason(
+            "mostly_overdue",
+            Health.off_track,
+            f"Overdue items hold {figures.overdue_hours:g} of the {remaining:g} h open.",
+        )
+    if figures.overdue:
+        reason("overdue_items", Health.at_risk, f"{figures.overdue} item(s) are overdue.")
+    if figures.blocked:
+        reason("blocked_items", Health.at_risk, f"{figures.blocked} item(s) are blocked.")
+    if figures.stale:
+        reason(
+            "stale_items", Health.at_risk, f"{figures.stale} open item(s) had no activity recently."
+        )
+    if forecast is not None and forecast > deadline:
+        reason(
+            "forecast_after_deadline",
+            Health.at_risk,
+            f"At the recent pace the work finishes on {forecast}, after {deadline}.",
+        )
+    if any(entry.severity == Health.off_track for entry in reasons):
+        return Health.off_track, reasons
+    if reasons:
+        return Health.at_risk, reasons
+    return Health.on_track, reasons
+
+
+def _health_for_goals(
+    session: Session,
+    workspace_id: uuid.UUID,
+    goals: list[Goal],
+    plans: dict[uuid.UUID, Plan],
+    goal_ids: Select[tuple[uuid.UUID]],
+    settings: Settings,
+    now: datetime,
+) -> list[GoalHealth]:
+    today = now.date()
+    figures = _figures(
+        session, workspace_id, goal_ids, today, now - timedelta(days=settings.stale_after_days)
+    )
+    velocity = velocities(session, workspace_id, goal_ids, now)
+    check_ins = _latest_check_ins(session, workspace_id, goal_ids)
+    owners = {owner for entry in figures.values() for owner in entry.remaining_by_owner}
+    loads = person_loads(session, workspace_id, owners)
+    left_cache: dict[tuple[uuid.UUID, date], float | None] = {}
+    result: list[GoalHealth] = []
+    for goal in goals:
+        entry = figures.get(goal.id) or _Figures()
+        deadline = goal.target_date or plans[goal.plan_id].end_date
+        available: float | None = None
+        for owner in entry.remaining_by_owner:
+            key = (owner, deadline)
+            if key not in left_cache:
+                left_cache[key] = (
+                    hours_left(loads[owner], today, deadline) if owner in loads else None
+                )
+            if left_cache[key] is not None:
+                available = (available or 0.0) + (left_cache[key] or 0.0)
+        goal_velocity: Velocity | None = velocity.get(goal.id)
+        forecast = forecast_finish(entry.remaining, goal_velocity, today)
+        health, reasons = judge(entry, deadline, today, available, forecast)
+        check_in = check_ins.get(goal.id)
+        confidence = str(check_in.confidence) if check_in else None
+        result.append(
+            GoalHealth(
+                goal_id=goal.id,
+                title=goal.title,
+                health=health,
+                reasons=reasons,
+                deadline=deadline,
+                remaining_hours=round(entry.remaining, 2),
+                available_hours=available,
+                overdue_items=entry.overdue,
+                blocked_items=entry.blocked,
+                stale_items=entry.stale,
+                velocity_hours_per_week=goal_velocity.hours_per_week if goal_velocity else 0.0,
+                forecast_finish=forecast,
+                confidence=confidence,
+                confidence_week=check_in.iso_week if check_in else None,
+                disagreement=confidence is not None
+                and health != Health.done
+                and confidence != health,
+            )
+        )
+    return result
+
+
+def goal_health(
+    session: Session,
+    workspace_id: uuid.UUID,
+    goal_id: uuid.UUID,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+) -> GoalHealth:
+    goal = get_goal(session, workspace_id, goal_id)
+    plan = get_plan(session, workspace_id, goal.plan_id)
+    ids = select(Goal.id).where(col(Goal.id) == goal.id)
+    return _health_for_goals(
+        session, workspace_id, [goal], {plan.id: plan}, ids, settings, now or utcnow()
+    )[0]
+
+
+def plan_health(
+    session: Session,
+    workspace_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+) -> PlanHealth:
+    plan = get_plan(session, workspace_id, plan_id)
+    goals = plan_goals(session, workspace_id, plan.id)
+    ids = select(Goal.id).where(
+        col(Goal.workspace_id) == workspace_id, col(Goal.plan_id) == plan.id
+    )
+    return PlanHealth(
+        plan_id=plan.id,
+        goals=_health_for_goals(
+            session, workspace_id, goals, {plan.id: plan}, ids, settings, now or utcnow()
+        ),
+    )

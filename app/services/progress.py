@@ -1,0 +1,277 @@
+"""Progress per goal and plan, weighted by estimate, and its change since a week ago.
+
+Rule: progress = hours of done items / hours of items that are not dropped. A goal without such
+hours has no progress value (``None``), not 0 % or 100 %. Current figures are one aggregate query
+over the items; the figure a week ago is reconstructed from the ItemEvent snapshots (each event
+carries the item's status and estimate right after it): only items with an event since then can
+differ, so only those are looked up, each by its latest snapshot at or before the cut-off.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlmodel import Session, col
+
+from app.db import utcnow
+from app.errors import NotFound
+from app.models import ActionItem, Goal, ItemEvent, ItemStatus, Plan
+
+OPEN_STATUSES = (ItemStatus.todo, ItemStatus.in_progress, ItemStatus.blocked)
+
+
+class GoalProgress(BaseModel):
+    goal_id: uuid.UUID
+    title: str
+    total_hours: float
+    done_hours: float
+    item_count: int
+    done_count: int
+    percent: float | None
+    percent_week_ago: float | None
+    change: float | None  # percentage points since a week ago
+
+
+class PlanProgress(BaseModel):
+    plan_id: uuid.UUID
+    total_hours: float
+    done_hours: float
+    percent: float | None
+    percent_week_ago: float | None
+    change: float | None
+    goals: list[GoalProgress]
+
+
+@dataclass
+class Hours:
+    total: float = 0.0
+    done: float = 0.0
+
+    def add(self, status: str | None, estimate: float | None, sign: float = 1.0) -> None:
+        if status is None or status == ItemStatus.dropped:
+            return
+        self.total += sign * (estimate or 0.0)
+        if status == ItemStatus.done:
+            self.done += sign * (estimate or 0.0)
+
+
+def percent(done: float, total: float) -> float | None:
+    # Rounding to 0.01 keeps float noise from the subtraction out of the API.
+    if total <= 1e-9:
+        return None
+    return round(100.0 * done / total, 2)
+
+
+def change(now: float | None, before: float | None) -> float | None:
+    if now is None and before is None:
+        return None
+    return round((now or 0.0) - (before or 0.0), 2)
+
+
+def current_hours(
+    session: Session, workspace_id: uuid.UUID, goal_ids: Select[tuple[uuid.UUID]]
+) -> dict[uuid.UUID, tuple[Hours, int, int]]:
+    """Per goal: hours (not dropped / done), item count (not dropped) and done count, in one query."""
+    not_dropped = col(ActionItem.status) != ItemStatus.dropped
+    is_done = col(ActionItem.status) == ItemStatus.done
+    query = (
+        select(
+            ActionItem.goal_id,
+            func.coalesce(func.sum(case((not_dropped, ActionItem.estimate_hours), else_=0.0)), 0.0),
+            func.coalesce(func.sum(case((is_done, ActionItem.estimate_hours), else_=0.0)), 0.0),
+            func.coalesce(func.sum(case((not_dropped, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((is_done, 1), else_=0)), 0),
+        )
+        .where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.goal_id).in_(goal_ids))
+        .group_by(ActionItem.goal_id)
+    )
+    result: dict[uuid.UUID, tuple[Hours, int, int]] = {}
+    for goal_id, total, done, count, done_count in session.execute(query):
+        result[goal_id] = (Hours(float(total), float(done)), int(count), int(done_count))
+    return result
+
+
+def latest_snapshot_at(item_id: ColumnElement[uuid.UUID], at: datetime) -> ColumnElement[datetime]:
+    """Time of the item's latest event carrying a snapshot at or before ``at`` (correlated)."""
+    return (
+        select(func.max(ItemEvent.at))
+        .where(
+            col(ItemEvent.item_id) == item_id,
+            col(ItemEvent.at) <= at,
+            col(ItemEvent.status).is_not(None),
+        )
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True)
+class ItemState:
+    item_id: uuid.UUID
+    goal_id: uuid.UUID | None
+    status: ItemStatus
+    estimate_hours: float
+
+
+def item_states_at(
+    session: Session, workspace_id: uuid.UUID, item_ids: Select[tuple[uuid.UUID]], at: datetime
+) -> dict[uuid.UUID, ItemState]:
+    """The status, estimate and goal of each given item right after its last event at or before ``at``.
+
+    Items without such an event did not exist yet and are absent from the answer.
+    """
+    candidates = (
+        select(col(ActionItem.id).label("item_id"))
+        .where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.id).in_(item_ids))
+        .subquery()
+    )
+    last = select(
+        candidates.c.item_id, latest_snapshot_at(candidates.c.item_id, at).label("last_at")
+    ).subquery()
+    query = select(
+        ItemEvent.item_id, ItemEvent.goal_id, ItemEvent.status, ItemEvent.estimate_hours
+    ).join(
+        last,
+        and_(
+            col(ItemEvent.item_id) == last.c.item_id,
+            col(ItemEvent.at) == last.c.last_at,
+            col(ItemEvent.status).is_not(None),
+        ),
+    )
+    states: dict[uuid.UUID, ItemState] = {}
+    for item_id, goal_id, status, estimate in session.execute(query):
+        # Two snapshots at the very same instant are vanishingly rare; either one is acceptable.
+        states[item_id] = ItemState(item_id, goal_id, ItemStatus(status), float(estimate or 0.0))
+    return states
+
+
+def hours_at(
+    session: Session,
+    workspace_id: uuid.UUID,
+    goal_ids: Select[tuple[uuid.UUID]],
+    now_hours: dict[uuid.UUID, Hours],
+    at: datetime,
+) -> dict[uuid.UUID, Hours]:
+    """Per goal hours at ``at``: today's figures with every item touched since then put back as it was."""
+    touched_ids = (
+        select(ItemEvent.item_id)
+        .where(
+            col(ItemEvent.workspace_id) == workspace_id,
+            col(ItemEvent.goal_id).in_(goal_ids),
+            col(ItemEvent.at) > at,
+            col(ItemEvent.item_id).is_not(None),
+        )
+        .distinct()
+    )
+    before = {goal_id: Hours(hours.total, hours.done) for goal_id, hours in now_hours.items()}
+    current_rows = session.execute(
+        select(
+            ActionItem.id, ActionItem.goal_id, ActionItem.status, ActionItem.estimate_hours
+        ).where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.id).in_(touched_ids))
+    ).all()
+    for _item_id, goal_id, status, estimate in current_rows:
+        before.setdefault(goal_id, Hours()).add(status, estimate, sign=-1.0)
+    for state in item_states_at(session, workspace_id, touched_ids, at).values():
+        if state.goal_id is not None:
+            before.setdefault(state.goal_id, Hours()).add(state.status, state.estimate_hours)
+    return before
+
+
+def _goal_progress(
+    goal: Goal, now: tuple[Hours, int, int] | None, before: Hours | None
+) -> GoalProgress:
+    hours, count, done_count = now or (Hours(), 0, 0)
+    now_percent = percent(hours.done, hours.total)
+    before_percent = percent(before.done, before.total) if before else None
+    return GoalProgress(
+        goal_id=goal.id,
+        title=goal.title,
+        total_hours=round(hours.total, 2),
+        done_hours=round(hours.done, 2),
+        item_count=count,
+        done_count=done_count,
+        percent=now_percent,
+        percent_week_ago=before_percent,
+        change=change(now_percent, before_percent),
+    )
+
+
+def _progress_for_goals(
+    session: Session,
+    workspace_id: uuid.UUID,
+    goals: Iterable[Goal],
+    goal_ids: Select[tuple[uuid.UUID]],
+    now: datetime,
+) -> tuple[list[GoalProgress], Hours, Hours]:
+    """Per goal progress, plus the summed hours now and a week ago (for the plan figure)."""
+    current = current_hours(session, workspace_id, goal_ids)
+    now_hours = {goal_id: entry[0] for goal_id, entry in current.items()}
+    before = hours_at(session, workspace_id, goal_ids, now_hours, now - timedelta(days=7))
+    goals = list(goals)
+    total_now, total_before = Hours(), Hours()
+    for goal in goals:
+        total_now.total += now_hours.get(goal.id, Hours()).total
+        total_now.done += now_hours.get(goal.id, Hours()).done
+        total_before.total += before.get(goal.id, Hours()).total
+        total_before.done += before.get(goal.id, Hours()).done
+    per_goal = [_goal_progress(goal, current.get(goal.id), before.get(goal.id)) for goal in goals]
+    return per_goal, total_now, total_before
+
+
+def get_goal(session: Session, workspace_id: uuid.UUID, goal_id: uuid.UUID) -> Goal:
+    goal = session.get(Goal, goal_id)
+    if goal is None or goal.workspace_id != workspace_id:
+        raise NotFound(f"Goal {goal_id} not found.")
+    return goal
+
+
+def get_plan(session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None or plan.workspace_id != workspace_id:
+        raise NotFound(f"Plan {plan_id} not found.")
+    return plan
+
+
+def plan_goals(session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID) -> list[Goal]:
+    query = (
+        select(Goal)
+        .where(col(Goal.workspace_id) == workspace_id, col(Goal.plan_id) == plan_id)
+        .order_by(col(Goal.created_at), col(Goal.id))
+    )
+    return list(session.scalars(query))
+
+
+def goal_progress(
+    session: Session, workspace_id: uuid.UUID, goal_id: uuid.UUID, *, now: datetime | None = None
+) -> GoalProgress:
+    goal = get_goal(session, workspace_id, goal_id)
+    ids = select(Goal.id).where(col(Goal.id) == goal.id)
+    return _progress_for_goals(session, workspace_id, [goal], ids, now or utcnow())[0][0]
+
+
+def plan_progress(
+    session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID, *, now: datetime | None = None
+) -> PlanProgress:
+    plan = get_plan(session, workspace_id, plan_id)
+    goals = plan_goals(session, workspace_id, plan.id)
+    ids = select(Goal.id).where(
+        col(Goal.workspace_id) == workspace_id, col(Goal.plan_id) == plan.id
+    )
+    per_goal, hours_now, hours_before = _progress_for_goals(
+        session, workspace_id, goals, ids, now or utcnow()
+    )
+    now_percent = percent(hours_now.done, hours_now.total)
+    before_percent = percent(hours_before.done, hours_before.total)
+    return PlanProgress(
+        plan_id=plan.id,
+        total_hours=round(hours_now.total, 2),
+        done_hours=round(hours_now.done, 2),
+        percent=now_percent,
+        percent_week_ago=before_percent,
+        change=change(now_percent, before_percent),
+        goals=per_goal,
+    )
