@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     sync_max_attempts: int = Field(default=8, ge=1)
     sync_lease_seconds: int = Field(default=120, ge=5)
     log_level: str = "INFO"
+    # When set, GET /metrics needs "Authorization: Bearer <this>"; unset, it is open like /healthz.
+    metrics_token: SecretStr | None = None
 
     @property
     def is_sqlite(self) -> bool:

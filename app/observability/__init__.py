@@ -1,0 +1,1 @@
+"""Operating planbridge: Prometheus metrics, structured JSON logs and the request middleware."""

@@ -1,0 +1,282 @@
+"""Prometheus metrics: counters the engine and web layer bump, and gauges read from the database.
+
+Two kinds of figures, on purpose:
+
+* **Counters and the latency histogram** live in this process (``record_push``, ``record_pull``,
+  ``record_webhook_delivery``, ``record_error``, ``observe_http_request``). Each API replica and
+  each worker counts its own share; Prometheus sums them across processes with ``sum by (...)``.
+* **Gauges about the shared state** (sync lag, pending work, rate-limit headroom, dead items) are
+  computed from the database at scrape time by ``DatabaseCollector``. Every replica reports the same
+  deployment-wide values, so any one scrape target tells the truth; aggregate them with ``max``.
+
+Labels carry connection ids, never names or URLs: ids are bounded by the number of connections and
+say nothing about a workspace to whoever can read ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from app.db import utcnow
+
+log = logging.getLogger(__name__)
+
+# One registry for this process's own counters; the default global registry is left alone so that
+# importing planbridge into another program never clashes with that program's metrics.
+REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+
+PUSHES = Counter(
+    "planbridge_pushes",
+    "Tracker writes of action items and goal mirrors, by outcome (created, updated, failed).",
+    ["connection", "outcome"],
+    registry=REGISTRY,
+)
+PULLS = Counter(
+    "planbridge_pulls",
+    "Pull passes against a tracker, by outcome (ok, failed, rate_limited, ...).",
+    ["connection", "outcome"],
+    registry=REGISTRY,
+)
+PULLED_CHANGES = Counter(
+    "planbridge_pulled_changes",
+    "Remote changes read by pull passes.",
+    ["connection"],
+    registry=REGISTRY,
+)
+WEBHOOK_DELIVERIES = Counter(
+    "planbridge_webhook_deliveries",
+    "Webhook deliveries received, by outcome: accepted, duplicate, or rejected (bad signature, too "
+    "large, unknown connection, ...).",
+    ["connection", "outcome"],
+    registry=REGISTRY,
+)
+ERRORS = Counter(
+    "planbridge_sync_errors",
+    "Errors met by the sync engine, by kind (auth_failed, rate_limited, transient, invalid, ...).",
+    ["connection", "kind"],
+    registry=REGISTRY,
+)
+HTTP_REQUEST_SECONDS = Histogram(
+    "planbridge_http_request_duration_seconds",
+    "HTTP request latency, by method, route template and status code.",
+    ["method", "route", "status"],
+    # Webhooks answer in a few milliseconds, API lists in tens; past 2.5 s is an incident.
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+
+
+def _label(connection_id: object) -> str:
+    return str(connection_id) if connection_id is not None else "none"
+
+
+def record_push(connection_id: object, outcome: str, count: int = 1) -> None:
+    """One (or ``count``) tracker write of an item or goal mirror ended with ``outcome``."""
+    PUSHES.labels(_label(connection_id), outcome).inc(count)
+
+
+def record_pull(connection_id: object, outcome: str, changes: int = 0) -> None:
+    """A pull pass ended with ``outcome`` after reading ``changes`` remote changes."""
+    PULLS.labels(_label(connection_id), outcome).inc()
+    if changes:
+        PULLED_CHANGES.labels(_label(connection_id)).inc(changes)
+
+
+def record_webhook_delivery(connection_id: object, outcome: str) -> None:
+    """A webhook request was ``accepted``, a ``duplicate``, or refused (a reason)."""
+    WEBHOOK_DELIVERIES.labels(_label(connection_id), outcome).inc()
+
+
+def record_error(connection_id: object, kind: str | type[BaseException] | BaseException) -> None:
+    """An engine error; ``kind`` may be an exception (its class name is used) or a short word."""
+    if isinstance(kind, BaseException):
+        kind = type(kind).__name__
+    elif isinstance(kind, type):
+        kind = kind.__name__
+    ERRORS.labels(_label(connection_id), kind).inc()
+
+
+def observe_http_request(method: str, route: str, status: int, seconds: float) -> None:
+    HTTP_REQUEST_SECONDS.labels(method, route, str(status)).observe(seconds)
+
+
+def _seconds_since(moment: datetime | None, now: datetime) -> float | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite hands back naive values through a raw text() query
+        moment = moment.replace(tzinfo=now.tzinfo)
+    return max(0.0, (now - moment).total_seconds())
+
+
+def _connection_label(value: Any) -> str:
+    """The canonical UUID text (SQLite hands raw queries the 32 hex digits without dashes)."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return str(value)
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+DATABASE_UP_HELP = "1 when the database answered the scrape."
+
+
+class DatabaseCollector(Collector):
+    """Gauges of the shared sync state, read with a few aggregate queries at each scrape."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            yield from self._collect()
+        except Exception as exc:  # a scrape must answer even when the database does not
+            log.warning("metrics: database gauges unavailable", extra={"error": type(exc).__name__})
+            up = GaugeMetricFamily(
+                "planbridge_database_up", "1 when the database answered the scrape."
+            )
+            up.add_metric([], 0.0)
+            yield up
+
+    def _collect(self) -> Iterable[Metric]:
+        now = utcnow()
+        with self.engine.connect() as connection:
+            connections = connection.execute(
+                text(
+                    "SELECT id, state, created_at, last_pull_ok_at, consecutive_failures, "
+                    "rate_limit_remaining, rate_limit_limit FROM connection"
+                )
+            ).all()
+            pending_pushes = connection.execute(
+                text(
+                    "SELECT l.connection_id, COUNT(*) FROM external_link l "
+                    "JOIN action_item i ON i.id = l.item_id "
+                    "WHERE l.dead = :false AND i.revision > l.pushed_revision "
+                    "GROUP BY l.connection_id"
+                ),
+                {"false": False},
+            ).all()
+            dead_links = connection.execute(
+                text(
+                    "SELECT connection_id, COUNT(*) FROM external_link WHERE dead = :true "
+                    "GROUP BY connection_id"
+                ),
+                {"true": True},
+            ).all()
+            pending_deliveries = connection.execute(
+                text(
+                    "SELECT connection_id, COUNT(*), MIN(received_at) FROM webhook_delivery "
+                    "WHERE processed_at IS NULL GROUP BY connection_id"
+                )
+            ).all()
+
+        up = GaugeMetricFamily("planbridge_database_up", DATABASE_UP_HELP)
+        up.add_metric([], 1.0)
+        yield up
+
+        lag = GaugeMetricFamily(
+            "planbridge_sync_lag_seconds",
+            "Seconds since the connection's last successful pull (or creation if never).",
+            labels=["connection"],
+        )
+        paused = GaugeMetricFamily(
+            "planbridge_connection_paused",
+            "1 when the connection is paused.",
+            labels=["connection"],
+        )
+        failures = GaugeMetricFamily(
+            "planbridge_connection_consecutive_failures",
+            "Failed pulls in a row.",
+            labels=["connection"],
+        )
+        remaining = GaugeMetricFamily(
+            "planbridge_rate_limit_remaining",
+            "Requests left in the tracker's current rate-limit window, as it last reported.",
+            labels=["connection"],
+        )
+        headroom = GaugeMetricFamily(
+            "planbridge_rate_limit_headroom_ratio",
+            "Remaining / limit of the tracker's rate-limit window (1 = untouched, 0 = exhausted).",
+            labels=["connection"],
+        )
+        for row in connections:
+            connection_id = _connection_label(row[0])
+            since = _as_datetime(row[3]) or _as_datetime(row[2])
+            seconds = _seconds_since(since, now)
+            if seconds is not None:
+                lag.add_metric([connection_id], seconds)
+            paused.add_metric([connection_id], 1.0 if row[1] == "paused" else 0.0)
+            failures.add_metric([connection_id], float(row[4] or 0))
+            if row[5] is not None:
+                remaining.add_metric([connection_id], float(row[5]))
+                if row[6]:
+                    headroom.add_metric([connection_id], float(row[5]) / float(row[6]))
+        yield from (lag, paused, failures, remaining, headroom)
+
+        pushes = GaugeMetricFamily(
+            "planbridge_pending_pushes",
+            "Linked items whose planning revision is ahead of what the tracker has.",
+            labels=["connection"],
+        )
+        for connection_id, count in pending_pushes:
+            pushes.add_metric([_connection_label(connection_id)], float(count))
+        yield pushes
+
+        dead = GaugeMetricFamily(
+            "planbridge_dead_items",
+            "Links given up after repeated failures, waiting for someone to retry them.",
+            labels=["connection"],
+        )
+        for connection_id, count in dead_links:
+            dead.add_metric([_connection_label(connection_id)], float(count))
+        yield dead
+
+        deliveries = GaugeMetricFamily(
+            "planbridge_pending_webhook_deliveries",
+            "Stored webhook deliveries not processed yet.",
+            labels=["connection"],
+        )
+        oldest = GaugeMetricFamily(
+            "planbridge_oldest_pending_webhook_delivery_seconds",
+            "Age of the oldest unprocessed webhook delivery.",
+            labels=["connection"],
+        )
+        for connection_id, count, first_received in pending_deliveries:
+            deliveries.add_metric([_connection_label(connection_id)], float(count))
+            age = _seconds_since(_as_datetime(first_received), now)
+            if age is not None:
+                oldest.add_metric([_connection_label(connection_id)], age)
+        yield from (deliveries, oldest)
+
+
+def render_metrics(engine: Engine | None) -> bytes:
+    """This process's counters in the text format, plus the database gauges given an engine."""
+    output = generate_latest(REGISTRY)
+    if engine is not None:
+        database_registry = CollectorRegistry(auto_describe=False)
+        database_registry.register(DatabaseCollector(engine))
+        output += generate_latest(database_registry)
+    return output
