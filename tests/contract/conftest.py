@@ -18,6 +18,7 @@ from tests.contract.harness import TrackerHarness
 
 HARNESS_FACTORIES: dict[str, str] = {
     "github": "tests.trackers.github.harness:GitHubHarness",
+    "trello": "tests.trackers.trello.harness:TrelloHarness",
 }
 
 
