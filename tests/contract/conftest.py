@@ -18,6 +18,8 @@ from tests.contract.harness import TrackerHarness
 
 HARNESS_FACTORIES: dict[str, str] = {
     "github": "tests.trackers.github.harness:GitHubHarness",
+    "jira-cloud": "tests.trackers.jira.harness:JiraCloudHarness",
+    "jira-dc": "tests.trackers.jira.harness:JiraDataCenterHarness",
     "trello": "tests.trackers.trello.harness:TrelloHarness",
 }
 

@@ -1,0 +1,263 @@
+"""HTTP to Jira through the ``jira`` library (pycontribs), with its retries off and errors mapped.
+
+REST v3 (Cloud): https://developer.atlassian.com/cloud/jira/platform/rest/v3/
+REST v2 (Data Center): https://docs.atlassian.com/software/jira/docs/api/REST/latest/
+
+The library's ResilientSession would sleep on 429/503 with real ``time.sleep`` and crash on an
+HTTP-date ``Retry-After`` (it calls ``int()`` on it), so it is built with ``max_retries=0``; every
+failure becomes a connector error here and the engine's tenacity policies do the retrying.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from jira import JIRA, JIRAError
+
+from connectors.base import (
+    AuthFailed,
+    ConnectorError,
+    Invalid,
+    NotFound,
+    RateLimited,
+    RateLimitState,
+    Transient,
+)
+from connectors.jira.config import JiraConfig
+
+# Without a Retry-After, wait this long after a 429 before the next request.
+DEFAULT_RATE_LIMIT_SECONDS = 10.0
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+def error_text(response: requests.Response | None) -> str:
+    """Jira's ``{"errorMessages": [...], "errors": {field: message}}`` as one line."""
+    if response is None:
+        return ""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if not isinstance(body, dict):
+        return str(body)[:300]
+    messages = [str(message) for message in body.get("errorMessages") or []]
+    messages += [f"{field}: {message}" for field, message in (body.get("errors") or {}).items()]
+    return "; ".join(messages)
+
+
+def map_http_error(status: int | None, response: requests.Response | None) -> ConnectorError:
+    """The connector error for a failed Jira answer (status None: no answer at all)."""
+    detail = error_text(response)
+    headers = response.headers if response is not None else {}
+    suffix = f": {detail}" if detail else ""
+    rate_limited = status == 429 or (status == 403 and "RateLimit-Reason" in headers)
+    if rate_limited or (status == 503 and "Retry-After" in headers):
+        wait = retry_after_seconds(headers.get("Retry-After"))
+        return RateLimited(
+            f"Jira rate limit ({headers.get('RateLimit-Reason', status)}){suffix}",
+            DEFAULT_RATE_LIMIT_SECONDS if wait is None else wait,
+        )
+    if status in (401, 403):
+        return AuthFailed(f"Jira refused the credentials ({status}){suffix}")
+    if status == 404:
+        return NotFound(f"not found in Jira{suffix}")
+    if status in (400, 409, 422):
+        return Invalid(f"Jira rejected the request ({status}){suffix}")
+    if status is None or status >= 500 or status == 408:
+        return Transient(f"Jira unavailable ({status or 'no answer'}){suffix}")
+    return ConnectorError(f"unexpected Jira answer {status}{suffix}")
+
+
+@contextmanager
+def jira_errors() -> Iterator[None]:
+    """Translate the library's and requests' exceptions into the connector error family."""
+    try:
+        yield
+    except JIRAError as error:
+        raise map_http_error(error.status_code, error.response) from None
+    except requests.RequestException as error:
+        # Timeouts, refused and dropped connections, truncated bodies: all worth retrying.
+        raise Transient(f"Jira unreachable: {type(error).__name__}") from None
+    except ValueError as error:  # a body that is not JSON
+        raise Transient(f"Jira sent an unreadable answer: {error}") from None
+
+
+class JiraClient:
+    """Thin HTTP layer: one method per Jira call the connector makes, returning parsed JSON."""
+
+    def __init__(self, config: JiraConfig, clock: Callable[[], float] = time.time) -> None:
+        self._config = config
+        self._jira: JIRA | None = None
+        self._clock = clock
+        self.rate_limit = RateLimitState()
+        self.requests_sent = 0
+
+    # -- construction -------------------------------------------------------------------------
+
+    @property
+    def jira(self) -> JIRA:
+        """The library client, built on first use (its constructor already calls ``serverInfo``)."""
+        if self._jira is None:
+            with jira_errors():
+                self._jira = self._connect()
+        return self._jira
+
+    def _connect(self) -> JIRA:
+        config = self._config
+        options: dict[str, Any] = {"rest_api_version": config.rest_api_version}
+        common: dict[str, Any] = {
+            "server": config.base_url.rstrip("/"),
+            "options": options,
+            "max_retries": 0,
+            "timeout": config.timeout_seconds,
+        }
+        # The constructor calls GET serverInfo and takes "Cloud or not" from its deploymentType.
+        if config.is_cloud:
+            token = config.api_token.get_secret_value() if config.api_token else ""
+            client = JIRA(basic_auth=(config.email or "", token), **common)
+        else:
+            pat = config.personal_access_token
+            client = JIRA(token_auth=pat.get_secret_value() if pat else "", **common)
+        client._session.hooks["response"].append(self._observe)
+        return client
+
+    @property
+    def deployment_type(self) -> str | None:
+        """What the server says it is: "Cloud", "Server" or "DataCenter"."""
+        value = self.jira.deploymentType
+        return str(value) if value is not None else None
+
+    def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.requests_sent += 1
+        headers = response.headers
+        if "X-RateLimit-Limit" not in headers and "X-RateLimit-Remaining" not in headers:
+            return
+        reset_at = None
+        if headers.get("X-RateLimit-Reset"):
+            try:
+                reset_at = datetime.fromisoformat(
+                    headers["X-RateLimit-Reset"].replace("Z", "+00:00")
+                )
+            except ValueError:
+                reset_at = None
+        self.rate_limit = RateLimitState(
+            limit=_int_or_none(headers.get("X-RateLimit-Limit")),
+            remaining=_int_or_none(headers.get("X-RateLimit-Remaining")),
+            reset_at=reset_at,
+        )
+
+    def close(self) -> None:
+        if self._jira is not None:
+            self._jira.close()  # type: ignore[no-untyped-call]
+            self._jira = None
+
+    # -- raw calls through the library's session ------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return str(self.jira._get_url(path))
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> Any:
+        with jira_errors():
+            response = self.jira._session.request(method, url, **kwargs)
+            if response.status_code == 204 or not response.content:
+                return {}
+            return response.json()
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._request("GET", self._url(path), params=params)
+
+    # -- Jira calls -----------------------------------------------------------------------------
+
+    def myself(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.get("myself")
+        return result
+
+    def project(self, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.get(f"project/{key}")
+        return result
+
+    def create_issue(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """One POST: project and issue type go as dicts so the library looks nothing up first."""
+        with jira_errors():
+            issue = self.jira.create_issue(fields=fields, prefetch=False)
+        raw: dict[str, Any] = issue.raw
+        return raw
+
+    def issue(self, key: str, fields: list[str]) -> dict[str, Any]:
+        result: dict[str, Any] = self.get(f"issue/{key}", {"fields": ",".join(fields)})
+        return result
+
+    def edit_issue(self, key: str, fields: dict[str, Any]) -> None:
+        self._request("PUT", self._url(f"issue/{key}"), data=json.dumps({"fields": fields}))
+
+    def transitions(self, key: str) -> list[dict[str, Any]]:
+        with jira_errors():
+            transitions: list[dict[str, Any]] = self.jira.transitions(key)
+        return transitions
+
+    def transition(self, key: str, transition_id: str, fields: dict[str, Any]) -> None:
+        body: dict[str, Any] = {"transition": {"id": transition_id}}
+        if fields:
+            body["fields"] = fields
+        self._request("POST", self._url(f"issue/{key}/transitions"), data=json.dumps(body))
+
+    def search(
+        self, jql: str, fields: list[str], page_size: int, page: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a JQL search and the token of the next page (None on the last one).
+
+        Cloud: ``search/jql`` with ``nextPageToken`` (the old ``search`` answers 410 there).
+        Data Center: classic ``search`` with ``startAt``; its offset travels as the page token.
+        """
+        params: dict[str, Any] = {"jql": jql, "fields": ",".join(fields), "maxResults": page_size}
+        if self._config.is_cloud:
+            if page:
+                params["nextPageToken"] = page
+            body = self.get("search/jql", params)
+            next_page = body.get("nextPageToken") or None
+            if body.get("isLast") is True:
+                next_page = None
+            return list(body.get("issues") or []), next_page
+        start = int(page or 0)
+        params["startAt"] = start
+        body = self.get("search", params)
+        issues = list(body.get("issues") or [])
+        end = start + len(issues)
+        more = bool(issues) and end < int(body.get("total") or 0)
+        return issues, (str(end) if more else None)
+
+    def register_webhook(self, body: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self._config.base_url.rstrip('/')}/rest/webhooks/1.0/webhook"
+        result: dict[str, Any] = self._request("POST", url, data=json.dumps(body))
+        return result
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,260 @@
+"""The Jira connector (Cloud REST v3 and Data Center REST v2), over the ``jira`` library.
+
+https://developer.atlassian.com/cloud/jira/platform/rest/v3/ ; Data Center differences in
+TRACKER_APIS.md 1.6. One kind, ``jira``; the flavour comes from ``deployment`` in the config.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+from connectors.base import (
+    MARKER_LABEL,
+    ChangePage,
+    Invalid,
+    ItemSpec,
+    NotFound,
+    RateLimitState,
+    RateWindow,
+    RemoteHint,
+    RemoteItem,
+    RemoteRef,
+    RemoteStatus,
+)
+from connectors.jira import webhooks
+from connectors.jira.adf import normalize_markdown
+from connectors.jira.client import JiraClient
+from connectors.jira.config import JiraConfig
+from connectors.jira.issues import (
+    EDITABLE,
+    browse_url,
+    create_fields,
+    remote_item,
+    requested_fields,
+    spec_fields,
+)
+from connectors.jira.mapping import (
+    STATUS_CATEGORY,
+    choose_transition,
+    floor_to_minute,
+    issue_labels,
+    jql_datetime,
+    marker_label,
+    override_name_for,
+    parse_jira_datetime,
+)
+
+
+class JiraConnector:
+    kind: ClassVar[str] = "jira"
+    config_model: ClassVar[type[JiraConfig]] = JiraConfig
+    # Jira publishes no fixed write quota for API-token traffic: honour 429 + Retry-After only.
+    write_limits: ClassVar[tuple[RateWindow, ...]] = ()
+
+    def __init__(self, config: JiraConfig) -> None:
+        self.config = config
+        self._client = JiraClient(config)
+        self._time_zone = config.time_zone
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        deployment = self._client.deployment_type
+        if self.config.is_cloud != (deployment == "Cloud"):
+            raise Invalid(
+                f"deployment: configured '{self.config.deployment}' "
+                f"but the server says '{deployment}'"
+            )
+        self._remember_time_zone(self._client.myself())
+        self._client.project(self.config.scope)
+
+    def _remember_time_zone(self, myself: Mapping[str, Any]) -> str:
+        if self._time_zone is None:
+            self._time_zone = str(myself.get("timeZone") or "UTC")
+        return self._time_zone
+
+    def _user_time_zone(self) -> str:
+        # JQL reads date literals in the searching user's zone; ask once per connector.
+        if self._time_zone is None:
+            return self._remember_time_zone(self._client.myself())
+        return self._time_zone
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def create_item(self, spec: ItemSpec) -> RemoteItem:
+        created = self._client.create_issue(create_fields(self.config, spec))
+        key = str(created["key"])
+        # The create answer holds only {id, key, self}; the rest is what was sent. Reading the issue
+        # back would cost a second request, and a new issue sits in its workflow's initial status.
+        return RemoteItem(
+            ref=RemoteRef(str(created["id"]), key, browse_url(self.config, key)),
+            title=spec.title,
+            status=RemoteStatus.todo,
+            updated_at=datetime.now(UTC),
+            description=normalize_markdown(spec.description),
+            assignee=spec.assignee,
+            due_date=spec.due_date,
+            labels=tuple(
+                label
+                for label in issue_labels(spec.item_id, spec.labels)
+                if label != MARKER_LABEL and label != marker_label(spec.item_id)
+            ),
+            item_id=spec.item_id,
+            parent=spec.parent if spec.kind == "item" else None,
+        )
+
+    def update_item(self, ref: RemoteRef, spec: ItemSpec, fields: set[str]) -> RemoteItem:
+        unknown = fields - EDITABLE - {"status"}
+        if unknown:
+            raise Invalid(f"fields: cannot write {', '.join(sorted(unknown))} to Jira")
+        edit = spec_fields(self.config, spec, fields & EDITABLE)
+        if edit:
+            self._client.edit_issue(ref.external_id, edit)
+        if "status" in fields and spec.status is not None:
+            self._move(ref, spec.status)
+        current = self.fetch_item(ref)
+        if current is None:
+            raise NotFound(f"Jira issue {ref.key or ref.external_id} is gone")
+        return current
+
+    def _move(self, ref: RemoteRef, target: RemoteStatus) -> None:
+        """Transition chosen by the target's status category (names differ per workflow)."""
+        now = self.fetch_item(ref)
+        if now is None:
+            raise NotFound(f"Jira issue {ref.key or ref.external_id} is gone")
+        if now.status == target:
+            return
+        transitions = self._client.transitions(ref.external_id)
+        transition = choose_transition(transitions, target, self.config.status_overrides)
+        if transition is None:
+            raise Invalid(
+                f"status: no transition from '{now.raw_status}' into category "
+                f"'{STATUS_CATEGORY[target]}' for {ref.key or ref.external_id}"
+            )
+        transition_fields: dict[str, Any] = {}
+        resolution = override_name_for(self.config.resolution_overrides, target)
+        if (
+            resolution is not None
+            and override_name_for(self.config.status_overrides, target) is None
+        ):
+            transition_fields["resolution"] = {"name": resolution}
+        self._client.transition(ref.external_id, str(transition["id"]), transition_fields)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def fetch_item(self, ref: RemoteRef) -> RemoteItem | None:
+        try:
+            issue = self._client.issue(ref.external_id, requested_fields(self.config))
+        except NotFound:
+            return None
+        return remote_item(self.config, issue)
+
+    def find_by_marker(
+        self, item_id: uuid.UUID, kind: Literal["item", "goal"] = "item"
+    ) -> RemoteItem | None:
+        """Search by the marker label; trust a miss only after ``marker_lookup_delay()``."""
+        jql = (
+            f'project = "{self.config.scope}" AND labels = "{marker_label(item_id)}" '
+            "ORDER BY created ASC"
+        )
+        issues, _ = self._client.search(jql, requested_fields(self.config), 1, None)
+        return remote_item(self.config, issues[0]) if issues else None
+
+    def marker_lookup_delay(self) -> timedelta:
+        return timedelta(seconds=self.config.effective_index_lag_seconds)
+
+    def fetch_changes(self, cursor: dict[str, Any] | None) -> ChangePage:
+        """Issues updated since the cursor, oldest first, one page.
+
+        JQL compares at minute resolution, so each pass re-reads from the cursor minus a lookback
+        (which also covers the search index lag) and drops (key, updated) pairs already returned.
+        """
+        state = cursor or {}
+        last_seen = parse_jira_datetime(state["updated"]) if state.get("updated") else None
+        jql = state.get("jql") or self._changes_jql(last_seen)
+        issues, next_page = self._client.search(
+            jql, requested_fields(self.config), self.config.page_size, state.get("page")
+        )
+        seen = {(str(key), str(stamp)) for key, stamp in state.get("seen") or []}
+        items: list[RemoteItem] = []
+        newest = last_seen
+        for issue in issues:
+            stamp = str((issue.get("fields") or {}).get("updated"))
+            identity = (str(issue.get("key")), stamp)
+            if identity in seen:
+                continue
+            seen.add(identity)
+            item = remote_item(self.config, issue)
+            items.append(item)
+            newest = item.updated_at if newest is None else max(newest, item.updated_at)
+        next_cursor: dict[str, Any] = {
+            "updated": newest.isoformat() if newest else None,
+            "seen": self._boundary(seen, newest),
+        }
+        if next_page is not None:
+            next_cursor.update(jql=jql, page=next_page)
+        return ChangePage(items=items, cursor=next_cursor, has_more=next_page is not None)
+
+    def _changes_jql(self, since: datetime | None) -> str:
+        clauses = [f'project = "{self.config.scope}"', f"labels = {MARKER_LABEL}"]
+        if since is not None:
+            start = since - timedelta(seconds=self.config.lookback_seconds)
+            clauses.append(f'updated >= "{jql_datetime(start, self._user_time_zone())}"')
+        return " AND ".join(clauses) + " ORDER BY updated ASC"
+
+    def _boundary(self, seen: set[tuple[str, str]], newest: datetime | None) -> list[list[str]]:
+        """The pairs the next query can return again: those inside the lookback window."""
+        if newest is None:
+            return []
+        horizon = floor_to_minute(newest - timedelta(seconds=self.config.lookback_seconds + 60))
+        kept = [pair for pair in seen if parse_jira_datetime(pair[1]) >= horizon]
+        return [list(pair) for pair in sorted(kept)]
+
+    # -- webhooks ------------------------------------------------------------------------------
+
+    def _secret(self) -> str | None:
+        secret = self.config.webhook_secret
+        return secret.get_secret_value() if secret is not None else None
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        return webhooks.verify_signature(self._secret(), headers, body)
+
+    def webhook_delivery_id(self, headers: Mapping[str, str], body: bytes) -> str:
+        return webhooks.delivery_id(headers, body)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[RemoteHint]:
+        return webhooks.parse(self.config, body)
+
+    def register_webhook(self, callback_url: str) -> str:
+        """An admin webhook (needs a Jira administrator's credentials) signed with our secret."""
+        secret = self._secret()
+        if not secret:
+            raise Invalid("webhook_secret: required to register a signed Jira webhook")
+        created = self._client.register_webhook(
+            {
+                "name": f"planbridge {self.config.scope}",
+                "url": callback_url,
+                "events": sorted(webhooks.ISSUE_EVENTS),
+                "filters": {
+                    "issue-related-events-section": (
+                        f'project = "{self.config.scope}" AND labels = {MARKER_LABEL}'
+                    )
+                },
+                "excludeBody": False,
+                "secret": secret,
+            }
+        )
+        location = str(created.get("self") or created.get("id") or "")
+        return location.rstrip("/").rsplit("/", 1)[-1]
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    @property
+    def rate_limit(self) -> RateLimitState:
+        return self._client.rate_limit
+
+    def close(self) -> None:
+        self._client.close()
