@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from app import __version__
+from app.dashboard import install_dashboard
 from app.db import make_engine
 from app.errors import BodySizeLimit, install_error_handlers
 from app.observability.middleware import install_observability
@@ -49,4 +50,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(api_router)
+    # The dashboard lives under / and is mounted last, after the API, webhooks, docs and probes.
+    install_dashboard(app)
     return app

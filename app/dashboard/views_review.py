@@ -1,0 +1,52 @@
+"""What the Weekly review page shows: one plan's review of a chosen ISO week, "needs help" first."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from app.dashboard.views import find_plan, list_plans
+from app.db import utcnow
+from app.errors import InvalidField
+from app.models import Plan
+from app.schemas.weeks import IsoWeek
+from app.settings import Settings
+
+
+@dataclass
+class ReviewPageData:
+    plan: Plan | None
+    week: IsoWeek
+    review: Any = None
+    error: str | None = None
+
+
+def review_page_data(
+    db: Session,
+    settings: Settings,
+    workspace_id: uuid.UUID,
+    plan_text: str | None,
+    week_text: str | None,
+) -> ReviewPageData:
+    week = IsoWeek.of(utcnow().date())
+    error = None
+    if week_text:
+        try:
+            week = IsoWeek.parse(week_text, field="week")
+        except InvalidField as exc:
+            error = exc.detail
+    plan = None
+    if plan_text:
+        try:
+            plan = find_plan(db, workspace_id, uuid.UUID(plan_text))
+        except ValueError:
+            plan = None
+        if plan is None:
+            error = error or "There is no such plan in this workspace."
+    else:
+        plans = list_plans(db, workspace_id)
+        plan = plans[0] if plans else None
+    return ReviewPageData(plan=plan, week=week, error=error)
