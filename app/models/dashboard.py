@@ -31,7 +31,7 @@ class DashboardSession(SQLModel, table=True):
 
 
 class ShareLink(SQLModel, table=True):
-    """A revocable, read-only link to one plan for people without a token; only the hash is stored."""
+    """A revocable, read-only link to one plan for people without a token; only its hash is kept."""
 
     __tablename__ = "share_link"
 
