@@ -3,6 +3,8 @@
 from fastapi import APIRouter
 
 from app.routes import goals, health, items, people, plans, tokens
+from app.routes import checkins, insights, reviews
+from app.routes import connections, sync
 
 api_router = APIRouter(prefix="/api/v1")
 # Resource routers register here (one line each):
@@ -11,5 +13,10 @@ api_router.include_router(plans.router)
 api_router.include_router(goals.router)
 api_router.include_router(items.router)
 api_router.include_router(tokens.router)
+api_router.include_router(checkins.router)
+api_router.include_router(insights.router)
+api_router.include_router(reviews.router)
+api_router.include_router(connections.router)
+api_router.include_router(sync.router)
 
 __all__ = ["api_router", "health"]

@@ -1,0 +1,151 @@
+"""Request and response bodies of the execution features: check-ins, focus blocks, feeds, subscriptions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
+
+from app.models.execution import Confidence, DeliveryState
+from app.schemas.common import NoNul, PublicModel, WriteModel
+from app.schemas.weeks import IsoWeek
+
+EVENT_TYPES = ("item.status_changed", "goal.health_changed", "review.ready")
+
+
+def _iso_week(value: str) -> str:
+    try:
+        return str(IsoWeek.parse(value))
+    except Exception as error:  # InvalidField carries the message pydantic should show
+        raise ValueError(getattr(error, "detail", str(error))) from error
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"'{value}' is not an IANA time zone like Europe/Berlin") from error
+    return value
+
+
+def _event_types(values: list[str]) -> list[str]:
+    unknown = sorted(set(values) - set(EVENT_TYPES))
+    if unknown:
+        raise ValueError(f"unknown event type(s) {unknown}; known: {list(EVENT_TYPES)}")
+    return sorted(set(values))
+
+
+IsoWeekText = Annotated[str, AfterValidator(_iso_week)]
+Text = Annotated[str, StringConstraints(max_length=5000), NoNul]
+
+
+class CheckInCreate(WriteModel):
+    owner_id: uuid.UUID
+    goal_id: uuid.UUID
+    iso_week: IsoWeekText
+    confidence: Confidence
+    note: Text = ""
+    blockers: Text = ""
+    needs_help: bool = False
+
+
+class CheckInPublic(PublicModel):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    goal_id: uuid.UUID
+    iso_week: str
+    confidence: Confidence
+    note: str
+    blockers: str
+    needs_help: bool
+    created_at: datetime
+    replaced_at: datetime | None
+    replaced_by_id: uuid.UUID | None
+
+
+class FocusBlockCreate(WriteModel):
+    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
+    start: time
+    end: time
+    timezone: Annotated[str, AfterValidator(_time_zone)]
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> FocusBlockCreate:
+        if self.end <= self.start:
+            raise ValueError("end must be after start (a block cannot cross midnight)")
+        return self
+
+
+class FocusBlockPublic(PublicModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    weekday: int
+    start: time
+    end: time
+    timezone: str
+
+
+class FeedTokenCreated(PublicModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    token: str = Field(description="Shown once; put it in the feed URL")
+    url: str
+    created_at: datetime
+
+
+class FeedTokenPublic(PublicModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+Secret = Annotated[str, StringConstraints(min_length=16, max_length=200), NoNul]
+
+
+class SubscriptionCreate(WriteModel):
+    url: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), NoNul
+    ]
+    secret: Secret | None = Field(
+        default=None, description="Generated and shown once when left out"
+    )
+    event_types: Annotated[list[str], AfterValidator(_event_types)] = Field(
+        default_factory=lambda: list(EVENT_TYPES), min_length=1
+    )
+    description: Annotated[str, StringConstraints(max_length=200), NoNul] = ""
+
+
+class SecretRotation(WriteModel):
+    secret: Secret | None = None
+    grace_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
+
+
+class SubscriptionPublic(PublicModel):
+    id: uuid.UUID
+    url: str
+    description: str
+    event_types: list[str]
+    active: bool
+    created_at: datetime
+    previous_secret_until: datetime | None
+    secret: str | None = Field(default=None, description="Only in the answer that set it")
+
+
+class DeliveryPublic(PublicModel):
+    id: uuid.UUID
+    subscription_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime

@@ -1,0 +1,151 @@
+"""Accountability: a person's commitments and a plan's attention list.
+
+Attention order ("most urgent first"): by the most urgent reason of each item, in this order:
+overdue, blocked, dead sync, stale, no tracker link; within one reason, the earliest due date first.
+Only open items (todo, in progress, blocked) are listed: finished or dropped work needs no attention.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import exists, or_, select
+from sqlmodel import Session, col
+
+from app.db import utcnow
+from app.errors import NotFound
+from app.models import ActionItem, ExternalLink, Goal, ItemStatus, Person
+from app.schemas.weeks import IsoWeek
+from app.services.capacity import WeekLoad, person_loads
+from app.services.item_rules import OPEN_STATUSES
+from app.services.progress import get_plan
+from app.settings import Settings
+
+REASON_ORDER = ("overdue", "blocked", "dead_sync", "stale", "no_tracker_link")
+COMMITMENT_WEEKS = 8
+
+
+class CommitmentItem(BaseModel):
+    item_id: uuid.UUID
+    goal_id: uuid.UUID
+    title: str
+    status: ItemStatus
+    due_date: date
+    estimate_hours: float
+    last_activity_at: datetime
+
+
+class Commitments(BaseModel):
+    person_id: uuid.UUID
+    name: str
+    open: list[CommitmentItem]
+    overdue: list[CommitmentItem]
+    stale: list[CommitmentItem]
+    due_this_week: list[CommitmentItem]
+    weeks: list[WeekLoad]
+
+
+class AttentionItem(CommitmentItem):
+    owner_id: uuid.UUID
+    reasons: list[str]
+    tracker_url: str | None
+
+
+class Attention(BaseModel):
+    plan_id: uuid.UUID
+    items: list[AttentionItem]
+
+
+def commitments(
+    session: Session,
+    workspace_id: uuid.UUID,
+    person_id: uuid.UUID,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+) -> Commitments:
+    now = now or utcnow()
+    person = session.get(Person, person_id)
+    if person is None or person.workspace_id != workspace_id:
+        raise NotFound(f"Person {person_id} not found.")
+    items = session.scalars(
+        select(ActionItem)
+        .where(
+            col(ActionItem.workspace_id) == workspace_id,
+            col(ActionItem.owner_id) == person.id,
+            col(ActionItem.status).in_(list(OPEN_STATUSES)),
+        )
+        .order_by(col(ActionItem.due_date), col(ActionItem.id))
+    ).all()
+    entries = [CommitmentItem(item_id=item.id, **item.model_dump(exclude={"id"})) for item in items]
+    today, this_week = now.date(), IsoWeek.of(now.date())
+    stale_before = now - timedelta(days=settings.stale_after_days)
+    load = person_loads(session, workspace_id, [person.id])[person.id]
+    return Commitments(
+        person_id=person.id,
+        name=person.name,
+        open=entries,
+        overdue=[entry for entry in entries if entry.due_date < today],
+        stale=[entry for entry in entries if entry.last_activity_at < stale_before],
+        due_this_week=[
+            entry for entry in entries if this_week.monday <= entry.due_date <= this_week.sunday
+        ],
+        weeks=[load.load(this_week.shifted(offset)) for offset in range(COMMITMENT_WEEKS)],
+    )
+
+
+def attention(
+    session: Session,
+    workspace_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+) -> Attention:
+    now = now or utcnow()
+    plan = get_plan(session, workspace_id, plan_id)
+    today = now.date()
+    stale_before = now - timedelta(days=settings.stale_after_days)
+    linked = exists().where(
+        col(ExternalLink.item_id) == col(ActionItem.id), col(ExternalLink.tombstoned_at).is_(None)
+    )
+    dead = exists().where(
+        col(ExternalLink.item_id) == col(ActionItem.id), col(ExternalLink.dead).is_(True)
+    )
+    link_url = (
+        select(ExternalLink.url)
+        .where(col(ExternalLink.item_id) == col(ActionItem.id), col(ExternalLink.url).is_not(None))
+        .limit(1)
+        .scalar_subquery()
+    )
+    overdue = col(ActionItem.due_date) < today
+    blocked = col(ActionItem.status) == ItemStatus.blocked
+    stale = col(ActionItem.last_activity_at) < stale_before
+    rows = session.execute(
+        select(ActionItem, overdue, blocked, dead, stale, linked, link_url).where(
+            col(ActionItem.workspace_id) == workspace_id,
+            col(ActionItem.goal_id).in_(select(Goal.id).where(col(Goal.plan_id) == plan.id)),
+            col(ActionItem.status).in_(list(OPEN_STATUSES)),
+            or_(overdue, blocked, dead, stale, ~linked),
+        )
+    ).all()
+    entries: list[AttentionItem] = []
+    for item, is_overdue, is_blocked, is_dead, is_stale, is_linked, url in rows:
+        flags = (is_overdue, is_blocked, is_dead, is_stale, not is_linked)
+        reasons = [reason for reason, flag in zip(REASON_ORDER, flags, strict=True) if flag]
+        entries.append(
+            AttentionItem(
+                item_id=item.id, reasons=reasons, tracker_url=url, **item.model_dump(exclude={"id"})
+            )
+        )
+    entries.sort(
+        key=lambda entry: (
+            REASON_ORDER.index(entry.reasons[0]),
+            entry.due_date,
+            entry.title,
+            str(entry.item_id),
+        )
+    )
+    return Attention(plan_id=plan.id, items=entries)
