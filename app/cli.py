@@ -82,5 +82,62 @@ def token_create(
     typer.echo(issued.token)
 
 
+@cli.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Worker threads in this process.")] = 1,
+) -> None:
+    """Run sync workers until SIGTERM/SIGINT (each thread finishes its current step first)."""
+    from sync.worker import Worker
+
+    settings = _settings()
+    engine = make_engine(settings.database_url, pool_size=max(5, concurrency + 2))
+    if settings.is_sqlite:
+        upgrade(engine)
+    running = Worker(engine, settings, threads=concurrency)
+    running.install_signal_handlers()
+    running.start()
+    running.join()
+    typer.echo(f"{running.name} stopped")
+
+
+@cli.command()
+def sync(
+    connection: Annotated[str | None, typer.Option(help="Only this connection id.")] = None,
+) -> None:
+    """One full sync pass in the foreground: pull every connection, push everything pending."""
+    import uuid as uuid_module
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from sync.context import EngineContext
+    from sync.engine import SyncEngine
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    if settings.is_sqlite:
+        upgrade(engine)
+    try:
+        connection_id = uuid_module.UUID(connection) if connection else None
+    except ValueError as exc:
+        typer.echo(f"planbridge: --connection is not a connection id: {connection}", err=True)
+        raise typer.Exit(2) from exc
+    context = EngineContext(engine, settings, worker_id="cli-sync")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as progress:
+        task = progress.add_task("syncing", total=None)
+        seen: dict[str, int] = {}
+
+        def report(outcomes: dict[str, int]) -> None:
+            for key, value in outcomes.items():
+                seen[key] = seen.get(key, 0) + value
+            progress.update(task, description="pushed: " + ", ".join(f"{k} {v}" for k, v in seen.items()))
+
+        totals = SyncEngine(context).run_pass(connection_id, progress=report)
+    context.close()
+    summary = ", ".join(f"{key} {value}" for key, value in sorted(totals.items())) or "nothing to do"
+    typer.echo(f"sync pass done: {summary}")
+    if totals.get("failed") or totals.get("dead"):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     cli()

@@ -14,7 +14,9 @@ from app.db import make_engine
 from app.errors import BodySizeLimit, install_error_handlers
 from app.observability.middleware import install_observability
 from app.routes import api_router, health, metrics
+from app.routes import webhooks
 from app.settings import Settings, get_settings
+from sync.worker import start_embedded_worker
 
 DESCRIPTION = """\
 Strategic plans turned into owned action items in Jira, GitHub and Trello.
@@ -33,7 +35,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One embedded sync worker thread (planbridge serve; off with --no-worker and in tests).
+        worker = start_embedded_worker(settings, engine) if settings.embedded_worker else None
+        app.state.sync_worker = worker
         yield
+        if worker is not None:
+            worker.stop()
 
     app = FastAPI(
         title="planbridge",
@@ -50,6 +57,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(api_router)
+    app.include_router(webhooks.router)
     # The dashboard lives under / and is mounted last, after the API, webhooks, docs and probes.
     install_dashboard(app)
     return app

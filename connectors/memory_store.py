@@ -87,8 +87,7 @@ class MemoryTracker:
                 if self._target not in _keepalive:
                     _keepalive[self._target] = self._connect()
         self._local = threading.local()
-        with self._transaction() as db:
-            db.executescript(SCHEMA)
+        self._db.executescript(SCHEMA)  # executescript commits on its own
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(

@@ -60,13 +60,15 @@ def call_with_retries(policy: RetryPolicy, call: Callable[[], T]) -> T:
 def next_attempt_delay(attempts: int) -> timedelta:
     """Delay before a link's next push after ``attempts`` failed ones (exponential, capped)."""
     exponent = min(max(attempts - 1, 0), 20)
-    return min(LINK_BACKOFF_FIRST * (2**exponent), LINK_BACKOFF_MAX)
+    delay: timedelta = min(LINK_BACKOFF_FIRST * (2**exponent), LINK_BACKOFF_MAX)
+    return delay
 
 
 def next_pull_delay(consecutive_failures: int, interval_seconds: int) -> timedelta:
     exponent = min(max(consecutive_failures - 1, 0), 20)
     cap = timedelta(seconds=max(interval_seconds, 30) * 4)
-    return min(PULL_BACKOFF_FIRST * (2**exponent), cap)
+    delay: timedelta = min(PULL_BACKOFF_FIRST * (2**exponent), cap)
+    return delay
 
 
 def rate_limit_backoff(retry_after_seconds: float) -> timedelta:

@@ -1,1 +1,1 @@
-"""Request-independent security checks (outbound URLs)."""
+"""Security helpers: outbound URL checks (urls.py), authentication throttling (throttle.py)."""

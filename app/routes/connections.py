@@ -1,0 +1,232 @@
+"""``/api/v1/connections``: tracker accounts and targets (admin to change, read to look)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Response
+from sqlmodel import col, func, select
+
+from app.db import utcnow
+from app.deps import AdminAuth, PageDep, ReadAuth, SessionDep, SettingsDep
+from app.errors import InvalidField, ServiceError, problem_responses
+from app.models import Connection, ExternalLink, WebhookDelivery
+from app.schemas.connections import (
+    ConnectionCreate,
+    ConnectionCreated,
+    ConnectionHealth,
+    ConnectionPage,
+    ConnectionPublic,
+    ConnectionUpdate,
+    WebhookRegister,
+    WebhookRegistered,
+    WebhookSecretRotate,
+    WebhookSecretRotated,
+)
+from app.services import connections
+from app.settings import Settings
+from connectors.base import ConnectorError
+from connectors.registry import build_connector
+from sync.pacing import write_headroom
+
+router = APIRouter(prefix="/connections", tags=["connections"])
+
+
+class TrackerRefused(ServiceError):
+    status_code = 502
+    title = "Tracker refused the request"
+
+
+def _public(settings: Settings, connection: Connection) -> dict[str, Any]:
+    return ConnectionPublic(
+        id=connection.id, kind=connection.kind, name=connection.name, base_url=connection.base_url,
+        scope=connection.scope, config=connection.config,
+        poll_interval_seconds=connection.poll_interval_seconds, state=connection.state,
+        paused_reason=connection.paused_reason,
+        credential_fields=connections.credential_fields(settings, connection),
+        webhook_path=connections.webhook_path(connection.id), last_pull_at=connection.last_pull_at,
+        last_error=connection.last_error, created_at=connection.created_at,
+        updated_at=connection.updated_at,
+    ).model_dump()
+
+
+@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+def create_connection(
+    body: ConnectionCreate, session: SessionDep, settings: SettingsDep, auth: AdminAuth
+) -> ConnectionCreated:
+    """Check the connection against the tracker, then store it; the webhook secret is shown once."""
+    connection, secret = connections.create_connection(
+        session, settings, auth.workspace_id, body.model_dump()
+    )
+    session.commit()
+    return ConnectionCreated(**_public(settings, connection), webhook_secret=secret)
+
+
+@router.get("", responses=problem_responses(401, 422))
+def list_connections(
+    session: SessionDep, settings: SettingsDep, auth: ReadAuth, page: PageDep
+) -> ConnectionPage:
+    result = connections.list_connections(
+        session, auth.workspace_id, limit=page.limit, offset=page.offset
+    )
+    return ConnectionPage(
+        items=[ConnectionPublic(**_public(settings, row)) for row in result.rows],
+        total=result.total, limit=result.limit, offset=result.offset,
+    )
+
+
+@router.get("/{connection_id}", responses=problem_responses(401, 404, 422))
+def get_connection(
+    connection_id: uuid.UUID, session: SessionDep, settings: SettingsDep, auth: ReadAuth
+) -> ConnectionPublic:
+    connection = connections.get_connection(session, auth.workspace_id, connection_id)
+    return ConnectionPublic(**_public(settings, connection))
+
+
+@router.patch("/{connection_id}", responses=problem_responses(401, 403, 404, 413, 422))
+def update_connection(
+    connection_id: uuid.UUID,
+    body: ConnectionUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    auth: AdminAuth,
+) -> ConnectionPublic:
+    """Change a connection; new credentials, target or config are checked before saving."""
+    connection = connections.get_connection(session, auth.workspace_id, connection_id)
+    values = body.model_dump(exclude_unset=True)
+    for key in ("name", "base_url", "scope", "config", "poll_interval_seconds"):
+        if key in values and values[key] is None:
+            raise InvalidField(key, f"{key} cannot be null")
+    connections.update_connection(session, settings, connection, values)
+    session.commit()
+    return ConnectionPublic(**_public(settings, connection))
+
+
+@router.delete("/{connection_id}", status_code=204, responses=problem_responses(401, 403, 404))
+def delete_connection(connection_id: uuid.UUID, session: SessionDep, auth: AdminAuth) -> Response:
+    """Forget the connection and its links (tracker objects are left alone)."""
+    connection = connections.get_connection(session, auth.workspace_id, connection_id)
+    session.delete(connection)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/{connection_id}/webhook-secret/rotate", responses=problem_responses(401, 403, 404))
+def rotate_webhook_secret(
+    connection_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    auth: AdminAuth,
+    body: WebhookSecretRotate | None = None,
+) -> WebhookSecretRotated:
+    """A new webhook secret (shown once); the old one still verifies until the grace ends."""
+    connection = connections.get_connection(session, auth.workspace_id, connection_id)
+    grace = timedelta(hours=(body or WebhookSecretRotate()).grace_hours)
+    secret, until = connections.rotate_webhook_secret(session, settings, connection, grace)
+    session.commit()
+    return WebhookSecretRotated(webhook_secret=secret, previous_valid_until=until)
+
+
+@router.post("/{connection_id}/resync", status_code=202, responses=problem_responses(401, 403, 404))
+def resync_connection(
+    connection_id: uuid.UUID, session: SessionDep, auth: AdminAuth
+) -> dict[str, Any]:
+    """Full reconcile: pull everything again and re-check every link (done by the engine)."""
+    connection = connections.get_connection(session, auth.workspace_id, connection_id)
+    links = connections.request_resync(session, connection)
+    session.commit()
+    return {"connection_id": str(connection.id), "links": links, "status": "scheduled"}
+
+
+@router.post("/{connection_id}/resume", responses=problem_responses(401, 403, 404))
+def resume_connection(
+    connection_id: uuid.UUID, session: SessionDep, settings: SettingsDep, auth: AdminAuth
+) -> ConnectionPublic:
+    """Resume a paused connection (after fixing its credentials)."""
+    connection = connections.get_connection(session, auth.workspace_id, connection_id)
+    connections.resume_connection(session, connection)
+    session.commit()
+    return ConnectionPublic(**_public(settings, connection))
+
+
+@router.get("/{connection_id}/health", responses=problem_responses(401, 404))
+def connection_health(
+    connection_id: uuid.UUID, session: SessionDep, settings: SettingsDep, auth: ReadAuth
+) -> ConnectionHealth:
+    """Last pull, lag, errors, rate-limit headroom, webhook deliveries and the push queue."""
+    connection = connections.get_connection(session, auth.workspace_id, connection_id)
+    now = utcnow()
+    link: Any = ExternalLink
+
+    def deliveries(*conditions: Any) -> int:
+        statement = (
+            select(func.count())
+            .select_from(WebhookDelivery)
+            .where(col(WebhookDelivery.connection_id) == connection.id, *conditions)
+        )
+        return int(session.exec(statement).one())
+
+    limits: tuple[Any, ...] = ()
+    try:
+        connector = build_connector(
+            connection.kind, connections.connector_settings(settings, connection)
+        )
+        limits = tuple(connector.write_limits)
+        connector.close()
+    except (ConnectorError, ValueError):
+        limits = ()
+    lag = (now - connection.last_pull_ok_at).total_seconds() if connection.last_pull_ok_at else None
+    return ConnectionHealth(
+        connection_id=connection.id, state=connection.state,
+        paused_reason=connection.paused_reason, last_pull_at=connection.last_pull_at,
+        last_pull_ok_at=connection.last_pull_ok_at, lag_seconds=lag,
+        last_error=connection.last_error, consecutive_failures=connection.consecutive_failures,
+        backoff_until=connection.backoff_until,
+        rate_limit={
+            "limit": connection.rate_limit_limit,
+            "remaining": connection.rate_limit_remaining,
+            "reset_at": connection.rate_limit_reset_at,
+        },
+        write_windows=write_headroom(session.get_bind(), connection.id, limits, now),  # type: ignore[arg-type]
+        webhook_deliveries_seen=deliveries(),
+        webhook_deliveries_pending=deliveries(col(WebhookDelivery.processed_at).is_(None)),
+        pending_pushes=connections.count_links(
+            session, connection.id, link.dead.is_(False), link.tombstoned_at.is_(None),
+            link.external_id.is_(None) | (link.pushed_revision == 0),
+        ),
+        failing_pushes=connections.count_links(
+            session, connection.id, link.dead.is_(False), link.attempts > 0
+        ),
+        dead_pushes=connections.count_links(session, connection.id, link.dead.is_(True)),
+    )
+
+
+@router.post("/{connection_id}/webhook", responses=problem_responses(401, 403, 404, 422, 502))
+def register_webhook(
+    connection_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    auth: AdminAuth,
+    body: WebhookRegister | None = None,
+) -> WebhookRegistered:
+    """Register planbridge's webhook in the tracker, where its API allows it."""
+    connection = connections.get_connection(session, auth.workspace_id, connection_id)
+    callback = (body.callback_url if body else None) or (
+        settings.public_url.rstrip("/") + connections.webhook_path(connection.id)
+        if settings.public_url
+        else None
+    )
+    if callback is None:
+        raise InvalidField(
+            "callback_url", "give callback_url or set PLANBRIDGE_PUBLIC_URL to planbridge's address"
+        )
+    connector = build_connector(connection.kind, connections.connector_settings(settings, connection))
+    try:
+        hook_id = connector.register_webhook(callback)
+    except ConnectorError as exc:
+        raise TrackerRefused(f"the tracker did not register the webhook: {exc}") from exc
+    finally:
+        connector.close()
+    return WebhookRegistered(hook_id=hook_id, callback_url=callback)

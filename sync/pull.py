@@ -1,0 +1,237 @@
+"""Pull: read what changed in a tracker and record it on the items.
+
+One pass per connection (on its interval, and at once after a webhook): ``fetch_changes(cursor)`` page
+by page, where the cursor is what the connector handed back last time (with its own lookback window and
+boundary set), kept per scope in ``Connection.cursor`` and saved only after the page's changes are
+stored. Cost grows with the number of changes, not the number of items.
+
+Rules that keep a misbehaving tracker from doing damage:
+- an event older than (or as old as) the stored ``remote_updated_at`` is never applied;
+- an object reported deleted, or missing, is tombstoned only after ``fetch_item`` returns None from a
+  successful call; an error anywhere aborts the pass before anything of it is applied.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from app.models import ActionItem, Connection, ExternalLink, ItemEvent
+from app.models.planning import EventSource, ItemStatus
+from connectors.base import Connector, RemoteItem, RemoteRef
+from sync.context import EngineContext
+from sync.retry import call_with_retries
+
+MAX_PAGES_PER_PASS = 50
+# Owned fields a person may edit in the tracker; a difference from what planbridge wrote is drift.
+DRIFT_FIELDS = ("title", "due_date")
+
+
+def find_link(
+    session: Session, connection_id: uuid.UUID, remote: RemoteItem
+) -> ExternalLink | None:
+    """The link of a tracker object: by external id, else by the marker's item id (adopting it)."""
+    link = session.exec(
+        select(ExternalLink).where(
+            ExternalLink.connection_id == connection_id,
+            ExternalLink.external_id == remote.ref.external_id,
+        )
+    ).first()
+    if link is None and remote.item_id is not None:
+        link = session.exec(
+            select(ExternalLink).where(
+                ExternalLink.connection_id == connection_id,
+                or_(
+                    col(ExternalLink.item_id) == remote.item_id,
+                    col(ExternalLink.goal_id) == remote.item_id,
+                ),
+            )
+        ).first()
+        if link is not None and link.external_id not in (None, remote.ref.external_id):
+            return None  # a second object with our marker (made by hand): not ours to follow
+    return link
+
+
+def _drift_value(name: str, remote: RemoteItem) -> Any:
+    value: date | str | None = getattr(remote, name)
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def apply_remote_item(
+    session: Session, connection: Connection, remote: RemoteItem, now: datetime, actor: str
+) -> str:
+    """Record one tracker object's state; returns "applied", "stale", "unknown" or "vanished"."""
+    link = find_link(session, connection.id, remote)
+    if link is None:
+        return "unknown"
+    if link.remote_updated_at is not None and remote.updated_at <= link.remote_updated_at:
+        return "stale"
+    if remote.deleted:
+        return "vanished"
+    link.external_id = link.external_id or remote.ref.external_id
+    link.key = link.key or remote.ref.key
+    link.url = link.url or remote.ref.url
+    link.remote_updated_at = remote.updated_at
+    link.last_synced_at = now
+    remote_fields = dict(link.remote_fields)
+    remote_fields["status"] = remote.status.value
+    item = session.get(ActionItem, link.item_id) if link.item_id else None
+    if item is not None:
+        new_status = ItemStatus(remote.status.value)
+        if new_status != item.status:
+            session.add(
+                ItemEvent(
+                    workspace_id=item.workspace_id,
+                    item_id=item.id,
+                    goal_id=item.goal_id,
+                    kind="status",
+                    source=EventSource.tracker,
+                    actor=actor,
+                    field="status",
+                    from_value=item.status.value,
+                    to_value=new_status.value,
+                    estimate_hours=item.estimate_hours,
+                    status=new_status,
+                    data={"raw_status": remote.raw_status, "key": remote.ref.key},
+                    at=now,
+                )
+            )
+            item.status = new_status
+            item.done_at = remote.updated_at if new_status == ItemStatus.done else None
+            item.updated_at = now
+        for name in DRIFT_FIELDS:
+            value = _drift_value(name, remote)
+            pushed = link.pushed_fields.get(name)
+            if name in link.pushed_fields and value != pushed and value != remote_fields.get(name):
+                session.add(
+                    ItemEvent(
+                        workspace_id=item.workspace_id,
+                        item_id=item.id,
+                        goal_id=item.goal_id,
+                        kind="drift",
+                        source=EventSource.tracker,
+                        actor=actor,
+                        field=name,
+                        from_value=None if pushed is None else str(pushed),
+                        to_value=None if value is None else str(value),
+                        estimate_hours=item.estimate_hours,
+                        status=item.status,
+                        at=now,
+                    )
+                )
+            remote_fields[name] = value
+        item.last_activity_at = max(item.last_activity_at, remote.updated_at)
+        session.add(item)
+    link.remote_fields = remote_fields
+    session.add(link)
+    return "applied"
+
+
+def confirm_vanished(
+    context: EngineContext, connector: Connector, connection: Connection, ref: RemoteRef
+) -> bool:
+    """Tombstone the link of ``ref`` if a successful fetch proves it gone; errors propagate."""
+    if call_with_retries(context.retry_policy, lambda: connector.fetch_item(ref)) is not None:
+        return False
+    now = context.clock.now()
+    with Session(context.engine) as session:
+        link = session.exec(
+            select(ExternalLink).where(
+                ExternalLink.connection_id == connection.id,
+                ExternalLink.external_id == ref.external_id,
+            )
+        ).first()
+        if link is None or link.tombstoned_at is not None:
+            return False
+        link.tombstoned_at = now
+        session.add(link)
+        if link.item_id is not None:
+            item = session.get(ActionItem, link.item_id)
+            session.add(
+                ItemEvent(
+                    workspace_id=link.workspace_id,
+                    item_id=link.item_id,
+                    goal_id=item.goal_id if item else None,
+                    kind="deleted",
+                    source=EventSource.tracker,
+                    actor=f"{connection.kind}:{connection.name}",
+                    data={"external_id": ref.external_id, "key": link.key},
+                    at=now,
+                )
+            )
+        session.commit()
+    return True
+
+
+def pull_scope(
+    context: EngineContext, connection: Connection, scope: str | None, cursor: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, dict[str, int]]:
+    """Read every page of changes for one scope; returns the new cursor and counts."""
+    connector = context.connector(connection, scope)
+    actor = f"{connection.kind}:{connection.name}"
+    counts = {"pages": 0, "applied": 0, "stale": 0, "unknown": 0, "vanished": 0}
+    for _ in range(MAX_PAGES_PER_PASS):
+        since = cursor
+        page = call_with_retries(context.retry_policy, lambda: connector.fetch_changes(since))
+        counts["pages"] += 1
+        vanished: list[RemoteRef] = list(page.deleted)
+        with Session(context.engine, expire_on_commit=False) as session:
+            now = context.clock.now()
+            for remote in page.items:
+                outcome = apply_remote_item(session, connection, remote, now, actor)
+                counts[outcome] += 1
+                if outcome == "vanished":
+                    vanished.append(remote.ref)
+            session.commit()
+        for ref in vanished:
+            if confirm_vanished(context, connector, connection, ref):
+                counts["vanished"] += 1
+        cursor = page.cursor
+        _save_cursor(context, connection.id, scope, cursor)
+        if not page.has_more:
+            break
+    return cursor, counts
+
+
+def _save_cursor(
+    context: EngineContext, connection_id: uuid.UUID, scope: str | None, cursor: dict[str, Any]
+) -> None:
+    with Session(context.engine) as session:
+        row = session.get(Connection, connection_id)
+        if row is None:
+            return
+        cursors = dict(row.cursor or {})
+        cursors[scope or ""] = cursor
+        row.cursor = cursors
+        session.add(row)
+        session.commit()
+
+
+def scopes_of(session: Session, connection: Connection) -> list[str | None]:
+    """The connection's default scope and every other scope one of its links lives in."""
+    others = session.exec(
+        select(ExternalLink.scope)
+        .where(ExternalLink.connection_id == connection.id, ExternalLink.scope.is_not(None))  # type: ignore[union-attr]
+        .distinct()
+    ).all()
+    return [None, *sorted({s for s in others if s and s != connection.scope})]
+
+
+def pull_connection(context: EngineContext, connection_id: uuid.UUID) -> dict[str, int]:
+    """One pull pass over all scopes of a claimed connection; connector errors propagate."""
+    with Session(context.engine, expire_on_commit=False) as session:
+        connection = session.get(Connection, connection_id)
+        if connection is None:
+            return {}
+        scopes = scopes_of(session, connection)
+    totals: dict[str, int] = {}
+    for scope in scopes:
+        cursor = (connection.cursor or {}).get(scope or "")
+        _, counts = pull_scope(context, connection, scope, cursor)
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
