@@ -147,7 +147,6 @@ class TrelloClient:
         where = f"{method} {path}"
         if status == 429:
             retry_after = _retry_after_seconds(response.headers, self._pacer.seconds)
-            self._pacer.hold_off(retry_after)
             which = "rate limit"
             with contextlib.suppress(ValueError):
                 which = str(response.json().get("error") or which)

@@ -26,6 +26,9 @@ class TrelloConfig(ConnectorConfig):
     list_names: dict[RemoteStatus, str] = Field(default_factory=lambda: dict(DEFAULT_LIST_NAMES))
     # A ticked due-date checkbox means the work is done, wherever the card sits.
     due_complete_means_done: bool = True
+    # Cards or actions per page; Trello answers at most 1,000 (and API_TOO_MANY_CARDS_REQUESTED past
+    # that on big boards, so card listings always page).
+    page_size: int = Field(default=1000, ge=1, le=1000)
     # Trello's documented budget per token (300 / 10 s per key is shared by every token of the key).
     requests_per_window: int = Field(default=100, gt=0)
     window_seconds: float = Field(default=10.0, gt=0)

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from connectors.base import (
+    ChangePage,
     Invalid,
     ItemSpec,
     NotFound,
@@ -198,19 +199,20 @@ class TrelloConnector:
     ) -> RemoteItem | None:
         """Scan the board's cards, archived ones included, for the marker.
 
-        Trello's search is index-backed and lags, so this reads the board's card list (consistent)
-        in one call; the payload grows with the board (Trello caps a board at 5,000 open cards).
+        Trello's search is index-backed and lags, so this reads the board's card list (consistent),
+        newest card first: the card of a create whose answer was lost is on the first page, so the
+        usual cost is one call; a miss reads every page (board size / page size calls).
         """
-        cards = self.client.get(
-            f"/boards/{self.board_id}/cards", {"filter": "all", "fields": mapping.CARD_FIELDS}
-        )
-        found = [
-            card for card in cards if mapping.item_id_from_description(card.get("desc")) == item_id
-        ]
-        if not found:
-            return None
-        # Two cards for one item would be a bug elsewhere; the oldest (lowest id) is the original.
-        return self.to_item(min(found, key=lambda card: str(card["id"])))
+        for page in self.changes.card_pages():
+            found = [
+                card
+                for card in page
+                if mapping.item_id_from_description(card.get("desc")) == item_id
+            ]
+            if found:
+                # Two cards for one item would be a bug elsewhere; the oldest is the original.
+                return self.to_item(min(found, key=lambda card: str(card["id"])))
+        return None
 
     def update_item(self, ref: RemoteRef, spec: ItemSpec, fields: set[str]) -> RemoteItem:
         body = self._fields_for(spec, fields)
@@ -232,7 +234,7 @@ class TrelloConnector:
             return None
         return self.to_item(card)
 
-    def fetch_changes(self, cursor: dict[str, Any] | None) -> Any:
+    def fetch_changes(self, cursor: dict[str, Any] | None) -> ChangePage:
         return self.changes.fetch(cursor)
 
     def marker_lookup_delay(self) -> timedelta:

@@ -7,9 +7,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+# Trello counts a request when it arrives, we count it when it leaves: a token comes back this much
+# later than the window, so network delay can never squeeze 101 requests into Trello's window.
+SAFETY_MARGIN_SECONDS = 0.25
+
 
 class RequestPacer:
-    """A bucket of ``requests`` tokens; each spent token comes back ``seconds`` after its use.
+    """A bucket of ``requests`` tokens; each spent token comes back one window after its use.
 
     A classic bucket (capacity 100, refilled at 10 per second) would admit up to 200 requests in
     some 10-second span -- a full burst plus the refill -- and trip Trello's 100 per 10 s. Returning
@@ -22,9 +26,11 @@ class RequestPacer:
         seconds: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        margin: float = SAFETY_MARGIN_SECONDS,
     ) -> None:
         self.requests = requests
         self.seconds = seconds
+        self._hold = seconds + margin
         self._clock = clock
         self._sleep = sleep
         self._spent: deque[float] = deque()
@@ -32,7 +38,7 @@ class RequestPacer:
         self.waited_seconds = 0.0
 
     def _release_returned_tokens(self, now: float) -> None:
-        while self._spent and self._spent[0] + self.seconds <= now:
+        while self._spent and self._spent[0] + self._hold <= now:
             self._spent.popleft()
 
     def wait_time(self) -> float:
@@ -42,7 +48,7 @@ class RequestPacer:
             self._release_returned_tokens(now)
             if len(self._spent) < self.requests:
                 return 0.0
-            return self._spent[0] + self.seconds - now
+            return self._spent[0] + self._hold - now
 
     def acquire(self) -> None:
         """Take a token, sleeping until one comes back when the window is used up."""
@@ -53,12 +59,6 @@ class RequestPacer:
                 if len(self._spent) < self.requests:
                     self._spent.append(now)
                     return
-                delay = self._spent[0] + self.seconds - now
+                delay = self._spent[0] + self._hold - now
             self.waited_seconds += delay
             self._sleep(delay)
-
-    def hold_off(self, seconds: float) -> None:
-        """After a 429, spend the whole window so nothing goes before ``seconds`` have passed."""
-        with self._lock:
-            resume = self._clock() + seconds - self.seconds
-            self._spent = deque([resume] * self.requests)

@@ -25,12 +25,12 @@ def test_a_full_budget_goes_at_once_and_the_next_request_waits_for_the_first_tok
     for _ in range(100):
         pacer.acquire()
     assert clock.slept == []
-    assert pacer.wait_time() == 10
+    assert pacer.wait_time() == 10.25
 
     clock.now += 4
     pacer.acquire()
 
-    assert clock.slept == [6]
+    assert clock.slept == [6.25]
 
 
 def test_no_ten_second_window_ever_holds_more_than_one_hundred_requests() -> None:

@@ -19,8 +19,8 @@ PAGE_SIZE = 100
 class TrelloHarness:
     name = "trello"
 
-    def __init__(self) -> None:
-        self.emulator = TrelloEmulator()
+    def __init__(self, list_names: list[str] | None = None) -> None:
+        self.emulator = TrelloEmulator(list_names=list_names)
 
     def settings(self, **overrides: Any) -> dict[str, Any]:
         values: dict[str, Any] = {

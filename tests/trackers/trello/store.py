@@ -23,7 +23,7 @@ ID_PATTERN = re.compile(r"^[0-9a-f]{24}$")
 SHORT_LINK_PATTERN = re.compile(r"^[0-9A-Za-z]{8}$")
 MAX_DESCRIPTION = 16384
 NOT_FOUND = "The requested resource was not found."
-UPDATABLE_FIELDS = ("name", "desc", "due", "dueComplete", "idList", "closed")
+UPDATABLE_FIELDS = ("name", "desc", "due", "dueComplete", "idList", "closed", "pos")
 
 
 class TrelloError(Exception):
@@ -225,6 +225,11 @@ class TrelloStore:
         for many in ("idMembers", "idLabels"):
             if many in raw:
                 fields[many] = parse_ids(raw[many])
+        if "pos" in raw and str(raw["pos"]) not in ("top", "bottom"):
+            try:
+                fields["pos"] = float(raw["pos"])
+            except (TypeError, ValueError) as error:
+                raise TrelloError(400, "invalid value for pos") from error
         if raw.get("idList"):
             fields["idList"] = str(raw["idList"])
         return fields
