@@ -1,0 +1,199 @@
+"""HTTP to the GitHub REST API through PyGithub, and nothing else (https://docs.github.com/en/rest).
+
+PyGithub's own pacing and retries are switched off (the sync engine paces and retries), objects are
+lazy so a create is one POST with no GET before it, and list polls go through PyGithub's requester
+directly because its lists cannot send ``If-None-Match``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import requests
+from github import Auth, Github, GithubException
+from github.GithubObject import NotSet
+
+from connectors.base import (
+    AuthFailed,
+    ConnectorError,
+    Invalid,
+    NotFound,
+    RateLimited,
+    RateLimitState,
+    Transient,
+)
+from connectors.github.config import GitHubConfig
+from connectors.github.mapping import lower_keys, rate_limit_wait
+
+LINK_NEXT = 'rel="next"'
+
+
+@dataclass(frozen=True)
+class Page:
+    """One list answer: 304 (``data`` None) or 200 with its rows, etag and next-page URL."""
+
+    status: int
+    rows: list[dict[str, Any]]
+    etag: str | None
+    next_url: str | None
+
+
+def next_link(link_header: str | None) -> str | None:
+    """The rel="next" URL of a GitHub ``link`` header (``<url>; rel="next", <url>; rel="last"``)."""
+    for part in (link_header or "").split(","):
+        target, _, relation = part.partition(";")
+        if relation.strip() == LINK_NEXT:
+            return target.strip().removeprefix("<").removesuffix(">")
+    return None
+
+
+def error_message(data: Any) -> str:
+    if isinstance(data, dict):
+        message = str(data.get("message") or "")
+        errors = data.get("errors")
+        if errors:
+            message = f"{message}: {json.dumps(errors)}"
+        return message
+    return str(data or "")
+
+
+def translate(error: GithubException) -> ConnectorError:
+    """GitHub's answer as one of the connector errors (the engine retries only two of them)."""
+    status, headers = error.status, error.headers or {}
+    message = error_message(error.data)
+    wait = rate_limit_wait(status, headers, message, datetime.now(UTC))
+    if wait is not None:
+        return RateLimited(f"GitHub rate limit ({status}): {message}", wait)
+    if status == 401:
+        return AuthFailed(f"GitHub refused the token: {message}")
+    if status == 403:
+        return AuthFailed(f"GitHub forbids this with the token: {message}")
+    if status == 404:
+        return NotFound(f"GitHub has no such object (or the token cannot see it): {message}")
+    if status == 410 and "deleted" in message.lower():
+        return NotFound(f"GitHub says the issue was deleted: {message}")
+    if status == 410:
+        return Invalid(f"GitHub says gone (issues disabled, or the issue was deleted): {message}")
+    if status in (400, 422):
+        return Invalid(f"GitHub refused the request ({status}): {message}")
+    if status >= 500:
+        return Transient(f"GitHub server error ({status}): {message}")
+    return ConnectorError(f"GitHub answered {status}: {message}")
+
+
+@contextmanager
+def github_errors() -> Iterator[None]:
+    try:
+        yield
+    except GithubException as error:
+        raise translate(error) from error
+    except (requests.RequestException, http.client.HTTPException, ConnectionError) as error:
+        raise Transient(f"GitHub unreachable: {error.__class__.__name__}: {error}") from error
+    except json.JSONDecodeError as error:
+        # A body cut short by a dropped connection does not parse.
+        raise Transient(f"GitHub answer cut short: {error}") from error
+
+
+class GitHubClient:
+    """The requests one connector makes; every method returns GitHub's JSON as a dict."""
+
+    def __init__(self, config: GitHubConfig) -> None:
+        self.github = Github(
+            auth=Auth.Token(config.token.get_secret_value()),
+            base_url=config.base_url,
+            timeout=int(config.timeout_seconds),
+            per_page=config.page_size,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            retry=None,
+            lazy=True,
+        )
+        self.repo = self.github.get_repo(config.scope)
+
+    @property
+    def rate_limit(self) -> RateLimitState:
+        remaining, limit = self.github.requester.rate_limiting
+        reset = self.github.requester.rate_limiting_resettime
+        if limit < 0:
+            return RateLimitState()
+        reset_at = datetime.fromtimestamp(reset, UTC) if reset else None
+        return RateLimitState(limit=limit, remaining=remaining, reset_at=reset_at)
+
+    def repository(self) -> dict[str, Any]:
+        with github_errors():
+            return self.request("GET", self.repo.url)
+
+    def create_issue(
+        self, title: str, body: str, labels: list[str], assignees: list[str], milestone: int | None
+    ) -> dict[str, Any]:
+        with github_errors():
+            issue = self.repo.create_issue(
+                title=title,
+                body=body,
+                labels=labels,
+                assignees=assignees,
+                milestone=self.repo.get_milestone(milestone) if milestone is not None else NotSet,
+            )
+            return dict(issue.raw_data)
+
+    def get_issue(self, number: int) -> dict[str, Any]:
+        with github_errors():
+            return self.request("GET", f"{self.repo.url}/issues/{number}")
+
+    def edit_issue(self, number: int, payload: dict[str, Any]) -> dict[str, Any]:
+        with github_errors():
+            return self.request("PATCH", f"{self.repo.url}/issues/{number}", payload)
+
+    def create_milestone(self, title: str, description: str, due_on: date | None) -> dict[str, Any]:
+        with github_errors():
+            milestone = self.repo.create_milestone(
+                title=title,
+                description=description,
+                due_on=due_on if due_on is not None else NotSet,
+            )
+            return dict(milestone.raw_data)
+
+    def get_milestone(self, number: int) -> dict[str, Any]:
+        with github_errors():
+            return self.request("GET", f"{self.repo.url}/milestones/{number}")
+
+    def edit_milestone(self, number: int, payload: dict[str, Any]) -> dict[str, Any]:
+        with github_errors():
+            return self.request("PATCH", f"{self.repo.url}/milestones/{number}", payload)
+
+    def create_hook(self, url: str, secret: str) -> int:
+        with github_errors():
+            config = {"url": url, "content_type": "json", "secret": secret, "insecure_ssl": "0"}
+            hook = self.repo.create_hook("web", config, events=["issues"], active=True)
+            return int(hook.id)
+
+    def list_page(
+        self, path_or_url: str, parameters: dict[str, Any] | None = None, etag: str | None = None
+    ) -> Page:
+        """One page of a list, conditional on ``etag`` (a 304 costs no rate limit)."""
+        headers = {"If-None-Match": etag} if etag else {}
+        with github_errors():
+            status, response_headers, body = self.github.requester.requestJson(
+                "GET", path_or_url, parameters, headers
+            )
+            lowered = lower_keys(response_headers)
+            if status == 304:
+                return Page(304, [], etag, None)
+            data = json.loads(body) if body else None
+            if status >= 400:
+                raise self.github.requester.createException(status, response_headers, data or {})
+            rows = data if isinstance(data, list) else []
+            return Page(status, rows, lowered.get("etag"), next_link(lowered.get("link")))
+
+    def request(self, verb: str, url: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        _, data = self.github.requester.requestJsonAndCheck(verb, url, input=payload)
+        return dict(data or {})
+
+    def close(self) -> None:
+        self.github.close()
