@@ -79,6 +79,7 @@ class TrelloStore:
         self.actions: list[dict[str, Any]] = []
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._list_bounds: dict[str, tuple[float, float]] = {}  # list id -> (top, bottom) pos
 
     # ------------------------------------------------------------------------------ ids, lookups
 
@@ -243,9 +244,11 @@ class TrelloStore:
             board = self.boards[trello_list["idBoard"]]
             fields = self._clean_fields(raw)
             self._check_members_and_labels(board, fields)
-            siblings = [c["pos"] for c in self.cards.values() if c["idList"] == list_id]
+            # Positions per list are tracked, not scanned, so seeding 10,000 cards stays quick.
+            lowest, highest = self._list_bounds.get(list_id, (16384.0, 0.0))
             top = str(raw.get("pos", "bottom")) == "top"
-            pos = (min(siblings, default=16384) / 2) if top else max(siblings, default=0) + 16384
+            pos = lowest / 2 if top else highest + 16384
+            self._list_bounds[list_id] = (min(lowest, pos), max(highest, pos))
             link = self.short_link()
             id_short = board["nextIdShort"]
             board["nextIdShort"] += 1
