@@ -122,8 +122,16 @@ class JiraClient:
     def jira(self) -> JIRA:
         """The library client, built on first use (its constructor already calls ``serverInfo``)."""
         if self._jira is None:
-            with jira_errors():
-                self._jira = self._connect()
+            try:
+                with jira_errors():
+                    self._jira = self._connect()
+            except NotFound:
+                # No serverInfo at this REST version: not Jira, or Data Center asked for v3.
+                raise Invalid(
+                    f"deployment: {self._config.base_url} has no Jira REST "
+                    f"v{self._config.rest_api_version} "
+                    f"(is deployment '{self._config.deployment}' right?)"
+                ) from None
         return self._jira
 
     def _connect(self) -> JIRA:

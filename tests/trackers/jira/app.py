@@ -27,18 +27,13 @@ from tests.trackers.faults import (
     apply_latency,
     drop_connection,
 )
-from tests.trackers.jira import jql
 from tests.trackers.jira.fields import FieldErrors, changelog_items, validate, validate_create
 from tests.trackers.jira.formats import Formats, error_body
+from tests.trackers.jira.search import SearchRoutes
 from tests.trackers.jira.store import STATUSES, Change, Issue, JiraStore
 from tests.trackers.jira.webhooks import WebhookSender, build_delivery
 
-SEARCH_GONE = (
-    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
-    "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
-)
 NOT_FOUND = "Issue does not exist or you do not have permission to see it."
-MAX_RESULTS = 100
 
 
 @dataclass(frozen=True)
@@ -56,7 +51,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-class JiraEmulator:
+class JiraEmulator(SearchRoutes):
     def __init__(
         self,
         *,
@@ -74,7 +69,9 @@ class JiraEmulator:
         self.store = JiraStore(
             self.clock,
             cloud=cloud,
-            index_lag_seconds=(30.0 if cloud else 0.0) if index_lag_seconds is None else index_lag_seconds,
+            index_lag_seconds=(30.0 if cloud else 0.0)
+            if index_lag_seconds is None
+            else index_lag_seconds,
             on_change=self._deliver,
         )
         self.cloud = cloud
@@ -97,7 +94,9 @@ class JiraEmulator:
                 Route(f"{api}/project/{{key}}", self.project),
                 Route(f"{api}/issue", self.create_issue, methods=["POST"]),
                 Route(f"{api}/issue/{{key}}", self.issue, methods=["GET", "PUT", "DELETE"]),
-                Route(f"{api}/issue/{{key}}/transitions", self.transitions, methods=["GET", "POST"]),
+                Route(
+                    f"{api}/issue/{{key}}/transitions", self.transitions, methods=["GET", "POST"]
+                ),
                 Route(f"{api}/issue/{{key}}/assignee", self.assign, methods=["PUT"]),
                 Route(f"{api}/search/jql", self.search_jql, methods=["GET", "POST"]),
                 Route(f"{api}/search", self.search_classic, methods=["GET", "POST"]),
@@ -128,7 +127,11 @@ class JiraEmulator:
             elif fault.kind == "server_error":
                 status = int(fault.options.get("status", 500))
                 body = error_body("Internal server error")
-                headers = {"Retry-After": str(fault.options["retry_after"])} if "retry_after" in fault.options else None
+                headers = (
+                    {"Retry-After": str(fault.options["retry_after"])}
+                    if "retry_after" in fault.options
+                    else None
+                )
                 await json_response(body, status, headers)(scope, receive, send)
                 return
             elif fault.kind == "lose_create_response":
@@ -142,7 +145,9 @@ class JiraEmulator:
         headers = {key.decode().lower(): value.decode() for key, value in scope["headers"]}
         principal = self.authenticate(headers.get("authorization"))
         if principal is None and not path.endswith("/serverInfo"):
-            body = error_body("You are not authenticated. Authentication required to perform this operation.")
+            body = error_body(
+                "You are not authenticated. Authentication required to perform this operation."
+            )
             await json_response(body, 401, {"WWW-Authenticate": 'Basic realm="protected-area"'})(
                 scope, receive, send
             )
@@ -253,11 +258,29 @@ class JiraEmulator:
         return json_response(self.formats().user(self.store.api_user, version))
 
     async def fields(self, request: Request) -> Response:
-        names = ["summary", "description", "status", "labels", "duedate", "assignee", "updated", "parent"]
-        body = [{"id": name, "name": name.title(), "custom": False, "clauseNames": [name]} for name in names]
+        names = [
+            "summary",
+            "description",
+            "status",
+            "labels",
+            "duedate",
+            "assignee",
+            "updated",
+            "parent",
+        ]
+        body = [
+            {"id": name, "name": name.title(), "custom": False, "clauseNames": [name]}
+            for name in names
+        ]
         if not self.cloud:
-            body.append({"id": self.store.epic_link_field, "name": "Epic Link", "custom": True,
-                         "clauseNames": ["Epic Link", f"cf[{self.store.epic_link_field[12:]}]"]})
+            body.append(
+                {
+                    "id": self.store.epic_link_field,
+                    "name": "Epic Link",
+                    "custom": True,
+                    "clauseNames": ["Epic Link", f"cf[{self.store.epic_link_field[12:]}]"],
+                }
+            )
         return json_response(body)
 
     async def project(self, request: Request) -> Response:
@@ -288,7 +311,9 @@ class JiraEmulator:
             return json_response(error_body(**invalid.errors), 400)
 
         def build(issue_id: int, key: str, now: datetime) -> Issue:
-            issue = Issue(issue_id, key, self.store.project_key, type_name, "", None, STATUSES[0], now, now)
+            issue = Issue(
+                issue_id, key, self.store.project_key, type_name, "", None, STATUSES[0], now, now
+            )
             for attribute, value in values.items():
                 setattr(issue, attribute, value)
             return issue
@@ -357,29 +382,51 @@ class JiraEmulator:
         wanted = str((body.get("transition") or {}).get("id", ""))
         target = next((status for status in available if status.transition_id == wanted), None)
         if target is None:
-            return json_response(error_body(f"Transition id '{wanted}' is not valid for this issue."), 400)
+            return json_response(
+                error_body(f"Transition id '{wanted}' is not valid for this issue."), 400
+            )
         resolution_field = (body.get("fields") or {}).get("resolution")
-        resolution = (resolution_field or {}).get("name") if isinstance(resolution_field, dict) else None
+        resolution = (
+            (resolution_field or {}).get("name") if isinstance(resolution_field, dict) else None
+        )
         if resolution is not None and target.category != "done":
             return json_response(error_body(resolution="Field 'resolution' cannot be set."), 400)
         self.person_transition(issue, target.name, resolution, user=None)
         return Response(status_code=204)
 
-    def person_transition(self, issue: Issue, status_name: str, resolution: str | None, user: Any) -> None:
+    def person_transition(
+        self, issue: Issue, status_name: str, resolution: str | None, user: Any
+    ) -> None:
         target = self.store.status_named(status_name)
 
         def move(current: Issue) -> list[dict[str, Any]]:
             items: list[dict[str, Any]] = []
             if current.status != target:
-                items.append({"field": "status", "fieldtype": "jira", "fieldId": "status",
-                              "from": current.status.id, "fromString": current.status.name,
-                              "to": target.id, "toString": target.name})
+                items.append(
+                    {
+                        "field": "status",
+                        "fieldtype": "jira",
+                        "fieldId": "status",
+                        "from": current.status.id,
+                        "fromString": current.status.name,
+                        "to": target.id,
+                        "toString": target.name,
+                    }
+                )
                 current.status = target
             wanted_resolution = (resolution or "Done") if target.category == "done" else None
             if current.resolution != wanted_resolution:
-                items.append({"field": "resolution", "fieldtype": "jira", "fieldId": "resolution",
-                              "from": None, "fromString": current.resolution,
-                              "to": None, "toString": wanted_resolution})
+                items.append(
+                    {
+                        "field": "resolution",
+                        "fieldtype": "jira",
+                        "fieldId": "resolution",
+                        "from": None,
+                        "fromString": current.resolution,
+                        "to": None,
+                        "toString": wanted_resolution,
+                    }
+                )
                 current.resolution = wanted_resolution
             return items
 
@@ -398,88 +445,11 @@ class JiraEmulator:
         self.store.change(issue, lambda target: changelog_items(self.store, target, values))
         return Response(status_code=204)
 
-    async def _search_params(self, request: Request) -> dict[str, Any]:
-        if request.method == "POST":
-            body = await self._json(request) or {}
-            fields = body.get("fields") or []
-            return {**body, "fields": [fields] if isinstance(fields, str) else list(fields)}
-        params = request.query_params
-        return {
-            "jql": params.get("jql", ""),
-            "fields": params.getlist("fields"),
-            "maxResults": params.get("maxResults"),
-            "nextPageToken": params.get("nextPageToken"),
-            "startAt": params.get("startAt"),
-        }
-
-    def _matching(self, text: str) -> list[Issue]:
-        query = jql.parse(text, self.store.time_zone)
-        found = []
-        for issue in self.store.searchable():
-            row = {"project": issue.project, "labels": issue.labels, "key": issue.key,
-                   "issuetype": issue.issue_type, "status": issue.status.name,
-                   "updated": issue.updated, "created": issue.created}
-            if query.predicate(row):
-                found.append(issue)
-        found.sort(key=lambda issue: issue.id)
-        for name, descending in reversed(query.order or [("created", True)]):
-            attribute = {"updated": "updated", "created": "created"}.get(name, "id")
-            found.sort(key=lambda issue: getattr(issue, attribute), reverse=descending)
-        return found
-
-    async def search_jql(self, request: Request) -> Response:
-        version = self.version(request)
-        if version is None or not self.cloud:
-            return json_response(error_body("Not found"), 404)
-        params = await self._search_params(request)
-        text = str(params.get("jql") or "")
-        try:
-            if not text.strip() or not jql.parse(text, self.store.time_zone).bounded:
-                raise jql.JqlError(
-                    "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
-                )
-            found = self._matching(text)
-            offset = _decode_token(params.get("nextPageToken"))
-            size = _page_size(params.get("maxResults"), 50)
-        except (jql.JqlError, ValueError) as error:
-            return json_response(error_body(str(error)), 400)
-        page = found[offset : offset + size]
-        wanted = self.wanted_fields(params.get("fields") or [], set())
-        body: dict[str, Any] = {
-            "issues": [self.formats().issue(issue, version, wanted) for issue in page],
-            "isLast": offset + size >= len(found),
-        }
-        if not body["isLast"]:
-            body["nextPageToken"] = _encode_token(offset + size)
-        return json_response(body)
-
-    async def search_classic(self, request: Request) -> Response:
-        version = self.version(request)
-        if version is None:
-            return json_response(error_body("Not found"), 404)
-        if self.cloud:
-            return json_response(error_body(SEARCH_GONE), 410)
-        params = await self._search_params(request)
-        try:
-            found = self._matching(str(params.get("jql") or ""))
-            start = int(params.get("startAt") or 0)
-            size = _page_size(params.get("maxResults"), 50)
-        except (jql.JqlError, ValueError) as error:
-            return json_response(error_body(str(error)), 400)
-        wanted = self.wanted_fields(params.get("fields") or [], None)
-        return json_response(
-            {
-                "expand": "schema,names",
-                "startAt": start,
-                "maxResults": size,
-                "total": len(found),
-                "issues": [self.formats().issue(issue, version, wanted) for issue in found[start : start + size]],
-            }
-        )
-
     async def admin_webhooks(self, request: Request) -> Response:
         if request.method == "GET":
-            return json_response([{k: v for k, v in hook.items() if k != "secret"} for hook in self.store.webhooks])
+            return json_response(
+                [{k: v for k, v in hook.items() if k != "secret"} for hook in self.store.webhooks]
+            )
         body = await self._json(request)
         if body is None or not body.get("url") or not body.get("events"):
             return json_response(error_body(url="A webhook needs a url and events."), 400)
@@ -496,23 +466,3 @@ class JiraEmulator:
         }
         self.store.webhooks.append(hook)
         return json_response({k: v for k, v in hook.items() if k != "secret"}, 201)
-
-
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
-
-
-def _decode_token(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["o"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError("The nextPageToken is invalid or expired.") from error
-
-
-def _page_size(value: Any, default: int) -> int:
-    size = int(value) if value not in (None, "") else default
-    if size < 0:
-        raise ValueError("maxResults must not be negative.")
-    return min(size, MAX_RESULTS) or default

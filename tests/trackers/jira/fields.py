@@ -50,8 +50,15 @@ def validate(store: JiraStore, version: str, fields: dict[str, Any]) -> dict[str
             if value is None:
                 values["description"] = None
             elif version == "3":
-                if not (isinstance(value, dict) and value.get("type") == "doc" and value.get("version") == 1):
-                    errors[name] = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+                if not (
+                    isinstance(value, dict)
+                    and value.get("type") == "doc"
+                    and value.get("version") == 1
+                ):
+                    errors[name] = (
+                        "Operation value must be an Atlassian Document "
+                        "(see the Atlassian Document Format)"
+                    )
                 else:
                     values["description"] = value
             elif isinstance(value, str):
@@ -98,8 +105,10 @@ def validate(store: JiraStore, version: str, fields: dict[str, Any]) -> dict[str
             if isinstance(reference, dict):
                 target = store.issue(str(reference.get("key") or reference.get("id") or ""))
             if target is None or target.issue_type != "Epic":
-                errors[name] = "The parent must be an existing epic." if store.cloud else (
-                    f"Epic '{value}' does not exist or is not an epic."
+                errors[name] = (
+                    "The parent must be an existing epic."
+                    if store.cloud
+                    else (f"Epic '{value}' does not exist or is not an epic.")
                 )
             else:
                 values["parent_id"] = target.id
@@ -108,7 +117,9 @@ def validate(store: JiraStore, version: str, fields: dict[str, Any]) -> dict[str
     return values
 
 
-def validate_create(store: JiraStore, version: str, fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def validate_create(
+    store: JiraStore, version: str, fields: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     errors: dict[str, str] = {}
     project = fields.get("project")
     if not isinstance(project, dict) or (
@@ -119,7 +130,8 @@ def validate_create(store: JiraStore, version: str, fields: dict[str, Any]) -> t
     type_name = None
     if isinstance(issue_type, dict):
         type_name = issue_type.get("name") or next(
-            (name for name, type_id in ISSUE_TYPES.items() if type_id == str(issue_type.get("id"))), None
+            (name for name, type_id in ISSUE_TYPES.items() if type_id == str(issue_type.get("id"))),
+            None,
         )
     if type_name not in ISSUE_TYPES:
         errors["issuetype"] = "Specify an issue type"
@@ -143,15 +155,23 @@ def changelog_items(store: JiraStore, issue: Issue, values: dict[str, Any]) -> l
         if before == value:
             continue
         setattr(issue, attribute, value)
-        name = {"original_estimate_seconds": "timeoriginalestimate", "parent_id": "IssueParentAssociation"}.get(
-            attribute, attribute
-        )
+        name = {
+            "original_estimate_seconds": "timeoriginalestimate",
+            "parent_id": "IssueParentAssociation",
+        }.get(attribute, attribute)
         if attribute == "assignee":
-            identity = (lambda user: None if user is None else (user.account_id if store.cloud else user.name))
-            items.append(_item("assignee", identity(before), identity(value), before, value))
+            items.append(
+                _item("assignee", _identity(store, before), _identity(store, value), before, value)
+            )
         else:
             items.append(_item(name, before, value, before, value))
     return items
+
+
+def _identity(store: JiraStore, user: Any) -> str | None:
+    if user is None:
+        return None
+    return str(user.account_id if store.cloud else user.name)
 
 
 def _item(field_name: str, old: Any, new: Any, old_text: Any, new_text: Any) -> dict[str, Any]:

@@ -17,14 +17,31 @@ from tests.trackers.jira.store import (
 
 # ``fields=*navigable`` and the default of GET issue: everything the emulator knows.
 ALL_FIELDS = (
-    "summary", "description", "status", "resolution", "resolutiondate", "assignee", "duedate",
-    "labels", "updated", "created", "issuetype", "project", "parent", "timetracking", "reporter",
+    "summary",
+    "description",
+    "status",
+    "resolution",
+    "resolutiondate",
+    "assignee",
+    "duedate",
+    "labels",
+    "updated",
+    "created",
+    "issuetype",
+    "project",
+    "parent",
+    "timetracking",
+    "reporter",
 )
 
 
 def jira_time(moment: datetime) -> str:
     """``2026-11-25T10:31:18.000+0100``: milliseconds and a colon-less offset."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}" + moment.strftime("%z")
+    return (
+        moment.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{moment.microsecond // 1000:03d}"
+        + moment.strftime("%z")
+    )
 
 
 class Formats:
@@ -66,7 +83,10 @@ class Formats:
             "iconUrl": f"{self.base}/images/icons/statuses/generic.png",
             "name": status.name,
             "id": status.id,
-            "statusCategory": {"self": f"{self.api(version)}/statuscategory/{category['id']}", **category},
+            "statusCategory": {
+                "self": f"{self.api(version)}/statuscategory/{category['id']}",
+                **category,
+            },
         }
 
     def issue_type(self, name: str, version: str) -> dict[str, Any]:
@@ -104,8 +124,9 @@ class Formats:
         if self.store.epic_link_field and not self.store.cloud:
             names = names if wanted is not None else names | {self.store.epic_link_field}
         if names:
-            body["fields"] = {name: self.field(issue, name, version) for name in sorted(names)
-                              if self.knows(name)}
+            body["fields"] = {
+                name: self.field(issue, name, version) for name in sorted(names) if self.knows(name)
+            }
         return body
 
     def knows(self, name: str) -> bool:
@@ -149,7 +170,10 @@ class Formats:
             if issue.original_estimate_seconds is None:
                 return {}
             minutes = issue.original_estimate_seconds // 60
-            return {"originalEstimate": f"{minutes}m", "originalEstimateSeconds": issue.original_estimate_seconds}
+            return {
+                "originalEstimate": f"{minutes}m",
+                "originalEstimateSeconds": issue.original_estimate_seconds,
+            }
         parent = self.store.issues.get(issue.parent_id) if issue.parent_id else None
         if name == "parent":
             if not self.store.cloud or parent is None:

@@ -9,7 +9,7 @@ from connectors.base import RemoteRef, RemoteStatus
 from connectors.jira import JiraConfig, JiraConnector
 from tests.trackers.faults import EmulatorClock
 from tests.trackers.jira.app import JiraEmulator
-from tests.trackers.jira.store import Issue, STATUSES
+from tests.trackers.jira.store import STATUSES, Issue
 from tests.trackers.server import LoopbackServer
 
 WEBHOOK_SECRET = "jira-webhook-secret"
@@ -49,7 +49,9 @@ class JiraHarness:
             "timeout_seconds": 5,
         }
         if self.cloud:
-            settings.update(email=self.emulator.credentials[0], api_token=self.emulator.credentials[1])
+            settings.update(
+                email=self.emulator.credentials[0], api_token=self.emulator.credentials[1]
+            )
         else:
             settings.update(
                 personal_access_token=self.emulator.credentials, epic_link_field=EPIC_LINK_FIELD
@@ -88,7 +90,9 @@ class JiraHarness:
         from tests.trackers.jira.fields import changelog_items
 
         self.store.change(
-            self._issue(ref), lambda issue: changelog_items(self.store, issue, values), user=self.person()
+            self._issue(ref),
+            lambda issue: changelog_items(self.store, issue, values),
+            user=self.person(),
         )
 
     def person_assigns(self, ref: RemoteRef, identity: str | None) -> None:
@@ -118,18 +122,40 @@ class JiraHarness:
         for number in range(count):
             item_id = uuid.uuid4()
 
-            def build(issue_id: int, key: str, now: Any, number: int = number, item_id: Any = item_id) -> Issue:
+            def build(
+                issue_id: int, key: str, now: Any, number: int = number, item_id: Any = item_id
+            ) -> Issue:
                 description: Any = (
-                    {"type": "doc", "version": 1, "content": [
-                        {"type": "paragraph", "content": [{"type": "text", "text": f"Seeded {number}"}]}]}
-                    if self.cloud else f"Seeded {number}"
+                    {
+                        "type": "doc",
+                        "version": 1,
+                        "content": [
+                            {
+                                "type": "paragraph",
+                                "content": [{"type": "text", "text": f"Seeded {number}"}],
+                            }
+                        ],
+                    }
+                    if self.cloud
+                    else f"Seeded {number}"
                 )
-                return Issue(issue_id, key, self.store.project_key, "Task", f"Seeded item {number}",
-                             description, STATUSES[0], now, now,
-                             labels=("planbridge", f"planbridge-{item_id}"))
+                return Issue(
+                    issue_id,
+                    key,
+                    self.store.project_key,
+                    "Task",
+                    f"Seeded item {number}",
+                    description,
+                    STATUSES[0],
+                    now,
+                    now,
+                    labels=("planbridge", f"planbridge-{item_id}"),
+                )
 
             issue = self.store.create(build)
-            refs.append(RemoteRef(str(issue.id), issue.key, f"{self.server.url}/browse/{issue.key}"))
+            refs.append(
+                RemoteRef(str(issue.id), issue.key, f"{self.server.url}/browse/{issue.key}")
+            )
         return refs
 
     def write_count(self) -> int:

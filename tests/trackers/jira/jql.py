@@ -81,7 +81,7 @@ def parse(text: str, time_zone: str) -> Query:
     predicates: list[Callable[[dict[str, Any]], bool]] = []
     while peek() is not None and peek()[1].upper() != "ORDER":  # type: ignore[index]
         if predicates:
-            kind, word = take()
+            _, word = take()
             if word.upper() != "AND":
                 raise JqlError(f"Error in the JQL Query: expecting 'AND' but got '{word}'.")
         predicates.append(_clause(take, peek, time_zone))

@@ -19,7 +19,12 @@ from tests.trackers.faults import EmulatorClock
 # Jira's three fixed status categories (ids as in real payloads).
 CATEGORIES: dict[str, dict[str, Any]] = {
     "new": {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
-    "indeterminate": {"id": 4, "key": "indeterminate", "colorName": "yellow", "name": "In Progress"},
+    "indeterminate": {
+        "id": 4,
+        "key": "indeterminate",
+        "colorName": "yellow",
+        "name": "In Progress",
+    },
     "done": {"id": 3, "key": "done", "colorName": "green", "name": "Done"},
 }
 
@@ -114,7 +119,12 @@ class JiraStore:
         self.next_changelog = 100
         if not self.users:
             self.users = [
-                User("5b10ac8d82e05b22cc7d4ef5", "planbridge-bot", "Planbridge Bot", "bot@example.com"),
+                User(
+                    "5b10ac8d82e05b22cc7d4ef5",
+                    "planbridge-bot",
+                    "Planbridge Bot",
+                    "bot@example.com",
+                ),
                 User("5b10a2844c20165700ede21g", "alice", "Alice Example", "alice@example.com"),
                 User("5b109f2e9729b51b54dc274d", "bob", "Bob Example", "bob@example.com"),
             ]
@@ -150,7 +160,9 @@ class JiraStore:
 
     # -- changes -------------------------------------------------------------------------------
 
-    def create(self, build: Callable[[int, str, datetime], Issue], user: User | None = None) -> Issue:
+    def create(
+        self, build: Callable[[int, str, datetime], Issue], user: User | None = None
+    ) -> Issue:
         with self.lock:
             issue_id, key = self.next_id, f"{self.project_key}-{self.next_number}"
             self.next_id += 1
@@ -169,7 +181,7 @@ class JiraStore:
         user: User | None = None,
         type_name: str = "issue_updated",
     ) -> None:
-        """Apply ``mutate`` (returns changelog items); records a change only if something changed."""
+        """Apply ``mutate`` (returns changelog items); records a change only if one happened."""
         with self.lock:
             items = mutate(issue)
             if not items:
@@ -202,7 +214,13 @@ class JiraStore:
         versions.append((visible_at, snapshot))
         self.next_changelog += 1
         change = Change(
-            issue.id, event, type_name, user or self.api_user, items, self.clock.now(), snapshot,
+            issue.id,
+            event,
+            type_name,
+            user or self.api_user,
+            items,
+            self.clock.now(),
+            snapshot,
             self.next_changelog,
         )
         self.changes.append(change)
@@ -237,5 +255,7 @@ class JiraStore:
     def planbridge_issue_count(self) -> int:
         with self.lock:
             return sum(
-                1 for issue in self.issues.values() if not issue.deleted and "planbridge" in issue.labels
+                1
+                for issue in self.issues.values()
+                if not issue.deleted and "planbridge" in issue.labels
             )
