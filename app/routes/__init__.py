@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from app.routes import goals, health, items, people, plans, tokens
-from app.routes import checkins, insights, reviews
+from app.routes import calendar, checkins, focus, insights, reviews
 from app.routes import connections, sync
 
 api_router = APIRouter(prefix="/api/v1")
@@ -16,6 +16,8 @@ api_router.include_router(tokens.router)
 api_router.include_router(checkins.router)
 api_router.include_router(insights.router)
 api_router.include_router(reviews.router)
+api_router.include_router(focus.router)
+api_router.include_router(calendar.router)
 api_router.include_router(connections.router)
 api_router.include_router(sync.router)
 
