@@ -1,4 +1,4 @@
-"""Pure GitHub mappings: status by category, the marker, references, rate-limit waits, link headers."""
+"""Pure GitHub mappings: status, the marker, references, rate-limit waits, link headers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GitHub webhook deliveries: GitHub's own check value and every recorded payload in shared/fixtures."""
+"""GitHub webhooks: GitHub's own check value and every recorded payload in shared/fixtures."""
 
 from __future__ import annotations
 
@@ -36,9 +36,8 @@ def test_fixtures_are_present() -> None:
 
 def test_githubs_published_signature_check_value_verifies() -> None:
     # docs.github.com "Validating webhook deliveries": this secret and body give this signature.
-    headers = {
-        "X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
-    }
+    published = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    headers = {"X-Hub-Signature-256": f"sha256={published}"}
     assert webhooks.signature_is_valid("It's a Secret to Everybody", headers, b"Hello, World!")
     assert not webhooks.signature_is_valid("It's a Secret to Everybody", headers, b"Hello, World?")
     assert not webhooks.signature_is_valid("another secret", headers, b"Hello, World!")
