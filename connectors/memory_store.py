@@ -162,6 +162,7 @@ class MemoryTracker:
 
     def enter_call(self, operation: str, *, is_write: bool) -> None:
         """Count the call and raise FaultRaised when a switched-on fault applies to it."""
+        fired: FaultRaised | None = None
         with self._transaction() as db:
             number = self._bump(db, "calls")
             self._bump(db, f"calls:{operation}")
@@ -170,23 +171,25 @@ class MemoryTracker:
                 if name == "lose_create_response":
                     continue  # fires after the create is stored, see create()
                 if name == "fail_rate":
-                    chance = random.Random(f"{options.get('seed', 0)}:{number}").random()
-                    if chance < float(options.get("rate", 0.2)):
+                    rng = random.Random(f"{options.get('seed', 0)}:{number}")
+                    if rng.random() < float(options.get("rate", 0.2)):
                         kinds = options.get("kinds", ["server_error", "timeout", "rate_limit"])
-                        picked = kinds[number % len(kinds)]
-                        self._bump(db, f"faults:{picked}")
-                        raise FaultRaised(picked, options)
+                        fired = FaultRaised(kinds[rng.randrange(len(kinds))], options)
+                        break
                     continue
                 if remaining == 0:
                     continue
                 if remaining > 0:
-                    db.execute(
-                        "UPDATE faults SET remaining = remaining - 1 WHERE name = ?", (name,)
-                    )
-                self._bump(db, f"faults:{name}")
-                raise FaultRaised(name, options)
-            if is_write:
+                    db.execute("UPDATE faults SET remaining = remaining - 1 WHERE name = ?", (name,))
+                fired = FaultRaised(name, options)
+                break
+            if fired is not None:
+                # Counted in the same transaction, raised after it commits.
+                self._bump(db, f"faults:{fired.name}")
+            elif is_write:
                 self._bump(db, "writes")
+        if fired is not None:
+            raise fired
 
     # --- items ------------------------------------------------------------------------------------
 
