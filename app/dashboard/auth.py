@@ -25,7 +25,7 @@ from fastapi import Depends, Request, Response
 from sqlmodel import Session, col, delete, select
 
 from app.db import utcnow
-from app.deps import SessionDep
+from app.deps import AuthContext, SessionDep
 from app.models import ApiToken, DashboardSession, Scope
 from app.services.tokens import find_active_token
 
@@ -60,6 +60,7 @@ class Viewer:
     token_name: str
     csrf_token: str
     session_id: uuid.UUID
+    token_id: uuid.UUID
 
     @property
     def actor(self) -> str:
@@ -68,6 +69,15 @@ class Viewer:
     @property
     def can_write(self) -> bool:
         return self.scope.allows(Scope.write)
+
+    def as_auth_context(self) -> AuthContext:
+        """The same identity the API sees for this token, for calls into API-level functions."""
+        return AuthContext(
+            workspace_id=self.workspace_id,
+            scope=self.scope,
+            token_id=self.token_id,
+            token_name=self.token_name,
+        )
 
 
 def hash_secret(value: str) -> str:
@@ -146,6 +156,7 @@ def find_viewer(db: Session, cookie_value: str | None) -> Viewer | None:
         token_name=token.name,
         csrf_token=row.csrf_token,
         session_id=row.id,
+        token_id=token.id,
     )
 
 

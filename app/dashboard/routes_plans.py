@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import select
 
 from app.dashboard import auth
 from app.dashboard.charts import render_burnup_svg
@@ -23,7 +22,7 @@ from app.dashboard.views import (
     plan_overview,
 )
 from app.deps import SessionDep, SettingsDep
-from app.models import ActionItem, ExternalLink
+from app.models import ActionItem
 
 router = APIRouter(include_in_schema=False)
 
@@ -141,18 +140,13 @@ def retry_link(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     auth.require_form_write(viewer, csrf_token)
-    link = db.exec(
-        select(ExternalLink).where(
-            ExternalLink.id == parse_id(link_id), ExternalLink.workspace_id == viewer.workspace_id
-        )
-    ).first()
+    link = queue_retry(db, viewer.workspace_id, parse_id(link_id))
     if link is None:
         raise PageNotFound()
     goal_id = link.goal_id
     if link.item_id is not None:
         item = db.get(ActionItem, link.item_id)
         goal_id = item.goal_id if item is not None else goal_id
-    queue_retry(db, viewer.workspace_id, link.id, actor=viewer.actor)
     db.commit()
     target = f"/goals/{goal_id}" if goal_id else "/attention"
     return RedirectResponse(f"{target}?notice=retry-queued", status_code=303)

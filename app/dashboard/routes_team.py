@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 def people_page(
     request: Request, db: SessionDep, settings: SettingsDep, viewer: auth.ViewerDep
 ) -> Response:
-    overview = people_overview(db, viewer.workspace_id, settings.stale_after_days)
+    overview = people_overview(db, settings, viewer.workspace_id)
     return render(request, "people.html", {"viewer": viewer, "overview": overview})
 
 
@@ -53,6 +53,8 @@ def attention_page(
 
 
 @router.get("/connections", response_class=HTMLResponse)
-def connections_page(request: Request, db: SessionDep, viewer: auth.ViewerDep) -> Response:
-    rows = connections_overview(db, viewer.workspace_id)
+def connections_page(
+    request: Request, db: SessionDep, settings: SettingsDep, viewer: auth.ViewerDep
+) -> Response:
+    rows = connections_overview(db, settings, viewer)
     return render(request, "connections.html", {"viewer": viewer, "rows": rows})

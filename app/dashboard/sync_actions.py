@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from app.db import utcnow
 from app.models import ExternalLink
 
 
-def queue_retry(db: Session, workspace_id: uuid.UUID, link_id: uuid.UUID, *, actor: str) -> bool:
-    """Make the engine pick the link up at its next pass; False when it is not in this workspace.
+def queue_retry(db: Session, workspace_id: uuid.UUID, link_id: uuid.UUID) -> ExternalLink | None:
+    """What ``POST /api/v1/sync/dead/{id}/retry`` does; None unless a dead link of this workspace.
 
-    The web layer never calls a tracker: it records the wish (due now, attempts reset, not dead) and
-    the engine carries it out.
+    The web layer never calls a tracker: it clears the dead mark and the attempt count, and the
+    engine's next pass pushes the link again from scratch.
     """
     link = db.exec(
         select(ExternalLink).where(
-            ExternalLink.id == link_id, ExternalLink.workspace_id == workspace_id
+            ExternalLink.id == link_id,
+            ExternalLink.workspace_id == workspace_id,
+            col(ExternalLink.dead).is_(True),
         )
     ).first()
     if link is None:
-        return False
+        return None
     link.dead = False
     link.attempts = 0
-    link.next_attempt_at = utcnow()
-    link.lease_until = None
-    link.leased_by = None
+    link.next_attempt_at = None
     db.add(link)
-    return True
+    return link

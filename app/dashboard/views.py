@@ -84,7 +84,8 @@ class ItemRow:
             return "not linked"
         if self.link.dead:
             return "dead"
-        if self.link.last_error and self.link.attempts == 0 and self.link.next_attempt_at:
+        if self.link.last_error and self.link.attempts == 0:
+            # Dead mark and attempts cleared by a retry; the error stays until the next push.
             return "retry queued"
         if self.link.last_error:
             return "failing"

@@ -1,21 +1,22 @@
-"""What the People page shows: capacity per person and week, commitments, focus blocks."""
+"""What the People page shows: capacity per person and week, commitments, focus blocks.
+
+Figures are the API's: each person's commitments (``GET /people/{id}/commitments``: open, overdue,
+stale, due this week, planned hours against capacity for eight weeks) from the same service.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
-from app.db import utcnow
-from app.models import ActionItem, Person
+from app.models import Person
 from app.models.execution import FocusBlock
-from app.schemas.weeks import IsoWeek
-from app.services.capacity import WeekLoad, person_loads
-from app.services.item_rules import OPEN_STATUSES
+from app.services.accountability import Commitments, commitments
+from app.services.capacity import WeekLoad
+from app.settings import Settings
 
-WEEKS_SHOWN = 8
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -40,16 +41,17 @@ class HeatCell:
 @dataclass
 class PersonRow:
     person: Person
-    cells: list[HeatCell]
+    commitments: Commitments
     focus_blocks: list[str]
-    open_items: list[ActionItem]
-    overdue_items: list[ActionItem]
-    stale_items: list[ActionItem]
+
+    @property
+    def cells(self) -> list[HeatCell]:
+        return [HeatCell(load) for load in self.commitments.weeks]
 
 
 @dataclass
 class PeopleOverview:
-    weeks: list[IsoWeek]
+    weeks: list[str]
     people: list[PersonRow]
 
 
@@ -58,37 +60,24 @@ def describe_block(block: FocusBlock) -> str:
     return f"{WEEKDAYS[block.weekday]} {start}-{end} ({block.timezone})"
 
 
-def people_overview(
-    db: Session, workspace_id: uuid.UUID, stale_after_days: int, today: date | None = None
-) -> PeopleOverview:
-    today = today or utcnow().date()
-    first = IsoWeek.of(today)
-    weeks = [first.shifted(offset) for offset in range(WEEKS_SHOWN)]
+def people_overview(db: Session, settings: Settings, workspace_id: uuid.UUID) -> PeopleOverview:
     people = db.exec(
         select(Person).where(Person.workspace_id == workspace_id).order_by(col(Person.name))
     ).all()
-    loads = person_loads(db, workspace_id, [person.id for person in people])
-    items = db.exec(
-        select(ActionItem)
-        .where(
-            ActionItem.workspace_id == workspace_id,
-            col(ActionItem.status).in_(list(OPEN_STATUSES)),
+    blocks: dict[uuid.UUID, list[str]] = {}
+    for block in db.exec(
+        select(FocusBlock)
+        .where(FocusBlock.workspace_id == workspace_id)
+        .order_by(col(FocusBlock.weekday), col(FocusBlock.start_time))
+    ).all():
+        blocks.setdefault(block.person_id, []).append(describe_block(block))
+    rows = [
+        PersonRow(
+            person=person,
+            commitments=commitments(db, workspace_id, person.id, settings),
+            focus_blocks=blocks.get(person.id, []),
         )
-        .order_by(col(ActionItem.due_date))
-    ).all()
-    stale_before = utcnow() - timedelta(days=stale_after_days)
-    rows = []
-    for person in people:
-        load = loads[person.id]
-        mine = [item for item in items if item.owner_id == person.id]
-        rows.append(
-            PersonRow(
-                person=person,
-                cells=[HeatCell(load.load(week)) for week in weeks],
-                focus_blocks=[describe_block(block) for block in load.blocks],
-                open_items=mine,
-                overdue_items=[item for item in mine if item.due_date < today],
-                stale_items=[item for item in mine if item.last_activity_at < stale_before],
-            )
-        )
+        for person in people
+    ]
+    weeks = [load.week for load in rows[0].commitments.weeks] if rows else []
     return PeopleOverview(weeks=weeks, people=rows)

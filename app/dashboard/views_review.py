@@ -1,10 +1,12 @@
-"""What the Weekly review page shows: one plan's review of a chosen ISO week, "needs help" first."""
+"""What the Weekly review page shows: one plan's review of a chosen ISO week, "needs help" first.
+
+The review is the API's (``GET /plans/{id}/reviews/{week}``), built by the same service.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import Session
 
@@ -13,6 +15,7 @@ from app.db import utcnow
 from app.errors import InvalidField
 from app.models import Plan
 from app.schemas.weeks import IsoWeek
+from app.services.reviews import WeeklyReview, weekly_review
 from app.settings import Settings
 
 
@@ -20,7 +23,7 @@ from app.settings import Settings
 class ReviewPageData:
     plan: Plan | None
     week: IsoWeek
-    review: Any = None
+    review: WeeklyReview | None = None
     error: str | None = None
 
 
@@ -49,4 +52,5 @@ def review_page_data(
     else:
         plans = list_plans(db, workspace_id)
         plan = plans[0] if plans else None
-    return ReviewPageData(plan=plan, week=week, error=error)
+    review = weekly_review(db, workspace_id, plan.id, week, settings) if plan is not None else None
+    return ReviewPageData(plan=plan, week=week, review=review, error=error)

@@ -168,7 +168,9 @@ def test_retry_needs_csrf_then_queues_the_dead_link(
     assert "Retry queued" in response.text and ">retry queued<" in response.text
     with Session(engine) as session:
         link = session.get(ExternalLink, link_id)
-        assert link is not None and not link.dead and link.next_attempt_at is not None
+        assert link is not None and not link.dead and link.attempts == 0
+    dead = signed_in.get("/api/v1/sync/dead", headers=tenant.headers).json()
+    assert dead["total"] == 0
 
 
 def test_a_read_only_token_can_look_but_not_retry(
