@@ -105,7 +105,7 @@ class TrelloClient:
     ) -> Any:
         # Fields go in a JSON body: a 16 KB description does not fit in a URL.
         query = {**(params or {}), **self._auth}
-        self._pacer.acquire()
+        slot = self._pacer.acquire()
         self.request_count += 1
         if method != "GET":
             self.write_count += 1
@@ -118,6 +118,8 @@ class TrelloClient:
             raise Transient(
                 f"connection to Trello failed during {method} {path}: {type(error).__name__}"
             ) from error
+        finally:
+            self._pacer.settle(slot)
         self._record_rate_limit(response.headers)
         if response.status_code >= 400:
             raise self._error_for(method, path, response)

@@ -7,9 +7,17 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-# Trello counts a request when it arrives, we count it when it leaves: a token comes back this much
-# later than the window, so network delay can never squeeze 101 requests into Trello's window.
+# Slack on top of the window for clock differences between planbridge and Trello.
 SAFETY_MARGIN_SECONDS = 0.25
+
+
+class Token:
+    """One spent request slot; it comes back one window after ``spent_at``."""
+
+    __slots__ = ("spent_at",)
+
+    def __init__(self, spent_at: float) -> None:
+        self.spent_at = spent_at
 
 
 class RequestPacer:
@@ -17,7 +25,9 @@ class RequestPacer:
 
     A classic bucket (capacity 100, refilled at 10 per second) would admit up to 200 requests in
     some 10-second span -- a full burst plus the refill -- and trip Trello's 100 per 10 s. Returning
-    each token exactly one window after it was spent keeps every window within the budget.
+    each token one window after it was used keeps every window within the budget. "Used" is when
+    the answer came back (``settle``): Trello counted the request at some moment before that, so
+    network delay can never squeeze an extra request into Trello's window.
     """
 
     def __init__(
@@ -33,12 +43,12 @@ class RequestPacer:
         self._hold = seconds + margin
         self._clock = clock
         self._sleep = sleep
-        self._spent: deque[float] = deque()
+        self._spent: deque[Token] = deque()
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
 
     def _release_returned_tokens(self, now: float) -> None:
-        while self._spent and self._spent[0] + self._hold <= now:
+        while self._spent and self._spent[0].spent_at + self._hold <= now:
             self._spent.popleft()
 
     def wait_time(self) -> float:
@@ -48,17 +58,23 @@ class RequestPacer:
             self._release_returned_tokens(now)
             if len(self._spent) < self.requests:
                 return 0.0
-            return self._spent[0] + self._hold - now
+            return self._spent[0].spent_at + self._hold - now
 
-    def acquire(self) -> None:
+    def acquire(self) -> Token:
         """Take a token, sleeping until one comes back when the window is used up."""
         while True:
             with self._lock:
                 now = self._clock()
                 self._release_returned_tokens(now)
                 if len(self._spent) < self.requests:
-                    self._spent.append(now)
-                    return
-                delay = self._spent[0] + self._hold - now
+                    token = Token(now)
+                    self._spent.append(token)
+                    return token
+                delay = self._spent[0].spent_at + self._hold - now
             self.waited_seconds += delay
             self._sleep(delay)
+
+    def settle(self, token: Token) -> None:
+        """The request's answer (or failure) arrived: its window starts now."""
+        with self._lock:
+            token.spent_at = max(token.spent_at, self._clock())

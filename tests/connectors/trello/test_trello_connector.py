@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from connectors.base import AuthFailed, Invalid, ItemSpec, RateLimited, RemoteStatus
@@ -176,3 +177,22 @@ def test_move_actions_have_trellos_data_and_display_shapes(
     assert action["memberCreator"]["username"] == "ada"
     fetched = connector.fetch_item(ref)
     assert fetched is not None and fetched.status is RemoteStatus.blocked
+
+
+def test_many_tokens_of_one_key_share_the_key_limit(harness: TrelloHarness) -> None:
+    emulator = harness.emulator
+    tokens = [emulator.store.add_token(emulator.api_key, emulator.bot["id"]) for _ in range(4)]
+    answers = []
+    with httpx.Client(base_url=emulator.url) as client:
+        for number in range(320):
+            params = {"key": emulator.api_key, "token": tokens[number % 4]}
+            answers.append(client.get(f"/1/boards/{emulator.board['id']}", params=params))
+
+    assert [answer.status_code for answer in answers[:300]] == [200] * 300
+    refused = answers[300]
+    assert refused.status_code == 429
+    assert refused.json() == {"error": "API_KEY_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}
+    emulator.clock.advance(10)
+    with httpx.Client(base_url=emulator.url) as client:
+        params = {"key": emulator.api_key, "token": tokens[0]}
+        assert client.get(f"/1/boards/{emulator.board['id']}", params=params).status_code == 200

@@ -48,3 +48,15 @@ def test_no_ten_second_window_ever_holds_more_than_one_hundred_requests() -> Non
     assert busiest == 100
     # 450 requests need at least four full windows after the first burst.
     assert sent[-1] - sent[0] >= 30
+
+
+def test_a_slow_answer_starts_its_window_when_it_arrives() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(1, 10, clock=clock, sleep=clock.sleep, margin=0)
+
+    slot = pacer.acquire()
+    clock.now += 3  # Trello counted the request somewhere in these three seconds
+    pacer.settle(slot)
+    pacer.acquire()
+
+    assert clock.slept == [10]
