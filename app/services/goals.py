@@ -18,15 +18,20 @@ from app.services.tenancy import get_in_workspace, require_reference
 GOAL_PLANNING_FIELDS = frozenset({"title", "description", "target_date", "owner_id"})
 
 
-def _check_references(session: Session, goal: Goal, fields: set[str]) -> Plan:
-    plan = require_reference(session, Plan, goal.plan_id, goal.workspace_id, "plan_id")
-    if "owner_id" in fields:
-        require_reference(session, Person, goal.owner_id, goal.workspace_id, "owner_id")
-    if "connection_id" in fields and goal.connection_id is not None:
+def _check_references(session: Session, workspace_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """The plan, owner and connection named in ``values`` exist in the workspace, else a 422."""
+    if "plan_id" in values:
+        require_reference(session, Plan, values["plan_id"], workspace_id, "plan_id")
+    if "owner_id" in values:
+        require_reference(session, Person, values["owner_id"], workspace_id, "owner_id")
+    if values.get("connection_id") is not None:
         require_reference(
-            session, Connection, goal.connection_id, goal.workspace_id, "connection_id"
+            session, Connection, values["connection_id"], workspace_id, "connection_id"
         )
-    return plan
+
+
+def _plan_of(session: Session, goal: Goal) -> Plan:
+    return get_in_workspace(session, Plan, goal.plan_id, goal.workspace_id)
 
 
 def goal_warnings(goal: Goal, plan: Plan) -> list[RuleWarning]:
@@ -46,8 +51,9 @@ def goal_warnings(goal: Goal, plan: Plan) -> list[RuleWarning]:
 def create_goal(
     session: Session, workspace_id: uuid.UUID, values: dict[str, Any]
 ) -> tuple[Goal, list[RuleWarning]]:
+    _check_references(session, workspace_id, values)
     goal = Goal(workspace_id=workspace_id, **values)
-    plan = _check_references(session, goal, set(values))
+    plan = _plan_of(session, goal)
     session.add(goal)
     session.flush()
     return goal, goal_warnings(goal, plan)
@@ -81,9 +87,10 @@ def update_goal(
 ) -> tuple[Goal, list[RuleWarning]]:
     goal = get_goal(session, workspace_id, goal_id)
     changed = {field for field, value in changes.items() if getattr(goal, field) != value}
+    _check_references(session, workspace_id, {field: changes[field] for field in changed})
     for field in changed:
         setattr(goal, field, changes[field])
-    plan = _check_references(session, goal, changed)
+    plan = _plan_of(session, goal)
     if changed:
         if changed & GOAL_PLANNING_FIELDS:
             goal.revision += 1

@@ -40,15 +40,18 @@ PLANNING_FIELDS = frozenset(
 )
 
 
-def _check_references(session: Session, item: ActionItem, fields: Iterable[str]) -> None:
-    fields = set(fields)
-    if "goal_id" in fields:
-        require_reference(session, Goal, item.goal_id, item.workspace_id, "goal_id")
-    if "owner_id" in fields:
-        require_reference(session, Person, item.owner_id, item.workspace_id, "owner_id")
-    if "connection_id" in fields and item.connection_id is not None:
+def _check_references(session: Session, workspace_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """The goal, owner and connection named in ``values`` exist in the workspace, else a 422.
+
+    Checked before the values are set on the row, so that no autoflush writes a dangling id.
+    """
+    if "goal_id" in values:
+        require_reference(session, Goal, values["goal_id"], workspace_id, "goal_id")
+    if "owner_id" in values:
+        require_reference(session, Person, values["owner_id"], workspace_id, "owner_id")
+    if values.get("connection_id") is not None:
         require_reference(
-            session, Connection, item.connection_id, item.workspace_id, "connection_id"
+            session, Connection, values["connection_id"], workspace_id, "connection_id"
         )
 
 
@@ -60,8 +63,8 @@ def create_item(
     actor: str,
     settings: Settings,
 ) -> tuple[ActionItem, list[RuleWarning]]:
+    _check_references(session, workspace_id, values)
     item = ActionItem(workspace_id=workspace_id, **values)
-    _check_references(session, item, ["goal_id", "owner_id", "connection_id"])
     now = utcnow()
     item.created_at = item.updated_at = item.last_activity_at = now
     if item.status == ItemStatus.done:
@@ -119,9 +122,9 @@ def update_item(
         for field, value in changes.items()
         if getattr(item, field) != value
     }
+    _check_references(session, workspace_id, {field: changes[field] for field in before})
     for field in before:
         setattr(item, field, changes[field])
-    _check_references(session, item, before)
     if before:
         now = utcnow()
         item.revision += 1

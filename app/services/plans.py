@@ -15,26 +15,31 @@ from app.services.pagination import PageSlice, paginate
 from app.services.tenancy import get_in_workspace, require_reference
 
 
-def _check_plan(session: Session, plan: Plan) -> None:
+def _check_connection(session: Session, workspace_id: uuid.UUID, values: dict[str, Any]) -> None:
+    # Checked before the values are set on the row, so that no autoflush writes a dangling id.
+    if values.get("default_connection_id") is not None:
+        require_reference(
+            session,
+            Connection,
+            values["default_connection_id"],
+            workspace_id,
+            "default_connection_id",
+        )
+
+
+def _check_dates(plan: Plan) -> None:
     if plan.end_date < plan.start_date:
         raise InvalidField(
             "end_date",
             f"end_date {plan.end_date.isoformat()} is before "
             f"start_date {plan.start_date.isoformat()}.",
         )
-    if plan.default_connection_id is not None:
-        require_reference(
-            session,
-            Connection,
-            plan.default_connection_id,
-            plan.workspace_id,
-            "default_connection_id",
-        )
 
 
 def create_plan(session: Session, workspace_id: uuid.UUID, values: dict[str, Any]) -> Plan:
+    _check_connection(session, workspace_id, values)
     plan = Plan(workspace_id=workspace_id, **values)
-    _check_plan(session, plan)
+    _check_dates(plan)
     session.add(plan)
     session.flush()
     return plan
@@ -57,9 +62,11 @@ def update_plan(
     session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID, changes: dict[str, Any]
 ) -> Plan:
     plan = get_plan(session, workspace_id, plan_id)
-    for field, value in changes.items():
-        setattr(plan, field, value)
-    _check_plan(session, plan)
+    _check_connection(session, workspace_id, changes)
+    with session.no_autoflush:
+        for field, value in changes.items():
+            setattr(plan, field, value)
+        _check_dates(plan)
     plan.updated_at = utcnow()
     session.add(plan)
     session.flush()

@@ -34,7 +34,9 @@ def get_or_create_workspace(session: Session, name: str) -> Workspace:
     return workspace
 
 
-def issue_token(session: Session, workspace_id: uuid.UUID, scope: Scope, name: str = "") -> IssuedToken:
+def issue_token(
+    session: Session, workspace_id: uuid.UUID, scope: Scope, name: str = ""
+) -> IssuedToken:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken(
         workspace_id=workspace_id,
