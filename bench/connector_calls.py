@@ -54,8 +54,23 @@ def github_target() -> BenchTarget:
     )
 
 
+def trello_target() -> BenchTarget:
+    from connectors.base import RemoteStatus
+    from tests.trackers.trello.harness import TrelloHarness
+
+    harness = TrelloHarness()
+    return BenchTarget(
+        harness=harness,
+        connector=harness.connector(page_size=1000),  # production page size
+        requests=lambda: list(harness.emulator.request_log),
+        seed=harness.seed_items,
+        change=lambda ref: harness.person_sets_status(ref, RemoteStatus.done),
+    )
+
+
 TARGETS: dict[str, Callable[[], BenchTarget]] = {
     "github": github_target,
+    "trello": trello_target,
 }
 
 

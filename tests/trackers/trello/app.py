@@ -222,6 +222,7 @@ class TrelloApp:
             return
         request = Request(scope, receive)
         method, path = request.method, request.url.path
+        self.emulator.request_log.append((method, path))
         fault = self.emulator.faults.take(method, path)
         lose_response = False
         if fault is not None:

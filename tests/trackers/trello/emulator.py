@@ -37,6 +37,8 @@ class TrelloEmulator:
         self.board = self.store.add_board(
             "Roadmap", list_names or DEFAULT_LISTS, [self.bot["id"], self.person["id"]]
         )
+        # (method, path) of every request that reached the app, for benchmarks counting calls.
+        self.request_log: list[tuple[str, str]] = []
         self.app = TrelloApp(self)
         self.server = LoopbackServer(self.app).start() if serve else None
 
