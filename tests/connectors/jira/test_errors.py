@@ -9,6 +9,7 @@ import pytest
 
 from connectors.base import AuthFailed, RateLimited, Transient
 from connectors.jira.client import retry_after_seconds
+from tests.trackers.faults import WindowLimiter
 from tests.trackers.jira.harness import JiraHarness
 
 
@@ -46,9 +47,7 @@ def test_429_becomes_rate_limited_without_the_library_sleeping(
 
 
 def test_burst_limit_of_the_emulator_is_reported_as_rate_limited(jira: JiraHarness) -> None:
-    jira.emulator.limiter = __import__(
-        "tests.trackers.faults", fromlist=["WindowLimiter"]
-    ).WindowLimiter(jira.clock, 3, 10)
+    jira.emulator.limiter = WindowLimiter(jira.clock, 3, 10)
     connector = jira.connector()
     with pytest.raises(RateLimited) as limited:
         for _ in range(5):
