@@ -297,3 +297,15 @@ def test_registered_webhook_receives_signed_deliveries_for_every_change(
     closed = connector.parse_webhook(*received[-1])[0].item
     assert closed is not None and closed.status is RemoteStatus.dropped
     connector.close()
+
+
+def test_pygithubs_own_pagination_follows_the_emulators_link_header(
+    github: GitHubHarness, connector: GitHubConnector
+) -> None:
+    seeded = github.seed_items(230)
+    listed = connector.client.repo.get_issues(state="all", labels=["planbridge"])
+    numbers = [issue.number for issue in listed]
+    # PyGithub lists pull requests too: the labelled one (number 2) comes along.
+    assert sorted(numbers) == sorted([2, *(int(ref.external_id) for ref in seeded)])
+    pages = [path for method, path, _ in github.emulator.request_log if "/issues?" in path]
+    assert len(pages) == 3 and "page=3" in pages[-1]
