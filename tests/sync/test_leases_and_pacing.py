@@ -1,0 +1,77 @@
+"""Leases hand each unit of work to one worker; pacing keeps writes inside the tracker's windows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.db import utcnow
+from app.models import ConnectionWrite, ExternalLink
+from connectors.base import RateWindow
+from sync.context import EngineContext
+from sync.engine import SyncEngine
+from sync.pacing import reserve_write
+from sync.routing import ensure_links
+from sync.scheduler import claim
+from tests.conftest import Tenant
+from tests.sync.conftest import run_until_idle, seed
+
+
+def test_two_workers_claim_disjoint_links_and_a_dead_workers_lease_expires(
+    client: TestClient, tenant: Tenant, engine
+) -> None:
+    seed(client, tenant, items=6)
+    ensure_links(engine)
+    now = utcnow()
+    link = ExternalLink
+    first = claim(engine, link, worker_id="a", now=now, lease=timedelta(seconds=60), conditions=[], limit=4)
+    second = claim(engine, link, worker_id="b", now=now, lease=timedelta(seconds=60), conditions=[], limit=4)
+    assert len(first) == 4 and len(second) == 2 and not set(first) & set(second)
+    assert claim(engine, link, worker_id="c", now=now, lease=timedelta(seconds=60), conditions=[]) == []
+    later = now + timedelta(seconds=61)  # worker "a" died: its leases expire
+    taken_over = claim(engine, link, worker_id="c", now=later, lease=timedelta(seconds=60), conditions=[])
+    assert len(taken_over) == 6
+
+
+def test_reserve_write_stays_inside_every_window(client: TestClient, tenant: Tenant, engine) -> None:
+    seeded = seed(client, tenant, items=0)
+    connection_id = uuid.UUID(seeded.connection_id)
+    limits = (RateWindow(3, 10.0), RateWindow(5, 60.0))
+    start = utcnow()
+    waits = [reserve_write(engine, connection_id, limits, start) for _ in range(4)]
+    assert waits[:3] == [0.0, 0.0, 0.0] and 9.9 < waits[3] <= 10.0
+    later = start + timedelta(seconds=10.5)
+    assert [reserve_write(engine, connection_id, limits, later) for _ in range(3)][:2] == [0.0, 0.0]
+    assert reserve_write(engine, connection_id, limits, later) > 40  # the 60 s window is full
+    with Session(engine) as session:
+        assert len(session.exec(select(ConnectionWrite)).all()) == 5
+
+
+def test_paced_push_yields_to_other_work_and_finishes(
+    client: TestClient, tenant: Tenant, context: EngineContext
+) -> None:
+    seeded = seed(client, tenant, items=6, write_limits=[[4, 1.0]])
+    sync_engine = SyncEngine(context)
+    first = sync_engine.step()
+    assert first.pushes["created"] == 4 and first.pushes["deferred"] >= 1
+    assert context.pacing.held(context.clock.now()) == [uuid.UUID(seeded.connection_id)]
+    totals = sync_engine.run_pass()
+    assert seeded.tracker.object_count() == 6
+    assert totals["created"] == 2
+    assert seeded.tracker.count("writes") == 6
+
+
+def test_resync_pushes_only_real_differences(
+    client: TestClient, tenant: Tenant, sync_engine: SyncEngine
+) -> None:
+    seeded = seed(client, tenant, items=3)
+    run_until_idle(sync_engine)
+    writes = seeded.tracker.count("writes")
+    response = client.post(f"/api/v1/connections/{seeded.connection_id}/resync", headers=tenant.headers)
+    assert response.json()["links"] == 3
+    run_until_idle(sync_engine)
+    assert seeded.tracker.count("writes") == writes
+    assert seeded.tracker.object_count() == 3
