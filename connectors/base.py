@@ -2,8 +2,8 @@
 
 A connector carries planbridge items into one tracker and reads their state back. The sync engine
 (``sync/``) owns scheduling, retries, pacing and storage; a connector only speaks the tracker's API
-and maps its formats to the data classes below. Built-in and third-party connectors register the same
-way, through the entry-point group ``planbridge.connectors`` (docs/connectors.md).
+and maps its formats to the data classes below. Built-in and third-party connectors register the
+same way, through the entry-point group ``planbridge.connectors`` (docs/connectors.md).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Transient(ConnectorError):
 
 
 class Invalid(ConnectorError):
-    """The tracker refused the request as malformed (400/422) or the config is wrong: not retried."""
+    """The tracker refused the request as malformed (400/422), or the config is wrong: no retry."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ class RemoteRef:
 
 @dataclass(frozen=True)
 class ItemSpec:
-    """What planbridge wants the tracker object to say. ``kind`` is "item" or "goal" (the mirror)."""
+    """What planbridge wants the tracker object to say; ``kind`` "goal" is the goal mirror."""
 
     item_id: uuid.UUID
     title: str
@@ -120,7 +120,7 @@ class RemoteItem:
 
 @dataclass(frozen=True)
 class ChangePage:
-    """Items changed since a cursor. Persist ``cursor`` (JSON-serialisable) only after storing items."""
+    """Items changed since a cursor; persist ``cursor`` (JSON) only after storing the items."""
 
     items: list[RemoteItem]
     cursor: dict[str, Any]
@@ -132,7 +132,7 @@ class ChangePage:
 
 @dataclass(frozen=True)
 class RemoteHint:
-    """What a webhook says happened. A hint: the engine applies it only if newer than what it has."""
+    """What a webhook says happened: a hint, applied only if newer than what the engine has."""
 
     event: str
     ref: RemoteRef | None = None
@@ -194,11 +194,16 @@ class Connector(Protocol):
     def create_item(self, spec: ItemSpec) -> RemoteItem:
         """Create the object carrying the marker for ``spec.item_id``; exactly one write."""
 
-    def find_by_marker(self, item_id: uuid.UUID, kind: Literal["item", "goal"] = "item") -> RemoteItem | None:
-        """The object created for ``item_id``, if a create reached the tracker; consistent reads only."""
+    def find_by_marker(
+        self, item_id: uuid.UUID, kind: Literal["item", "goal"] = "item"
+    ) -> RemoteItem | None:
+        """The object made for ``item_id``, if its create reached the tracker; consistent read."""
 
     def update_item(self, ref: RemoteRef, spec: ItemSpec, fields: set[str]) -> RemoteItem:
-        """Write only ``fields`` (title, description, due_date, estimate_hours, assignee, labels, parent, status)."""
+        """Write only ``fields``.
+
+        Any of: title, description, due_date, estimate_hours, assignee, labels, parent, status.
+        """
 
     def fetch_item(self, ref: RemoteRef) -> RemoteItem | None:
         """The object now, or None when a successful answer proves it is gone."""
@@ -207,7 +212,7 @@ class Connector(Protocol):
         """Objects changed since ``cursor`` (None: everything planbridge created); one page."""
 
     def marker_lookup_delay(self) -> timedelta:
-        """How long after an uncertain create ``find_by_marker`` can be trusted (search index lag)."""
+        """How long after an uncertain create ``find_by_marker`` can be trusted (index lag)."""
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         """Signature check in constant time; False for a missing or wrong signature."""
@@ -219,7 +224,7 @@ class Connector(Protocol):
         """Hints from a verified delivery; events planbridge does not use give an empty list."""
 
     def register_webhook(self, callback_url: str) -> str:
-        """Register the webhook in the tracker where its API allows; returns the tracker's hook id."""
+        """Register the webhook where the tracker's API allows; returns the tracker's hook id."""
 
     @property
     def rate_limit(self) -> RateLimitState:

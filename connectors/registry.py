@@ -25,7 +25,7 @@ def connector_class(kind: str) -> type[Connector]:
 
 
 def build_connector(kind: str, settings: dict[str, Any]) -> Connector:
-    """Validate ``settings`` against the connector's config model, then construct it (no network)."""
+    """Validate ``settings`` against the connector's config model, then build it (no network)."""
     cls = connector_class(kind)
     config: ConnectorConfig = cls.config_model.model_validate(settings)
     connector: Connector = cls(config)  # type: ignore[call-arg]
