@@ -9,12 +9,40 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
+from sqlmodel import SQLModel
 
+import app.models  # noqa: F401  (all tables on the metadata)
 from app.db import make_engine
 from app.migrations.runner import MIGRATIONS_DIR, alembic_config
 
 INITIAL = "0001"
+END_MARK = "    # ### end Alembic commands ###\n"
+
+
+def enum_type_names() -> list[str]:
+    names = {
+        column.type.name
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, sa.Enum) and column.type.name
+    }
+    return sorted(names)
+
+
+def drop_enum_types_on_downgrade(path: Path) -> None:
+    """Autogenerate leaves PostgreSQL's enum types behind on downgrade; drop them too."""
+    text = path.read_text()
+    head, mark, tail = text.rpartition(END_MARK)
+    names = ", ".join(repr(name) for name in enum_type_names())
+    addition = (
+        "    # Autogenerate leaves PostgreSQL's enum types behind; drop them for a complete downgrade.\n"
+        '    if op.get_bind().dialect.name == "postgresql":\n'
+        f"        for name in ({names},):\n"
+        "            op.execute(f'DROP TYPE IF EXISTS \"{name}\"')\n"
+    )
+    path.write_text(head + mark + addition + tail)
 
 
 def main() -> None:
@@ -28,7 +56,9 @@ def main() -> None:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.revision(config, message="initial schema", autogenerate=True, rev_id=INITIAL)
-    print(f"rewrote {next(versions.glob(f'{INITIAL}_*.py'))}")
+    path = next(versions.glob(f"{INITIAL}_*.py"))
+    drop_enum_types_on_downgrade(path)
+    print(f"rewrote {path}")
 
 
 if __name__ == "__main__":
