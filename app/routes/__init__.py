@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from app.routes import goals, health, items, people, plans, tokens
-from app.routes import calendar, checkins, focus, insights, reviews
+from app.routes import calendar, checkins, focus, insights, reviews, subscriptions
 from app.routes import connections, sync
 
 api_router = APIRouter(prefix="/api/v1")
@@ -18,6 +18,7 @@ api_router.include_router(insights.router)
 api_router.include_router(reviews.router)
 api_router.include_router(focus.router)
 api_router.include_router(calendar.router)
+api_router.include_router(subscriptions.router)
 api_router.include_router(connections.router)
 api_router.include_router(sync.router)
 

@@ -41,7 +41,7 @@ from app.schemas.weeks import working_days
 from app.services.capacity import PersonLoad, person_loads, weekly_capacity, weeks_between
 from app.services.forecast import Velocity, forecast_finish, velocities
 from app.services.item_rules import OPEN_STATUSES
-from app.services.progress import get_goal, get_plan, plan_goals
+from app.services.progress import GoalProgress, get_goal, get_plan, plan_goals
 from app.settings import Settings
 
 TIGHT_CAPACITY_SHARE = 0.8
@@ -333,3 +333,92 @@ def plan_health(
             session, workspace_id, goals, {plan.id: plan}, ids, settings, now or utcnow()
         ),
     )
+
+
+def has_subscribers(session: Session, workspace_id: uuid.UUID, event_type: str) -> bool:
+    from app.models.execution import Subscription
+
+    rows = session.scalars(
+        select(Subscription.event_types).where(
+            col(Subscription.workspace_id) == workspace_id, col(Subscription.active).is_(True)
+        )
+    ).all()
+    return any(event_type in (types or []) for types in rows)
+
+
+def publish_health_changes(
+    session: Session,
+    workspace_id: uuid.UUID,
+    goal_ids: list[uuid.UUID],
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Enqueue ``goal.health_changed`` for each goal whose health differs from the last one published."""
+    from app.models.execution import GoalHealthState
+    from app.services.notifications import enqueue_event
+
+    if not goal_ids or not has_subscribers(session, workspace_id, "goal.health_changed"):
+        return 0
+    now = now or utcnow()
+    goals = list(
+        session.scalars(
+            select(Goal).where(col(Goal.workspace_id) == workspace_id, col(Goal.id).in_(goal_ids))
+        )
+    )
+    plans = {
+        plan.id: plan
+        for plan in session.scalars(
+            select(Plan).where(col(Plan.id).in_({goal.plan_id for goal in goals}))
+        )
+    }
+    ids = select(Goal.id).where(col(Goal.id).in_([goal.id for goal in goals]))
+    published = 0
+    for health in _health_for_goals(session, workspace_id, goals, plans, ids, settings, now):
+        state = session.get(GoalHealthState, health.goal_id)
+        if state is not None and state.health == health.health:
+            continue
+        previous = state.health if state else None
+        if state is None:
+            state = GoalHealthState(
+                goal_id=health.goal_id, workspace_id=workspace_id, health=health.health
+            )
+        state.health, state.updated_at = health.health, now
+        session.add(state)
+        reasons = "; ".join(reason.message for reason in health.reasons)
+        enqueue_event(
+            session,
+            workspace_id,
+            "goal.health_changed",
+            {
+                "goal_id": str(health.goal_id),
+                "title": health.title,
+                "from": previous,
+                "to": str(health.health),
+                "reasons": [r.code for r in health.reasons],
+            },
+            text=f"Goal '{health.title}' is now {health.health.replace('_', ' ')}"
+            + (f": {reasons}" if reasons else "."),
+            now=now,
+        )
+        published += 1
+    return published
+
+
+def render_goal_status_text(progress: GoalProgress, health: GoalHealth) -> str:
+    """The block the sync engine writes into a goal's tracker mirror (epic, milestone, goal card)."""
+    percent_text = "no planned work" if progress.percent is None else f"{progress.percent:g} % done"
+    lines = [
+        f"planbridge status: {percent_text} ({progress.done_hours:g} of {progress.total_hours:g} h), "
+        f"health {health.health.replace('_', ' ')}",
+    ]
+    if progress.change is not None:
+        lines.append(f"Change since last week: {progress.change:+g} points")
+    if health.forecast_finish is not None:
+        lines.append(f"Forecast finish: {health.forecast_finish} (deadline {health.deadline})")
+    lines += [f"- {reason.message}" for reason in health.reasons]
+    if health.confidence is not None:
+        lines.append(
+            f"Owner's confidence ({health.confidence_week}): {health.confidence.replace('_', ' ')}"
+        )
+    return "\n".join(lines)

@@ -402,3 +402,56 @@ def _people(
         col(Person.workspace_id) == workspace_id, col(Person.id).in_(list(person_ids))
     )
     return {person.id: person for person in session.scalars(query)}
+
+
+def enqueue_ready_reviews(
+    session: Session, settings: Settings, *, now: datetime | None = None
+) -> int:
+    """Enqueue ``review.ready`` once per running plan for the week that just ended (idempotent).
+
+    Meant for the worker's loop; the event id is derived from plan and week, so a second call for
+    the same week finds the deliveries already there and adds none.
+    """
+    from app.models import Plan
+    from app.models.execution import NotificationDelivery, Subscription
+    from app.services.notifications import enqueue_event
+
+    now = now or utcnow()
+    week = IsoWeek.of(now.date()).shifted(-1)
+    workspaces = set(
+        session.scalars(select(Subscription.workspace_id).where(col(Subscription.active).is_(True)))
+    )
+    count = 0
+    for plan in session.scalars(
+        select(Plan).where(
+            col(Plan.workspace_id).in_(workspaces),
+            col(Plan.start_date) <= week.sunday,
+            col(Plan.end_date) >= week.monday,
+        )
+    ).all():
+        event_id = uuid.uuid5(plan.id, str(week))
+        already = session.scalars(
+            select(NotificationDelivery.id).where(col(NotificationDelivery.event_id) == event_id)
+        ).first()
+        if already is not None:
+            continue
+        review = weekly_review(session, plan.workspace_id, plan.id, week, settings, now=now)
+        done = sum(len(goal.done) for goal in review.goals)
+        text = f"Weekly review {week} of {plan.name}: {done} item(s) done, {len(review.needs_help)} need help, {len(review.missing_check_ins)} check-in(s) missing."
+        payload = {
+            "plan_id": str(plan.id),
+            "iso_week": str(week),
+            "path": f"/api/v1/plans/{plan.id}/reviews/{week}",
+        }
+        count += len(
+            enqueue_event(
+                session,
+                plan.workspace_id,
+                "review.ready",
+                payload,
+                text=text,
+                event_id=event_id,
+                now=now,
+            )
+        )
+    return count

@@ -1,0 +1,102 @@
+"""``/api/v1/subscriptions``: outbound notification targets, secret rotation and the delivery log."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from app.deps import AdminAuth, PageDep, ReadAuth, SessionDep, SettingsDep
+from app.errors import problem_responses
+from app.models.execution import Subscription
+from app.schemas.common import Page
+from app.schemas.execution import (
+    DeliveryPublic,
+    SecretRotation,
+    SubscriptionCreate,
+    SubscriptionPublic,
+)
+from app.services import notifications
+
+router = APIRouter(prefix="/subscriptions", tags=["notifications"])
+
+
+def _public(subscription: Subscription, secret: str | None = None) -> SubscriptionPublic:
+    public = SubscriptionPublic.model_validate(subscription)
+    public.secret = secret
+    return public
+
+
+@router.post("", status_code=201, responses=problem_responses(401, 403, 422))
+def create_subscription(
+    body: SubscriptionCreate, session: SessionDep, settings: SettingsDep, auth: AdminAuth
+) -> SubscriptionPublic:
+    """Subscribe a URL to signed JSON events; the secret (given or generated) is shown once."""
+    subscription, secret = notifications.create_subscription(
+        session, auth.workspace_id, body, settings
+    )
+    session.commit()
+    return _public(subscription, secret)
+
+
+@router.get("", responses=problem_responses(401, 422))
+def list_subscriptions(
+    session: SessionDep, auth: ReadAuth, page: PageDep
+) -> Page[SubscriptionPublic]:
+    result = notifications.list_subscriptions(
+        session, auth.workspace_id, limit=page.limit, offset=page.offset
+    )
+    return Page[SubscriptionPublic](
+        items=[_public(row) for row in result.rows],
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
+    )
+
+
+@router.get("/{subscription_id}", responses=problem_responses(401, 404))
+def get_subscription(
+    subscription_id: uuid.UUID, session: SessionDep, auth: ReadAuth
+) -> SubscriptionPublic:
+    return _public(notifications.get_subscription(session, auth.workspace_id, subscription_id))
+
+
+@router.delete("/{subscription_id}", status_code=204, responses=problem_responses(401, 403, 404))
+def delete_subscription(
+    subscription_id: uuid.UUID, session: SessionDep, auth: AdminAuth
+) -> Response:
+    notifications.delete_subscription(session, auth.workspace_id, subscription_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/{subscription_id}/rotate-secret", responses=problem_responses(401, 403, 404, 422))
+def rotate_secret(
+    subscription_id: uuid.UUID,
+    body: SecretRotation,
+    session: SessionDep,
+    settings: SettingsDep,
+    auth: AdminAuth,
+) -> SubscriptionPublic:
+    """New secret; during ``grace_seconds`` every event is signed with both (two ``v1`` values)."""
+    subscription, secret = notifications.rotate_secret(
+        session, auth.workspace_id, subscription_id, body, settings
+    )
+    session.commit()
+    return _public(subscription, secret)
+
+
+@router.get("/{subscription_id}/deliveries", responses=problem_responses(401, 404, 422))
+def list_deliveries(
+    subscription_id: uuid.UUID, session: SessionDep, auth: ReadAuth, page: PageDep
+) -> Page[DeliveryPublic]:
+    """The delivery log, newest first: attempts, last status, next attempt."""
+    result = notifications.list_deliveries(
+        session, auth.workspace_id, subscription_id, limit=page.limit, offset=page.offset
+    )
+    return Page[DeliveryPublic](
+        items=[DeliveryPublic.model_validate(row) for row in result.rows],
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
+    )
