@@ -126,9 +126,14 @@ def render_burnup_svg(points: list[BurnupPoint], *, title: str, target: date | N
             f'<text class="axis" x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" '
             f'text-anchor="end">{hours:g} h</text>'
         )
-    for moment in (start, start + timedelta(seconds=span / 2), end):
+    # The first and last dates align inward so neither is cut off at the chart's edge.
+    for moment, anchor in (
+        (start, "start"),
+        (start + timedelta(seconds=span / 2), "middle"),
+        (end, "end"),
+    ):
         parts.append(
-            f'<text class="axis" x="{x_of(moment):.1f}" y="{HEIGHT - 12}" text-anchor="middle">'
+            f'<text class="axis" x="{x_of(moment):.1f}" y="{HEIGHT - 12}" text-anchor="{anchor}">'
             f"{moment.date().isoformat()}</text>"
         )
     target_moment = (

@@ -2,27 +2,96 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.dashboard import auth
 from app.dashboard.rendering import render
+from app.dashboard.routes_plans import PageNotFound
 from app.dashboard.views import list_plans
 from app.dashboard.views_attention import attention_overview
 from app.dashboard.views_people import people_overview
 from app.dashboard.views_review import review_page_data
 from app.dashboard.views_sync import connections_overview
 from app.deps import SessionDep, SettingsDep
+from app.errors import NotFound
+from app.services import calendar
 
 router = APIRouter(include_in_schema=False)
+
+
+def _people_page(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    viewer: auth.Viewer,
+    new_feed: tuple[uuid.UUID, str] | None = None,
+) -> Response:
+    overview = people_overview(db, settings, viewer.workspace_id)
+    context = {
+        "viewer": viewer,
+        "overview": overview,
+        "new_feed": new_feed,
+        "notice": request.query_params.get("notice"),
+    }
+    return render(request, "people.html", context)
 
 
 @router.get("/people", response_class=HTMLResponse)
 def people_page(
     request: Request, db: SessionDep, settings: SettingsDep, viewer: auth.ViewerDep
 ) -> Response:
-    overview = people_overview(db, settings, viewer.workspace_id)
-    return render(request, "people.html", {"viewer": viewer, "overview": overview})
+    return _people_page(request, db, settings, viewer)
+
+
+def _person_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise PageNotFound() from exc
+
+
+@router.post("/people/{person_id}/calendar-links", response_class=HTMLResponse)
+def create_calendar_link(
+    request: Request,
+    person_id: str,
+    db: SessionDep,
+    settings: SettingsDep,
+    viewer: auth.ViewerDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """A calendar feed URL, shown once (the same token ``POST .../calendar-tokens`` issues)."""
+    auth.require_form_write(viewer, csrf_token)
+    try:
+        token, record = calendar.create_feed_token(db, viewer.workspace_id, _person_id(person_id))
+    except NotFound as exc:
+        raise PageNotFound() from exc
+    db.commit()
+    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    url = f"{base}/api/v1/people/{record.person_id}/calendar.ics?token={token}"
+    return _people_page(request, db, settings, viewer, new_feed=(record.person_id, url))
+
+
+@router.post("/people/{person_id}/calendar-links/{token_id}/revoke")
+def revoke_calendar_link(
+    person_id: str,
+    token_id: str,
+    db: SessionDep,
+    viewer: auth.ViewerDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    auth.require_form_write(viewer, csrf_token)
+    try:
+        calendar.revoke_feed_token(
+            db, viewer.workspace_id, _person_id(person_id), _person_id(token_id)
+        )
+    except NotFound as exc:
+        raise PageNotFound() from exc
+    db.commit()
+    return RedirectResponse("/people?notice=calendar-link-revoked", status_code=303)
 
 
 @router.get("/reviews", response_class=HTMLResponse)

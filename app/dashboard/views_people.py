@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from app.models import Person
-from app.models.execution import FocusBlock
+from app.models.execution import CalendarFeedToken, FocusBlock
 from app.services.accountability import Commitments, commitments
 from app.services.capacity import WeekLoad
 from app.settings import Settings
@@ -43,6 +43,7 @@ class PersonRow:
     person: Person
     commitments: Commitments
     focus_blocks: list[str]
+    feed_tokens: list[CalendarFeedToken]
 
     @property
     def cells(self) -> list[HeatCell]:
@@ -71,11 +72,22 @@ def people_overview(db: Session, settings: Settings, workspace_id: uuid.UUID) ->
         .order_by(col(FocusBlock.weekday), col(FocusBlock.start_time))
     ).all():
         blocks.setdefault(block.person_id, []).append(describe_block(block))
+    feeds: dict[uuid.UUID, list[CalendarFeedToken]] = {}
+    for feed in db.exec(
+        select(CalendarFeedToken)
+        .where(
+            CalendarFeedToken.workspace_id == workspace_id,
+            col(CalendarFeedToken.revoked_at).is_(None),
+        )
+        .order_by(col(CalendarFeedToken.created_at))
+    ).all():
+        feeds.setdefault(feed.person_id, []).append(feed)
     rows = [
         PersonRow(
             person=person,
             commitments=commitments(db, workspace_id, person.id, settings),
             focus_blocks=blocks.get(person.id, []),
+            feed_tokens=feeds.get(person.id, []),
         )
         for person in people
     ]

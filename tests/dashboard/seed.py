@@ -9,10 +9,10 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.db import utcnow
-from app.models import Connection, ExternalLink
+from app.models import Connection, ExternalLink, ItemEvent
 
 
 class HttpClient(Protocol):
@@ -125,6 +125,49 @@ def seed_plan(http: HttpClient, headers: dict[str, str], name: str = "2027 Q1") 
         item_ids=[entry["id"] for entry in items],
         person_ids=[ada["id"], grace["id"]],
     )
+
+
+def add_focus_and_check_in(http: HttpClient, headers: dict[str, str], seeded: SeededPlan) -> None:
+    """A focus block for Ada and this week's check-in from Grace, who needs help."""
+    ada, grace = seeded.person_ids
+    block = http.post(
+        f"/api/v1/people/{ada}/focus-blocks",
+        json={"weekday": 1, "start": "09:00", "end": "11:30", "timezone": "Europe/Berlin"},
+        headers=headers,
+    )
+    assert block.status_code == 201, block.text
+    week = utcnow().date().isocalendar()
+    check_in = http.post(
+        "/api/v1/checkins",
+        json={
+            "owner_id": grace,
+            "goal_id": seeded.goal_ids[1],
+            "iso_week": f"{week.year}-W{week.week:02d}",
+            "confidence": "at_risk",
+            "note": "Vendor contract still unsigned.",
+            "blockers": "Legal review of the vendor contract",
+            "needs_help": True,
+        },
+        headers=headers,
+    )
+    assert check_in.status_code == 201, check_in.text
+
+
+def backdate_history(engine: Engine, workspace_id: uuid.UUID, days: int = 21) -> None:
+    """Spread the seeded history over the past weeks, so the burn-up has a shape to draw.
+
+    Events keep their order; each is moved back by a share of ``days`` that shrinks with its rank.
+    """
+    with Session(engine) as session:
+        events = session.exec(
+            select(ItemEvent)
+            .where(ItemEvent.workspace_id == workspace_id)
+            .order_by(col(ItemEvent.at), col(ItemEvent.id))
+        ).all()
+        for rank, event in enumerate(events):
+            event.at = event.at - timedelta(days=days * (len(events) - rank) / len(events))
+            session.add(event)
+        session.commit()
 
 
 def add_dead_link(engine: Engine, workspace_id: uuid.UUID, item_id: str) -> uuid.UUID:

@@ -203,3 +203,27 @@ def test_retry_of_another_workspaces_link_is_a_404(
         assert response.status_code == 404
     with Session(engine) as session:
         assert session.get(ExternalLink, link_id).dead  # type: ignore[union-attr]
+
+
+def test_calendar_links_need_csrf_and_stay_inside_the_workspace(
+    client: TestClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    foreign = seed_plan(client, other_tenant.headers)
+    mine = seed_plan(client, tenant.headers)
+    sign_in(client, tenant.token)
+    csrf = csrf_from(client.get("/people").text)
+    refused = client.post(f"/people/{mine.person_ids[0]}/calendar-links", data={"csrf_token": "x"})
+    assert refused.status_code == 403
+    foreign_person = client.post(
+        f"/people/{foreign.person_ids[0]}/calendar-links", data={"csrf_token": csrf}
+    )
+    assert foreign_person.status_code == 404
+    created = client.post(f"/people/{mine.person_ids[0]}/calendar-links", data={"csrf_token": csrf})
+    assert created.status_code == 200
+    feed_url = created.text.split('data-testid="new-feed-url" href="')[1].split('"')[0]
+    feed_path = "/" + feed_url.split("/", 3)[3].replace("&amp;", "&")
+    assert client.get(feed_path).status_code == 200
+    tokens = client.get(
+        f"/api/v1/people/{mine.person_ids[0]}/calendar-tokens", headers=tenant.headers
+    ).json()
+    assert len(tokens) == 1

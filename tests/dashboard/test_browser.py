@@ -17,7 +17,13 @@ from sqlalchemy.engine import Engine
 
 from app.dashboard.rendering import format_hours, format_percent, health_label
 from tests.conftest import Tenant
-from tests.dashboard.seed import SeededPlan, add_dead_link, seed_plan
+from tests.dashboard.seed import (
+    SeededPlan,
+    add_dead_link,
+    add_focus_and_check_in,
+    backdate_history,
+    seed_plan,
+)
 from tests.trackers.server import LoopbackServer
 
 pytestmark = pytest.mark.browser
@@ -66,6 +72,8 @@ def api(server: LoopbackServer, tenant: Tenant) -> Iterator[httpx.Client]:
 @pytest.fixture
 def seeded(api: httpx.Client, tenant: Tenant, engine: Engine) -> SeededPlan:
     plan = seed_plan(api, {})
+    add_focus_and_check_in(api, {}, plan)
+    backdate_history(engine, tenant.workspace_id)
     plan.dead_link_id = add_dead_link(engine, tenant.workspace_id, plan.item_ids[1])
     return plan
 
@@ -127,6 +135,10 @@ def test_every_page_shows_the_apis_figures(
     expect(page.get_by_role("button", name="Create share link")).to_be_visible()
     snapshot(page, "plan", width)
 
+    page.goto(f"/goals/{seeded.goal_ids[1]}")
+    expect(page.locator(".checkins")).to_contain_text("Vendor contract still unsigned.")
+    expect(page.locator(".checkins")).to_contain_text("Needs help")
+
     page.goto(f"/goals/{seeded.goal_ids[0]}")
     goal = progress["goals"][0]
     expect(page.locator("svg.burnup")).to_be_visible()
@@ -147,6 +159,7 @@ def test_every_page_shows_the_apis_figures(
     expect(cells.first).to_contain_text(format_hours(commitments["weeks"][0]["planned_hours"]))
     card = page.locator(f'article[data-person-id="{ada}"]')
     expect(card.get_by_test_id("open-count")).to_have_text(str(len(commitments["open"])))
+    expect(card).to_contain_text("Tue 09:00-11:30 (Europe/Berlin)")
     snapshot(page, "people", width)
 
     page.goto(f"/attention?plan={seeded.plan_id}")
@@ -156,7 +169,19 @@ def test_every_page_shows_the_apis_figures(
 
     page.goto(f"/reviews?plan={seeded.plan_id}")
     expect(page.get_by_label("ISO week")).to_be_visible()
-    expect(page.locator("h1")).to_contain_text("Weekly review")
+    review = api.get(
+        f"/api/v1/plans/{seeded.plan_id}/reviews/{page.get_by_label('ISO week').input_value()}"
+    ).json()
+    # "Needs help" comes first, before the goals.
+    first_section = page.locator("main section").first
+    expect(first_section).to_contain_text("Needs help")
+    expect(first_section).to_contain_text(review["needs_help"][0]["blockers"])
+    for goal in review["goals"]:
+        expect(
+            page.locator(f'article[data-goal-id="{goal["goal_id"]}"]').get_by_test_id(
+                "review-progress"
+            )
+        ).to_contain_text(format_percent(goal["percent_end"]))
     snapshot(page, "review", width)
 
     page.goto("/connections")
@@ -176,6 +201,23 @@ def test_retry_button_queues_a_dead_item(
     state = page.locator(f'tr[data-item-id="{seeded.item_ids[1]}"]').get_by_test_id("sync-state")
     expect(state).to_contain_text("retry queued")
     assert api.get("/api/v1/sync/dead").json()["total"] == 0
+    page.context.close()
+
+
+def test_calendar_feed_link_is_shown_once_and_serves_the_feed(
+    browser: Browser, server: LoopbackServer, tenant: Tenant, api: httpx.Client, seeded: SeededPlan
+) -> None:
+    page = open_signed_in(browser, server, tenant.token, "desktop")
+    page.goto("/people")
+    page.get_by_role("button", name="Create calendar feed link for Ada Lovelace").click()
+    feed_url = page.get_by_test_id("new-feed-url").inner_text()
+    feed = httpx.get(feed_url, timeout=10)
+    assert feed.status_code == 200
+    assert feed.headers["content-type"].startswith("text/calendar")
+    assert b"RRULE:FREQ=WEEKLY" in feed.content
+    page.get_by_role("button", name="Revoke calendar link").click()
+    expect(page.get_by_role("status")).to_contain_text("calendar feed link was revoked")
+    assert httpx.get(feed_url, timeout=10).status_code == 404
     page.context.close()
 
 
