@@ -5,32 +5,38 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.db import make_engine
 from app.migrations.runner import upgrade
 from app.models import Scope
 from app.services.tokens import get_or_create_workspace, issue_token
-from app.settings import UnsafeSettings, get_settings
+from app.settings import Settings, get_settings
 
-cli = typer.Typer(help="planbridge: strategic plans turned into tracked, owned work.", no_args_is_help=True)
+cli = typer.Typer(
+    help="planbridge: strategic plans turned into tracked, owned work.", no_args_is_help=True
+)
 token_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     try:
         return get_settings()
-    except (UnsafeSettings, ValueError) as exc:
+    except ValueError as exc:  # pydantic's ValidationError and UnsafeSettings are both ValueErrors
         typer.echo(f"planbridge: refusing to start: {_one_line(exc)}", err=True)
         raise typer.Exit(2) from exc
 
 
 def _one_line(exc: Exception) -> str:
-    text = str(exc)
-    for line in text.splitlines():
-        if "PLANBRIDGE_" in line or "must" in line:
-            return line.strip().removeprefix("Value error, ").split(" [type=")[0]
+    """The first problem with the settings, as one line naming the variable to change."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        error = exc.errors()[0]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in error["loc"])
+        return f"PLANBRIDGE_{field.upper()}: {message}" if field else message
+    text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 

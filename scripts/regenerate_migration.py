@@ -1,7 +1,7 @@
 """Rewrite the initial migration from the models (before the first release there is one revision).
 
 Usage: python scripts/regenerate_migration.py
-After 0.1.0 ships, schema changes become new revisions instead (``alembic revision --autogenerate``).
+After 0.1.0 ships, schema changes become new revisions (``alembic revision --autogenerate``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def drop_enum_types_on_downgrade(path: Path) -> None:
     head, mark, tail = text.rpartition(END_MARK)
     names = ", ".join(repr(name) for name in enum_type_names())
     addition = (
-        "    # Autogenerate leaves PostgreSQL's enum types behind; drop them for a complete downgrade.\n"
+        "    # Autogenerate leaves PostgreSQL's enum types behind: drop them too.\n"
         '    if op.get_bind().dialect.name == "postgresql":\n'
         f"        for name in ({names},):\n"
         "            op.execute(f'DROP TYPE IF EXISTS \"{name}\"')\n"

@@ -1,4 +1,4 @@
-"""The migrations build the schema the models describe, on an empty SQLite and PostgreSQL database."""
+"""The migrations build the schema the models describe, on empty SQLite and PostgreSQL databases."""
 
 from __future__ import annotations
 

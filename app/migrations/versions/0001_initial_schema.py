@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 10:51:51.310313
+Create Date: 2026-11-25 10:55:25.166627
 """
 
 from collections.abc import Sequence
@@ -537,7 +537,7 @@ def downgrade() -> None:
 
     op.drop_table('workspace')
     # ### end Alembic commands ###
-    # Autogenerate leaves PostgreSQL's enum types behind; drop them for a complete downgrade.
+    # Autogenerate leaves PostgreSQL's enum types behind: drop them too.
     if op.get_bind().dialect.name == "postgresql":
         for name in ('confidence', 'connectionstate', 'deliverystate', 'eventsource', 'itemstatus', 'scope',):
             op.execute(f'DROP TYPE IF EXISTS "{name}"')
