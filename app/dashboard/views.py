@@ -17,8 +17,8 @@ from app.dashboard.charts import BurnupPoint, goal_burnup
 from app.db import utcnow
 from app.models import ActionItem, Connection, ExternalLink, Goal, Person, Plan
 from app.models.execution import CheckIn
-from app.services.health import GoalHealth, plan_health
-from app.services.progress import GoalProgress, PlanProgress, plan_progress
+from app.services.health import GoalHealth, goal_health, plan_health
+from app.services.progress import GoalProgress, PlanProgress, goal_progress, plan_progress
 from app.settings import Settings
 
 
@@ -225,18 +225,23 @@ def goal_detail(
     goal: Goal,
     now: datetime | None = None,
 ) -> GoalDetail:
+    now = now or utcnow()
     names = people_names(db, workspace_id)
     plan = db.get(Plan, goal.plan_id)
     assert plan is not None  # the foreign key guarantees it
-    overview = plan_overview(db, settings, workspace_id, plan, names)
-    row = next(entry for entry in overview.goals if entry.goal.id == goal.id)
+    row = GoalRow(
+        goal=goal,
+        owner_name=names.get(goal.owner_id, "?"),
+        progress=goal_progress(db, workspace_id, goal.id, now=now),
+        health_figures=goal_health(db, workspace_id, goal.id, settings, now=now),
+    )
     return GoalDetail(
         goal=goal,
         plan=plan,
         owner_name=names.get(goal.owner_id, "?"),
         row=row,
         items=goal_items(db, workspace_id, goal.id, names),
-        burnup=goal_burnup(db, workspace_id, goal.id, now or utcnow()),
+        burnup=goal_burnup(db, workspace_id, goal.id, now),
         checkins=goal_checkins(db, workspace_id, goal.id, names),
     )
 

@@ -106,3 +106,33 @@ def test_the_api_and_probes_are_not_shadowed_by_the_dashboard(
     assert client.get("/openapi.json").status_code == 200
     # Dashboard pages stay out of the API description.
     assert "/signin" not in client.get("/openapi.json").json()["paths"]
+
+
+def test_a_plan_without_goals_and_a_goal_without_items_render(
+    signed_in: TestClient, tenant: Tenant
+) -> None:
+    owner = signed_in.post("/api/v1/people", json={"name": "Lin"}, headers=tenant.headers).json()
+    plan = signed_in.post(
+        "/api/v1/plans",
+        json={"name": "Empty plan", "start_date": "2027-01-04", "end_date": "2027-03-28"},
+        headers=tenant.headers,
+    ).json()
+    bare = signed_in.get(f"/plans/{plan['id']}")
+    assert bare.status_code == 200 and "No goals in this plan yet." in bare.text
+    goal = signed_in.post(
+        "/api/v1/goals",
+        json={"plan_id": plan["id"], "title": "Nothing planned yet", "owner_id": owner["id"]},
+        headers=tenant.headers,
+    ).json()
+    for path in ("/", f"/plans/{plan['id']}", f"/goals/{goal['id']}", "/people", "/attention"):
+        assert signed_in.get(path).status_code == 200, path
+    page = signed_in.get(f"/goals/{goal['id']}").text
+    assert "No action items yet." in page and "No estimated items yet" in page
+    review = signed_in.get(f"/reviews?plan={plan['id']}&week=2027-W02")
+    assert review.status_code == 200 and "Nothing planned yet" in review.text
+
+
+def test_review_of_a_week_that_does_not_exist_names_the_problem(signed_in: TestClient) -> None:
+    response = signed_in.get("/reviews?week=2026-W54")
+    assert response.status_code == 422
+    assert "2026 has 53 weeks" in response.text
