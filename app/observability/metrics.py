@@ -28,6 +28,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
     generate_latest,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -270,6 +271,14 @@ class DatabaseCollector(Collector):
             if age is not None:
                 oldest.add_metric([_connection_label(connection_id)], age)
         yield from (deliveries, oldest)
+
+
+def serve_process_metrics(port: int, host: str = "0.0.0.0") -> None:
+    """Expose this process's counters on their own port (``planbridge worker --metrics-port``).
+
+    Workers serve no HTTP; the database gauges are already reported by every API replica.
+    """
+    start_http_server(port, addr=host, registry=REGISTRY)
 
 
 def render_metrics(engine: Engine | None) -> bytes:
