@@ -51,3 +51,13 @@ def test_postgresql_with_a_secret_key_is_accepted() -> None:
 def test_out_of_range_values_are_refused(field: str, value: object) -> None:
     with pytest.raises(ValidationError):
         _settings(**{field: value})
+
+
+def test_readme_documents_every_setting() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    missing = [
+        name for name in Settings.model_fields if f"`PLANBRIDGE_{name.upper()}`" not in readme
+    ]
+    assert missing == [], f"add these to the README's configuration table: {missing}"

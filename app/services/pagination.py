@@ -36,10 +36,18 @@ def paginate(
     """One page of ``statement`` (already filtered) and the number of all rows it matches.
 
     The order ends on the primary key, so rows created in the same microsecond still have one
-    order and a client paging through a list sees every row once.
+    order and a client paging through a list sees every row once. The total rides along with the
+    page as a window count (one round trip); only a page past the end needs a separate count.
     """
-    total = session.exec(
-        select(func.count()).select_from(statement.order_by(None).subquery())
-    ).one()
-    rows = session.exec(statement.order_by(*order_by).limit(limit).offset(offset)).all()
-    return PageSlice(rows=rows, total=int(total), limit=limit, offset=offset)
+    total_column = func.count().over().label("total")
+    page = statement.add_columns(total_column).order_by(*order_by).limit(limit).offset(offset)
+    result = session.execute(page).all()
+    rows: list[T] = [row[0] for row in result]
+    if result:
+        total = int(result[0][1])
+    elif offset == 0:
+        total = 0
+    else:
+        count = select(func.count()).select_from(statement.order_by(None).subquery())
+        total = int(session.exec(count).one())
+    return PageSlice(rows=rows, total=total, limit=limit, offset=offset)

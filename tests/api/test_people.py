@@ -57,6 +57,8 @@ def test_pages_are_stable_and_cover_every_row_once(client: TestClient, tenant: T
         assert page["total"] == 7 and page["limit"] == 3 and page["offset"] == offset
         seen += [p["id"] for p in page["items"]]
     assert seen == created
+    beyond = client.get(f"{API}/people", params={"offset": 50}, headers=tenant.headers).json()
+    assert beyond["items"] == [] and beyond["total"] == 7
 
 
 def test_person_fields_are_validated(client: TestClient, tenant: Tenant) -> None:
