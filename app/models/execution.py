@@ -157,6 +157,6 @@ Index(
 Index(
     "ix_action_item_owner_due",
     ActionItem.owner_id,  # type: ignore[arg-type]
-    ActionItem.status,  # type: ignore[arg-type]
+    ActionItem.status,
     ActionItem.due_date,  # type: ignore[arg-type]
 )

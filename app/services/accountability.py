@@ -115,7 +115,7 @@ def attention(
         col(ExternalLink.item_id) == col(ActionItem.id), col(ExternalLink.dead).is_(True)
     )
     link_url = (
-        select(ExternalLink.url)
+        select(col(ExternalLink.url))
         .where(col(ExternalLink.item_id) == col(ActionItem.id), col(ExternalLink.url).is_not(None))
         .limit(1)
         .scalar_subquery()
@@ -126,7 +126,7 @@ def attention(
     rows = session.execute(
         select(ActionItem, overdue, blocked, dead, stale, linked, link_url).where(
             col(ActionItem.workspace_id) == workspace_id,
-            col(ActionItem.goal_id).in_(select(Goal.id).where(col(Goal.plan_id) == plan.id)),
+            col(ActionItem.goal_id).in_(select(col(Goal.id)).where(col(Goal.plan_id) == plan.id)),
             col(ActionItem.status).in_(list(OPEN_STATUSES)),
             or_(overdue, blocked, dead, stale, ~linked),
         )

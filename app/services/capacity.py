@@ -137,11 +137,11 @@ def person_loads(
         loads[block.person_id].blocks.append(block)
     rows = session.execute(
         select(
-            ActionItem.owner_id,
-            ActionItem.start_date,
-            ActionItem.created_at,
-            ActionItem.due_date,
-            ActionItem.estimate_hours,
+            col(ActionItem.owner_id),
+            col(ActionItem.start_date),
+            col(ActionItem.created_at),
+            col(ActionItem.due_date),
+            col(ActionItem.estimate_hours),
         ).where(
             col(ActionItem.workspace_id) == workspace_id,
             col(ActionItem.owner_id).in_(ids),
@@ -181,7 +181,7 @@ def plan_capacity(
         raise InvalidField(["query", "to_week"], "to_week is before from_week")
     weeks = weeks_between(first, last)
     owner_ids = session.scalars(
-        select(ActionItem.owner_id)
+        select(col(ActionItem.owner_id))
         .join(Goal, col(Goal.id) == col(ActionItem.goal_id))
         .where(
             col(Goal.plan_id) == plan.id,

@@ -12,6 +12,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
@@ -28,20 +29,20 @@ class Velocity:
 
 
 def velocities(
-    session: Session, workspace_id: uuid.UUID, goal_ids: Select[tuple[uuid.UUID]], now: datetime
+    session: Session, workspace_id: uuid.UUID, goal_ids: Select[Any], now: datetime
 ) -> dict[uuid.UUID, Velocity]:
     """Per goal completed hours per week over the four weeks before ``now`` (one query)."""
     window_start = now - VELOCITY_WINDOW
     recent = func.sum(ActionItem.estimate_hours).filter(col(ActionItem.done_at) > window_start)
     query = (
-        select(ActionItem.goal_id, func.coalesce(recent, 0.0), func.max(ActionItem.done_at))
+        select(col(ActionItem.goal_id), func.coalesce(recent, 0.0), func.max(ActionItem.done_at))
         .where(
             col(ActionItem.workspace_id) == workspace_id,
             col(ActionItem.goal_id).in_(goal_ids),
             col(ActionItem.status) == ItemStatus.done,
             col(ActionItem.done_at) <= now,
         )
-        .group_by(ActionItem.goal_id)
+        .group_by(col(ActionItem.goal_id))
     )
     result: dict[uuid.UUID, Velocity] = {}
     for goal_id, hours, last_done in session.execute(query):

@@ -29,6 +29,7 @@ import uuid
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Select, case, func, select
@@ -98,7 +99,7 @@ class _Figures:
 def _figures(
     session: Session,
     workspace_id: uuid.UUID,
-    goal_ids: Select[tuple[uuid.UUID]],
+    goal_ids: Select[Any],
     today: date,
     stale_before: datetime,
 ) -> dict[uuid.UUID, _Figures]:
@@ -107,11 +108,15 @@ def _figures(
     overdue = is_open & (col(ActionItem.due_date) < today)
     query = (
         select(
-            ActionItem.goal_id,
-            ActionItem.owner_id,
+            col(ActionItem.goal_id),
+            col(ActionItem.owner_id),
             func.sum(case((col(ActionItem.status) != ItemStatus.dropped, 1), else_=0)),
-            func.coalesce(func.sum(case((is_open, ActionItem.estimate_hours), else_=0.0)), 0.0),
-            func.coalesce(func.sum(case((overdue, ActionItem.estimate_hours), else_=0.0)), 0.0),
+            func.coalesce(
+                func.sum(case((is_open, col(ActionItem.estimate_hours)), else_=0.0)), 0.0
+            ),
+            func.coalesce(
+                func.sum(case((overdue, col(ActionItem.estimate_hours)), else_=0.0)), 0.0
+            ),
             func.sum(case((overdue, 1), else_=0)),
             func.sum(case((col(ActionItem.status) == ItemStatus.blocked, 1), else_=0)),
             func.sum(
@@ -119,7 +124,7 @@ def _figures(
             ),
         )
         .where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.goal_id).in_(goal_ids))
-        .group_by(ActionItem.goal_id, ActionItem.owner_id)
+        .group_by(col(ActionItem.goal_id), col(ActionItem.owner_id))
     )
     figures: dict[uuid.UUID, _Figures] = defaultdict(_Figures)
     for (
@@ -161,7 +166,7 @@ def hours_left(load: PersonLoad, today: date, deadline: date) -> float | None:
 
 
 def _latest_check_ins(
-    session: Session, workspace_id: uuid.UUID, goal_ids: Select[tuple[uuid.UUID]]
+    session: Session, workspace_id: uuid.UUID, goal_ids: Select[Any]
 ) -> dict[uuid.UUID, CheckIn]:
     query = (
         select(CheckIn)
@@ -243,7 +248,7 @@ def _health_for_goals(
     workspace_id: uuid.UUID,
     goals: list[Goal],
     plans: dict[uuid.UUID, Plan],
-    goal_ids: Select[tuple[uuid.UUID]],
+    goal_ids: Select[Any],
     settings: Settings,
     now: datetime,
 ) -> list[GoalHealth]:
@@ -308,7 +313,7 @@ def goal_health(
 ) -> GoalHealth:
     goal = get_goal(session, workspace_id, goal_id)
     plan = get_plan(session, workspace_id, goal.plan_id)
-    ids = select(Goal.id).where(col(Goal.id) == goal.id)
+    ids = select(col(Goal.id)).where(col(Goal.id) == goal.id)
     return _health_for_goals(
         session, workspace_id, [goal], {plan.id: plan}, ids, settings, now or utcnow()
     )[0]
@@ -324,7 +329,7 @@ def plan_health(
 ) -> PlanHealth:
     plan = get_plan(session, workspace_id, plan_id)
     goals = plan_goals(session, workspace_id, plan.id)
-    ids = select(Goal.id).where(
+    ids = select(col(Goal.id)).where(
         col(Goal.workspace_id) == workspace_id, col(Goal.plan_id) == plan.id
     )
     return PlanHealth(
@@ -339,7 +344,7 @@ def has_subscribers(session: Session, workspace_id: uuid.UUID, event_type: str) 
     from app.models.execution import Subscription
 
     rows = session.scalars(
-        select(Subscription.event_types).where(
+        select(col(Subscription.event_types)).where(
             col(Subscription.workspace_id) == workspace_id, col(Subscription.active).is_(True)
         )
     ).all()
@@ -372,7 +377,7 @@ def publish_health_changes(
             select(Plan).where(col(Plan.id).in_({goal.plan_id for goal in goals}))
         )
     }
-    ids = select(Goal.id).where(col(Goal.id).in_([goal.id for goal in goals]))
+    ids = select(col(Goal.id)).where(col(Goal.id).in_([goal.id for goal in goals]))
     published = 0
     for health in _health_for_goals(session, workspace_id, goals, plans, ids, settings, now):
         state = session.get(GoalHealthState, health.goal_id)

@@ -204,7 +204,8 @@ def enqueue_event(
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(MAX_BACKOFF, FIRST_BACKOFF * (2 ** max(0, attempts - 1)))
+    delay: timedelta = FIRST_BACKOFF * (2 ** max(0, attempts - 1))
+    return min(MAX_BACKOFF, delay)
 
 
 def _claim(engine: Engine, now: datetime, limit: int) -> list[uuid.UUID]:

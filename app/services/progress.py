@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
@@ -74,21 +75,25 @@ def change(now: float | None, before: float | None) -> float | None:
 
 
 def current_hours(
-    session: Session, workspace_id: uuid.UUID, goal_ids: Select[tuple[uuid.UUID]]
+    session: Session, workspace_id: uuid.UUID, goal_ids: Select[Any]
 ) -> dict[uuid.UUID, tuple[Hours, int, int]]:
     """Per goal: hours (not dropped / done), item count (not dropped) and done count, in one query."""
     not_dropped = col(ActionItem.status) != ItemStatus.dropped
     is_done = col(ActionItem.status) == ItemStatus.done
     query = (
         select(
-            ActionItem.goal_id,
-            func.coalesce(func.sum(case((not_dropped, ActionItem.estimate_hours), else_=0.0)), 0.0),
-            func.coalesce(func.sum(case((is_done, ActionItem.estimate_hours), else_=0.0)), 0.0),
+            col(ActionItem.goal_id),
+            func.coalesce(
+                func.sum(case((not_dropped, col(ActionItem.estimate_hours)), else_=0.0)), 0.0
+            ),
+            func.coalesce(
+                func.sum(case((is_done, col(ActionItem.estimate_hours)), else_=0.0)), 0.0
+            ),
             func.coalesce(func.sum(case((not_dropped, 1), else_=0)), 0),
             func.coalesce(func.sum(case((is_done, 1), else_=0)), 0),
         )
         .where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.goal_id).in_(goal_ids))
-        .group_by(ActionItem.goal_id)
+        .group_by(col(ActionItem.goal_id))
     )
     result: dict[uuid.UUID, tuple[Hours, int, int]] = {}
     for goal_id, total, done, count, done_count in session.execute(query):
@@ -118,7 +123,7 @@ class ItemState:
 
 
 def item_states_at(
-    session: Session, workspace_id: uuid.UUID, item_ids: Select[tuple[uuid.UUID]], at: datetime
+    session: Session, workspace_id: uuid.UUID, item_ids: Select[Any], at: datetime
 ) -> dict[uuid.UUID, ItemState]:
     """The status, estimate and goal of each given item right after its last event at or before ``at``.
 
@@ -133,7 +138,10 @@ def item_states_at(
         candidates.c.item_id, latest_snapshot_at(candidates.c.item_id, at).label("last_at")
     ).subquery()
     query = select(
-        ItemEvent.item_id, ItemEvent.goal_id, ItemEvent.status, ItemEvent.estimate_hours
+        col(ItemEvent.item_id),
+        col(ItemEvent.goal_id),
+        col(ItemEvent.status),
+        col(ItemEvent.estimate_hours),
     ).join(
         last,
         and_(
@@ -149,16 +157,51 @@ def item_states_at(
     return states
 
 
+def states_at(
+    session: Session, workspace_id: uuid.UUID, item_ids: Select[Any], at: datetime
+) -> dict[uuid.UUID, ItemState]:
+    """``item_states_at``, replaying only the items with an event after ``at``; the rest read as they are.
+
+    An item whose current row existed before ``at`` but has no event since is unchanged; items
+    created after ``at`` have their ``created`` event after it, so they are replayed (and dropped).
+    """
+    touched = (
+        select(col(ItemEvent.item_id))
+        .where(
+            col(ItemEvent.workspace_id) == workspace_id,
+            col(ItemEvent.at) > at,
+            col(ItemEvent.item_id).in_(item_ids),
+        )
+        .distinct()
+    )
+    rows = session.execute(
+        select(
+            col(ActionItem.id),
+            col(ActionItem.goal_id),
+            col(ActionItem.status),
+            col(ActionItem.estimate_hours),
+        ).where(
+            col(ActionItem.workspace_id) == workspace_id,
+            col(ActionItem.id).in_(item_ids),
+            col(ActionItem.id).not_in(touched),
+            col(ActionItem.created_at) <= at,
+        )
+    )
+    states = {row[0]: ItemState(row[0], row[1], ItemStatus(row[2]), float(row[3])) for row in rows}
+    states.update(item_states_at(session, workspace_id, touched, at))
+    return states
+
+
 def hours_at(
     session: Session,
     workspace_id: uuid.UUID,
-    goal_ids: Select[tuple[uuid.UUID]],
+    goal_ids: Select[Any],
     now_hours: dict[uuid.UUID, Hours],
     at: datetime,
 ) -> dict[uuid.UUID, Hours]:
     """Per goal hours at ``at``: today's figures with every item touched since then put back as it was."""
     touched_ids = (
-        select(ItemEvent.item_id)
+        select(col(ItemEvent.item_id))
         .where(
             col(ItemEvent.workspace_id) == workspace_id,
             col(ItemEvent.goal_id).in_(goal_ids),
@@ -170,7 +213,10 @@ def hours_at(
     before = {goal_id: Hours(hours.total, hours.done) for goal_id, hours in now_hours.items()}
     current_rows = session.execute(
         select(
-            ActionItem.id, ActionItem.goal_id, ActionItem.status, ActionItem.estimate_hours
+            col(ActionItem.id),
+            col(ActionItem.goal_id),
+            col(ActionItem.status),
+            col(ActionItem.estimate_hours),
         ).where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.id).in_(touched_ids))
     ).all()
     for _item_id, goal_id, status, estimate in current_rows:
@@ -204,7 +250,7 @@ def _progress_for_goals(
     session: Session,
     workspace_id: uuid.UUID,
     goals: Iterable[Goal],
-    goal_ids: Select[tuple[uuid.UUID]],
+    goal_ids: Select[Any],
     now: datetime,
 ) -> tuple[list[GoalProgress], Hours, Hours]:
     """Per goal progress, plus the summed hours now and a week ago (for the plan figure)."""
@@ -249,7 +295,7 @@ def goal_progress(
     session: Session, workspace_id: uuid.UUID, goal_id: uuid.UUID, *, now: datetime | None = None
 ) -> GoalProgress:
     goal = get_goal(session, workspace_id, goal_id)
-    ids = select(Goal.id).where(col(Goal.id) == goal.id)
+    ids = select(col(Goal.id)).where(col(Goal.id) == goal.id)
     return _progress_for_goals(session, workspace_id, [goal], ids, now or utcnow())[0][0]
 
 
@@ -258,7 +304,7 @@ def plan_progress(
 ) -> PlanProgress:
     plan = get_plan(session, workspace_id, plan_id)
     goals = plan_goals(session, workspace_id, plan.id)
-    ids = select(Goal.id).where(
+    ids = select(col(Goal.id)).where(
         col(Goal.workspace_id) == workspace_id, col(Goal.plan_id) == plan.id
     )
     per_goal, hours_now, hours_before = _progress_for_goals(

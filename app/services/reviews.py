@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
@@ -38,9 +39,9 @@ from app.services.progress import (
     ItemState,
     change,
     get_plan,
-    item_states_at,
     percent,
     plan_goals,
+    states_at,
 )
 from app.settings import Settings
 
@@ -112,13 +113,18 @@ class WeeklyReview(BaseModel):
 
 def _due_dates_at(
     session: Session,
-    item_ids: Select[tuple[uuid.UUID]],
+    item_ids: Select[Any],
     current: dict[uuid.UUID, date],
     cut: datetime,
 ) -> dict[uuid.UUID, date]:
     """Replay ``due_date`` changes: the last value set by ``cut``, else the old value of the next change."""
     rows = session.execute(
-        select(ItemEvent.item_id, ItemEvent.at, ItemEvent.from_value, ItemEvent.to_value)
+        select(
+            col(ItemEvent.item_id),
+            col(ItemEvent.at),
+            col(ItemEvent.from_value),
+            col(ItemEvent.to_value),
+        )
         .where(col(ItemEvent.item_id).in_(item_ids), col(ItemEvent.field) == "due_date")
         .order_by(col(ItemEvent.at))
     ).all()
@@ -138,12 +144,12 @@ def _due_dates_at(
 
 
 def _last_activity(
-    session: Session, item_ids: Select[tuple[uuid.UUID]], cut: datetime
+    session: Session, item_ids: Select[Any], cut: datetime
 ) -> dict[uuid.UUID, datetime]:
     rows = session.execute(
-        select(ItemEvent.item_id, func.max(ItemEvent.at))
+        select(col(ItemEvent.item_id), func.max(ItemEvent.at))
         .where(col(ItemEvent.item_id).in_(item_ids), col(ItemEvent.at) <= cut)
-        .group_by(ItemEvent.item_id)
+        .group_by(col(ItemEvent.item_id))
     ).all()
     return {item_id: as_utc(event_at) for item_id, event_at in rows}
 
@@ -167,16 +173,19 @@ def weekly_review(
     goals = plan_goals(session, workspace_id, plan.id)
     start, end = week.start_utc, week.end_utc
     cut = min(now, end)
-    item_ids_query = select(ActionItem.id).where(
+    item_ids_query = select(col(ActionItem.id)).where(
         col(ActionItem.workspace_id) == workspace_id,
         col(ActionItem.goal_id).in_([goal.id for goal in goals]),
     )
-    at_start = item_states_at(session, workspace_id, item_ids_query, start) if start < cut else {}
-    at_end = item_states_at(session, workspace_id, item_ids_query, cut)
+    at_start = states_at(session, workspace_id, item_ids_query, start) if start < cut else {}
+    at_end = states_at(session, workspace_id, item_ids_query, cut)
     rows = session.execute(
-        select(ActionItem.id, ActionItem.title, ActionItem.owner_id, ActionItem.due_date).where(
-            col(ActionItem.id).in_(item_ids_query)
-        )
+        select(
+            col(ActionItem.id),
+            col(ActionItem.title),
+            col(ActionItem.owner_id),
+            col(ActionItem.due_date),
+        ).where(col(ActionItem.id).in_(item_ids_query))
     ).all()
     titles = {row[0]: row[1] for row in rows}
     owners = {row[0]: row[2] for row in rows}
@@ -187,7 +196,7 @@ def weekly_review(
     activity = _last_activity(session, item_ids_query, cut)
     started_ids = set(
         session.scalars(
-            select(ItemEvent.item_id).where(
+            select(col(ItemEvent.item_id)).where(
                 col(ItemEvent.item_id).in_(item_ids_query),
                 col(ItemEvent.at) > start,
                 col(ItemEvent.at) <= cut,
@@ -284,7 +293,7 @@ def weekly_review(
         complete=now >= end,
         needs_help=[check_in for check_in in check_ins if check_in.needs_help],
         goals=goal_reviews,
-        over_capacity=_over_capacity(session, workspace_id, set(owners.values()), week, cut),
+        over_capacity=_over_capacity(session, workspace_id, set(owners.values()), week, cut, now),
         check_ins=check_ins,
         missing_check_ins=missing,
     )
@@ -346,6 +355,7 @@ def _over_capacity(
     person_ids: set[uuid.UUID],
     week: IsoWeek,
     cut: datetime,
+    now: datetime,
 ) -> list[Overload]:
     """Owners whose open items, as they stood at ``cut``, plan more than their capacity in ``week``."""
     loads = {
@@ -358,17 +368,17 @@ def _over_capacity(
         )
     ):
         loads[block.person_id].blocks.append(block)
-    owned = select(ActionItem.id).where(
+    owned = select(col(ActionItem.id)).where(
         col(ActionItem.workspace_id) == workspace_id, col(ActionItem.owner_id).in_(list(loads))
     )
-    states = item_states_at(session, workspace_id, owned, cut)
+    states = states_at(session, workspace_id, owned, cut)
     rows = session.execute(
         select(
-            ActionItem.id,
-            ActionItem.owner_id,
-            ActionItem.start_date,
-            ActionItem.created_at,
-            ActionItem.due_date,
+            col(ActionItem.id),
+            col(ActionItem.owner_id),
+            col(ActionItem.start_date),
+            col(ActionItem.created_at),
+            col(ActionItem.due_date),
         ).where(col(ActionItem.id).in_(owned))
     ).all()
     due = _due_dates_at(session, owned, {row[0]: row[4] for row in rows}, cut)
@@ -419,7 +429,9 @@ def enqueue_ready_reviews(
     now = now or utcnow()
     week = IsoWeek.of(now.date()).shifted(-1)
     workspaces = set(
-        session.scalars(select(Subscription.workspace_id).where(col(Subscription.active).is_(True)))
+        session.scalars(
+            select(col(Subscription.workspace_id)).where(col(Subscription.active).is_(True))
+        )
     )
     count = 0
     for plan in session.scalars(
@@ -431,7 +443,9 @@ def enqueue_ready_reviews(
     ).all():
         event_id = uuid.uuid5(plan.id, str(week))
         already = session.scalars(
-            select(NotificationDelivery.id).where(col(NotificationDelivery.event_id) == event_id)
+            select(col(NotificationDelivery.id)).where(
+                col(NotificationDelivery.event_id) == event_id
+            )
         ).first()
         if already is not None:
             continue
