@@ -50,16 +50,22 @@ def migrate() -> None:
 
 @cli.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind (default PLANBRIDGE_HOST).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind (default PLANBRIDGE_HOST).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PLANBRIDGE_PORT).")] = None,
-    no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run the embedded sync worker.")] = False,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Do not run the embedded sync worker.")
+    ] = False,
 ) -> None:
     """Run the web service (and, by default, one embedded sync worker)."""
     import uvicorn
 
     from app.main import create_app
+    from app.observability.logging import configure_logging
 
     settings = _settings()
+    configure_logging(settings.log_level)
     if no_worker:
         settings = settings.model_copy(update={"embedded_worker": False})
     engine = make_engine(settings.database_url)
@@ -67,7 +73,15 @@ def serve(
         # The embedded database belongs to this process: bring it to the newest schema itself.
         upgrade(engine)
     app = create_app(settings, engine)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level=settings.log_level.lower())
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        # Our JSON logging stays in place; the request middleware writes the access lines.
+        log_config=None,
+        access_log=False,
+    )
 
 
 @token_cli.command("create")
@@ -90,15 +104,24 @@ def token_create(
 
 @cli.command()
 def worker(
-    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Worker threads in this process.")] = 1,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker threads in this process.")
+    ] = 1,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this process's Prometheus counters on this port.")
+    ] = None,
 ) -> None:
     """Run sync workers until SIGTERM/SIGINT (each thread finishes its current step first)."""
+    from app.observability.logging import configure_logging
+    from app.observability.metrics import serve_process_metrics
     from sync.worker import Worker
 
     settings = _settings()
+    configure_logging(settings.log_level)
+    if metrics_port is not None:
+        serve_process_metrics(metrics_port)
+    # The schema belongs to `planbridge migrate` / `serve`; a worker only uses it.
     engine = make_engine(settings.database_url, pool_size=max(5, concurrency + 2))
-    if settings.is_sqlite:
-        upgrade(engine)
     running = Worker(engine, settings, threads=concurrency)
     running.install_signal_handlers()
     running.start()
@@ -120,8 +143,6 @@ def sync(
 
     settings = _settings()
     engine = make_engine(settings.database_url)
-    if settings.is_sqlite:
-        upgrade(engine)
     try:
         connection_id = uuid_module.UUID(connection) if connection else None
     except ValueError as exc:
@@ -135,11 +156,15 @@ def sync(
         def report(outcomes: dict[str, int]) -> None:
             for key, value in outcomes.items():
                 seen[key] = seen.get(key, 0) + value
-            progress.update(task, description="pushed: " + ", ".join(f"{k} {v}" for k, v in seen.items()))
+            progress.update(
+                task, description="pushed: " + ", ".join(f"{k} {v}" for k, v in seen.items())
+            )
 
         totals = SyncEngine(context).run_pass(connection_id, progress=report)
     context.close()
-    summary = ", ".join(f"{key} {value}" for key, value in sorted(totals.items())) or "nothing to do"
+    summary = (
+        ", ".join(f"{key} {value}" for key, value in sorted(totals.items())) or "nothing to do"
+    )
     typer.echo(f"sync pass done: {summary}")
     if totals.get("failed") or totals.get("dead"):
         raise typer.Exit(1)

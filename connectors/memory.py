@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -47,6 +48,8 @@ class MemoryConfig(ConnectorConfig):
     token: SecretStr = SecretStr("good")
     store_path: str | None = None
     marker_lookup_delay_seconds: float = Field(default=0.0, ge=0)
+    # Added to every call, like a real tracker's round trip (crash tests need pushes to take time).
+    latency_seconds: float = Field(default=0.0, ge=0, le=5)
     # Write limit the engine paces to, as (requests, seconds) pairs.
     write_limits: list[tuple[int, float]] = Field(default_factory=list)
 
@@ -90,6 +93,8 @@ class MemoryConnector:
         setattr(self, "write_limits", tuple(RateWindow(r, s) for r, s in config.write_limits))  # noqa: B010
 
     def _call(self, operation: str, *, is_write: bool = False) -> None:
+        if self.config.latency_seconds:
+            time.sleep(self.config.latency_seconds)
         if self.config.token.get_secret_value() != "good":
             raise AuthFailed("memory tracker refused the token (401)")
         try:

@@ -87,6 +87,9 @@ class MemoryTracker:
                 if self._target not in _keepalive:
                     _keepalive[self._target] = self._connect()
         self._local = threading.local()
+        if store_path:
+            # Several worker processes share the file: WAL lets readers and one writer overlap.
+            self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)  # executescript commits on its own
 
     def _connect(self) -> sqlite3.Connection:
@@ -94,6 +97,7 @@ class MemoryTracker:
             self._target, uri=self._uri, timeout=30, isolation_level=None, check_same_thread=False
         )
         connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA synchronous=NORMAL")
         return connection
 
     @property

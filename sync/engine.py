@@ -28,7 +28,7 @@ from sync.pull import pull_connection
 from sync.push import PushDeferred, push_link
 from sync.retry import next_attempt_delay, next_pull_delay, rate_limit_backoff
 from sync.routing import ensure_links
-from sync.scheduler import claim
+from sync.scheduler import claim, renew
 
 log = logging.getLogger("planbridge.sync")
 BATCH = 20
@@ -222,6 +222,11 @@ class SyncEngine:
         )
         outcomes: Counter[str] = Counter()
         for link_id in ids:
+            # A batch can outlast its lease: renew it per link, and skip a link taken over meanwhile.
+            until = self.context.clock.now() + self.context.lease
+            if not renew(self.context.engine, ExternalLink, link_id, self.context.worker_id, until):
+                outcomes["lost_lease"] += 1
+                continue
             outcomes[self.push_one(link_id)] += 1
         return outcomes
 

@@ -217,7 +217,11 @@ def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPla
                     source=EventSource.engine,
                     field="external_key",
                     to_value=remote.ref.key,
-                    data={"connection_id": str(link.connection_id), "url": remote.ref.url},
+                    data={
+                        "connection_id": str(link.connection_id),
+                        "url": remote.ref.url,
+                        "worker": context.worker_id.rsplit("-", 1)[0],
+                    },
                 )
             )
         session.commit()

@@ -86,3 +86,19 @@ def release_by_id(engine: Engine, model: type[SQLModel], row_id: uuid.UUID, work
             .execution_options(synchronize_session=False)
         )
         session.commit()
+
+
+def renew(engine: Engine, model: type[SQLModel], row_id: uuid.UUID, worker_id: str, until: datetime) -> bool:
+    """Extend a held lease before working on the row; False when another worker has taken it over."""
+    table: Any = model
+    with Session(engine) as session:
+        result = session.execute(
+            update(table)
+            .where(table.id == row_id, table.leased_by == worker_id)
+            .values(lease_until=until)
+            .returning(table.id)
+            .execution_options(synchronize_session=False)
+        )
+        held = result.first() is not None
+        session.commit()
+    return held
