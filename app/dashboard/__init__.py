@@ -9,9 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.dashboard import auth
+from app.dashboard.errors import PageNotFound
 from app.dashboard.rendering import STATIC_DIR, render
 from app.dashboard.routes_access import router as access_router
-from app.dashboard.routes_plans import PageNotFound
 from app.dashboard.routes_plans import router as plans_router
 from app.dashboard.routes_team import router as team_router
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.dashboard import auth
 from app.dashboard.charts import render_burnup_svg
+from app.dashboard.errors import PageNotFound, parse_id
 from app.dashboard.rendering import render
 from app.dashboard.sharing import create_share_link, list_share_links, revoke_share_link
 from app.dashboard.sync_actions import queue_retry
@@ -25,17 +26,6 @@ from app.deps import SessionDep, SettingsDep
 from app.models import ActionItem
 
 router = APIRouter(include_in_schema=False)
-
-
-class PageNotFound(Exception):
-    """Unknown, malformed or another workspace's id: the same 404 page for all three."""
-
-
-def parse_id(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError as exc:
-        raise PageNotFound() from exc
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.dashboard import auth
+from app.dashboard.errors import PageNotFound, parse_id
 from app.dashboard.rendering import render
-from app.dashboard.routes_plans import PageNotFound
 from app.dashboard.views import list_plans
 from app.dashboard.views_attention import attention_overview
 from app.dashboard.views_people import people_overview
@@ -47,13 +47,6 @@ def people_page(
     return _people_page(request, db, settings, viewer)
 
 
-def _person_id(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError as exc:
-        raise PageNotFound() from exc
-
-
 @router.post("/people/{person_id}/calendar-links", response_class=HTMLResponse)
 def create_calendar_link(
     request: Request,
@@ -66,7 +59,7 @@ def create_calendar_link(
     """A calendar feed URL, shown once (the same token ``POST .../calendar-tokens`` issues)."""
     auth.require_form_write(viewer, csrf_token)
     try:
-        token, record = calendar.create_feed_token(db, viewer.workspace_id, _person_id(person_id))
+        token, record = calendar.create_feed_token(db, viewer.workspace_id, parse_id(person_id))
     except NotFound as exc:
         raise PageNotFound() from exc
     db.commit()
@@ -85,9 +78,7 @@ def revoke_calendar_link(
 ) -> Response:
     auth.require_form_write(viewer, csrf_token)
     try:
-        calendar.revoke_feed_token(
-            db, viewer.workspace_id, _person_id(person_id), _person_id(token_id)
-        )
+        calendar.revoke_feed_token(db, viewer.workspace_id, parse_id(person_id), parse_id(token_id))
     except NotFound as exc:
         raise PageNotFound() from exc
     db.commit()
