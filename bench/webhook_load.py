@@ -1,0 +1,361 @@
+"""Webhook load: signed GitHub deliveries at rising rates into ``planbridge serve`` on PostgreSQL.
+
+    python bench/webhook_load.py          # rates 250..2000/s, 10 s each, then a 60 s hold
+    python bench/webhook_load.py --rates 500,1000 --step-seconds 5 --hold-seconds 20
+
+Setup: a scratch PostgreSQL database, ``planbridge serve --no-worker`` processes (``--servers``),
+one ``planbridge worker`` processing deliveries while they arrive, a GitHub connection on the GitHub
+emulator with 20 pushed issues; deliveries carry those issues, as GitHub would send them.
+
+Load is open-loop: request i is due at start + i/rate, and its latency counts from that moment, so a
+server that falls behind shows it in p99 instead of slowing the sender down. Requests go over a
+pool of keep-alive connections with a minimal HTTP/1.1 client (httpx would use more CPU than the
+server on this 2-core machine). 1% of deliveries are sent twice, as GitHub redelivers.
+
+Afterwards: every accepted delivery id is stored exactly once and processed exactly once
+(processed_at set, attempts = 1), and none is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.production_support import (
+    admin_token,
+    conninfo,
+    percentile,
+    planbridge_env,
+    scratch_database,
+    start_process,
+    start_server,
+    stop_process,
+)
+from tests.production.github_setup import (
+    WEBHOOK_SECRET,
+    create_github_connection,
+    seed_plan,
+)
+from tests.trackers.github.harness import GitHubHarness
+from tests.trackers.server import free_port
+
+P99_TARGET_SECONDS = 0.100
+
+
+@dataclass
+class StepResult:
+    rate: float
+    seconds: float
+    sent: int = 0
+    accepted: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    accepted_ids: set[str] = field(default_factory=set)
+
+    @property
+    def achieved(self) -> float:
+        return self.accepted / self.seconds if self.seconds else 0.0
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.latencies, 0.50)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies, 0.99)
+
+    def line(self, label: str) -> str:
+        return (
+            f"{label:>6} target {self.rate:6.0f}/s  achieved {self.achieved:7.1f}/s  "
+            f"p50 {self.p50 * 1000:6.1f} ms  p99 {self.p99 * 1000:7.1f} ms  "
+            f"sent {self.sent}  202 {self.accepted}  errors {self.errors}"
+        )
+
+
+class Deliveries:
+    """Signed ``issues`` deliveries about the pushed issues, each with a fresh delivery id."""
+
+    def __init__(self, connection_id: str, issue_payloads: list[bytes]) -> None:
+        self.path = f"/webhooks/{connection_id}"
+        self.bodies = [
+            (body, "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest())
+            for body in issue_payloads
+        ]
+        self.count = 0
+
+    def request(self, delivery_id: str) -> bytes:
+        body, signature = self.bodies[self.count % len(self.bodies)]
+        self.count += 1
+        head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nUser-Agent: GitHub-Hookshot/bench\r\n"
+            f"X-GitHub-Event: issues\r\nX-GitHub-Delivery: {delivery_id}\r\n"
+            f"X-Hub-Signature-256: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
+
+
+async def _open(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", port)
+
+
+async def _exchange(
+    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
+) -> int:
+    reader, writer = connection
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def run_step(
+    ports: list[int], deliveries: Deliveries, rate: float, seconds: float, pool_size: int
+) -> StepResult:
+    result = StepResult(rate, seconds)
+    pool: asyncio.Queue[tuple[int, tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = (
+        asyncio.Queue()
+    )
+    for index in range(pool_size):
+        port = ports[index % len(ports)]
+        pool.put_nowait((port, await _open(port)))
+    loop = asyncio.get_running_loop()
+    total = int(rate * seconds)
+    tasks = []
+
+    async def one(due: float, delivery_id: str, repeat: bool) -> None:
+        port, connection = await pool.get()
+        try:
+            status = await _exchange(connection, deliveries.request(delivery_id))
+            if repeat:  # a redelivery: same id, must be stored once
+                await _exchange(connection, deliveries.request(delivery_id))
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            result.errors += 1
+            connection[1].close()
+            connection = await _open(port)
+            status = 0
+        finally:
+            pool.put_nowait((port, connection))
+        result.latencies.append(loop.time() - due)
+        if status == 202:
+            result.accepted += 1
+            result.accepted_ids.add(delivery_id)
+        elif status:
+            result.errors += 1
+
+    started = loop.time()
+    for number in range(total):
+        due = started + number / rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        result.sent += 1
+        tasks.append(asyncio.create_task(one(due, str(uuid.uuid4()), number % 100 == 0)))
+    await asyncio.gather(*tasks)
+    result.seconds = max(seconds, loop.time() - started)
+    while not pool.empty():
+        pool.get_nowait()[1][1].close()
+    return result
+
+
+def _issue_payloads(harness: GitHubHarness) -> list[bytes]:
+    emulator = harness.emulator
+    payloads = []
+    with emulator.lock:
+        issues = [
+            issue for issue in emulator.repository.issues.values() if not issue.is_pull_request
+        ]
+        for issue in issues:
+            payload = {
+                "action": "edited",
+                "issue": emulator.formats.issue(emulator.repository, issue),
+                "repository": emulator.formats.repository(emulator.repository),
+                "sender": emulator.formats.user("octocat"),
+            }
+            payloads.append(json.dumps(payload, separators=(",", ":")).encode())
+    return payloads
+
+
+def _wait_for_pushes(url: str, expected: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with psycopg.connect(conninfo(url)) as db:
+            row = db.execute(
+                "SELECT COUNT(*) FROM external_link WHERE external_id IS NOT NULL"
+            ).fetchone()
+        if row and row[0] >= expected:
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the worker did not push the seeded items in time")
+
+
+def verify(url: str, accepted_ids: set[str], timeout: float) -> str:
+    """Wait until the inbox is drained, then check exactly-once storage and processing."""
+    deadline = time.monotonic() + timeout
+    pending = -1
+    while time.monotonic() < deadline:
+        with psycopg.connect(conninfo(url)) as db:
+            row = db.execute(
+                "SELECT COUNT(*) FROM webhook_delivery WHERE processed_at IS NULL"
+            ).fetchone()
+        pending = row[0] if row else 0
+        if pending == 0:
+            break
+        time.sleep(1)
+    with psycopg.connect(conninfo(url)) as db:
+        rows = db.execute(
+            "SELECT delivery_id, processed_at IS NOT NULL, attempts FROM webhook_delivery"
+        ).fetchall()
+    stored = [row[0] for row in rows]
+    stored_ids = set(stored)
+    missing = accepted_ids - stored_ids
+    duplicates = len(stored) - len(stored_ids)
+    unprocessed = sum(1 for row in rows if not row[1])
+    not_once = sum(1 for row in rows if row[1] and row[2] != 1)
+    verdict = (
+        "PASS" if not missing and not duplicates and not unprocessed and not not_once else "FAIL"
+    )
+    return (
+        f"{verdict}: accepted {len(accepted_ids)}, stored {len(stored)}, missing {len(missing)}, "
+        f"stored twice {duplicates}, unprocessed {unprocessed}, "
+        f"processed other than once {not_once}"
+    )
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    rates = [float(rate) for rate in args.rates.split(",")]
+    logs = Path(tempfile.mkdtemp(prefix="planbridge-webhook-load-"))
+    harness = GitHubHarness()
+    processes = []
+    with scratch_database("pb_bench_webhooks") as url:
+        env = planbridge_env(url)
+        try:
+            from bench.production_support import run_cli
+
+            run_cli(env, "migrate")
+            token = admin_token(env)
+            ports = [free_port() for _ in range(args.servers)]
+            processes = [
+                start_server(
+                    env, port, logs / f"serve-{port}.log", cached_registry=args.cached_registry
+                )
+                for port in ports
+            ]
+            api = httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30)
+            headers = {"Authorization": f"Bearer {token}"}
+            connection = create_github_connection(api, headers, harness.base_url, harness.scope)
+            seed_plan(api, headers, connection["id"], WEBHOOK_SECRET, items=20)
+            processes.append(
+                start_process(
+                    env,
+                    logs / "worker.log",
+                    "worker",
+                    "--concurrency",
+                    "2",
+                    cached_registry=args.cached_registry,
+                )
+            )
+            _wait_for_pushes(url, 20)
+            if args.worker_after:
+                stop_process(processes.pop())
+            deliveries = Deliveries(connection["id"], _issue_payloads(harness))
+            print(
+                f"planbridge serve x{args.servers} on PostgreSQL, 1 worker (2 threads), "
+                f"pool {args.pool} connections; connector lookup "
+                f"{'cached (proposed fix)' if args.cached_registry else 'as committed'}; "
+                f"logs in {logs}"
+            )
+            accepted: set[str] = set()
+            best: float | None = None
+            for rate in rates:
+                step = await run_step(ports, deliveries, rate, args.step_seconds, args.pool)
+                accepted |= step.accepted_ids
+                print(step.line("step"), flush=True)
+                if (
+                    step.p99 < P99_TARGET_SECONDS
+                    and not step.errors
+                    and step.achieved >= 0.95 * rate
+                ):
+                    best = rate
+                else:
+                    break
+            held = None
+            for rate in ([best] if best else []) + [
+                r for r in sorted(rates, reverse=True) if best and r < best
+            ]:
+                hold = await run_step(ports, deliveries, rate, args.hold_seconds, args.pool)
+                accepted |= hold.accepted_ids
+                print(hold.line("hold"), flush=True)
+                if hold.p99 < P99_TARGET_SECONDS and not hold.errors:
+                    held = hold
+                    break
+            if held is not None:
+                print(
+                    f"highest rate held {args.hold_seconds:.0f} s with p99 < 100 ms: "
+                    f"{held.achieved:.0f} deliveries/s (p50 {held.p50 * 1000:.1f} ms, "
+                    f"p99 {held.p99 * 1000:.1f} ms)"
+                )
+            else:
+                print("no rate was held with p99 < 100 ms")
+            if args.worker_after:
+                processes.append(
+                    start_process(
+                        env,
+                        logs / "worker.log",
+                        "worker",
+                        "--concurrency",
+                        "2",
+                        cached_registry=args.cached_registry,
+                    )
+                )
+            print("exactly once:", verify(url, accepted, args.drain_seconds))
+        finally:
+            for process in processes:
+                stop_process(process)
+            harness.server.stop()
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rates", default="250,500,750,1000,1250,1500,2000")
+    parser.add_argument("--step-seconds", type=float, default=10)
+    parser.add_argument("--hold-seconds", type=float, default=60)
+    parser.add_argument("--servers", type=int, default=1)
+    parser.add_argument("--pool", type=int, default=64)
+    parser.add_argument("--drain-seconds", type=float, default=600)
+    parser.add_argument(
+        "--worker-after",
+        action="store_true",
+        help="process the deliveries after the load instead of while it runs",
+    )
+    parser.add_argument(
+        "--cached-registry",
+        action="store_true",
+        help="run planbridge with connectors.registry.connector_class cached (the proposed fix)",
+    )
+    return asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
