@@ -68,7 +68,9 @@ def apply_remote_item(
     link = find_link(session, connection.id, remote)
     if link is None:
         return "unknown"
-    if link.remote_updated_at is not None and remote.updated_at <= link.remote_updated_at:
+    # Strictly older only: trackers with one-second timestamps (GitHub) give a change made in the
+    # same second as the last one an equal time, and applying the same state twice is harmless.
+    if link.remote_updated_at is not None and remote.updated_at < link.remote_updated_at:
         return "stale"
     if remote.deleted:
         return "vanished"

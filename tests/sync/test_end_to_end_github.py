@@ -1,0 +1,140 @@
+"""End to end over real HTTP: API -> engine -> GitHub emulator -> signed webhook -> engine -> item.
+
+planbridge itself is served on loopback so the emulator's webhook sender really POSTs to it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from app.models import ActionItem, ItemEvent, WebhookDelivery
+from app.models.planning import EventSource, ItemStatus
+from connectors.base import MARKER_LABEL, RemoteRef, RemoteStatus
+from connectors.github.mapping import item_id_from_body
+from sync.engine import SyncEngine
+from tests.conftest import Tenant
+from tests.sync.conftest import run_until_idle
+from tests.trackers.github.harness import TOKEN, GitHubHarness
+from tests.trackers.server import LoopbackServer
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubHarness]:
+    harness = GitHubHarness()
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def served_app(app: FastAPI) -> Iterator[str]:
+    with LoopbackServer(app) as server:
+        yield server.url
+
+
+def _seed(client: TestClient, tenant: Tenant, github: GitHubHarness, items: int) -> dict[str, Any]:
+    headers = tenant.headers
+    connection = client.post(
+        "/api/v1/connections",
+        json={
+            "kind": "github", "name": "GitHub", "base_url": github.base_url, "scope": github.scope,
+            "credentials": {"token": TOKEN}, "webhook_secret": github.emulator.webhook_secret,
+            "config": {"in_progress_label": "in progress", "blocked_label": "blocked"},
+        },
+        headers=headers,
+    )
+    assert connection.status_code == 201, connection.text
+    person = client.post(
+        "/api/v1/people", json={"name": "Octo", "identities": {"github": "octocat"}}, headers=headers
+    ).json()
+    today = date.today()
+    plan = client.post(
+        "/api/v1/plans",
+        json={
+            "name": "Q1", "start_date": today.isoformat(),
+            "end_date": (today + timedelta(days=90)).isoformat(),
+            "default_connection_id": connection.json()["id"],
+        },
+        headers=headers,
+    ).json()
+    goal = client.post(
+        "/api/v1/goals",
+        json={"plan_id": plan["id"], "title": "Launch", "owner_id": person["id"]},
+        headers=headers,
+    ).json()
+    item_ids = []
+    for index in range(items):
+        response = client.post(
+            "/api/v1/items",
+            json={
+                "goal_id": goal["id"], "title": f"Task {index}", "owner_id": person["id"],
+                "due_date": (today + timedelta(days=10)).isoformat(), "estimate_hours": 3,
+            },
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+        item_ids.append(response.json()["id"])
+    return {"connection_id": connection.json()["id"], "item_ids": item_ids, "goal_id": goal["id"]}
+
+
+def _issues_by_item(github: GitHubHarness) -> dict[str, Any]:
+    with github.emulator.lock:
+        issues = list(github.emulator.repository.issues.values())
+    found: dict[str, Any] = {}
+    for issue in issues:
+        marker = item_id_from_body(issue.body)
+        if marker is not None:
+            assert str(marker) not in found, "an item was created twice"
+            found[str(marker)] = issue
+    return found
+
+
+def _status(engine: Any, item_id: str) -> ItemStatus:
+    with Session(engine) as session:
+        item = session.get(ActionItem, uuid.UUID(item_id))
+        assert item is not None
+        return item.status
+
+
+def test_items_reach_github_and_a_close_comes_back_by_webhook(
+    client: TestClient, tenant: Tenant, github: GitHubHarness, served_app: str,
+    sync_engine: SyncEngine, engine: Any,
+) -> None:
+    seeded = _seed(client, tenant, github, items=20)
+    github.emulator.webhooks.url = f"{served_app}/webhooks/{seeded['connection_id']}"
+    run_until_idle(sync_engine)
+    issues = _issues_by_item(github)
+    assert sorted(issues) == sorted(seeded["item_ids"])
+    first = issues[seeded["item_ids"][0]]
+    assert MARKER_LABEL in first.labels
+    assert "octocat" in str(first.assignees)
+    run_until_idle(sync_engine)  # the "opened" deliveries of the creates
+    github.person_sets_status(RemoteRef(str(first.number)), RemoteStatus.done)
+    github.emulator.webhooks.flush()  # the signed "closed" delivery has been POSTed to planbridge
+    assert github.emulator.webhooks.responses[-1] == 202
+    sync_engine.step()
+    assert _status(engine, seeded["item_ids"][0]) == ItemStatus.done
+    with Session(engine) as session:
+        events = session.exec(
+            select(ItemEvent).where(ItemEvent.kind == "status", ItemEvent.source == EventSource.tracker)
+        ).all()
+    assert [(str(e.item_id), e.to_value) for e in events] == [(seeded["item_ids"][0], "done")]
+
+
+def test_without_webhooks_the_next_poll_brings_the_close(
+    client: TestClient, tenant: Tenant, github: GitHubHarness, sync_engine: SyncEngine, engine: Any,
+) -> None:
+    seeded = _seed(client, tenant, github, items=3)
+    run_until_idle(sync_engine)
+    issue = _issues_by_item(github)[seeded["item_ids"][1]]
+    github.person_sets_status(RemoteRef(str(issue.number)), RemoteStatus.done)
+    github.advance_clock(10)
+    sync_engine.pull_due(force_connection=uuid.UUID(seeded["connection_id"]))
+    assert _status(engine, seeded["item_ids"][1]) == ItemStatus.done
