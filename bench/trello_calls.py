@@ -1,10 +1,10 @@
 """Trello connector call counts against the emulator over loopback HTTP.
 
 1. Create 500 cards for one goal whose label already exists: writes per card (aim 1.00).
-2. Find the 10 cards a person changed on a board of 10,000: calls for one incremental pass (aim <= 2).
+2. Find the 10 cards a person changed among 10,000: calls for one incremental pass (aim <= 2).
 
-Run from the repository root: ``python -m bench.trello_calls``. The connector paces on the emulator's
-clock, so waiting out Trello's 100 requests per 10 s costs emulated seconds, not real ones.
+Run from the repository root: ``python -m bench.trello_calls``. The connector paces on the
+emulator's clock, so waiting out Trello's 100 requests per 10 s costs emulated seconds only.
 """
 
 from __future__ import annotations
