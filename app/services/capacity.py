@@ -119,9 +119,13 @@ class PersonLoad:
 
 
 def person_loads(
-    session: Session, workspace_id: uuid.UUID, person_ids: Iterable[uuid.UUID]
+    session: Session,
+    workspace_id: uuid.UUID,
+    person_ids: Iterable[uuid.UUID],
+    *,
+    with_items: bool = True,
 ) -> dict[uuid.UUID, PersonLoad]:
-    """Each person's planned hours per week over all their open items in the workspace."""
+    """Each person's planned hours per week over all their open items (``with_items=False``: capacity only)."""
     ids = list(set(person_ids))
     if not ids:
         return {}
@@ -135,6 +139,8 @@ def person_loads(
         )
     ):
         loads[block.person_id].blocks.append(block)
+    if not with_items:
+        return loads
     rows = session.execute(
         select(
             col(ActionItem.owner_id),

@@ -259,7 +259,7 @@ def _health_for_goals(
     velocity = velocities(session, workspace_id, goal_ids, now)
     check_ins = _latest_check_ins(session, workspace_id, goal_ids)
     owners = {owner for entry in figures.values() for owner in entry.remaining_by_owner}
-    loads = person_loads(session, workspace_id, owners)
+    loads = person_loads(session, workspace_id, owners, with_items=False)
     left_cache: dict[tuple[uuid.UUID, date], float | None] = {}
     result: list[GoalHealth] = []
     for goal in goals:
