@@ -3,9 +3,12 @@
 The Fernet key is derived (HKDF-SHA256) from ``PLANBRIDGE_SECRET_KEY``, so any string of at least 16
 characters works and rotating that setting makes old ciphertexts unreadable (re-enter credentials).
 
-Embedded SQLite without a secret key: a random key is generated on first use and kept in a file beside
-the database, ``<database file>.secret-key``, created with permissions 0600. Back it up together with the
-database; losing it means re-entering the tracker credentials. PostgreSQL deployments must set the key
+Embedded SQLite without a secret key: a random key is generated on first use and kept in a file
+beside
+the database, ``<database file>.secret-key``, created with permissions 0600. Back it up together
+with the
+database; losing it means re-entering the tracker credentials. PostgreSQL deployments must set the
+key
 (the settings refuse to start otherwise), because several processes on several hosts must share it.
 """
 
@@ -88,7 +91,8 @@ def decrypt_text(settings: Settings, token: str) -> str:
         return fernet_for(settings).decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise SecretUnreadable(
-            "a stored secret cannot be decrypted: PLANBRIDGE_SECRET_KEY changed or the key file was lost"
+            "a stored secret cannot be decrypted: PLANBRIDGE_SECRET_KEY changed "
+            "or the key file was lost"
         ) from exc
 
 

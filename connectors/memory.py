@@ -89,7 +89,8 @@ class MemoryConnector:
     def __init__(self, config: MemoryConfig) -> None:
         self.config = config
         self.tracker = tracker_for(config)
-        # Per-connection limits from the config shadow the class default (the engine reads the attribute).
+        # Per-connection limits from the config shadow the class default (the engine reads the
+        # attribute).
         setattr(self, "write_limits", tuple(RateWindow(r, s) for r, s in config.write_limits))  # noqa: B010
 
     def _call(self, operation: str, *, is_write: bool = False) -> None:

@@ -1,6 +1,7 @@
 """The memory connector's tracker: a tiny deterministic issue store in SQLite, with fault switches.
 
-A named store lives in process memory (``memory://<name>``); with ``store_path`` it lives in a file, so
+A named store lives in process memory (``memory://<name>``); with ``store_path`` it lives in a
+file, so
 worker processes that are killed and restarted keep talking to the same "tracker" (crash tests).
 Tests act as the people in the tracker through this class (``person_sets_status`` ...).
 """
@@ -65,7 +66,8 @@ class StoredItem:
 
 
 class FaultRaised(Exception):
-    """A switched-on fault fired; ``name`` says which (the connector maps it to its error family)."""
+    """A switched-on fault fired; ``name`` says which (the connector maps it to its error
+    family)."""
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name)
@@ -184,7 +186,9 @@ class MemoryTracker:
                 if remaining == 0:
                     continue
                 if remaining > 0:
-                    db.execute("UPDATE faults SET remaining = remaining - 1 WHERE name = ?", (name,))
+                    db.execute(
+                        "UPDATE faults SET remaining = remaining - 1 WHERE name = ?", (name,)
+                    )
                 fired = FaultRaised(name, options)
                 break
             if fired is not None:
@@ -212,8 +216,9 @@ class MemoryTracker:
         with self._transaction() as db:
             version, stamp = self._next_version(db)
             cursor = db.execute(
-                "INSERT INTO items (item_id, kind, scope, title, description, status, assignee, due_date,"
-                " labels, parent, updated_at, version) VALUES (?, ?, ?, ?, ?, 'todo', ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO items (item_id, kind, scope, title, description, status, assignee,"
+                " due_date, labels, parent, updated_at, version)"
+                " VALUES (?, ?, ?, ?, ?, 'todo', ?, ?, ?, ?, ?, ?)",
                 (
                     values["item_id"],
                     values["kind"],
@@ -230,7 +235,8 @@ class MemoryTracker:
             )
             created_id = int(cursor.lastrowid or 0)
             lost = db.execute(
-                "SELECT remaining FROM faults WHERE name = 'lose_create_response' AND remaining != 0"
+                "SELECT remaining FROM faults"
+                " WHERE name = 'lose_create_response' AND remaining != 0"
             ).fetchone()
             if lost is not None:
                 db.execute(
@@ -263,8 +269,8 @@ class MemoryTracker:
             version, stamp = self._next_version(db)
             assignments = ", ".join(f"{column} = ?" for column in columns)
             db.execute(
-                f"UPDATE items SET {assignments}{', ' if columns else ''}updated_at = ?, version = ? "
-                "WHERE id = ?",
+                f"UPDATE items SET {assignments}{', ' if columns else ''}"
+                "updated_at = ?, version = ? WHERE id = ?",
                 (*columns.values(), stamp, version, item_id),
             )
         return self.get(item_id)

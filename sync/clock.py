@@ -22,7 +22,8 @@ class SystemClock:
 
 
 class AcceleratedClock:
-    """Runs ``factor`` times faster than wall time from the moment it is made (bench/push_pacing.py)."""
+    """Runs ``factor`` times faster than wall time from the moment it is made
+    (bench/push_pacing.py)."""
 
     def __init__(self, factor: float, start: datetime | None = None) -> None:
         self.factor = factor

@@ -1,4 +1,5 @@
-"""What every engine step needs: database, settings, clock, this worker's id, and built connectors."""
+"""What every engine step needs: database, settings, clock, this worker's id, and built
+connectors."""
 
 from __future__ import annotations
 
@@ -38,9 +39,11 @@ class EngineContext:
         return timedelta(seconds=self.settings.sync_lease_seconds)
 
     def connector(self, connection: Connection, scope: str | None = None) -> Connector:
-        """The connector for ``connection`` (and a scope other than its default), built once per thread.
+        """The connector for ``connection`` (and a scope other than its default), built once per
+        thread.
 
-        The cache key holds ``updated_at``, so an edited connection (new credentials, config, rotated
+        The cache key holds ``updated_at``, so an edited connection (new credentials, config,
+        rotated
         webhook secret) gets a fresh connector on its next use.
         """
         cache: dict[tuple[uuid.UUID, str | None, object], Connector]

@@ -1,8 +1,10 @@
 """One engine step: webhook deliveries first (live work), then due pulls, then pushes.
 
 Every unit of work is claimed with a lease (sync/scheduler.py) and finished in its own short
-transactions, so any number of workers can run steps against one database. Errors are classified once
-here: RateLimited backs off the whole connection, AuthFailed pauses it with a readable reason, and any
+transactions, so any number of workers can run steps against one database. Errors are classified
+once
+here: RateLimited backs off the whole connection, AuthFailed pauses it with a readable reason, and
+any
 other failure of a push counts against its link (exponential back-off, then ``dead``).
 """
 
@@ -101,7 +103,8 @@ class SyncEngine:
             session.add(connection)
             session.commit()
 
-    # --- deliveries ---------------------------------------------------------------------------------
+    # --- deliveries
+    # ---------------------------------------------------------------------------------
 
     def process_deliveries(self, limit: int = BATCH) -> int:
         now = self.context.clock.now()
@@ -127,7 +130,7 @@ class SyncEngine:
                         self._connection_failed(delivery.connection_id, exc)
         return len(ids)
 
-    # --- pulls ----------------------------------------------------------------------------------------
+    # --- pulls ---------------------------------------------------------------------------------
 
     def pull_due(self, limit: int = 5, *, force_connection: uuid.UUID | None = None) -> int:
         now = self.context.clock.now()
@@ -222,7 +225,8 @@ class SyncEngine:
         )
         outcomes: Counter[str] = Counter()
         for link_id in ids:
-            # A batch can outlast its lease: renew it per link, and skip a link taken over meanwhile.
+            # A batch can outlast its lease: renew it per link, and skip a link taken over
+            # meanwhile.
             until = self.context.clock.now() + self.context.lease
             if not renew(self.context.engine, ExternalLink, link_id, self.context.worker_id, until):
                 outcomes["lost_lease"] += 1
@@ -288,7 +292,8 @@ class SyncEngine:
             session.commit()
             return "dead" if row.dead else "failed"
 
-    # --- a whole step ------------------------------------------------------------------------------
+    # --- a whole step
+    # ------------------------------------------------------------------------------
 
     def step(self) -> StepResult:
         result = StepResult()

@@ -1,11 +1,13 @@
 """The webhook inbox: store each delivery once, answer at once, process it in the engine.
 
 Receiving (the web route): the signature is checked by the connector in constant time against the
-current webhook secret and, during a rotation's grace period, the previous one; a delivery that fails
+current webhook secret and, during a rotation's grace period, the previous one; a delivery that
+fails
 is answered 401 and nothing is stored. A verified delivery is inserted under its delivery id; the
 unique (connection, delivery id) key turns a redelivery into a no-op, so it is processed once.
 
-Processing (a worker): a webhook is only a hint. A hint carrying the object is applied if it is newer
+Processing (a worker): a webhook is only a hint. A hint carrying the object is applied if it is
+newer
 than what is stored; a hint with only a reference makes the engine fetch the object. Either way the
 connection's next pull is brought forward, so a hint that could not be used is still repaired.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,7 +33,8 @@ from sync.context import EngineContext
 from sync.pull import apply_remote_item, confirm_vanished
 from sync.retry import call_with_retries
 
-# Headers worth keeping with a delivery (the connector may need them to parse it); never auth headers.
+# Headers worth keeping with a delivery (the connector may need them to parse it); never auth
+# headers.
 KEPT_HEADER_PREFIXES = ("x-", "content-type", "user-agent")
 MAX_PROCESSING_ATTEMPTS = 5
 
@@ -118,8 +122,9 @@ def process_delivery(context: EngineContext, delivery_id: uuid.UUID) -> str:
         for hint in hints:
             remote: RemoteItem | None = hint.item
             if remote is None and hint.ref is not None and not hint.deleted:
-                ref = hint.ref
-                remote = call_with_retries(context.retry_policy, lambda: connector.fetch_item(ref))
+                remote = call_with_retries(
+                    context.retry_policy, partial(connector.fetch_item, hint.ref)
+                )
             if hint.deleted or (remote is None and hint.ref is not None):
                 if hint.ref is not None and confirm_vanished(
                     context, connector, connection, hint.ref
@@ -161,7 +166,8 @@ def _finish(context: EngineContext, delivery_id: uuid.UUID, outcome: str) -> Non
 
 
 def _retry_later(context: EngineContext, delivery_id: uuid.UUID, error: str) -> str:
-    """A tracker error while processing: try again later; give up after a few attempts (pull repairs)."""
+    """A tracker error while processing: try again later; give up after a few attempts (pull
+    repairs)."""
     with Session(context.engine) as session:
         delivery = session.get(WebhookDelivery, delivery_id)
         if delivery is None:

@@ -1,14 +1,20 @@
 """Write pacing: keep each connection's tracker writes under the tracker's documented limits.
 
-Choice: the sliding-window log lives in the database (table ``connection_write``, one row per write),
-so every worker process on every host shares one budget per connection. Reserving a slot is one short
-transaction that first takes the connection's write lock (PostgreSQL: ``SELECT ... FOR UPDATE`` on the
-connection row; SQLite: the prune ``DELETE`` takes the database write lock), then counts the writes in
-each window and inserts a row when every window has room. The cost is one small transaction per tracker
+Choice: the sliding-window log lives in the database (table ``connection_write``, one row per
+write),
+so every worker process on every host shares one budget per connection. Reserving a slot is one
+short
+transaction that first takes the connection's write lock (PostgreSQL: ``SELECT ... FOR UPDATE`` on
+the
+connection row; SQLite: the prune ``DELETE`` takes the database write lock), then counts the writes
+in
+each window and inserts a row when every window has room. The cost is one small transaction per
+tracker
 write, far below the trackers' own latency.
 
 A worker that gets no slot does not sleep holding work: the push is handed back unchanged and the
-connection's pushes are skipped until the slot opens (``PacingGate``), so pulls and webhook deliveries,
+connection's pushes are skipped until the slot opens (``PacingGate``), so pulls and webhook
+deliveries,
 which are reads, keep flowing while a bulk push waits for its window.
 """
 
@@ -30,7 +36,8 @@ from connectors.base import RateWindow
 def reserve_write(
     engine: Engine, connection_id: uuid.UUID, limits: Sequence[RateWindow], now: datetime
 ) -> float:
-    """Reserve one write now: 0.0 when reserved, else the seconds until a slot opens (nothing kept)."""
+    """Reserve one write now: 0.0 when reserved, else the seconds until a slot opens (nothing
+    kept)."""
     if not limits:
         return 0.0
     longest = max(window.seconds for window in limits)
@@ -41,7 +48,8 @@ def reserve_write(
                 .where(col(Connection.id) == connection_id)
                 .with_for_update()
             )
-        # Pruning first also takes SQLite's write lock, so the counts below cannot race another writer.
+        # Pruning first also takes SQLite's write lock, so the counts below cannot race another
+        # writer.
         session.execute(
             delete(ConnectionWrite).where(
                 col(ConnectionWrite.connection_id) == connection_id,

@@ -1,13 +1,16 @@
 """Pull: read what changed in a tracker and record it on the items.
 
-One pass per connection (on its interval, and at once after a webhook): ``fetch_changes(cursor)`` page
-by page, where the cursor is what the connector handed back last time (with its own lookback window and
+One pass per connection (on its interval, and at once after a webhook): ``fetch_changes(cursor)``
+page
+by page, where the cursor is what the connector handed back last time (with its own lookback window
+and
 boundary set), kept per scope in ``Connection.cursor`` and saved only after the page's changes are
 stored. Cost grows with the number of changes, not the number of items.
 
 Rules that keep a misbehaving tracker from doing damage:
 - an event older than (or as old as) the stored ``remote_updated_at`` is never applied;
-- an object reported deleted, or missing, is tombstoned only after ``fetch_item`` returns None from a
+- an object reported deleted, or missing, is tombstoned only after ``fetch_item`` returns None from
+a
   successful call; an error anywhere aborts the pass before anything of it is applied.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import or_
@@ -177,8 +181,7 @@ def pull_scope(
     actor = f"{connection.kind}:{connection.name}"
     counts = {"pages": 0, "applied": 0, "stale": 0, "unknown": 0, "vanished": 0}
     for _ in range(MAX_PAGES_PER_PASS):
-        since = cursor
-        page = call_with_retries(context.retry_policy, lambda: connector.fetch_changes(since))
+        page = call_with_retries(context.retry_policy, partial(connector.fetch_changes, cursor))
         counts["pages"] += 1
         vanished: list[RemoteRef] = list(page.deleted)
         with Session(context.engine, expire_on_commit=False) as session:

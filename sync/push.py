@@ -8,9 +8,11 @@ passed (Jira's search index lags), and adopts what it finds instead of creating 
 therefore never retried inside a call.
 
 Ownership. planbridge owns the planning fields; ``pushed_fields`` holds what it last wrote, and only
-fields whose wanted value differs from that are written. So a person's edit in the tracker stays until
+fields whose wanted value differs from that are written. So a person's edit in the tracker stays
+until
 planbridge changes that field again. The tracker owns status: a status move is pushed only when the
-item's status differs both from what the tracker last said and from what planbridge last pushed, i.e.
+item's status differs both from what the tracker last said and from what planbridge last pushed,
+i.e.
 when someone changed it through the API.
 """
 
@@ -146,7 +148,8 @@ def _store_remote(link: ExternalLink, remote: RemoteItem) -> None:
 
 
 class PushDeferred(Exception):
-    """Not now, and not a failure: no write slot, the parent mirror is not created yet, index lag."""
+    """Not now, and not a failure: no write slot, the parent mirror is not created yet, index
+    lag."""
 
     def __init__(self, reason: str, until_seconds: float) -> None:
         super().__init__(reason)
@@ -182,7 +185,8 @@ def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPla
                 row = session.get(ExternalLink, link.id)
                 assert row is not None
                 _store_remote(row, found)
-                # What the lost create wrote is what the tracker shows now; anything else gets written.
+                # What the lost create wrote is what the tracker shows now; anything else gets
+                # written.
                 row.pushed_fields = {
                     **spec_fields(plan.spec),
                     "title": found.title,
@@ -200,7 +204,8 @@ def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPla
         assert row is not None
         row.create_started_at = context.clock.now()
         session.add(row)
-        session.commit()  # the create is now "maybe sent": a crash from here on leads to a marker lookup
+        # The create is now "maybe sent": a crash from here on leads to a marker lookup.
+        session.commit()
     remote = connector.create_item(plan.spec)
     with Session(engine, expire_on_commit=False) as session:
         row = session.get(ExternalLink, link.id)

@@ -1,7 +1,10 @@
-"""Where an action item goes: its own connection and scope, else its goal's, else its plan's default.
+"""Where an action item goes: its own connection and scope, else its goal's, else its plan's
+default.
 
-The engine writes one ExternalLink per item (and per mirrored goal) when it first sees it; the link is
-then the item's push work and its lease. A link stays with the connection it was created for: moving an
+The engine writes one ExternalLink per item (and per mirrored goal) when it first sees it; the link
+is
+then the item's push work and its lease. A link stays with the connection it was created for:
+moving an
 item to another connection later is not followed (delete and recreate the item instead).
 """
 

@@ -7,7 +7,8 @@ worker that died (SIGKILL, lost host) only delays its work by ``settings.sync_le
 Claiming is one short transaction: select candidate ids, then
 ``UPDATE ... SET leased_by, lease_until WHERE id IN (...) AND lease is free RETURNING id``.
 On PostgreSQL the select is ``FOR UPDATE SKIP LOCKED``, so concurrent workers on any number of hosts
-take disjoint rows without waiting for each other. On SQLite (one box, the embedded worker and perhaps a
+take disjoint rows without waiting for each other. On SQLite (one box, the embedded worker and
+perhaps a
 few threads) the database lock serialises writers and the conditional UPDATE alone decides who wins.
 """
 
@@ -69,7 +70,8 @@ def claim(
 
 
 def release(session: Session, row: Any, worker_id: str) -> None:
-    """Give a lease back as part of the caller's transaction (only if this worker still holds it)."""
+    """Give a lease back as part of the caller's transaction (only if this worker still holds
+    it)."""
     if row.leased_by == worker_id:
         row.leased_by = None
         row.lease_until = None
@@ -88,8 +90,11 @@ def release_by_id(engine: Engine, model: type[SQLModel], row_id: uuid.UUID, work
         session.commit()
 
 
-def renew(engine: Engine, model: type[SQLModel], row_id: uuid.UUID, worker_id: str, until: datetime) -> bool:
-    """Extend a held lease before working on the row; False when another worker has taken it over."""
+def renew(
+    engine: Engine, model: type[SQLModel], row_id: uuid.UUID, worker_id: str, until: datetime
+) -> bool:
+    """Extend a held lease before working on the row; False when another worker has taken it
+    over."""
     table: Any = model
     with Session(engine) as session:
         result = session.execute(

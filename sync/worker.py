@@ -1,7 +1,8 @@
 """Workers: threads that run engine steps until told to stop.
 
 ``planbridge worker --concurrency N`` runs N threads in one process; ``planbridge serve`` runs one
-embedded thread (unless ``--no-worker``). SIGTERM and SIGINT set a stop flag: each thread finishes the
+embedded thread (unless ``--no-worker``). SIGTERM and SIGINT set a stop flag: each thread finishes
+the
 step it is in (so no claimed work is abandoned half-done) and exits; leases of anything a killed
 process held expire after ``settings.sync_lease_seconds``.
 """

@@ -41,13 +41,20 @@ class TrackerRefused(ServiceError):
 
 def _public(settings: Settings, connection: Connection) -> dict[str, Any]:
     return ConnectionPublic(
-        id=connection.id, kind=connection.kind, name=connection.name, base_url=connection.base_url,
-        scope=connection.scope, config=connection.config,
-        poll_interval_seconds=connection.poll_interval_seconds, state=connection.state,
+        id=connection.id,
+        kind=connection.kind,
+        name=connection.name,
+        base_url=connection.base_url,
+        scope=connection.scope,
+        config=connection.config,
+        poll_interval_seconds=connection.poll_interval_seconds,
+        state=connection.state,
         paused_reason=connection.paused_reason,
         credential_fields=connections.credential_fields(settings, connection),
-        webhook_path=connections.webhook_path(connection.id), last_pull_at=connection.last_pull_at,
-        last_error=connection.last_error, created_at=connection.created_at,
+        webhook_path=connections.webhook_path(connection.id),
+        last_pull_at=connection.last_pull_at,
+        last_error=connection.last_error,
+        created_at=connection.created_at,
         updated_at=connection.updated_at,
     ).model_dump()
 
@@ -73,7 +80,9 @@ def list_connections(
     )
     return ConnectionPage(
         items=[ConnectionPublic(**_public(settings, row)) for row in result.rows],
-        total=result.total, limit=result.limit, offset=result.offset,
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
     )
 
 
@@ -179,10 +188,14 @@ def connection_health(
         limits = ()
     lag = (now - connection.last_pull_ok_at).total_seconds() if connection.last_pull_ok_at else None
     return ConnectionHealth(
-        connection_id=connection.id, state=connection.state,
-        paused_reason=connection.paused_reason, last_pull_at=connection.last_pull_at,
-        last_pull_ok_at=connection.last_pull_ok_at, lag_seconds=lag,
-        last_error=connection.last_error, consecutive_failures=connection.consecutive_failures,
+        connection_id=connection.id,
+        state=connection.state,
+        paused_reason=connection.paused_reason,
+        last_pull_at=connection.last_pull_at,
+        last_pull_ok_at=connection.last_pull_ok_at,
+        lag_seconds=lag,
+        last_error=connection.last_error,
+        consecutive_failures=connection.consecutive_failures,
         backoff_until=connection.backoff_until,
         rate_limit={
             "limit": connection.rate_limit_limit,
@@ -193,7 +206,10 @@ def connection_health(
         webhook_deliveries_seen=deliveries(),
         webhook_deliveries_pending=deliveries(col(WebhookDelivery.processed_at).is_(None)),
         pending_pushes=connections.count_links(
-            session, connection.id, link.dead.is_(False), link.tombstoned_at.is_(None),
+            session,
+            connection.id,
+            link.dead.is_(False),
+            link.tombstoned_at.is_(None),
             link.external_id.is_(None) | (link.pushed_revision == 0),
         ),
         failing_pushes=connections.count_links(
@@ -222,7 +238,9 @@ def register_webhook(
         raise InvalidField(
             "callback_url", "give callback_url or set PLANBRIDGE_PUBLIC_URL to planbridge's address"
         )
-    connector = build_connector(connection.kind, connections.connector_settings(settings, connection))
+    connector = build_connector(
+        connection.kind, connections.connector_settings(settings, connection)
+    )
     try:
         hook_id = connector.register_webhook(callback)
     except ConnectorError as exc:

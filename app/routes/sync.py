@@ -23,12 +23,17 @@ def list_dead(session: SessionDep, auth: ReadAuth, page: PageDep) -> DeadLinkPag
         col(ExternalLink.workspace_id) == auth.workspace_id, col(ExternalLink.dead).is_(True)
     )
     result = paginate(
-        session, statement, [col(ExternalLink.created_at), col(ExternalLink.id)],
-        limit=page.limit, offset=page.offset,
+        session,
+        statement,
+        [col(ExternalLink.created_at), col(ExternalLink.id)],
+        limit=page.limit,
+        offset=page.offset,
     )
     return DeadLinkPage(
         items=[DeadLink.model_validate(row) for row in result.rows],
-        total=result.total, limit=result.limit, offset=result.offset,
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
     )
 
 

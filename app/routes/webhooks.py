@@ -1,16 +1,17 @@
-"""``/webhooks/{connection_id}``: tracker webhook deliveries (no API token: the signature is the auth)."""
+"""``/webhooks/{connection_id}``: tracker webhook deliveries (no API token: the signature is the
+auth)."""
 
 from __future__ import annotations
 
 import uuid
 
 from fastapi import APIRouter, Request, Response
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.db import utcnow
 from app.errors import NotFound, PayloadTooLarge, Unauthorized, problem_responses
 from app.models import Connection
-from sqlmodel import Session
 from sync.inbox import delivery_id_of, store_delivery, verify_delivery
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])

@@ -1,8 +1,10 @@
 """Outbound URL check for connection base URLs (server-side request forgery guard).
 
-planbridge calls the base URL of every connection from inside the deployment's network, so a URL that
+planbridge calls the base URL of every connection from inside the deployment's network, so a URL
+that
 resolves to a private, loopback, link-local, reserved or multicast address could reach internal
-services. Such URLs are refused unless ``PLANBRIDGE_ALLOW_PRIVATE_TRACKERS`` is set (self-hosted Jira
+services. Such URLs are refused unless ``PLANBRIDGE_ALLOW_PRIVATE_TRACKERS`` is set (self-hosted
+Jira
 Data Center on the intranet; the tests' emulators on 127.0.0.1).
 """
 
@@ -63,7 +65,8 @@ def check_base_url(
         if _is_forbidden(address):
             raise InvalidField(
                 FIELD,
-                f"base_url host '{parts.hostname}' resolves to {text}, a private, loopback, link-local, "
-                "reserved or multicast address; set PLANBRIDGE_ALLOW_PRIVATE_TRACKERS=true to allow it",
+                f"base_url host '{parts.hostname}' resolves to {text}, a private, loopback, "
+                "link-local, reserved or multicast address; set "
+                "PLANBRIDGE_ALLOW_PRIVATE_TRACKERS=true to allow it",
             )
     return url.rstrip("/")

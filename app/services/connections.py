@@ -42,7 +42,8 @@ def credential_fields(settings: Settings, connection: Connection) -> list[str]:
 
 
 def webhook_secrets(settings: Settings, connection: Connection, now: datetime) -> list[str]:
-    """The secrets a delivery may be signed with: the current one, and the previous during its grace."""
+    """The secrets a delivery may be signed with: the current one, and the previous during its
+    grace."""
     found = []
     if connection.webhook_secret_encrypted:
         found.append(decrypt_text(settings, connection.webhook_secret_encrypted))
@@ -83,7 +84,8 @@ def _field_of(kind: str, location: tuple[int | str, ...]) -> list[str | int]:
 
 
 def validate_and_check(settings: Settings, connection: Connection) -> None:
-    """Config validation (422 naming the field), then the connector's check() (422 with the reason)."""
+    """Config validation (422 naming the field), then the connector's check() (422 with the
+    reason)."""
     if connection.kind not in available_kinds():
         installed = ", ".join(available_kinds()) or "none"
         raise InvalidField(

@@ -70,7 +70,11 @@ def seed(
         },
         headers=headers,
     ).json()
-    goal_body: dict[str, Any] = {"plan_id": plan["id"], "title": "Ship it", "owner_id": person["id"]}
+    goal_body: dict[str, Any] = {
+        "plan_id": plan["id"],
+        "title": "Ship it",
+        "owner_id": person["id"],
+    }
     if mirror_goal:
         goal_body["connection_id"] = connection["id"]
     goal = client.post("/api/v1/goals", json=goal_body, headers=headers).json()

@@ -1,4 +1,5 @@
-"""Connections API: checked before saving, secrets never returned, scopes enforced, 422s name fields."""
+"""Connections API: checked before saving, secrets never returned, scopes enforced, 422s name
+fields."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app.models import Connection, Scope
 from app.errors import InvalidField
+from app.models import Connection, Scope
 from app.security.urls import check_base_url
 from tests.conftest import Tenant
 from tests.sync.conftest import create_memory_connection
@@ -17,7 +18,10 @@ from tests.sync.conftest import create_memory_connection
 
 def _body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "kind": "memory", "name": "demo", "base_url": "memory://api-test", "scope": "TEAM",
+        "kind": "memory",
+        "name": "demo",
+        "base_url": "memory://api-test",
+        "scope": "TEAM",
         "credentials": {"token": "good"},
     }
     body.update(overrides)
@@ -62,12 +66,19 @@ def test_unknown_kind_and_bad_config_name_the_field(client: TestClient, tenant: 
     )
     assert bad.status_code == 422
     assert _error_locations(bad) == [["body", "config", "marker_lookup_delay_seconds"]]
-    extra = client.post("/api/v1/connections", json=_body(config={"typo": 1}), headers=tenant.headers)
+    extra = client.post(
+        "/api/v1/connections", json=_body(config={"typo": 1}), headers=tenant.headers
+    )
     assert extra.status_code == 422 and _error_locations(extra) == [["body", "config", "typo"]]
 
 
 def test_private_base_url_is_refused_unless_allowed() -> None:
-    for url in ("http://127.0.0.1:8080", "http://10.1.2.3", "http://169.254.169.254", "http://[::1]/"):
+    for url in (
+        "http://127.0.0.1:8080",
+        "http://10.1.2.3",
+        "http://169.254.169.254",
+        "http://[::1]/",
+    ):
         try:
             check_base_url(url, allow_private=False)
         except InvalidField as error:
@@ -84,7 +95,9 @@ def test_read_token_lists_but_cannot_create(
     reader = make_tenant("acme", Scope.read)
     listed = client.get("/api/v1/connections", headers=reader.headers)
     assert listed.status_code == 200 and listed.json()["total"] == 1
-    assert client.post("/api/v1/connections", json=_body(), headers=reader.headers).status_code == 403
+    assert (
+        client.post("/api/v1/connections", json=_body(), headers=reader.headers).status_code == 403
+    )
 
 
 def test_other_workspace_cannot_see_the_connection(
@@ -106,7 +119,9 @@ def test_update_rechecks_new_credentials_and_delete_forgets(
     url = f"/api/v1/connections/{created['id']}"
     refused = client.patch(url, json={"credentials": {"token": "bad"}}, headers=tenant.headers)
     assert refused.status_code == 422 and _error_locations(refused) == [["body", "credentials"]]
-    renamed = client.patch(url, json={"name": "renamed", "poll_interval_seconds": 60}, headers=tenant.headers)
+    renamed = client.patch(
+        url, json={"name": "renamed", "poll_interval_seconds": 60}, headers=tenant.headers
+    )
     assert renamed.status_code == 200 and renamed.json()["poll_interval_seconds"] == 60
     too_fast = client.patch(url, json={"poll_interval_seconds": 1}, headers=tenant.headers)
     assert too_fast.status_code == 422
@@ -122,7 +137,9 @@ def test_register_webhook_needs_a_callback_and_resync_resets(
     missing = client.post(f"{base}/webhook", headers=tenant.headers)
     assert missing.status_code == 422 and _error_locations(missing) == [["body", "callback_url"]]
     registered = client.post(
-        f"{base}/webhook", json={"callback_url": "https://pb.example/webhooks/x"}, headers=tenant.headers
+        f"{base}/webhook",
+        json={"callback_url": "https://pb.example/webhooks/x"},
+        headers=tenant.headers,
     )
     assert registered.status_code == 200 and registered.json()["hook_id"].startswith("hook-")
     resync = client.post(f"{base}/resync", headers=tenant.headers)

@@ -54,12 +54,16 @@ def _start_worker(database_url: str, concurrency: int = 1) -> subprocess.Popen[b
     }
     return subprocess.Popen(
         [*WORKER_COMMAND, "--concurrency", str(concurrency)],
-        env=env, cwd=Path(__file__).resolve().parents[2],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
-def _seed_many(client: TestClient, tenant: Tenant, store_path: Path, items: int, **config: Any) -> Seeded:
+def _seed_many(
+    client: TestClient, tenant: Tenant, store_path: Path, items: int, **config: Any
+) -> Seeded:
     seeded = seed(client, tenant, items=0, store_path=str(store_path), **config)
     for index in range(items):
         seeded.item_ids.append(add_item(client, tenant, seeded, f"Item {index}"))
@@ -82,8 +86,11 @@ def _clean_pass(engine: Engine, settings: Settings) -> None:
 def _forked_worker(database_url: str) -> None:
     """A worker process forked from the test (no interpreter start-up: 20 kills stay quick)."""
     settings = Settings(
-        database_url=database_url, secret_key=TEST_SECRET_KEY,  # type: ignore[arg-type]
-        sync_lease_seconds=5, embedded_worker=False, allow_private_trackers=True,
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,  # type: ignore[arg-type]
+        sync_lease_seconds=5,
+        embedded_worker=False,
+        allow_private_trackers=True,
     )
     worker = Worker(make_engine(database_url, pool_size=2), settings, idle_seconds=0.2)
     worker.start()
@@ -91,7 +98,11 @@ def _forked_worker(database_url: str) -> None:
 
 
 def test_worker_killed_at_random_moments_creates_every_item_exactly_once(
-    client: TestClient, tenant: Tenant, engine: Engine, settings: Settings, database_url: str,
+    client: TestClient,
+    tenant: Tenant,
+    engine: Engine,
+    settings: Settings,
+    database_url: str,
     tmp_path: Path,
 ) -> None:
     seeded = _seed_many(client, tenant, tmp_path / "tracker.db", 200, latency_seconds=0.01)
@@ -119,7 +130,11 @@ def test_worker_killed_at_random_moments_creates_every_item_exactly_once(
 
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_four_worker_processes_share_the_work_on_postgres(
-    client: TestClient, tenant: Tenant, engine: Engine, database_url: str, tmp_path: Path,
+    client: TestClient,
+    tenant: Tenant,
+    engine: Engine,
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     seeded = _seed_many(client, tenant, tmp_path / "tracker.db", 1000, latency_seconds=0.002)
     workers = [_start_worker(database_url) for _ in range(4)]

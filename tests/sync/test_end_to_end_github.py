@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.models import ActionItem, ItemEvent, WebhookDelivery
+from app.models import ActionItem, ItemEvent
 from app.models.planning import EventSource, ItemStatus
 from connectors.base import MARKER_LABEL, RemoteRef, RemoteStatus
 from connectors.github.mapping import item_id_from_body
@@ -44,21 +44,28 @@ def _seed(client: TestClient, tenant: Tenant, github: GitHubHarness, items: int)
     connection = client.post(
         "/api/v1/connections",
         json={
-            "kind": "github", "name": "GitHub", "base_url": github.base_url, "scope": github.scope,
-            "credentials": {"token": TOKEN}, "webhook_secret": github.emulator.webhook_secret,
+            "kind": "github",
+            "name": "GitHub",
+            "base_url": github.base_url,
+            "scope": github.scope,
+            "credentials": {"token": TOKEN},
+            "webhook_secret": github.emulator.webhook_secret,
             "config": {"in_progress_label": "in progress", "blocked_label": "blocked"},
         },
         headers=headers,
     )
     assert connection.status_code == 201, connection.text
     person = client.post(
-        "/api/v1/people", json={"name": "Octo", "identities": {"github": "octocat"}}, headers=headers
+        "/api/v1/people",
+        json={"name": "Octo", "identities": {"github": "octocat"}},
+        headers=headers,
     ).json()
     today = date.today()
     plan = client.post(
         "/api/v1/plans",
         json={
-            "name": "Q1", "start_date": today.isoformat(),
+            "name": "Q1",
+            "start_date": today.isoformat(),
             "end_date": (today + timedelta(days=90)).isoformat(),
             "default_connection_id": connection.json()["id"],
         },
@@ -74,8 +81,11 @@ def _seed(client: TestClient, tenant: Tenant, github: GitHubHarness, items: int)
         response = client.post(
             "/api/v1/items",
             json={
-                "goal_id": goal["id"], "title": f"Task {index}", "owner_id": person["id"],
-                "due_date": (today + timedelta(days=10)).isoformat(), "estimate_hours": 3,
+                "goal_id": goal["id"],
+                "title": f"Task {index}",
+                "owner_id": person["id"],
+                "due_date": (today + timedelta(days=10)).isoformat(),
+                "estimate_hours": 3,
             },
             headers=headers,
         )
@@ -104,8 +114,12 @@ def _status(engine: Any, item_id: str) -> ItemStatus:
 
 
 def test_items_reach_github_and_a_close_comes_back_by_webhook(
-    client: TestClient, tenant: Tenant, github: GitHubHarness, served_app: str,
-    sync_engine: SyncEngine, engine: Any,
+    client: TestClient,
+    tenant: Tenant,
+    github: GitHubHarness,
+    served_app: str,
+    sync_engine: SyncEngine,
+    engine: Any,
 ) -> None:
     seeded = _seed(client, tenant, github, items=20)
     github.emulator.webhooks.url = f"{served_app}/webhooks/{seeded['connection_id']}"
@@ -123,13 +137,19 @@ def test_items_reach_github_and_a_close_comes_back_by_webhook(
     assert _status(engine, seeded["item_ids"][0]) == ItemStatus.done
     with Session(engine) as session:
         events = session.exec(
-            select(ItemEvent).where(ItemEvent.kind == "status", ItemEvent.source == EventSource.tracker)
+            select(ItemEvent).where(
+                ItemEvent.kind == "status", ItemEvent.source == EventSource.tracker
+            )
         ).all()
     assert [(str(e.item_id), e.to_value) for e in events] == [(seeded["item_ids"][0], "done")]
 
 
 def test_without_webhooks_the_next_poll_brings_the_close(
-    client: TestClient, tenant: Tenant, github: GitHubHarness, sync_engine: SyncEngine, engine: Any,
+    client: TestClient,
+    tenant: Tenant,
+    github: GitHubHarness,
+    sync_engine: SyncEngine,
+    engine: Any,
 ) -> None:
     seeded = _seed(client, tenant, github, items=3)
     run_until_idle(sync_engine)

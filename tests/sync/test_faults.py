@@ -1,4 +1,5 @@
-"""Failures: flaky trackers converge without duplicates; auth pauses; rate limits back off; dead links."""
+"""Failures: flaky trackers converge without duplicates; auth pauses; rate limits back off; dead
+links."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.models import Connection, ExternalLink
-from app.models.sync import ConnectionState
 from sync.context import EngineContext
 from sync.engine import SyncEngine
 from tests.conftest import Tenant
@@ -38,7 +38,8 @@ def test_twenty_percent_failures_converge_without_duplicates(
         _make_everything_due(engine)
         with Session(engine) as session:
             pending = [
-                link for link in session.exec(select(ExternalLink))
+                link
+                for link in session.exec(select(ExternalLink))
                 if link.external_id is None or link.pushed_revision == 0
             ]
         if not pending:
@@ -137,7 +138,9 @@ def test_tracker_down_for_long_recovers_by_itself(
     run_until_idle(sync_engine)
     assert seeded.tracker.object_count() == 4
     with Session(engine) as session:
-        assert all(link.attempts == 0 and not link.dead for link in session.exec(select(ExternalLink)))
+        assert all(
+            link.attempts == 0 and not link.dead for link in session.exec(select(ExternalLink))
+        )
 
 
 def test_push_gives_up_after_max_attempts_and_can_be_retried(
@@ -153,10 +156,14 @@ def test_push_gives_up_after_max_attempts_and_can_be_retried(
     dead = client.get("/api/v1/sync/dead", headers=tenant.headers).json()
     assert dead["total"] == 1 and dead["items"][0]["attempts"] == 3
     assert "503" in dead["items"][0]["last_error"]
-    health = client.get(f"/api/v1/connections/{seeded.connection_id}/health", headers=tenant.headers)
+    health = client.get(
+        f"/api/v1/connections/{seeded.connection_id}/health", headers=tenant.headers
+    )
     assert health.json()["dead_pushes"] == 1
     seeded.tracker.clear_faults()
-    retried = client.post(f"/api/v1/sync/dead/{dead['items'][0]['id']}/retry", headers=tenant.headers)
+    retried = client.post(
+        f"/api/v1/sync/dead/{dead['items'][0]['id']}/retry", headers=tenant.headers
+    )
     assert retried.status_code == 200
     run_until_idle(sync_engine)
     assert seeded.tracker.object_count() == 1

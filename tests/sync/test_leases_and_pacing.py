@@ -27,16 +27,27 @@ def test_two_workers_claim_disjoint_links_and_a_dead_workers_lease_expires(
     ensure_links(engine)
     now = utcnow()
     link = ExternalLink
-    first = claim(engine, link, worker_id="a", now=now, lease=timedelta(seconds=60), conditions=[], limit=4)
-    second = claim(engine, link, worker_id="b", now=now, lease=timedelta(seconds=60), conditions=[], limit=4)
+    first = claim(
+        engine, link, worker_id="a", now=now, lease=timedelta(seconds=60), conditions=[], limit=4
+    )
+    second = claim(
+        engine, link, worker_id="b", now=now, lease=timedelta(seconds=60), conditions=[], limit=4
+    )
     assert len(first) == 4 and len(second) == 2 and not set(first) & set(second)
-    assert claim(engine, link, worker_id="c", now=now, lease=timedelta(seconds=60), conditions=[]) == []
+    assert (
+        claim(engine, link, worker_id="c", now=now, lease=timedelta(seconds=60), conditions=[])
+        == []
+    )
     later = now + timedelta(seconds=61)  # worker "a" died: its leases expire
-    taken_over = claim(engine, link, worker_id="c", now=later, lease=timedelta(seconds=60), conditions=[])
+    taken_over = claim(
+        engine, link, worker_id="c", now=later, lease=timedelta(seconds=60), conditions=[]
+    )
     assert len(taken_over) == 6
 
 
-def test_reserve_write_stays_inside_every_window(client: TestClient, tenant: Tenant, engine) -> None:
+def test_reserve_write_stays_inside_every_window(
+    client: TestClient, tenant: Tenant, engine
+) -> None:
     seeded = seed(client, tenant, items=0)
     connection_id = uuid.UUID(seeded.connection_id)
     limits = (RateWindow(3, 10.0), RateWindow(5, 60.0))
@@ -70,7 +81,9 @@ def test_resync_pushes_only_real_differences(
     seeded = seed(client, tenant, items=3)
     run_until_idle(sync_engine)
     writes = seeded.tracker.count("writes")
-    response = client.post(f"/api/v1/connections/{seeded.connection_id}/resync", headers=tenant.headers)
+    response = client.post(
+        f"/api/v1/connections/{seeded.connection_id}/resync", headers=tenant.headers
+    )
     assert response.json()["links"] == 3
     run_until_idle(sync_engine)
     assert seeded.tracker.count("writes") == writes

@@ -74,7 +74,9 @@ def test_person_edit_in_tracker_is_kept_and_recorded_as_drift(
         drift = session.exec(select(ItemEvent).where(ItemEvent.kind == "drift")).all()
     assert [(d.field, d.to_value) for d in drift] == [("title", "Better title from a person")]
     # Until planbridge changes that field again: then its value wins.
-    client.patch(f"/api/v1/items/{seeded.item_ids[0]}", json={"title": "Ours"}, headers=tenant.headers)
+    client.patch(
+        f"/api/v1/items/{seeded.item_ids[0]}", json={"title": "Ours"}, headers=tenant.headers
+    )
     run_until_idle(sync_engine)
     assert seeded.tracker.get(stored.id).title == "Ours"
 
@@ -89,7 +91,9 @@ def test_tracker_status_is_not_overwritten_but_an_api_status_change_is_pushed(
     client.patch(f"/api/v1/items/{first.item_id}", json={"title": "Edited"}, headers=tenant.headers)
     run_until_idle(sync_engine)
     assert seeded.tracker.get(first.id).status == "in_progress"
-    client.patch(f"/api/v1/items/{second.item_id}", json={"status": "blocked"}, headers=tenant.headers)
+    client.patch(
+        f"/api/v1/items/{second.item_id}", json={"status": "blocked"}, headers=tenant.headers
+    )
     run_until_idle(sync_engine)
     assert seeded.tracker.get(second.id).status == "blocked"
 
@@ -97,7 +101,7 @@ def test_tracker_status_is_not_overwritten_but_an_api_status_change_is_pushed(
 def test_links_record_the_pushed_revision(
     client: TestClient, tenant: Tenant, sync_engine: SyncEngine, engine
 ) -> None:
-    seeded = seed(client, tenant, items=1)
+    seed(client, tenant, items=1)
     run_until_idle(sync_engine)
     with Session(engine) as session:
         link = session.exec(select(ExternalLink)).one()

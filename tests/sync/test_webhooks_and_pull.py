@@ -64,13 +64,17 @@ def test_same_delivery_three_times_is_stored_and_processed_once(
     run_until_idle(sync_engine)
     stored = seeded.tracker.all_items()[0]
     body = webhook_body(seeded.tracker.person_sets_status(str(stored.id), "in_progress"))  # type: ignore[arg-type]
-    codes = [_post(client, seeded.connection_id, body, seeded.webhook_secret, "same") for _ in range(3)]
+    codes = [
+        _post(client, seeded.connection_id, body, seeded.webhook_secret, "same") for _ in range(3)
+    ]
     assert codes == [202, 202, 202]
     assert sync_engine.process_deliveries() == 1
     assert sync_engine.process_deliveries() == 0
     with Session(engine) as session:
         events = session.exec(
-            select(ItemEvent).where(ItemEvent.kind == "status", ItemEvent.source == EventSource.tracker)
+            select(ItemEvent).where(
+                ItemEvent.kind == "status", ItemEvent.source == EventSource.tracker
+            )
         ).all()
     assert len(events) == 1
     assert len(_deliveries(engine)) == 1
@@ -174,7 +178,9 @@ def test_failing_tracker_changes_no_item_and_backs_off_the_poll(
     with Session(engine) as session:
         items = session.exec(select(ActionItem)).all()
         assert {item.status for item in items} == {ItemStatus.todo}
-    health = client.get(f"/api/v1/connections/{seeded.connection_id}/health", headers=tenant.headers)
+    health = client.get(
+        f"/api/v1/connections/{seeded.connection_id}/health", headers=tenant.headers
+    )
     assert health.status_code == 200
     assert health.json()["consecutive_failures"] == 1
     assert "503" in health.json()["last_error"]
