@@ -28,8 +28,8 @@ def connector_class(kind: str) -> type[Connector]:
 def _load_connector_class(kind: str) -> type[Connector] | None:
     # Scanning every installed distribution's entry points costs tens of milliseconds, and the
     # webhook path and the worker look a class up per delivery and per step: load each kind once.
-    # Unknown kinds are not cached as errors beyond the process's life: installing a connector
-    # package means restarting the service anyway.
+    # An unknown kind is remembered as unknown too: installing a connector package means
+    # restarting the service anyway.
     matches = [ep for ep in entry_points(group=GROUP) if ep.name == kind]
     if not matches:
         return None
