@@ -13,7 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+import uuid
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.db import make_engine
-from app.models import ExternalLink, ItemEvent
+from app.models import ActionItem, ExternalLink, ItemEvent
 from app.settings import Settings
 from sync.clock import SystemClock
 from sync.context import EngineContext
@@ -31,7 +32,7 @@ from sync.engine import SyncEngine
 from sync.retry import NO_WAIT_POLICY
 from sync.worker import Worker
 from tests.conftest import TEST_SECRET_KEY, Tenant
-from tests.sync.conftest import Seeded, add_item, seed
+from tests.sync.conftest import Seeded, seed
 
 pytestmark = pytest.mark.slow
 WORKER_COMMAND = [sys.executable, "-c", "from app.cli import main; main()", "worker"]
@@ -62,11 +63,25 @@ def _start_worker(database_url: str, concurrency: int = 1) -> subprocess.Popen[b
 
 
 def _seed_many(
-    client: TestClient, tenant: Tenant, store_path: Path, items: int, **config: Any
+    client: TestClient, tenant: Tenant, engine: Engine, store_path: Path, items: int, **config: Any
 ) -> Seeded:
+    """A seeded plan; the items are inserted directly (1,000 API calls would dominate the test)."""
     seeded = seed(client, tenant, items=0, store_path=str(store_path), **config)
-    for index in range(items):
-        seeded.item_ids.append(add_item(client, tenant, seeded, f"Item {index}"))
+    with Session(engine) as session:
+        rows = [
+            ActionItem(
+                workspace_id=tenant.workspace_id,
+                goal_id=uuid.UUID(seeded.goal_id),
+                title=f"Item {index}",
+                owner_id=uuid.UUID(seeded.person_id),
+                due_date=date.today() + timedelta(days=14),
+                estimate_hours=2,
+            )
+            for index in range(items)
+        ]
+        session.add_all(rows)
+        session.commit()
+        seeded.item_ids = [str(row.id) for row in rows]
     return seeded
 
 
@@ -105,7 +120,7 @@ def test_worker_killed_at_random_moments_creates_every_item_exactly_once(
     database_url: str,
     tmp_path: Path,
 ) -> None:
-    seeded = _seed_many(client, tenant, tmp_path / "tracker.db", 200, latency_seconds=0.01)
+    seeded = _seed_many(client, tenant, engine, tmp_path / "tracker.db", 200, latency_seconds=0.01)
     tracker = seeded.tracker
     tracker.inject_fault("lose_create_response", count=5)  # creates committed, answers lost
     randomness = random.Random(20)
@@ -136,7 +151,9 @@ def test_four_worker_processes_share_the_work_on_postgres(
     database_url: str,
     tmp_path: Path,
 ) -> None:
-    seeded = _seed_many(client, tenant, tmp_path / "tracker.db", 1000, latency_seconds=0.002)
+    seeded = _seed_many(
+        client, tenant, engine, tmp_path / "tracker.db", 1000, latency_seconds=0.002
+    )
     workers = [_start_worker(database_url) for _ in range(4)]
     try:
         deadline = time.monotonic() + 150
