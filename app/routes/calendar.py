@@ -15,7 +15,9 @@ from app.services import calendar
 router = APIRouter(prefix="/people/{person_id}", tags=["focus time"])
 
 
-@router.post("/calendar-tokens", status_code=201, responses=problem_responses(401, 403, 404))
+@router.post(
+    "/calendar-tokens", status_code=201, responses=problem_responses(401, 403, 404, 413, 422)
+)
 def create_feed_token(
     person_id: uuid.UUID,
     request: Request,
@@ -36,7 +38,7 @@ def create_feed_token(
     )
 
 
-@router.get("/calendar-tokens", responses=problem_responses(401, 404))
+@router.get("/calendar-tokens", responses=problem_responses(401, 404, 422))
 def list_feed_tokens(
     person_id: uuid.UUID, session: SessionDep, auth: ReadAuth
 ) -> list[FeedTokenPublic]:
@@ -47,7 +49,7 @@ def list_feed_tokens(
 
 
 @router.delete(
-    "/calendar-tokens/{token_id}", status_code=204, responses=problem_responses(401, 403, 404)
+    "/calendar-tokens/{token_id}", status_code=204, responses=problem_responses(401, 403, 404, 422)
 )
 def revoke_feed_token(
     person_id: uuid.UUID, token_id: uuid.UUID, session: SessionDep, auth: WriteAuth

@@ -36,7 +36,7 @@ def list_focus_blocks(
     ]
 
 
-@router.post("", status_code=201, responses=problem_responses(401, 403, 404, 422))
+@router.post("", status_code=201, responses=problem_responses(401, 403, 404, 413, 422))
 def create_focus_block(
     person_id: uuid.UUID, body: FocusBlockCreate, session: SessionDep, auth: WriteAuth
 ) -> FocusBlockPublic:
@@ -46,7 +46,7 @@ def create_focus_block(
     return _public(block)
 
 
-@router.put("/{block_id}", responses=problem_responses(401, 403, 404, 422))
+@router.put("/{block_id}", responses=problem_responses(401, 403, 404, 413, 422))
 def replace_focus_block(
     person_id: uuid.UUID,
     block_id: uuid.UUID,
@@ -59,7 +59,7 @@ def replace_focus_block(
     return _public(block)
 
 
-@router.delete("/{block_id}", status_code=204, responses=problem_responses(401, 403, 404))
+@router.delete("/{block_id}", status_code=204, responses=problem_responses(401, 403, 404, 422))
 def delete_focus_block(
     person_id: uuid.UUID, block_id: uuid.UUID, session: SessionDep, auth: WriteAuth
 ) -> Response:

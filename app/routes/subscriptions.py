@@ -27,7 +27,7 @@ def _public(subscription: Subscription, secret: str | None = None) -> Subscripti
     return public
 
 
-@router.post("", status_code=201, responses=problem_responses(401, 403, 422))
+@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
 def create_subscription(
     body: SubscriptionCreate, session: SessionDep, settings: SettingsDep, auth: AdminAuth
 ) -> SubscriptionPublic:
@@ -54,14 +54,16 @@ def list_subscriptions(
     )
 
 
-@router.get("/{subscription_id}", responses=problem_responses(401, 404))
+@router.get("/{subscription_id}", responses=problem_responses(401, 404, 422))
 def get_subscription(
     subscription_id: uuid.UUID, session: SessionDep, auth: ReadAuth
 ) -> SubscriptionPublic:
     return _public(notifications.get_subscription(session, auth.workspace_id, subscription_id))
 
 
-@router.delete("/{subscription_id}", status_code=204, responses=problem_responses(401, 403, 404))
+@router.delete(
+    "/{subscription_id}", status_code=204, responses=problem_responses(401, 403, 404, 422)
+)
 def delete_subscription(
     subscription_id: uuid.UUID, session: SessionDep, auth: AdminAuth
 ) -> Response:
@@ -70,7 +72,9 @@ def delete_subscription(
     return Response(status_code=204)
 
 
-@router.post("/{subscription_id}/rotate-secret", responses=problem_responses(401, 403, 404, 422))
+@router.post(
+    "/{subscription_id}/rotate-secret", responses=problem_responses(401, 403, 404, 413, 422)
+)
 def rotate_secret(
     subscription_id: uuid.UUID,
     body: SecretRotation,
