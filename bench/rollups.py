@@ -4,9 +4,11 @@ Seeds one plan with 200 goals, 100,000 action items and 1,000,000 item events (b
 times the service functions the API and the dashboard call, with "now" fixed in the plan's middle.
 
     python -m bench.rollups --backend sqlite
-    python -m bench.rollups --backend postgres   # needs PLANBRIDGE_BENCH_POSTGRES_URL or the local server
+    python -m bench.rollups --backend postgres   # needs PLANBRIDGE_BENCH_POSTGRES_URL or the
+    local server
 
-Aims: plan progress and plan health p95 < 100 ms; a weekly review < 1 s; capacity of a plan < 500 ms.
+Aims: plan progress and plan health p95 < 100 ms; a weekly review < 1 s; capacity of a plan < 500
+ms.
 """
 
 from __future__ import annotations
@@ -250,7 +252,8 @@ def measure(engine: Engine, plan_id: uuid.UUID, settings: Settings, runs: int) -
             function()  # warm the caches once, as a running server would be
             durations = timed(function, count)
             print(
-                f"{name:38s} runs={count:3d} median={statistics.median(durations):8.1f} ms  p95={p95(durations):8.1f} ms  max={max(durations):8.1f} ms  aim {aim}"
+                f"{name:38s} runs={count:3d} median={statistics.median(durations):8.1f} ms  "
+                f"p95={p95(durations):8.1f} ms  max={max(durations):8.1f} ms  aim {aim}"
             )
 
 

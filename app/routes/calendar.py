@@ -70,7 +70,8 @@ def calendar_feed(
     session: SessionDep,
     token: Annotated[str, Query(min_length=1, max_length=200)],
 ) -> Response:
-    """Focus blocks as weekly events and open items' due dates; authenticated by the feed token only."""
+    """Focus blocks as weekly events and open items' due dates; authenticated by the feed token
+    only."""
     person = calendar.person_for_feed_token(session, person_id, token)
     return Response(
         calendar.render_feed(session, person), media_type="text/calendar; charset=utf-8"

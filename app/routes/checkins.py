@@ -18,7 +18,8 @@ router = APIRouter(prefix="/checkins", tags=["check-ins"])
 
 @router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
 def create_check_in(body: CheckInCreate, session: SessionDep, auth: WriteAuth) -> CheckInPublic:
-    """Record a check-in; one for the same owner, goal and week replaces it (the old one stays as history)."""
+    """Record a check-in; one for the same owner, goal and week replaces it (the old one stays as
+    history)."""
     check_in = checkins.record_check_in(session, auth.workspace_id, body)
     session.commit()
     return CheckInPublic.model_validate(check_in)

@@ -40,7 +40,8 @@ def list_focus_blocks(
 def create_focus_block(
     person_id: uuid.UUID, body: FocusBlockCreate, session: SessionDep, auth: WriteAuth
 ) -> FocusBlockPublic:
-    """Add a block (wall-clock times in an IANA time zone); without declared hours it sets capacity."""
+    """Add a block (wall-clock times in an IANA time zone); without declared hours it sets
+    capacity."""
     block = calendar.create_focus_block(session, auth.workspace_id, person_id, body)
     session.commit()
     return _public(block)

@@ -1,4 +1,5 @@
-"""Computed views: progress, health and capacity of goals and plans, commitments and attention lists."""
+"""Computed views: progress, health and capacity of goals and plans, commitments and attention
+lists."""
 
 from __future__ import annotations
 

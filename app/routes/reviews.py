@@ -47,7 +47,8 @@ def render_review_markdown(review: WeeklyReview) -> str:
         for entry in review.needs_help:
             blockers = f" Blockers: {entry.blockers}" if entry.blockers else ""
             lines.append(
-                f"- **{entry.goal}** ({entry.owner}, {entry.confidence}): {entry.note}{blockers}".rstrip()
+                f"- **{entry.goal}** ({entry.owner}, {entry.confidence}): "
+                f"{entry.note}{blockers}".rstrip()
             )
         lines.append("")
     lines += ["## Goals", ""]
@@ -56,7 +57,8 @@ def render_review_markdown(review: WeeklyReview) -> str:
         lines += [
             f"### {goal.title}",
             "",
-            f"Progress {_percent(goal.percent_start)} -> {_percent(goal.percent_end)} ({change}); owner {goal.owner}",
+            f"Progress {_percent(goal.percent_start)} -> {_percent(goal.percent_end)} ({change}); "
+            f"owner {goal.owner}",
             "",
         ]
         lines += _items("Done", goal.done) + _items("Started", goal.started)
@@ -65,7 +67,8 @@ def render_review_markdown(review: WeeklyReview) -> str:
     if review.over_capacity:
         lines += ["## Over capacity", ""]
         lines += [
-            f"- {entry.name}: {entry.planned_hours:g} h planned, {entry.capacity_hours:g} h capacity (+{entry.over_by:g} h)"
+            f"- {entry.name}: {entry.planned_hours:g} h planned, {entry.capacity_hours:g} h "
+            f"capacity (+{entry.over_by:g} h)"
             for entry in review.over_capacity
         ]
         lines.append("")
@@ -99,7 +102,8 @@ def get_weekly_review(
     auth: ReadAuth,
     format: Annotated[Literal["json", "md"] | None, Query(description="md for Markdown")] = None,
 ) -> Response:
-    """The review of an ISO week (e.g. 2027-W03); Markdown with ``Accept: text/markdown`` or ``?format=md``."""
+    """The review of an ISO week (e.g. 2027-W03); Markdown with ``Accept: text/markdown`` or
+    ``?format=md``."""
     week = IsoWeek.parse(iso_week)
     review = weekly_review(session, auth.workspace_id, plan_id, week, settings)
     wants_markdown = format == "md" or (

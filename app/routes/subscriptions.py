@@ -1,4 +1,5 @@
-"""``/api/v1/subscriptions``: outbound notification targets, secret rotation and the delivery log."""
+"""``/api/v1/subscriptions``: outbound notification targets, secret rotation and the delivery
+log."""
 
 from __future__ import annotations
 

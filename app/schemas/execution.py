@@ -1,4 +1,5 @@
-"""Request and response bodies of the execution features: check-ins, focus blocks, feeds, subscriptions."""
+"""Request and response bodies of the execution features: check-ins, focus blocks, feeds,
+subscriptions."""
 
 from __future__ import annotations
 

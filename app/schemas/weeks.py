@@ -1,4 +1,5 @@
-"""ISO 8601 weeks ("2027-W03"): parsing, bounds and arithmetic, shared by capacity, check-ins and reviews."""
+"""ISO 8601 weeks ("2027-W03"): parsing, bounds and arithmetic, shared by capacity, check-ins and
+reviews."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ class IsoWeek:
 
     @classmethod
     def parse(cls, value: str, *, field: str | list[str | int] = "iso_week") -> IsoWeek:
-        """``2027-W03`` -> IsoWeek, or a 422 naming ``field`` (week 53 only in years that have one)."""
+        """``2027-W03`` -> IsoWeek, or a 422 naming ``field`` (week 53 only in years that have
+        one)."""
         match = _PATTERN.match(value.strip())
         if match is None:
             raise InvalidField(field, f"'{value}' is not an ISO week like 2027-W03")

@@ -2,7 +2,8 @@
 
 Attention order ("most urgent first"): by the most urgent reason of each item, in this order:
 overdue, blocked, dead sync, stale, no tracker link; within one reason, the earliest due date first.
-Only open items (todo, in progress, blocked) are listed: finished or dropped work needs no attention.
+Only open items (todo, in progress, blocked) are listed: finished or dropped work needs no
+attention.
 """
 
 from __future__ import annotations

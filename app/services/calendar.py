@@ -2,7 +2,8 @@
 
 The feed holds one weekly recurring "Strategic work" event per focus block (RRULE, DTSTART with the
 block's TZID, VTIMEZONE included, so calendar apps keep the wall-clock time across daylight-saving
-changes) and one all-day event per open item on its due date, with the tracker link when there is one.
+changes) and one all-day event per open item on its due date, with the tracker link when there is
+one.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def revoke_feed_token(
 
 
 def person_for_feed_token(session: Session, person_id: uuid.UUID, token: str) -> Person:
-    """The person the token opens, or NotFound: a wrong, revoked or foreign token reveals nothing."""
+    """The person the token opens, or NotFound: a wrong, revoked or foreign token reveals
+    nothing."""
     record = session.exec(
         select(CalendarFeedToken).where(col(CalendarFeedToken.token_hash) == _hash(token))
     ).first()

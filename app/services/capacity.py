@@ -6,7 +6,8 @@ Rules (also in the README, "Execution features"):
   working days (Monday to Friday) from its start date (or, without one, the UTC date it was created)
   to its due date, both included. A start after the due date counts as starting on the due date. A
   span without a working day (a weekend) puts the whole estimate in the due date's week.
-- Capacity per week: the person's declared ``weekly_strategic_hours``; without it, the elapsed hours of
+- Capacity per week: the person's declared ``weekly_strategic_hours``; without it, the elapsed
+hours of
   their focus blocks in that week, measured in real time in each block's time zone (a block across a
   daylight-saving change is an hour shorter or longer that week); without either, undeclared (None):
   nobody is reported over an undeclared capacity. A declared 0 means every planned hour is too much.
@@ -125,7 +126,8 @@ def person_loads(
     *,
     with_items: bool = True,
 ) -> dict[uuid.UUID, PersonLoad]:
-    """Each person's planned hours per week over all their open items (``with_items=False``: capacity only)."""
+    """Each person's planned hours per week over all their open items (``with_items=False``:
+    capacity only)."""
     ids = list(set(person_ids))
     if not ids:
         return {}
@@ -179,7 +181,8 @@ def plan_capacity(
     from_week: IsoWeek | None = None,
     to_week: IsoWeek | None = None,
 ) -> PlanCapacity:
-    """Per owner of an open item in the plan: planned hours (all their open work) per week of the plan."""
+    """Per owner of an open item in the plan: planned hours (all their open work) per week of the
+    plan."""
     plan = get_plan(session, workspace_id, plan_id)
     first = from_week.monday if from_week else plan.start_date
     last = to_week.sunday if to_week else plan.end_date

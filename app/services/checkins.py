@@ -1,4 +1,5 @@
-"""Weekly check-ins: one current per owner, goal and ISO week; a newer one replaces it, kept as history."""
+"""Weekly check-ins: one current per owner, goal and ISO week; a newer one replaces it, kept as
+history."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def record_check_in(session: Session, workspace_id: uuid.UUID, data: CheckInCrea
     ).first()
     now = utcnow()
     if current is not None:
-        # Retire the old one first: the unique index allows one current row per owner, goal and week.
+        # Retire the old one first: the unique index allows one current row per owner, goal and
+        # week.
         current.replaced_at = now
         session.add(current)
         session.flush()

@@ -1,4 +1,5 @@
-"""Health per goal: ``done``, ``on_track``, ``at_risk`` or ``off_track``, with the reasons behind it.
+"""Health per goal: ``done``, ``on_track``, ``at_risk`` or ``off_track``, with the reasons behind
+it.
 
 Inputs (all for items not dropped): remaining hours (open items: todo, in progress, blocked), the
 deadline (the goal's target date, else its plan's end date), the owners' strategic hours left (for
@@ -8,13 +9,18 @@ stale items (open, no activity for ``stale_after_days``), and the velocity forec
 
 Rules, first match wins:
 
-1. No item that is not dropped: ``at_risk`` (``no_items``: a goal without planned work cannot be on track).
+1. No item that is not dropped: ``at_risk`` (``no_items``: a goal without planned work cannot be
+on track).
 2. Nothing open: ``done``.
-3. ``off_track`` when the deadline has passed (``deadline_passed``), or the remaining hours exceed the
-   owners' hours left (``over_capacity``, only when some owner has a capacity), or overdue items hold
+3. ``off_track`` when the deadline has passed (``deadline_passed``), or the remaining hours
+exceed the
+   owners' hours left (``over_capacity``, only when some owner has a capacity), or overdue items
+   hold
    at least half of the remaining hours (``mostly_overdue``).
-4. ``at_risk`` when the remaining hours exceed 80 % of the owners' hours left (``tight_capacity``), or
-   any item is overdue (``overdue_items``), blocked (``blocked_items``) or stale (``stale_items``), or
+4. ``at_risk`` when the remaining hours exceed 80 % of the owners' hours left
+(``tight_capacity``), or
+   any item is overdue (``overdue_items``), blocked (``blocked_items``) or stale
+   (``stale_items``), or
    the forecast finish date is after the deadline (``forecast_after_deadline``).
 5. Otherwise ``on_track``.
 
@@ -214,7 +220,8 @@ def judge(
         reason(
             "tight_capacity",
             Health.at_risk,
-            f"{remaining:g} h remain, over 80 % of the owners' {available:g} h left before {deadline}.",
+            f"{remaining:g} h remain, over 80 % of the owners' {available:g} h left before "
+            f"{deadline}.",
         )
     if figures.overdue_hours >= MOSTLY_OVERDUE_SHARE * figures.remaining:
         reason(
@@ -359,7 +366,8 @@ def publish_health_changes(
     *,
     now: datetime | None = None,
 ) -> int:
-    """Enqueue ``goal.health_changed`` for each goal whose health differs from the last one published."""
+    """Enqueue ``goal.health_changed`` for each goal whose health differs from the last one
+    published."""
     from app.models.execution import GoalHealthState
     from app.services.notifications import enqueue_event
 
@@ -411,10 +419,12 @@ def publish_health_changes(
 
 
 def render_goal_status_text(progress: GoalProgress, health: GoalHealth) -> str:
-    """The block the sync engine writes into a goal's tracker mirror (epic, milestone, goal card)."""
+    """The block the sync engine writes into a goal's tracker mirror (epic, milestone, goal
+    card)."""
     percent_text = "no planned work" if progress.percent is None else f"{progress.percent:g} % done"
     lines = [
-        f"planbridge status: {percent_text} ({progress.done_hours:g} of {progress.total_hours:g} h), "
+        f"planbridge status: {percent_text} ({progress.done_hours:g} of {progress.total_hours:g} "
+        f"h), "
         f"health {health.health.replace('_', ' ')}",
     ]
     if progress.change is not None:

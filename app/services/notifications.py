@@ -1,6 +1,8 @@
-"""Outbound notifications: subscriptions, signed JSON events, an outbox with retries and a delivery log.
+"""Outbound notifications: subscriptions, signed JSON events, an outbox with retries and a
+delivery log.
 
-Every event is a JSON object ``{"id", "type", "created_at", "data", "text"}``; ``text`` is plain text,
+Every event is a JSON object ``{"id", "type", "created_at", "data", "text"}``; ``text`` is plain
+text,
 so a Slack incoming webhook URL can be subscribed as it is. Each request carries
 
     X-Planbridge-Event: item.status_changed
@@ -9,7 +11,8 @@ so a Slack incoming webhook URL can be subscribed as it is. Each request carries
 
 where each ``v1`` is HMAC-SHA256(secret, f"{t}.{raw body}"). During a secret rotation's grace period
 the header holds one ``v1`` per valid secret (new first); a receiver accepts the request when any of
-them matches its secret (``verify_signature`` below is the reference check) and should refuse a ``t``
+them matches its secret (``verify_signature`` below is the reference check) and should refuse a
+``t``
 older than five minutes. Failed deliveries (no 2xx, timeout) are retried with exponential backoff:
 30 s, 1 min, 2 min, ... capped at 6 h, at most ``MAX_ATTEMPTS`` times, then marked ``failed``.
 A delivery is only ever made to a subscription of the event's own workspace.
@@ -240,7 +243,8 @@ def _attempt(
     subscription = session.get(Subscription, delivery.subscription_id)
     delivery.attempts += 1
     delivery.last_attempt_at = now
-    # The workspace check is belt and braces: deliveries are only ever created for their own workspace.
+    # The workspace check is belt and braces: deliveries are only ever created for their own
+    # workspace.
     if (
         subscription is None
         or subscription.workspace_id != delivery.workspace_id

@@ -77,7 +77,8 @@ def change(now: float | None, before: float | None) -> float | None:
 def current_hours(
     session: Session, workspace_id: uuid.UUID, goal_ids: Select[Any]
 ) -> dict[uuid.UUID, tuple[Hours, int, int]]:
-    """Per goal: hours (not dropped / done), item count (not dropped) and done count, in one query."""
+    """Per goal: hours (not dropped / done), item count (not dropped) and done count, in one
+    query."""
     not_dropped = col(ActionItem.status) != ItemStatus.dropped
     is_done = col(ActionItem.status) == ItemStatus.done
     query = (
@@ -125,7 +126,8 @@ class ItemState:
 def item_states_at(
     session: Session, workspace_id: uuid.UUID, item_ids: Select[Any], at: datetime
 ) -> dict[uuid.UUID, ItemState]:
-    """The status, estimate and goal of each given item right after its last event at or before ``at``.
+    """The status, estimate and goal of each given item right after its last event at or before
+    ``at``.
 
     Items without such an event did not exist yet and are absent from the answer.
     """
@@ -160,7 +162,8 @@ def item_states_at(
 def states_at(
     session: Session, workspace_id: uuid.UUID, item_ids: Select[Any], at: datetime
 ) -> dict[uuid.UUID, ItemState]:
-    """``item_states_at``, replaying only the items with an event after ``at``; the rest read as they are.
+    """``item_states_at``, replaying only the items with an event after ``at``; the rest read as
+    they are.
 
     An item whose current row existed before ``at`` but has no event since is unchanged; items
     created after ``at`` have their ``created`` event after it, so they are replayed (and dropped).
@@ -199,7 +202,8 @@ def hours_at(
     now_hours: dict[uuid.UUID, Hours],
     at: datetime,
 ) -> dict[uuid.UUID, Hours]:
-    """Per goal hours at ``at``: today's figures with every item touched since then put back as it was."""
+    """Per goal hours at ``at``: today's figures with every item touched since then put back as
+    it was."""
     touched_ids = (
         select(col(ItemEvent.item_id))
         .where(

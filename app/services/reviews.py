@@ -1,7 +1,9 @@
-"""The weekly review of a plan, rebuilt from the ItemEvent history so a past week reads the same later.
+"""The weekly review of a plan, rebuilt from the ItemEvent history so a past week reads the same
+later.
 
 The review of ISO week W looks at two instants: S, Monday 00:00 UTC of W, and T, the next Monday
-00:00 UTC (or now, while W is still running). The state of each item of the plan at S and at T is its
+00:00 UTC (or now, while W is still running). The state of each item of the plan at S and at T is
+its
 latest event snapshot at or before that instant (items without one did not exist yet); the due date
 at T is replayed from ``due_date`` planning events. Per goal:
 
@@ -12,7 +14,8 @@ at T is replayed from ``due_date`` planning events. Per goal:
   ``stale_after_days`` before T; due next week: open at T, due in week W+1.
 
 Check-ins count as of T too (the latest per owner and goal created before T); missing check-ins are
-the goals whose owner has none. Every "needs help" check-in is listed first. People over capacity are
+the goals whose owner has none. Every "needs help" check-in is listed first. People over capacity
+are
 the owners whose open items, as they stood at T, plan more hours in W than their capacity.
 Items deleted since are left out (their events no longer name them).
 """
@@ -117,7 +120,8 @@ def _due_dates_at(
     current: dict[uuid.UUID, date],
     cut: datetime,
 ) -> dict[uuid.UUID, date]:
-    """Replay ``due_date`` changes: the last value set by ``cut``, else the old value of the next change."""
+    """Replay ``due_date`` changes: the last value set by ``cut``, else the old value of the next
+    change."""
     rows = session.execute(
         select(
             col(ItemEvent.item_id),
@@ -357,7 +361,8 @@ def _over_capacity(
     cut: datetime,
     now: datetime,
 ) -> list[Overload]:
-    """Owners whose open items, as they stood at ``cut``, plan more than their capacity in ``week``."""
+    """Owners whose open items, as they stood at ``cut``, plan more than their capacity in
+    ``week``."""
     loads = {
         person_id: PersonLoad(person)
         for person_id, person in _people(session, workspace_id, person_ids).items()
@@ -451,7 +456,11 @@ def enqueue_ready_reviews(
             continue
         review = weekly_review(session, plan.workspace_id, plan.id, week, settings, now=now)
         done = sum(len(goal.done) for goal in review.goals)
-        text = f"Weekly review {week} of {plan.name}: {done} item(s) done, {len(review.needs_help)} need help, {len(review.missing_check_ins)} check-in(s) missing."
+        text = (
+            f"Weekly review {week} of {plan.name}: {done} item(s) done, "
+            f"{len(review.needs_help)} need help, "
+            f"{len(review.missing_check_ins)} check-in(s) missing."
+        )
         payload = {
             "plan_id": str(plan.id),
             "iso_week": str(week),

@@ -1,4 +1,5 @@
-"""The iCalendar feed: parses, recurs in local time across daylight saving, refuses wrong or revoked tokens."""
+"""The iCalendar feed: parses, recurs in local time across daylight saving, refuses wrong or
+revoked tokens."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Capacity rules at their edges: spans across weeks and years, zero and undeclared capacity, DST."""
+"""Capacity rules at their edges: spans across weeks and years, zero and undeclared capacity,
+DST."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Health rules and the velocity forecast, each at its edge, with the check-in confidence beside them."""
+"""Health rules and the velocity forecast, each at its edge, with the check-in confidence beside
+them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Outbound notifications over real HTTP: signed, retried with backoff, logged, and never cross-tenant."""
+"""Outbound notifications over real HTTP: signed, retried with backoff, logged, and never
+cross-tenant."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from tests.trackers.server import LoopbackServer
 
 
 class Receiver:
-    """A webhook receiver on loopback: records every request; answers 500 for the first ``failures``."""
+    """A webhook receiver on loopback: records every request; answers 500 for the first
+    ``failures``."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str], bytes]] = []

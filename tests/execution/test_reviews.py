@@ -1,4 +1,5 @@
-"""The weekly review of a scripted history: exact for the running week, and unchanged when read later."""
+"""The weekly review of a scripted history: exact for the running week, and unchanged when read
+later."""
 
 from __future__ import annotations
 
