@@ -68,9 +68,38 @@ def trello_target() -> BenchTarget:
     )
 
 
+def jira_target(flavour: str) -> Callable[[], BenchTarget]:
+    def build() -> BenchTarget:
+        from connectors.base import RemoteStatus
+        from tests.trackers.jira.harness import JiraCloudHarness, JiraDataCenterHarness
+
+        harness = JiraCloudHarness() if flavour == "cloud" else JiraDataCenterHarness()
+
+        def seed_a_living_project(count: int) -> list[RemoteRef]:
+            # JQL has minute resolution, so a poll re-reads everything inside its lookback window;
+            # a real project's issues were last touched over days, ten every ten minutes here.
+            refs: list[RemoteRef] = []
+            while len(refs) < count:
+                refs.extend(harness.seed_items(min(10, count - len(refs))))
+                harness.advance_clock(600)
+            return refs
+
+        return BenchTarget(
+            harness=harness,
+            connector=harness.connector(),
+            requests=lambda: [(r.method, r.path) for r in harness.emulator.requests],
+            seed=seed_a_living_project,
+            change=lambda ref: harness.person_sets_status(ref, RemoteStatus.in_progress),
+        )
+
+    return build
+
+
 TARGETS: dict[str, Callable[[], BenchTarget]] = {
     "github": github_target,
     "trello": trello_target,
+    "jira-cloud": jira_target("cloud"),
+    "jira-dc": jira_target("datacenter"),
 }
 
 
