@@ -59,7 +59,7 @@ def _public(settings: Settings, connection: Connection) -> dict[str, Any]:
     ).model_dump()
 
 
-@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+@router.post("", status_code=201, responses=problem_responses(400, 401, 403, 413, 422))
 def create_connection(
     body: ConnectionCreate, session: SessionDep, settings: SettingsDep, auth: AdminAuth
 ) -> ConnectionCreated:
@@ -94,7 +94,7 @@ def get_connection(
     return ConnectionPublic(**_public(settings, connection))
 
 
-@router.patch("/{connection_id}", responses=problem_responses(401, 403, 404, 413, 422))
+@router.patch("/{connection_id}", responses=problem_responses(400, 401, 403, 404, 413, 422))
 def update_connection(
     connection_id: uuid.UUID,
     body: ConnectionUpdate,
@@ -113,7 +113,7 @@ def update_connection(
     return ConnectionPublic(**_public(settings, connection))
 
 
-@router.delete("/{connection_id}", status_code=204, responses=problem_responses(401, 403, 404))
+@router.delete("/{connection_id}", status_code=204, responses=problem_responses(401, 403, 404, 422))
 def delete_connection(connection_id: uuid.UUID, session: SessionDep, auth: AdminAuth) -> Response:
     """Forget the connection and its links (tracker objects are left alone)."""
     connection = connections.get_connection(session, auth.workspace_id, connection_id)
@@ -122,7 +122,9 @@ def delete_connection(connection_id: uuid.UUID, session: SessionDep, auth: Admin
     return Response(status_code=204)
 
 
-@router.post("/{connection_id}/webhook-secret/rotate", responses=problem_responses(401, 403, 404))
+@router.post(
+    "/{connection_id}/webhook-secret/rotate", responses=problem_responses(400, 401, 403, 404, 422)
+)
 def rotate_webhook_secret(
     connection_id: uuid.UUID,
     session: SessionDep,
@@ -138,7 +140,9 @@ def rotate_webhook_secret(
     return WebhookSecretRotated(webhook_secret=secret, previous_valid_until=until)
 
 
-@router.post("/{connection_id}/resync", status_code=202, responses=problem_responses(401, 403, 404))
+@router.post(
+    "/{connection_id}/resync", status_code=202, responses=problem_responses(401, 403, 404, 422)
+)
 def resync_connection(
     connection_id: uuid.UUID, session: SessionDep, auth: AdminAuth
 ) -> dict[str, Any]:
@@ -149,7 +153,7 @@ def resync_connection(
     return {"connection_id": str(connection.id), "links": links, "status": "scheduled"}
 
 
-@router.post("/{connection_id}/resume", responses=problem_responses(401, 403, 404))
+@router.post("/{connection_id}/resume", responses=problem_responses(401, 403, 404, 422))
 def resume_connection(
     connection_id: uuid.UUID, session: SessionDep, settings: SettingsDep, auth: AdminAuth
 ) -> ConnectionPublic:
@@ -160,7 +164,7 @@ def resume_connection(
     return ConnectionPublic(**_public(settings, connection))
 
 
-@router.get("/{connection_id}/health", responses=problem_responses(401, 404))
+@router.get("/{connection_id}/health", responses=problem_responses(401, 404, 422))
 def connection_health(
     connection_id: uuid.UUID, session: SessionDep, settings: SettingsDep, auth: ReadAuth
 ) -> ConnectionHealth:
@@ -219,7 +223,7 @@ def connection_health(
     )
 
 
-@router.post("/{connection_id}/webhook", responses=problem_responses(401, 403, 404, 422, 502))
+@router.post("/{connection_id}/webhook", responses=problem_responses(400, 401, 403, 404, 422, 502))
 def register_webhook(
     connection_id: uuid.UUID,
     session: SessionDep,

@@ -37,7 +37,7 @@ def list_dead(session: SessionDep, auth: ReadAuth, page: PageDep) -> DeadLinkPag
     )
 
 
-@router.post("/dead/{link_id}/retry", responses=problem_responses(401, 403, 404))
+@router.post("/dead/{link_id}/retry", responses=problem_responses(401, 403, 404, 422))
 def retry_dead(link_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> DeadLink:
     """Try a dead push again from scratch (attempts reset)."""
     link = session.get(ExternalLink, link_id)

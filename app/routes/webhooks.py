@@ -36,14 +36,16 @@ def _verify_and_store(request: Request, connection_id: uuid.UUID, body: bytes) -
     return store_delivery(request.app.state.engine, connection, delivery_id, headers, body, now)
 
 
-@router.head("/{connection_id}", responses=problem_responses(404))
+@router.head("/{connection_id}", responses=problem_responses(404, 422))
 def webhook_handshake(connection_id: uuid.UUID, request: Request) -> Response:
     """Trello checks a callback URL with HEAD before it creates the webhook."""
     _connection(request, connection_id)
     return Response(status_code=200)
 
 
-@router.post("/{connection_id}", status_code=202, responses=problem_responses(401, 404, 413))
+@router.post(
+    "/{connection_id}", status_code=202, responses=problem_responses(400, 401, 404, 413, 422)
+)
 async def receive_webhook(connection_id: uuid.UUID, request: Request) -> Response:
     """Verify, store once by delivery id, answer 202; the engine processes it."""
     settings = request.app.state.settings
