@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -31,7 +32,34 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def take_sqlite_write_turn(request: Request) -> AsyncIterator[None]:
+    """On SQLite, this process's write requests take turns, first come first served.
+
+    SQLite has one writer at a time and makes the others poll with back-off; under a burst of
+    concurrent writes some poll past ``busy_timeout`` and fail with "database is locked". Waiting
+    here instead is fair and holds no thread (the queue is an asyncio lock). PostgreSQL needs none.
+    """
+    if request.method in READ_METHODS or get_engine(request).dialect.name != "sqlite":
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    state = request.app.state
+    turn: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = getattr(
+        state, "sqlite_write_turn", None
+    )
+    if turn is None or turn[0] is not loop:  # a lock belongs to one event loop
+        turn = (loop, asyncio.Lock())
+        state.sqlite_write_turn = turn
+    async with turn[1]:
+        yield
+
+
+def get_session(
+    request: Request, _turn: Annotated[None, Depends(take_sqlite_write_turn)]
+) -> Iterator[Session]:
     """One session per request; routes commit, services only flush."""
     with Session(get_engine(request), expire_on_commit=False) as session:
         yield session

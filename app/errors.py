@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -227,6 +227,19 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("data error", extra={"path": request.url.path, "error": str(exc.orig)})
         return problem(
             422, "Unprocessable content", "A value is out of the range the database stores."
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # A lost connection, or SQLite busy past its timeout: nothing was written, try again.
+        log.warning(
+            "database unavailable", extra={"path": request.url.path, "error": str(exc.orig)}
+        )
+        return problem(
+            503,
+            "Service unavailable",
+            "The database is busy or unreachable; nothing was changed. Retry shortly.",
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)

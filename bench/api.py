@@ -33,6 +33,7 @@ import psycopg
 
 from tests.trackers.server import free_port
 
+# Runnable as ``python -m bench.api`` from the repository root (tests/ holds the loopback helpers).
 ADMIN_URL = os.environ.get(
     "PLANBRIDGE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -163,7 +164,14 @@ def bench_backend(backend: str, database_url: str, total: int) -> list[Result]:
     results = []
     with server(database_url) as (url, token):
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-        owner = http.post("/api/v1/people", json={"name": "Bench"}).json()
+        # Items are spread over 20 owners, as a team's would be (the capacity checker reads the
+        # owner's open items on every write).
+        owners = [
+            http.post(
+                "/api/v1/people", json={"name": f"Owner {n}", "weekly_strategic_hours": 40}
+            ).json()["id"]
+            for n in range(20)
+        ]
         today = date.today()
         plan = http.post(
             "/api/v1/plans",
@@ -174,17 +182,19 @@ def bench_backend(backend: str, database_url: str, total: int) -> list[Result]:
             },
         ).json()
         goal = http.post(
-            "/api/v1/goals", json={"plan_id": plan["id"], "title": "Bench", "owner_id": owner["id"]}
+            "/api/v1/goals", json={"plan_id": plan["id"], "title": "Bench", "owner_id": owners[0]}
         ).json()
         body = {
             "goal_id": goal["id"],
-            "owner_id": owner["id"],
             "estimate_hours": 4,
             "due_date": (today + timedelta(days=30)).isoformat(),
         }
 
         def create(client: httpx.Client, n: int) -> httpx.Response:
-            return client.post("/api/v1/items", json={**body, "title": f"Item {n}"})
+            owner = owners[n % len(owners)]
+            return client.post(
+                "/api/v1/items", json={**body, "owner_id": owner, "title": f"Item {n}"}
+            )
 
         def list_100(client: httpx.Client, n: int) -> httpx.Response:
             return client.get("/api/v1/items", params={"goal_id": goal["id"], "limit": 100})
@@ -197,6 +207,14 @@ def bench_backend(backend: str, database_url: str, total: int) -> list[Result]:
             results.append(
                 run(f"{backend}: list 100 items", clients, total // clients, list_100, url, token)
             )
+
+        # The floor of this harness on this machine: no database, no token, no body.
+        def healthz(client: httpx.Client, n: int) -> httpx.Response:
+            return client.get("/healthz")
+
+        results.append(
+            run(f"{backend}: GET /healthz (floor)", 16, total // 16, healthz, url, token)
+        )
         http.close()
     return results
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
 from app.models import Goal
+from app.routes.paging import page_response
 from app.schemas.common import RuleWarning
 from app.schemas.goals import GoalCreate, GoalPage, GoalPublic, GoalUpdate, GoalWritten
 from app.services import goals
@@ -29,14 +30,14 @@ def create_goal(body: GoalCreate, session: SessionDep, auth: WriteAuth) -> GoalW
     return _written(goal, warnings)
 
 
-@router.get("", responses=problem_responses(401, 422))
+@router.get("", response_model=GoalPage, responses=problem_responses(401, 422))
 def list_goals(
     session: SessionDep,
     auth: ReadAuth,
     page: PageDep,
     plan_id: Annotated[uuid.UUID | None, Query()] = None,
     owner_id: Annotated[uuid.UUID | None, Query()] = None,
-) -> GoalPage:
+) -> Response:
     result = goals.list_goals(
         session,
         auth.workspace_id,
@@ -45,12 +46,7 @@ def list_goals(
         limit=page.limit,
         offset=page.offset,
     )
-    return GoalPage(
-        items=[GoalPublic.model_validate(row) for row in result.rows],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_response(GoalPage, result)
 
 
 @router.get("/{goal_id}", responses=problem_responses(401, 404, 422))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from app.deps import PageDep, ReadAuth, SessionDep, SettingsDep, WriteAuth
 from app.errors import problem_responses
 from app.models import ActionItem, ItemStatus
+from app.routes.paging import page_response
 from app.schemas.common import RuleWarning
 from app.schemas.items import (
     ActionItemCreate,
@@ -45,7 +46,7 @@ def create_item(
     return _written(item, warnings)
 
 
-@router.get("", responses=problem_responses(401, 422))
+@router.get("", response_model=ActionItemPage, responses=problem_responses(401, 422))
 def list_items(
     session: SessionDep,
     auth: ReadAuth,
@@ -54,7 +55,7 @@ def list_items(
     plan_id: Annotated[uuid.UUID | None, Query()] = None,
     owner_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[list[ItemStatus] | None, Query(description="Repeat for several")] = None,
-) -> ActionItemPage:
+) -> Response:
     result = items.list_items(
         session,
         auth.workspace_id,
@@ -65,12 +66,7 @@ def list_items(
         limit=page.limit,
         offset=page.offset,
     )
-    return ActionItemPage(
-        items=[ActionItemPublic.model_validate(row) for row in result.rows],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_response(ActionItemPage, result)
 
 
 @router.get("/{item_id}", responses=problem_responses(401, 404, 422))

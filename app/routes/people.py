@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
+from app.routes.paging import page_response
 from app.schemas.people import PersonCreate, PersonPage, PersonPublic, PersonUpdate
 from app.services import people
 
@@ -22,7 +23,7 @@ def create_person(body: PersonCreate, session: SessionDep, auth: WriteAuth) -> P
     return PersonPublic.model_validate(person)
 
 
-@router.get("", responses=problem_responses(401, 422))
+@router.get("", response_model=PersonPage, responses=problem_responses(401, 422))
 def list_people(
     session: SessionDep,
     auth: ReadAuth,
@@ -30,16 +31,11 @@ def list_people(
     email: Annotated[
         str | None, Query(max_length=320, description="Exact e-mail (any case)")
     ] = None,
-) -> PersonPage:
+) -> Response:
     result = people.list_people(
         session, auth.workspace_id, email=email, limit=page.limit, offset=page.offset
     )
-    return PersonPage(
-        items=[PersonPublic.model_validate(row) for row in result.rows],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_response(PersonPage, result)
 
 
 @router.get("/{person_id}", responses=problem_responses(401, 404, 422))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 
 from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
+from app.routes.paging import page_response
 from app.schemas.plans import PlanCreate, PlanPage, PlanPublic, PlanUpdate
 from app.services import plans
 
@@ -21,15 +22,10 @@ def create_plan(body: PlanCreate, session: SessionDep, auth: WriteAuth) -> PlanP
     return PlanPublic.model_validate(plan)
 
 
-@router.get("", responses=problem_responses(401, 422))
-def list_plans(session: SessionDep, auth: ReadAuth, page: PageDep) -> PlanPage:
+@router.get("", response_model=PlanPage, responses=problem_responses(401, 422))
+def list_plans(session: SessionDep, auth: ReadAuth, page: PageDep) -> Response:
     result = plans.list_plans(session, auth.workspace_id, limit=page.limit, offset=page.offset)
-    return PlanPage(
-        items=[PlanPublic.model_validate(row) for row in result.rows],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_response(PlanPage, result)
 
 
 @router.get("/{plan_id}", responses=problem_responses(401, 404, 422))

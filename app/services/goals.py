@@ -11,7 +11,7 @@ from app.db import utcnow
 from app.models import ActionItem, Connection, Goal, Person, Plan
 from app.schemas.common import RuleWarning
 from app.services.items import record_deleted_items
-from app.services.pagination import PageSlice, paginate
+from app.services.pagination import PageSlice, paginate_values
 from app.services.tenancy import get_in_workspace, require_reference
 
 # Changes to these are pushed to a goal's tracker mirror, so they bump ``Goal.revision``.
@@ -71,15 +71,13 @@ def list_goals(
     owner_id: uuid.UUID | None,
     limit: int,
     offset: int,
-) -> PageSlice[Goal]:
-    statement = select(Goal).where(Goal.workspace_id == workspace_id)
+) -> PageSlice[dict[str, Any]]:
+    conditions = [col(Goal.workspace_id) == workspace_id]
     if plan_id is not None:
-        statement = statement.where(Goal.plan_id == plan_id)
+        conditions.append(col(Goal.plan_id) == plan_id)
     if owner_id is not None:
-        statement = statement.where(Goal.owner_id == owner_id)
-    return paginate(
-        session, statement, [col(Goal.created_at), col(Goal.id)], limit=limit, offset=offset
-    )
+        conditions.append(col(Goal.owner_id) == owner_id)
+    return paginate_values(session, Goal, conditions, limit=limit, offset=offset)
 
 
 def update_goal(

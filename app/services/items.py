@@ -21,7 +21,7 @@ from app.models import ActionItem, Connection, Goal, ItemEvent, ItemStatus, Pers
 from app.schemas.common import RuleWarning
 from app.services.events import record_item_event
 from app.services.item_rules import check_item
-from app.services.pagination import PageSlice, paginate
+from app.services.pagination import PageSlice, paginate, paginate_values
 from app.services.tenancy import get_in_workspace, require_reference
 from app.settings import Settings
 
@@ -91,19 +91,18 @@ def list_items(
     statuses: list[ItemStatus] | None = None,
     limit: int,
     offset: int,
-) -> PageSlice[ActionItem]:
-    statement = select(ActionItem).where(ActionItem.workspace_id == workspace_id)
+) -> PageSlice[dict[str, Any]]:
+    conditions = [col(ActionItem.workspace_id) == workspace_id]
     if goal_id is not None:
-        statement = statement.where(ActionItem.goal_id == goal_id)
+        conditions.append(col(ActionItem.goal_id) == goal_id)
     if plan_id is not None:
         goals_of_plan = select(Goal.id).where(Goal.plan_id == plan_id)
-        statement = statement.where(col(ActionItem.goal_id).in_(goals_of_plan))
+        conditions.append(col(ActionItem.goal_id).in_(goals_of_plan))
     if owner_id is not None:
-        statement = statement.where(ActionItem.owner_id == owner_id)
+        conditions.append(col(ActionItem.owner_id) == owner_id)
     if statuses:
-        statement = statement.where(col(ActionItem.status).in_(statuses))
-    order = [col(ActionItem.created_at), col(ActionItem.id)]
-    return paginate(session, statement, order, limit=limit, offset=offset)
+        conditions.append(col(ActionItem.status).in_(statuses))
+    return paginate_values(session, ActionItem, conditions, limit=limit, offset=offset)
 
 
 def update_item(

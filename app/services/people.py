@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from app.db import utcnow
 from app.errors import Conflict
 from app.models import ActionItem, Goal, Person
-from app.services.pagination import PageSlice, paginate
+from app.services.pagination import PageSlice, paginate_values
 from app.services.tenancy import get_in_workspace
 
 
@@ -28,13 +28,11 @@ def get_person(session: Session, workspace_id: uuid.UUID, person_id: uuid.UUID) 
 
 def list_people(
     session: Session, workspace_id: uuid.UUID, *, email: str | None, limit: int, offset: int
-) -> PageSlice[Person]:
-    statement = select(Person).where(Person.workspace_id == workspace_id)
+) -> PageSlice[dict[str, Any]]:
+    conditions = [col(Person.workspace_id) == workspace_id]
     if email is not None:
-        statement = statement.where(func.lower(Person.email) == email.lower())
-    return paginate(
-        session, statement, [col(Person.created_at), col(Person.id)], limit=limit, offset=offset
-    )
+        conditions.append(func.lower(Person.email) == email.lower())
+    return paginate_values(session, Person, conditions, limit=limit, offset=offset)
 
 
 def update_person(

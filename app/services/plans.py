@@ -11,7 +11,7 @@ from app.db import utcnow
 from app.errors import InvalidField
 from app.models import ActionItem, Connection, Goal, Plan
 from app.services.items import record_deleted_items
-from app.services.pagination import PageSlice, paginate
+from app.services.pagination import PageSlice, paginate_values
 from app.services.tenancy import get_in_workspace, require_reference
 
 
@@ -51,11 +51,9 @@ def get_plan(session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID) -> P
 
 def list_plans(
     session: Session, workspace_id: uuid.UUID, *, limit: int, offset: int
-) -> PageSlice[Plan]:
-    statement = select(Plan).where(Plan.workspace_id == workspace_id)
-    return paginate(
-        session, statement, [col(Plan.created_at), col(Plan.id)], limit=limit, offset=offset
-    )
+) -> PageSlice[dict[str, Any]]:
+    conditions = [col(Plan.workspace_id) == workspace_id]
+    return paginate_values(session, Plan, conditions, limit=limit, offset=offset)
 
 
 def update_plan(
