@@ -1,11 +1,14 @@
 """Roll-up benchmark: progress, health, weekly review and capacity on a large plan.
 
-Seeds one plan with 200 goals, 100,000 action items and 1,000,000 item events (bulk inserts), then
-times the service functions the API and the dashboard call, with "now" fixed in the plan's middle.
+Seeds one plan with 200 goals, 100,000 action items and 1,000,000 item events
+(bench/rollups_seed.py: executemany on SQLite, COPY on PostgreSQL), then times the service
+functions the API and the dashboard call, with "now" fixed in the plan's middle.
 
     python -m bench.rollups --backend sqlite
-    python -m bench.rollups --backend postgres   # needs PLANBRIDGE_BENCH_POSTGRES_URL or the
-    local server
+    python -m bench.rollups --backend postgres   # PLANBRIDGE_BENCH_POSTGRES_URL or the local server
+    python -m bench.rollups --backend sqlite --keep  # keep the database, print its URL
+    python -m bench.rollups --backend sqlite --seed-only  # seed and keep, for profiling
+    python -m bench.rollups --database-url URL       # measure a kept database again, no seeding
 
 Aims: plan progress and plan health p95 < 100 ms; a weekly review < 1 s; capacity of a plan < 500
 ms.
@@ -15,187 +18,28 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import psycopg
-from sqlalchemy import insert, text
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 import app.models  # noqa: F401  (every table on the metadata)
 from app.db import make_engine
-from app.models import ActionItem, Goal, ItemEvent, Person, Plan, Workspace
+from app.models import Plan
 from app.schemas.weeks import IsoWeek
 from app.services.capacity import plan_capacity
 from app.services.health import plan_health
 from app.services.progress import plan_progress
 from app.services.reviews import weekly_review
 from app.settings import Settings
-
-PLAN_START, PLAN_END = date(2027, 1, 4), date(2027, 6, 27)
-NOW = datetime(2027, 4, 15, 12, 0, tzinfo=UTC)
-FINAL_STATUS = [("done", 45), ("in_progress", 20), ("todo", 20), ("blocked", 8), ("dropped", 7)]
-CHUNK_ITEMS = 5_000
-
-
-def seed(engine: Engine, goals: int, items: int, events: int, people: int = 50) -> uuid.UUID:
-    """Bulk-insert the data set; returns the plan id."""
-    rng = random.Random(7)
-    workspace_id, plan_id = uuid.uuid4(), uuid.uuid4()
-    person_ids = [uuid.uuid4() for _ in range(people)]
-    goal_ids = [uuid.uuid4() for _ in range(goals)]
-    created = datetime(2027, 1, 1, tzinfo=UTC)
-    with engine.begin() as connection:
-        connection.execute(
-            insert(Workspace),
-            [{"id": workspace_id, "name": f"bench-{workspace_id.hex[:6]}", "created_at": created}],
-        )
-        connection.execute(
-            insert(Person),
-            [
-                {
-                    "id": pid,
-                    "workspace_id": workspace_id,
-                    "name": f"Person {n}",
-                    "weekly_strategic_hours": float(rng.choice([8, 12, 16, 20])),
-                    "identities": {},
-                    "created_at": created,
-                    "updated_at": created,
-                }
-                for n, pid in enumerate(person_ids)
-            ],
-        )
-        connection.execute(
-            insert(Plan),
-            [
-                {
-                    "id": plan_id,
-                    "workspace_id": workspace_id,
-                    "name": "Bench plan",
-                    "start_date": PLAN_START,
-                    "end_date": PLAN_END,
-                    "post_reviews_to_trackers": False,
-                    "created_at": created,
-                    "updated_at": created,
-                }
-            ],
-        )
-        connection.execute(
-            insert(Goal),
-            [
-                {
-                    "id": gid,
-                    "workspace_id": workspace_id,
-                    "plan_id": plan_id,
-                    "title": f"Goal {n}",
-                    "description": "",
-                    "owner_id": person_ids[n % people],
-                    "target_date": PLAN_END - timedelta(days=rng.randrange(0, 60)),
-                    "revision": 1,
-                    "created_at": created + timedelta(seconds=n),
-                    "updated_at": created,
-                }
-                for n, gid in enumerate(goal_ids)
-            ],
-        )
-    events_per_item = max(1, events // items)
-    statuses, weights = zip(*FINAL_STATUS, strict=True)
-    span = (
-        NOW - timedelta(days=10) - datetime.combine(PLAN_START, datetime.min.time(), tzinfo=UTC)
-    ).total_seconds()
-    item_rows: list[dict[str, Any]] = []
-    event_rows: list[dict[str, Any]] = []
-    for n in range(items):
-        item_id, goal_index = uuid.uuid4(), n % goals
-        created_at = datetime.combine(PLAN_START, datetime.min.time(), tzinfo=UTC) + timedelta(
-            seconds=rng.random() * span
-        )
-        # Work on an item happens within its few weeks of life, not spread evenly up to now.
-        lifetime = min((NOW - created_at).total_seconds(), rng.uniform(3, 35) * 86_400)
-        times = sorted(
-            created_at + timedelta(seconds=rng.random() * lifetime)
-            for _ in range(events_per_item - 1)
-        )
-        estimate = float(rng.choice([1, 2, 3, 4, 6, 8]))
-        due = created_at.date() + timedelta(days=rng.randrange(3, 40))
-        # Most work due weeks ago is finished; open work is mostly recent (as in a plan that runs).
-        if due < NOW.date() - timedelta(days=14):
-            final = rng.choices(statuses, [85, 2, 3, 3, 7])[0]
-        else:
-            final = rng.choices(statuses, weights)[0]
-        owner = person_ids[(goal_index + rng.randrange(3)) % people]
-        status = "todo"
-        history = [("created", created_at, status)]
-        for index, moment in enumerate(times):
-            status = (
-                final
-                if index == len(times) - 1
-                else rng.choice(["todo", "in_progress", "in_progress", "blocked"])
-            )
-            history.append(("status", moment, status))
-        for kind, moment, snapshot in history:
-            event_rows.append(
-                {
-                    "id": uuid.uuid4(),
-                    "workspace_id": workspace_id,
-                    "item_id": item_id,
-                    "goal_id": goal_ids[goal_index],
-                    "kind": kind,
-                    "source": "api",
-                    "field": "status" if kind == "status" else None,
-                    "to_value": snapshot,
-                    "estimate_hours": estimate,
-                    "status": snapshot,
-                    "data": {},
-                    "at": moment,
-                }
-            )
-        last = history[-1][1]
-        item_rows.append(
-            {
-                "id": item_id,
-                "workspace_id": workspace_id,
-                "goal_id": goal_ids[goal_index],
-                "title": f"Item {n}",
-                "description": "",
-                "owner_id": owner,
-                "due_date": due,
-                "start_date": None,
-                "estimate_hours": estimate,
-                "status": final,
-                "revision": 1,
-                "created_at": created_at,
-                "updated_at": last,
-                "last_activity_at": last,
-                "done_at": last if final == "done" else None,
-            }
-        )
-        if len(item_rows) >= CHUNK_ITEMS:
-            _flush(engine, item_rows, event_rows)
-    _flush(engine, item_rows, event_rows)
-    with engine.begin() as connection:
-        connection.execute(text("ANALYZE"))
-    return plan_id
-
-
-def _flush(
-    engine: Engine, item_rows: list[dict[str, Any]], event_rows: list[dict[str, Any]]
-) -> None:
-    if not item_rows:
-        return
-    with engine.begin() as connection:
-        connection.execute(insert(ActionItem), item_rows)
-        connection.execute(insert(ItemEvent), event_rows)
-    item_rows.clear()
-    event_rows.clear()
+from bench.rollups_seed import NOW, seed
 
 
 def timed(function: Callable[[], object], runs: int) -> list[float]:
@@ -275,33 +119,52 @@ def postgres_database() -> tuple[str, Callable[[], None]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--goals", type=int, default=200)
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database")
+    parser.add_argument("--database-url", help="measure this already seeded database")
+    parser.add_argument("--seed-only", action="store_true", help="seed and keep, measure nothing")
     arguments = parser.parse_args()
+    settings = Settings(database_url="sqlite://", secret_key="bench-secret-key-0123456789")  # type: ignore[arg-type]
+    if arguments.database_url:
+        engine = make_engine(arguments.database_url)
+        with Session(engine) as session:
+            plan_id = session.scalars(
+                select(col(Plan.id)).where(col(Plan.name) == "Bench plan")
+            ).one()
+        measure(engine, plan_id, settings, arguments.runs)
+        engine.dispose()
+        return
     cleanup: Callable[[], None] = lambda: None  # noqa: E731
-    with tempfile.TemporaryDirectory() as folder:
-        if arguments.backend == "sqlite":
-            url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        else:
-            url, cleanup = postgres_database()
-        try:
-            engine = make_engine(url)
-            SQLModel.metadata.create_all(engine)
-            started = time.perf_counter()
-            plan_id = seed(engine, arguments.goals, arguments.items, arguments.events)
-            print(
-                f"{arguments.backend}: seeded {arguments.goals} goals, {arguments.items} items, "
-                f"{arguments.events} events in {time.perf_counter() - started:.0f} s"
-            )
-            settings = Settings(database_url=url, secret_key="bench-secret-key-0123456789")  # type: ignore[arg-type]
+    folder = tempfile.mkdtemp(prefix="planbridge-bench-")
+    if arguments.backend == "sqlite":
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+    else:
+        url, cleanup = postgres_database()
+    try:
+        engine = make_engine(url)
+        SQLModel.metadata.create_all(engine)
+        started = time.perf_counter()
+        plan_id = seed(engine, arguments.goals, arguments.items, arguments.events)
+        print(
+            f"{arguments.backend}: seeded {arguments.goals} goals, {arguments.items} items, "
+            f"{arguments.events} events in {time.perf_counter() - started:.0f} s"
+        )
+        if not arguments.seed_only:
             measure(engine, plan_id, settings, arguments.runs)
-            engine.dispose()
-        finally:
+        engine.dispose()
+    finally:
+        if arguments.keep or arguments.seed_only:
+            print(f"kept: --database-url {url}")
+        else:
             cleanup()
+            for leftover in Path(folder).iterdir():
+                leftover.unlink()
+            Path(folder).rmdir()
 
 
 if __name__ == "__main__":
