@@ -18,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# What FastAPI says when it cannot decode a request body at all.
+FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
 
 
 class ServiceError(Exception):
@@ -205,6 +207,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == FASTAPI_UNREADABLE_BODY:
+            # FastAPI answers 400 for a body that is not even text (bad UTF-8) but 422 for bad
+            # JSON; both are one problem to a client, and 422 is the one every route declares.
+            message = "The body is not valid JSON (it must be UTF-8 encoded JSON)."
+            errors = [{"loc": ["body"], "msg": message, "type": "json_invalid"}]
+            return problem(422, "Unprocessable content", message, errors=errors)
         title = _status_title(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
         headers = dict(exc.headers or {})

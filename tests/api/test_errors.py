@@ -36,6 +36,8 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
         b'{"name": "A",}',
         b"not json",
         b"\xff\xfe",
+        b"\x80",
+        b"\x00\x00\x00\x00\x00",
         b"",
         b"[1, 2]",
         b'"just a string"',
