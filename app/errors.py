@@ -123,19 +123,33 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def install_problem_openapi(app: FastAPI) -> None:
-    """Declare error responses as ``application/problem+json``, the type they are sent as."""
+    """Declare error responses as ``application/problem+json``, the type they are sent as.
+
+    Also for routes that declare no 422 themselves: FastAPI then documents its own validation
+    body (``HTTPValidationError``), but the handler below always answers a Problem.
+    """
     original = app.openapi
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        if "Problem" not in components:
+            generated = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(generated.pop("$defs", {}))
+            components["Problem"] = generated
         for path in schema.get("paths", {}).values():
             for operation in path.values():
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
-                    if status[:1] in ("4", "5") and "application/json" in content:
-                        content[PROBLEM_JSON] = content.pop("application/json")
+                    if status[:1] not in ("4", "5") or "application/json" not in content:
+                        continue
+                    body = content.pop("application/json")
+                    if body.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                        body = {"schema": problem_ref}
+                    content[PROBLEM_JSON] = body
         app.openapi_schema = schema
         return schema
 

@@ -42,3 +42,14 @@ def test_error_responses_are_declared_as_problem_documents(client: TestClient) -
     assert item_create["responses"]["201"]["content"]["application/json"]["schema"][
         "$ref"
     ].endswith("ActionItemWritten")
+
+
+def test_no_operation_documents_fastapi_validation_body(client: TestClient) -> None:
+    """Every 422 is a Problem, also on routes that did not declare one themselves."""
+    schema = client.get("/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith("4"):
+                    assert "application/json" not in response.get("content", {}), (path, method)
+                    assert "HTTPValidationError" not in str(response), (path, method)
