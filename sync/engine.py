@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlmodel import Session
 
 from app.models import ActionItem, Connection, ExternalLink, Goal, WebhookDelivery
@@ -314,12 +314,12 @@ class SyncEngine:
         every pending push, waiting for write slots when paced. Returns counts per outcome."""
         totals: Counter[str] = Counter()
         totals["deliveries"] += self.process_deliveries(limit=10_000)
+        table: Any = Connection
+        query = select(table.id).where(*_connection_usable(self.context.clock.now()))
+        if connection_id is not None:
+            query = query.where(table.id == connection_id)
         with Session(self.context.engine) as session:
-            table: Any = Connection
-            query = session.query(table.id).filter(*_connection_usable(self.context.clock.now()))
-            if connection_id is not None:
-                query = query.filter(table.id == connection_id)
-            connection_ids = [row[0] for row in query.all()]
+            connection_ids = list(session.execute(query).scalars())
         for each in connection_ids:
             totals["pulls"] += self.pull_due(force_connection=each)
         ensure_links(self.context.engine, limit=100_000)
