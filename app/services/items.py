@@ -122,31 +122,30 @@ def update_item(
         if getattr(item, field) != value
     }
     _check_references(session, workspace_id, {field: changes[field] for field in before})
+    if not before:
+        return item, check_item(session, item, settings)
     for field in before:
         setattr(item, field, changes[field])
-    if before:
-        now = utcnow()
-        item.revision += 1
-        item.updated_at = item.last_activity_at = now
-        if "status" in before:
-            item.done_at = now if item.status == ItemStatus.done else None
-        session.add(item)
-        session.flush()
+    now = utcnow()
+    item.revision += 1
+    item.updated_at = item.last_activity_at = now
+    if "status" in before:
+        item.done_at = now if item.status == ItemStatus.done else None
+    session.add(item)
+    session.flush()
     warnings = check_item(session, item, settings)
-    if before:
-        for field, old in before.items():
-            kind = "status" if field == "status" else "planning"
-            record_item_event(
-                session,
-                item,
-                kind,
-                actor=actor,
-                field=field,
-                from_value=old,
-                to_value=getattr(item, field),
-                at=now,
-            )
-        session.flush()
+    for field, old in before.items():
+        record_item_event(
+            session,
+            item,
+            "planning" if field in PLANNING_FIELDS else "status",
+            actor=actor,
+            field=field,
+            from_value=old,
+            to_value=getattr(item, field),
+            at=now,
+        )
+    session.flush()
     return item, warnings
 
 

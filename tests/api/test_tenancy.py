@@ -155,3 +155,37 @@ def test_references_to_another_workspace_are_422_not_links(
             select(model).where(model.workspace_id == other_tenant.workspace_id)
         ).all()
         assert all(str(getattr(row, field)) != a_value for row in rows)
+
+
+@pytest.mark.parametrize("path", ["items", "goals", "plans"])
+def test_connection_of_another_workspace_is_a_422(
+    client: TestClient, tenant: Tenant, other_tenant: Tenant, engine: Engine, path: str
+) -> None:
+    from app.models import Connection
+
+    with Session(engine) as session:
+        connection = Connection(
+            workspace_id=tenant.workspace_id,
+            name="A's GitHub",
+            kind="github",
+            base_url="https://api.github.com",
+        )
+        session.add(connection)
+        session.commit()
+        a_connection = str(connection.id)
+    tree = create_tree(client, other_tenant)
+    field = "default_connection_id" if path == "plans" else "connection_id"
+    bodies = {
+        "items": item_body(tree["goal"], tree["person"]),
+        "goals": {"plan_id": tree["plan"]["id"], "title": "T", "owner_id": tree["person"]["id"]},
+        "plans": {"name": "Q", "start_date": "2027-01-01", "end_date": "2027-02-01"},
+    }
+    created = client.post(
+        f"{API}/{path}", json={**bodies[path], field: a_connection}, headers=other_tenant.headers
+    )
+    assert created.status_code == 422 and created.json()["errors"][0]["loc"] == ["body", field]
+    existing = tree[{"items": "item", "goals": "goal", "plans": "plan"}[path]]
+    changed = client.patch(
+        f"{API}/{path}/{existing['id']}", json={field: a_connection}, headers=other_tenant.headers
+    )
+    assert changed.status_code == 422 and changed.json()["errors"][0]["loc"] == ["body", field]
