@@ -18,7 +18,7 @@ from app.models import Scope
 from app.observability.logging import set_log_context
 from app.security.throttle import record_failed_authentication, refuse_if_throttled
 from app.services.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
-from app.services.tokens import find_active_token
+from app.services.tokens import find_active_token, note_token_use
 from app.settings import Settings
 
 
@@ -95,6 +95,7 @@ def _authenticate(
     if record is None:
         record_failed_authentication(request)
         raise Unauthorized("The API token is unknown or revoked.")
+    note_token_use(get_engine(request), record)
     set_log_context(workspace_id=record.workspace_id)
     context = AuthContext(
         workspace_id=record.workspace_id,

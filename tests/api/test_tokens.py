@@ -26,6 +26,8 @@ def test_admin_creates_lists_and_revokes_tokens(client: TestClient, tenant: Tena
 
     new = {"Authorization": f"Bearer {token['token']}"}
     assert client.get(f"{API}/people", headers=new).status_code == 200
+    used = client.get(f"{API}/tokens", headers=tenant.headers).json()["items"]
+    assert next(row for row in used if row["id"] == token["id"])["last_used_at"] is not None
     assert client.delete(f"{API}/tokens/{token['id']}", headers=tenant.headers).status_code == 204
     revoked = client.get(f"{API}/people", headers=new)
     assert revoked.status_code == 401
