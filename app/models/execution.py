@@ -160,3 +160,20 @@ Index(
     ActionItem.status,
     ActionItem.due_date,  # type: ignore[arg-type]
 )
+# Progress per goal and status reads only this index (no table look-up per item).
+Index(
+    "ix_action_item_goal_rollup",
+    ActionItem.goal_id,  # type: ignore[arg-type]
+    ActionItem.status,
+    ActionItem.estimate_hours,  # type: ignore[arg-type]
+    ActionItem.created_at,  # type: ignore[arg-type]
+    ActionItem.id,  # type: ignore[arg-type]
+)
+# "Which items changed after an instant" is one range scan of this index, without reading events.
+Index(
+    "ix_item_event_workspace_at_goal_item",
+    ItemEvent.workspace_id,  # type: ignore[arg-type]
+    ItemEvent.at,  # type: ignore[arg-type]
+    ItemEvent.goal_id,  # type: ignore[arg-type]
+    ItemEvent.item_id,  # type: ignore[arg-type]
+)

@@ -4,7 +4,8 @@ Rule: progress = hours of done items / hours of items that are not dropped. A go
 hours has no progress value (``None``), not 0 % or 100 %. Current figures are one aggregate query
 over the items; the figure a week ago is reconstructed from the ItemEvent snapshots (each event
 carries the item's status and estimate right after it): only items with an event since then can
-differ, so only those are looked up, each by its latest snapshot at or before the cut-off.
+differ, so only those are replaced by their latest snapshot at or before the cut-off, summed per
+goal in the database (``app.services.item_history``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, select, union_all
 from sqlmodel import Session, col
 
 from app.db import utcnow
 from app.errors import NotFound
 from app.models import ActionItem, Goal, ItemEvent, ItemStatus, Plan
+from app.services.item_history import snapshots_at
 
 OPEN_STATUSES = (ItemStatus.todo, ItemStatus.in_progress, ItemStatus.blocked)
 
@@ -79,26 +81,27 @@ def current_hours(
 ) -> dict[uuid.UUID, tuple[Hours, int, int]]:
     """Per goal: hours (not dropped / done), item count (not dropped) and done count, in one
     query."""
-    not_dropped = col(ActionItem.status) != ItemStatus.dropped
-    is_done = col(ActionItem.status) == ItemStatus.done
+    # No item-level workspace condition: ``goal_ids`` is scoped to the workspace already, and the
+    # query then reads only the covering index ix_action_item_goal_rollup.
     query = (
         select(
             col(ActionItem.goal_id),
-            func.coalesce(
-                func.sum(case((not_dropped, col(ActionItem.estimate_hours)), else_=0.0)), 0.0
-            ),
-            func.coalesce(
-                func.sum(case((is_done, col(ActionItem.estimate_hours)), else_=0.0)), 0.0
-            ),
-            func.coalesce(func.sum(case((not_dropped, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((is_done, 1), else_=0)), 0),
+            col(ActionItem.status),
+            func.sum(ActionItem.estimate_hours),
+            func.count(),
         )
-        .where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.goal_id).in_(goal_ids))
-        .group_by(col(ActionItem.goal_id))
+        .where(col(ActionItem.goal_id).in_(goal_ids))
+        .group_by(col(ActionItem.goal_id), col(ActionItem.status))
     )
     result: dict[uuid.UUID, tuple[Hours, int, int]] = {}
-    for goal_id, total, done, count, done_count in session.execute(query):
-        result[goal_id] = (Hours(float(total), float(done)), int(count), int(done_count))
+    for goal_id, status, hours, count in session.execute(query):
+        entry_hours, item_count, done_count = result.get(goal_id, (Hours(), 0, 0))
+        entry_hours.add(status, float(hours or 0.0))
+        if status != ItemStatus.dropped:
+            item_count += int(count)
+        if status == ItemStatus.done:
+            done_count += int(count)
+        result[goal_id] = (entry_hours, item_count, done_count)
     return result
 
 
@@ -203,7 +206,8 @@ def hours_at(
     at: datetime,
 ) -> dict[uuid.UUID, Hours]:
     """Per goal hours at ``at``: today's figures with every item touched since then put back as
-    it was."""
+    it was (the current rows of those items taken out, their snapshots at ``at`` put in), summed
+    per goal and status in the database."""
     touched_ids = (
         select(col(ItemEvent.item_id))
         .where(
@@ -214,20 +218,30 @@ def hours_at(
         )
         .distinct()
     )
-    before = {goal_id: Hours(hours.total, hours.done) for goal_id, hours in now_hours.items()}
-    current_rows = session.execute(
+    taken_out = (
         select(
-            col(ActionItem.id),
             col(ActionItem.goal_id),
             col(ActionItem.status),
-            col(ActionItem.estimate_hours),
-        ).where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.id).in_(touched_ids))
-    ).all()
-    for _item_id, goal_id, status, estimate in current_rows:
-        before.setdefault(goal_id, Hours()).add(status, estimate, sign=-1.0)
-    for state in item_states_at(session, workspace_id, touched_ids, at).values():
-        if state.goal_id is not None:
-            before.setdefault(state.goal_id, Hours()).add(state.status, state.estimate_hours)
+            func.sum(ActionItem.estimate_hours),
+            literal(-1.0),
+        )
+        .where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.id).in_(touched_ids))
+        .group_by(col(ActionItem.goal_id), col(ActionItem.status))
+    )
+    snapshots = snapshots_at(touched_ids, at)
+    put_back = (
+        select(
+            snapshots.c.goal_id,
+            snapshots.c.status,
+            func.sum(snapshots.c.estimate_hours),
+            literal(1.0),
+        )
+        .where(snapshots.c.goal_id.is_not(None))
+        .group_by(snapshots.c.goal_id, snapshots.c.status)
+    )
+    before = {goal_id: Hours(hours.total, hours.done) for goal_id, hours in now_hours.items()}
+    for goal_id, status, hours, sign in session.execute(union_all(taken_out, put_back)):
+        before.setdefault(goal_id, Hours()).add(status, float(hours or 0.0), sign=float(sign))
     return before
 
 

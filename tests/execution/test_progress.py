@@ -117,3 +117,32 @@ def test_progress_of_another_workspaces_goal_is_not_found(session: Session) -> N
     goal = make_goal(session, make_plan(session, theirs.id), owner)
     with pytest.raises(NotFound):
         goal_progress(session, mine.id, goal.id, now=NOW)
+
+
+def test_week_ago_figures_replay_items_moved_between_goals_and_changed_several_times(
+    session: Session,
+) -> None:
+    # The week-ago figure is summed per goal in the database: an item moved to another goal of
+    # the plan since the cut-off counts for its old goal then, and only its last snapshot before
+    # the cut-off counts, however many events it has before and after it.
+    workspace = make_workspace(session)
+    owner = make_person(session, workspace.id)
+    plan = make_plan(session, workspace.id)
+    old_goal = make_goal(session, plan, owner, "Old", created=at("2027-01-01 00:00"))
+    new_goal = make_goal(session, plan, owner, "New", created=at("2027-01-02 00:00"))
+    moved = make_item(session, old_goal, owner, estimate=4, created=at("2027-01-05 09:00"))
+    set_status(session, moved, ItemStatus.in_progress, at("2027-01-07 09:00"))
+    set_status(session, moved, ItemStatus.done, at("2027-01-11 09:00"))
+    set_status(session, moved, ItemStatus.in_progress, at("2027-01-15 09:00"))
+    moved.goal_id = new_goal.id
+    session.add(moved)
+    set_status(session, moved, ItemStatus.done, at("2027-01-16 09:00"))
+    stay = make_item(session, old_goal, owner, estimate=4, created=at("2027-01-05 09:00"))
+    set_status(session, stay, ItemStatus.blocked, at("2027-01-17 09:00"))
+    progress = {
+        goal.title: goal for goal in plan_progress(session, workspace.id, plan.id, now=NOW).goals
+    }
+    assert (progress["Old"].percent, progress["Old"].percent_week_ago) == (0.0, 50.0)
+    assert (progress["New"].percent, progress["New"].percent_week_ago) == (100.0, None)
+    plan_figures = plan_progress(session, workspace.id, plan.id, now=NOW)
+    assert (plan_figures.percent, plan_figures.percent_week_ago) == (50.0, 50.0)
