@@ -242,12 +242,17 @@ def register_webhook(
         raise InvalidField(
             "callback_url", "give callback_url or set PLANBRIDGE_PUBLIC_URL to planbridge's address"
         )
+    # Stored before registering: Trello delivers as soon as the hook exists, signed over this URL.
+    previous = connections.remember_callback_url(connection, callback)
+    session.commit()
     connector = build_connector(
         connection.kind, connections.connector_settings(settings, connection)
     )
     try:
         hook_id = connector.register_webhook(callback)
     except ConnectorError as exc:
+        connections.remember_callback_url(connection, previous)
+        session.commit()
         raise TrackerRefused(f"the tracker did not register the webhook: {exc}") from exc
     finally:
         connector.close()

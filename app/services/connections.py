@@ -174,6 +174,24 @@ def update_connection(
     return connection
 
 
+def remember_callback_url(connection: Connection, callback_url: str | None) -> str | None:
+    """Keep the webhook callback URL in the config of a connector that signs over it (Trello).
+
+    Trello signs body + callback URL exactly as registered, so verifying a delivery needs that
+    very string. Returns the value it replaces, to put back if the registration fails; connectors
+    without a ``callback_url`` setting are left alone.
+    """
+    if "callback_url" not in connector_class(connection.kind).config_model.model_fields:
+        return None
+    previous = connection.config.get("callback_url")
+    config = {key: value for key, value in connection.config.items() if key != "callback_url"}
+    if callback_url is not None:
+        config["callback_url"] = callback_url
+    connection.config = config
+    connection.updated_at = utcnow()
+    return previous
+
+
 def rotate_webhook_secret(
     session: Session, settings: Settings, connection: Connection, grace: timedelta
 ) -> tuple[str, datetime]:
