@@ -67,34 +67,66 @@ def commitments(
     *,
     now: datetime | None = None,
 ) -> Commitments:
-    now = now or utcnow()
     person = session.get(Person, person_id)
     if person is None or person.workspace_id != workspace_id:
         raise NotFound(f"Person {person_id} not found.")
+    return commitments_of_people(session, workspace_id, [person], settings, now=now)[person.id]
+
+
+def workspace_commitments(
+    session: Session, workspace_id: uuid.UUID, settings: Settings, *, now: datetime | None = None
+) -> dict[uuid.UUID, Commitments]:
+    """Everyone's commitments in one pass (the People page), keyed by person id."""
+    people = session.scalars(select(Person).where(col(Person.workspace_id) == workspace_id)).all()
+    return commitments_of_people(session, workspace_id, list(people), settings, now=now)
+
+
+def commitments_of_people(
+    session: Session,
+    workspace_id: uuid.UUID,
+    people: list[Person],
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+) -> dict[uuid.UUID, Commitments]:
+    """Commitments of the given people with two queries in all (items, then loads)."""
+    now = now or utcnow()
+    person_ids = [person.id for person in people]
     items = session.scalars(
         select(ActionItem)
         .where(
             col(ActionItem.workspace_id) == workspace_id,
-            col(ActionItem.owner_id) == person.id,
+            col(ActionItem.owner_id).in_(person_ids),
             col(ActionItem.status).in_(list(OPEN_STATUSES)),
         )
         .order_by(col(ActionItem.due_date), col(ActionItem.id))
     ).all()
-    entries = [CommitmentItem(item_id=item.id, **item.model_dump(exclude={"id"})) for item in items]
+    entries: dict[uuid.UUID, list[CommitmentItem]] = {person_id: [] for person_id in person_ids}
+    for item in items:
+        entries[item.owner_id].append(
+            CommitmentItem(item_id=item.id, **item.model_dump(exclude={"id"}))
+        )
     today, this_week = now.date(), IsoWeek.of(now.date())
     stale_before = now - timedelta(days=settings.stale_after_days)
-    load = person_loads(session, workspace_id, [person.id])[person.id]
-    return Commitments(
-        person_id=person.id,
-        name=person.name,
-        open=entries,
-        overdue=[entry for entry in entries if entry.due_date < today],
-        stale=[entry for entry in entries if entry.last_activity_at < stale_before],
-        due_this_week=[
-            entry for entry in entries if this_week.monday <= entry.due_date <= this_week.sunday
-        ],
-        weeks=[load.load(this_week.shifted(offset)) for offset in range(COMMITMENT_WEEKS)],
-    )
+    loads = person_loads(session, workspace_id, person_ids)
+    result: dict[uuid.UUID, Commitments] = {}
+    for person in people:
+        own = entries[person.id]
+        result[person.id] = Commitments(
+            person_id=person.id,
+            name=person.name,
+            open=own,
+            overdue=[entry for entry in own if entry.due_date < today],
+            stale=[entry for entry in own if entry.last_activity_at < stale_before],
+            due_this_week=[
+                entry for entry in own if this_week.monday <= entry.due_date <= this_week.sunday
+            ],
+            weeks=[
+                loads[person.id].load(this_week.shifted(offset))
+                for offset in range(COMMITMENT_WEEKS)
+            ],
+        )
+    return result
 
 
 def attention(
