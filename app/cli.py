@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -57,8 +57,19 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Do not run the embedded sync worker.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API processes sharing the port (PostgreSQL only); each runs its embedded "
+            "worker unless --no-worker, and they share the work through leases.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the web service (and, by default, one embedded sync worker)."""
+    import os
+
     import uvicorn
 
     from app.main import create_app
@@ -70,18 +81,39 @@ def serve(
         settings = settings.model_copy(update={"embedded_worker": False})
     engine = make_engine(settings.database_url)
     if settings.is_sqlite:
+        if workers > 1:
+            typer.echo(
+                "planbridge: --workers needs PostgreSQL (one SQLite file, one process)", err=True
+            )
+            raise typer.Exit(2)
         # The embedded database belongs to this process: bring it to the newest schema itself.
         upgrade(engine)
-    app = create_app(settings, engine)
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
+    common: dict[str, Any] = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": settings.log_level.lower(),
         # Our JSON logging stays in place; the request middleware writes the access lines.
-        log_config=None,
-        access_log=False,
-    )
+        "log_config": None,
+        "access_log": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings, engine), **common)
+        return
+    # Each process builds its own app from the environment (uvicorn spawns them by import string).
+    engine.dispose()
+    if no_worker:
+        os.environ["PLANBRIDGE_EMBEDDED_WORKER"] = "false"
+    uvicorn.run("app.cli:create_served_app", factory=True, workers=workers, **common)
+
+
+def create_served_app() -> Any:
+    """The app of one ``serve --workers N`` process, with the same logging as a single one."""
+    from app.main import create_app
+    from app.observability.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 @token_cli.command("create")
