@@ -47,6 +47,10 @@ from connectors.jira.mapping import (
     parse_jira_datetime,
 )
 
+# "Updated" of a just-created issue: older than any time Jira can report, so whatever Jira says
+# about the issue next is applied.
+UNKNOWN_UPDATE_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 class JiraConnector:
     kind: ClassVar[str] = "jira"
@@ -89,11 +93,13 @@ class JiraConnector:
         key = str(created["key"])
         # The create answer holds only {id, key, self}; the rest is what was sent. Reading the issue
         # back would cost a second request, and a new issue sits in its workflow's initial status.
+        # Jira's own time of the create is unknown: our clock would be a guess that, ahead of
+        # Jira's, makes a person's (or an automation's) first move look older and be ignored.
         return RemoteItem(
             ref=RemoteRef(str(created["id"]), key, browse_url(self.config, key)),
             title=spec.title,
             status=RemoteStatus.todo,
-            updated_at=datetime.now(UTC),
+            updated_at=UNKNOWN_UPDATE_TIME,
             description=normalize_markdown(spec.description),
             assignee=spec.assignee,
             due_date=spec.due_date,
