@@ -164,6 +164,14 @@ def update_connection(
             else:
                 stored[key] = value
         connection.credentials_encrypted = encrypt_json(settings, stored)
+    registered_callback = connection.config.get("callback_url")
+    if (
+        values.get("config") is not None
+        and registered_callback
+        and "callback_url" not in values["config"]
+    ):
+        # Registering the webhook stored it (Trello signs over it); a config edit keeps it.
+        values["config"] = {**values["config"], "callback_url": registered_callback}
     for key, value in values.items():
         setattr(connection, key, value)
     if credentials_change is not None or {"base_url", "scope", "config"} & set(values):

@@ -175,6 +175,10 @@ def test_registering_the_webhook_keeps_the_signed_callback_url(
 
     callback = register_webhook(client, tenant, seeded.connection_id, served_app)
     assert client.get(path, headers=tenant.headers).json()["config"]["callback_url"] == callback
+    # Editing other settings afterwards must not drop the URL the signatures are made over.
+    edited = client.patch(path, json={"config": {"page_size": 500}}, headers=tenant.headers)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["config"] == {"page_size": 500, "callback_url": callback}
     card = trello.emulator.person_edits(
         trello.seed_items(1)[0].external_id, name="Renamed by a person"
     )
