@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
 
-from app.models import ActionItem, ItemEvent
-from app.models.planning import EventSource, ItemStatus
+from app.models.planning import ItemStatus
 from connectors.base import MARKER_LABEL, RemoteRef, RemoteStatus
 from connectors.github.mapping import item_id_from_body
 from sync.engine import SyncEngine
 from tests.conftest import Tenant
 from tests.sync.conftest import run_until_idle
+from tests.sync.e2e import (
+    SeededPlan,
+    create_connection,
+    item_status,
+    seed_plan,
+    tracker_status_events,
+)
 from tests.trackers.github.harness import TOKEN, GitHubHarness
 from tests.trackers.server import LoopbackServer
 
@@ -39,11 +43,11 @@ def served_app(app: FastAPI) -> Iterator[str]:
         yield server.url
 
 
-def _seed(client: TestClient, tenant: Tenant, github: GitHubHarness, items: int) -> dict[str, Any]:
-    headers = tenant.headers
-    connection = client.post(
-        "/api/v1/connections",
-        json={
+def _seed(client: TestClient, tenant: Tenant, github: GitHubHarness, items: int) -> SeededPlan:
+    connection = create_connection(
+        client,
+        tenant,
+        {
             "kind": "github",
             "name": "GitHub",
             "base_url": github.base_url,
@@ -52,46 +56,8 @@ def _seed(client: TestClient, tenant: Tenant, github: GitHubHarness, items: int)
             "webhook_secret": github.emulator.webhook_secret,
             "config": {"in_progress_label": "in progress", "blocked_label": "blocked"},
         },
-        headers=headers,
     )
-    assert connection.status_code == 201, connection.text
-    person = client.post(
-        "/api/v1/people",
-        json={"name": "Octo", "identities": {"github": "octocat"}},
-        headers=headers,
-    ).json()
-    today = date.today()
-    plan = client.post(
-        "/api/v1/plans",
-        json={
-            "name": "Q1",
-            "start_date": today.isoformat(),
-            "end_date": (today + timedelta(days=90)).isoformat(),
-            "default_connection_id": connection.json()["id"],
-        },
-        headers=headers,
-    ).json()
-    goal = client.post(
-        "/api/v1/goals",
-        json={"plan_id": plan["id"], "title": "Launch", "owner_id": person["id"]},
-        headers=headers,
-    ).json()
-    item_ids = []
-    for index in range(items):
-        response = client.post(
-            "/api/v1/items",
-            json={
-                "goal_id": goal["id"],
-                "title": f"Task {index}",
-                "owner_id": person["id"],
-                "due_date": (today + timedelta(days=10)).isoformat(),
-                "estimate_hours": 3,
-            },
-            headers=headers,
-        )
-        assert response.status_code == 201, response.text
-        item_ids.append(response.json()["id"])
-    return {"connection_id": connection.json()["id"], "item_ids": item_ids, "goal_id": goal["id"]}
+    return seed_plan(client, tenant, connection, {"github": "octocat"}, items)
 
 
 def _issues_by_item(github: GitHubHarness) -> dict[str, Any]:
@@ -106,13 +72,6 @@ def _issues_by_item(github: GitHubHarness) -> dict[str, Any]:
     return found
 
 
-def _status(engine: Any, item_id: str) -> ItemStatus:
-    with Session(engine) as session:
-        item = session.get(ActionItem, uuid.UUID(item_id))
-        assert item is not None
-        return item.status
-
-
 def test_items_reach_github_and_a_close_comes_back_by_webhook(
     client: TestClient,
     tenant: Tenant,
@@ -122,11 +81,11 @@ def test_items_reach_github_and_a_close_comes_back_by_webhook(
     engine: Any,
 ) -> None:
     seeded = _seed(client, tenant, github, items=20)
-    github.emulator.webhooks.url = f"{served_app}/webhooks/{seeded['connection_id']}"
+    github.emulator.webhooks.url = f"{served_app}/webhooks/{seeded.connection_id}"
     run_until_idle(sync_engine)
     issues = _issues_by_item(github)
-    assert sorted(issues) == sorted(seeded["item_ids"])
-    first = issues[seeded["item_ids"][0]]
+    assert sorted(issues) == sorted(seeded.item_ids)
+    first = issues[seeded.item_ids[0]]
     assert MARKER_LABEL in first.labels
     assert "octocat" in str(first.assignees)
     run_until_idle(sync_engine)  # the "opened" deliveries of the creates
@@ -134,14 +93,8 @@ def test_items_reach_github_and_a_close_comes_back_by_webhook(
     github.emulator.webhooks.flush()  # the signed "closed" delivery has been POSTed to planbridge
     assert github.emulator.webhooks.responses[-1] == 202
     sync_engine.step()
-    assert _status(engine, seeded["item_ids"][0]) == ItemStatus.done
-    with Session(engine) as session:
-        events = session.exec(
-            select(ItemEvent).where(
-                ItemEvent.kind == "status", ItemEvent.source == EventSource.tracker
-            )
-        ).all()
-    assert [(str(e.item_id), e.to_value) for e in events] == [(seeded["item_ids"][0], "done")]
+    assert item_status(engine, seeded.item_ids[0]) == ItemStatus.done
+    assert tracker_status_events(engine) == [(seeded.item_ids[0], "done")]
 
 
 def test_without_webhooks_the_next_poll_brings_the_close(
@@ -153,8 +106,8 @@ def test_without_webhooks_the_next_poll_brings_the_close(
 ) -> None:
     seeded = _seed(client, tenant, github, items=3)
     run_until_idle(sync_engine)
-    issue = _issues_by_item(github)[seeded["item_ids"][1]]
+    issue = _issues_by_item(github)[seeded.item_ids[1]]
     github.person_sets_status(RemoteRef(str(issue.number)), RemoteStatus.done)
     github.advance_clock(10)
-    sync_engine.pull_due(force_connection=uuid.UUID(seeded["connection_id"]))
-    assert _status(engine, seeded["item_ids"][1]) == ItemStatus.done
+    sync_engine.pull_due(force_connection=uuid.UUID(seeded.connection_id))
+    assert item_status(engine, seeded.item_ids[1]) == ItemStatus.done
