@@ -11,18 +11,23 @@ other failure of a push counts against its link (exponential back-off, then ``de
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, text
 from sqlmodel import Session
 
 from app.models import ActionItem, Connection, ExternalLink, Goal, WebhookDelivery
 from app.models.sync import ConnectionState
+from app.observability.logging import bind_log_context
+from app.observability.metrics import record_error, record_pull, record_push
+from app.services.notifications import deliver_due_notifications
+from app.services.reviews import enqueue_ready_reviews
 from connectors.base import AuthFailed, ConnectorError, RateLimited
 from sync.context import EngineContext
 from sync.inbox import process_delivery
@@ -34,6 +39,21 @@ from sync.scheduler import claim, renew
 
 log = logging.getLogger("planbridge.sync")
 BATCH = 20
+# Last week's reviews are looked for this often per engine: the work is idempotent, so the interval
+# only bounds how late after Monday 00:00 UTC a review goes out.
+REVIEW_CHECK_INTERVAL = timedelta(minutes=10)
+# Any constant: the PostgreSQL advisory lock under which one worker at a time enqueues reviews.
+REVIEW_LOCK_KEY = 0x706C616E_72657669
+# Push outcomes that are tracker writes (or failed attempts at one); "deferred", "gone", "unchanged"
+# and "lost_lease" sent nothing and stay out of the counter.
+COUNTED_PUSH_OUTCOMES = frozenset(
+    {"created", "updated", "failed", "dead", "rate_limited", "paused"}
+)
+
+
+def error_kind(error: BaseException) -> str:
+    """The metric label of an error: the class name in snake case (auth_failed, rate_limited)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
 
 
 @dataclass
@@ -79,6 +99,7 @@ def needs_push_conditions(now: Any, held: list[uuid.UUID]) -> list[ColumnElement
 class SyncEngine:
     def __init__(self, context: EngineContext) -> None:
         self.context = context
+        self._next_review_check: datetime | None = None
 
     # --- connection-wide failures ----------------------------------------------------------------
 
@@ -120,15 +141,27 @@ class SyncEngine:
             order_by=[table.received_at],
             limit=limit,
         )
+        sources = self._delivery_sources(ids)
         for delivery_id in ids:
-            try:
-                process_delivery(self.context, delivery_id)
-            except (RateLimited, AuthFailed) as exc:
-                with Session(self.context.engine) as session:
-                    delivery = session.get(WebhookDelivery, delivery_id)
-                    if delivery is not None:
-                        self._connection_failed(delivery.connection_id, exc)
+            connection_id, tracker_delivery_id = sources.get(delivery_id, (None, None))
+            with bind_log_context(connection_id=connection_id, delivery_id=tracker_delivery_id):
+                try:
+                    process_delivery(self.context, delivery_id)
+                except (RateLimited, AuthFailed) as exc:
+                    if connection_id is not None:
+                        record_error(connection_id, error_kind(exc))
+                        self._connection_failed(connection_id, exc)
         return len(ids)
+
+    def _delivery_sources(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
+        """Connection and tracker delivery id of each claimed delivery, for the log context."""
+        if not ids:
+            return {}
+        table: Any = WebhookDelivery
+        query = select(table.id, table.connection_id, table.delivery_id).where(table.id.in_(ids))
+        with Session(self.context.engine) as session:
+            rows = session.execute(query).all()
+        return {row[0]: (row[1], row[2]) for row in rows}
 
     # --- pulls ---------------------------------------------------------------------------------
 
@@ -152,14 +185,23 @@ class SyncEngine:
         return len(ids)
 
     def pull_one(self, connection_id: uuid.UUID) -> None:
+        with bind_log_context(connection_id=connection_id):
+            self._pull_one(connection_id)
+
+    def _pull_one(self, connection_id: uuid.UUID) -> None:
         error: ConnectorError | None = None
+        counts: dict[str, int] = {}
         try:
-            pull_connection(self.context, connection_id)
+            counts = pull_connection(self.context, connection_id)
         except ConnectorError as exc:
             error = exc
+            record_error(connection_id, error_kind(exc))
         except Exception as exc:  # a bug must not stop the worker; it is logged and backed off
             log.exception("pull of connection %s failed", connection_id)
             error = ConnectorError(f"internal error: {type(exc).__name__}: {exc}")
+            record_error(connection_id, "internal")
+        changes = counts.get("applied", 0) + counts.get("vanished", 0)
+        record_pull(connection_id, "ok" if error is None else error_kind(error), changes)
         now = self.context.clock.now()
         with Session(self.context.engine) as session:
             connection = session.get(Connection, connection_id)
@@ -235,20 +277,41 @@ class SyncEngine:
         return outcomes
 
     def push_one(self, link_id: uuid.UUID) -> str:
+        connection_id, item_id = self._link_subject(link_id)
+        with bind_log_context(connection_id=connection_id, item_id=item_id):
+            outcome = self._push_one(link_id, connection_id)
+        if outcome in COUNTED_PUSH_OUTCOMES:
+            record_push(connection_id, outcome)
+        return outcome
+
+    def _link_subject(self, link_id: uuid.UUID) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+        """The connection and the item (or goal) of a link, bound to every log line of its push."""
+        table: Any = ExternalLink
+        query = select(table.connection_id, table.item_id, table.goal_id).where(table.id == link_id)
+        with Session(self.context.engine) as session:
+            row = session.execute(query).first()
+        if row is None:
+            return None, None
+        return row[0], row[1] or row[2]
+
+    def _push_one(self, link_id: uuid.UUID, connection_id: uuid.UUID | None) -> str:
         try:
             return push_link(self.context, link_id)
         except PushDeferred as deferred:
             self._defer_link(link_id, deferred)
             return "deferred"
         except (RateLimited, AuthFailed) as exc:
-            connection_id = self._release_link(link_id)
-            if connection_id is not None:
-                self._connection_failed(connection_id, exc)
+            record_error(connection_id, error_kind(exc))
+            released = self._release_link(link_id)
+            if released is not None:
+                self._connection_failed(released, exc)
             return "rate_limited" if isinstance(exc, RateLimited) else "paused"
         except ConnectorError as exc:
+            record_error(connection_id, error_kind(exc))
             return self._link_failed(link_id, str(exc))
         except Exception as exc:  # a bug must not stop the worker; it counts against the link
             log.exception("push of link %s failed", link_id)
+            record_error(connection_id, "internal")
             return self._link_failed(link_id, f"internal error: {type(exc).__name__}: {exc}")
 
     def _defer_link(self, link_id: uuid.UUID, deferred: PushDeferred) -> None:
@@ -288,9 +351,42 @@ class SyncEngine:
                 log.warning("link %s is dead after %d attempts: %s", link_id, row.attempts, error)
             else:
                 row.next_attempt_at = now + next_attempt_delay(row.attempts)
+                if row.attempts == 1:  # the transition only; later attempts are in the metrics
+                    log.warning("push of link %s failing: %s", link_id, error)
             session.add(row)
             session.commit()
             return "dead" if row.dead else "failed"
+
+    # --- outbound: notifications and weekly reviews ---------------------------------------------
+
+    def run_outbound(self) -> int:
+        """Send due notifications; now and then, enqueue last week's reviews. Returns deliveries.
+
+        The worker loop calls this after each step, so subscribers hear of a pulled status change
+        within a loop.
+        """
+        now = self.context.clock.now()
+        if self._next_review_check is None or now >= self._next_review_check:
+            self._next_review_check = now + REVIEW_CHECK_INTERVAL
+            self.enqueue_reviews(now)
+        return deliver_due_notifications(self.context.engine, now, settings=self.context.settings)
+
+    def enqueue_reviews(self, now: datetime) -> int:
+        """``review.ready`` once per plan and week (the event id is derived from both)."""
+        with Session(self.context.engine) as session:
+            # Two workers checking at the same moment would both miss the other's event: on
+            # PostgreSQL one of them enqueues and the other skips until its next check.
+            if self.context.engine.dialect.name == "postgresql":
+                locked = session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": REVIEW_LOCK_KEY}
+                ).scalar()
+                if not locked:
+                    return 0
+            count = enqueue_ready_reviews(session, self.context.settings, now=now)
+            session.commit()
+        if count:
+            log.info("enqueued %d weekly review notification(s)", count)
+        return count
 
     # --- a whole step
     # ------------------------------------------------------------------------------

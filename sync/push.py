@@ -18,6 +18,7 @@ when someone changed it through the API.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,8 @@ from sync.retry import call_with_retries
 ITEM_FIELDS = ("title", "description", "due_date", "estimate_hours", "assignee", "labels", "parent")
 GOAL_FIELDS = ("title", "description", "due_date", "assignee")
 PARENT_WAIT = timedelta(seconds=2)
+
+log = logging.getLogger("planbridge.sync")
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,8 @@ def push_link(context: EngineContext, link_id: uuid.UUID) -> str:
         if remote is not None:
             _store_remote(row, remote)
         row.pushed_revision = max(row.pushed_revision, plan.revision)
+        if row.attempts:
+            log.info("push of link %s recovered after %d failed attempts", link_id, row.attempts)
         row.attempts, row.last_error, row.next_attempt_at = 0, None, None
         row.last_synced_at = context.clock.now()
         row.leased_by = row.lease_until = None
