@@ -64,13 +64,15 @@ class Worker:
             while not self.stop_requested.is_set():
                 try:
                     result = sync_engine.step()
+                    # Notifications (e.g. of the status changes this step pulled) and reviews.
+                    notified = sync_engine.run_outbound()
                 except Exception:  # e.g. the database restarting: log, wait, go on
                     log.exception("engine step failed in %s", context.worker_id)
                     self._wake.wait(self._idle_seconds)
                     continue
                 if self._on_step is not None and result.did_work:
                     self._on_step(context.worker_id)
-                if not result.did_work:
+                if not result.did_work and not notified:
                     self._wake.wait(self._idle_seconds)
                     self._wake.clear()
         finally:
