@@ -44,8 +44,8 @@ from sqlmodel import Session, col
 from app.db import utcnow
 from app.models import ActionItem, Goal, ItemStatus, Plan
 from app.models.execution import CheckIn
-from app.schemas.weeks import working_days
-from app.services.capacity import PersonLoad, person_loads, weekly_capacity, weeks_between
+from app.schemas.weeks import IsoWeek, working_days
+from app.services.capacity import PersonLoad, person_loads, weekly_capacity
 from app.services.forecast import Velocity, forecast_finish, velocities
 from app.services.item_rules import OPEN_STATUSES
 from app.services.progress import GoalProgress, get_goal, get_plan, plan_goals
@@ -159,15 +159,23 @@ def hours_left(load: PersonLoad, today: date, deadline: date) -> float | None:
     """The person's strategic hours from today through the deadline (None when undeclared)."""
     if deadline < today:
         return 0.0
+    declared_hours = load.person.weekly_strategic_hours
     total = 0.0
     declared = False
-    for week in weeks_between(today, deadline):
-        capacity = weekly_capacity(load.person, load.blocks, week)
-        if capacity is None:
-            continue
-        declared = True
-        days = working_days(max(today, week.monday), min(deadline, week.sunday))
-        total += capacity * days / 5.0
+    # Walk the Mondays with plain date arithmetic (an IsoWeek per week costs an isocalendar call);
+    # the week object is only built for focus-block capacity, which depends on the week. The sum
+    # runs week by week in the same order as before, so the rounded figure is the same.
+    monday = today - timedelta(days=today.weekday())
+    while monday <= deadline:
+        if declared_hours is not None:
+            capacity: float | None = float(declared_hours)
+        else:
+            capacity = weekly_capacity(load.person, load.blocks, IsoWeek.of(monday))
+        if capacity is not None:
+            declared = True
+            days = working_days(max(today, monday), min(deadline, monday + timedelta(days=6)))
+            total += capacity * days / 5.0
+        monday += timedelta(days=7)
     return round(total, 2) if declared else None
 
 
