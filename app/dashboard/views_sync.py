@@ -1,7 +1,7 @@
 """What the Connections page shows: each connection's pull, lag, errors, rate limit and webhooks.
 
-The figures are exactly the API's ``GET /connections/{id}/health`` answer: that figure set is built
-in the route itself (no service function exists for it), so the page calls that same function.
+The figures are exactly the API's ``GET /connections/{id}/health`` answer: both call the same
+service function.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 
 from app.dashboard.auth import Viewer
 from app.models import Connection
-from app.routes.connections import connection_health
 from app.schemas.connections import ConnectionHealth
+from app.services.sync_status import connection_health
 from app.settings import Settings
 
 
@@ -47,8 +47,9 @@ def connections_overview(db: Session, settings: Settings, viewer: Viewer) -> lis
         .where(Connection.workspace_id == viewer.workspace_id)
         .order_by(col(Connection.name))
     ).all()
-    auth = viewer.as_auth_context()
     return [
-        ConnectionRow(connection, connection_health(connection.id, db, settings, auth))
+        ConnectionRow(
+            connection, connection_health(db, settings, viewer.workspace_id, connection.id)
+        )
         for connection in connections
     ]

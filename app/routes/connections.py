@@ -7,12 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Response
-from sqlmodel import col, func, select
 
-from app.db import utcnow
 from app.deps import AdminAuth, PageDep, ReadAuth, SessionDep, SettingsDep
 from app.errors import InvalidField, ServiceError, problem_responses
-from app.models import Connection, ExternalLink, WebhookDelivery
+from app.models import Connection
 from app.schemas.connections import (
     ConnectionCreate,
     ConnectionCreated,
@@ -25,11 +23,10 @@ from app.schemas.connections import (
     WebhookSecretRotate,
     WebhookSecretRotated,
 )
-from app.services import connections
+from app.services import connections, sync_status
 from app.settings import Settings
 from connectors.base import ConnectorError
 from connectors.registry import build_connector
-from sync.pacing import write_headroom
 
 router = APIRouter(prefix="/connections", tags=["connections"])
 
@@ -169,58 +166,7 @@ def connection_health(
     connection_id: uuid.UUID, session: SessionDep, settings: SettingsDep, auth: ReadAuth
 ) -> ConnectionHealth:
     """Last pull, lag, errors, rate-limit headroom, webhook deliveries and the push queue."""
-    connection = connections.get_connection(session, auth.workspace_id, connection_id)
-    now = utcnow()
-    link: Any = ExternalLink
-
-    def deliveries(*conditions: Any) -> int:
-        statement = (
-            select(func.count())
-            .select_from(WebhookDelivery)
-            .where(col(WebhookDelivery.connection_id) == connection.id, *conditions)
-        )
-        return int(session.exec(statement).one())
-
-    limits: tuple[Any, ...] = ()
-    try:
-        connector = build_connector(
-            connection.kind, connections.connector_settings(settings, connection)
-        )
-        limits = tuple(connector.write_limits)
-        connector.close()
-    except (ConnectorError, ValueError):
-        limits = ()
-    lag = (now - connection.last_pull_ok_at).total_seconds() if connection.last_pull_ok_at else None
-    return ConnectionHealth(
-        connection_id=connection.id,
-        state=connection.state,
-        paused_reason=connection.paused_reason,
-        last_pull_at=connection.last_pull_at,
-        last_pull_ok_at=connection.last_pull_ok_at,
-        lag_seconds=lag,
-        last_error=connection.last_error,
-        consecutive_failures=connection.consecutive_failures,
-        backoff_until=connection.backoff_until,
-        rate_limit={
-            "limit": connection.rate_limit_limit,
-            "remaining": connection.rate_limit_remaining,
-            "reset_at": connection.rate_limit_reset_at,
-        },
-        write_windows=write_headroom(session.get_bind(), connection.id, limits, now),  # type: ignore[arg-type]
-        webhook_deliveries_seen=deliveries(),
-        webhook_deliveries_pending=deliveries(col(WebhookDelivery.processed_at).is_(None)),
-        pending_pushes=connections.count_links(
-            session,
-            connection.id,
-            link.dead.is_(False),
-            link.tombstoned_at.is_(None),
-            link.external_id.is_(None) | (link.pushed_revision == 0),
-        ),
-        failing_pushes=connections.count_links(
-            session, connection.id, link.dead.is_(False), link.attempts > 0
-        ),
-        dead_pushes=connections.count_links(session, connection.id, link.dead.is_(True)),
-    )
+    return sync_status.connection_health(session, settings, auth.workspace_id, connection_id)
 
 
 @router.post("/{connection_id}/webhook", responses=problem_responses(400, 401, 403, 404, 422, 502))
