@@ -3,7 +3,7 @@ them."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from sqlmodel import Session
 
@@ -14,6 +14,7 @@ from app.services.health import Health, goal_health, plan_health
 from app.settings import Settings
 from tests.execution.factories import (
     at,
+    make_block,
     make_goal,
     make_item,
     make_person,
@@ -190,3 +191,19 @@ def test_latest_check_in_confidence_and_disagreement(session: Session) -> None:
         "2027-W03",
     )
     assert health.disagreement is True
+
+
+def test_focus_block_capacity_counts_week_by_week_and_undeclared_adds_nothing(
+    session: Session,
+) -> None:
+    workspace, owner, goal = setup(session, hours=None)
+    make_block(session, owner, 0, time(9), time(13), zone="UTC")  # 4 h every Monday
+    make_item(
+        session, goal, owner, estimate=8, due=date(2027, 2, 20), created=at("2027-01-19 10:00")
+    )
+    # Jan 20 to Feb 26: 3 of 5 days of the first week (2.4 h), then five full weeks (20 h).
+    assert goal_health(session, workspace.id, goal.id, SETTINGS, now=NOW).available_hours == 22.4
+    unplanned = make_person(session, workspace.id, hours=None)
+    other = make_goal(session, make_plan(session, workspace.id), unplanned)
+    make_item(session, other, unplanned, estimate=8, due=date(2027, 2, 20))
+    assert goal_health(session, workspace.id, other.id, SETTINGS, now=NOW).available_hours is None
