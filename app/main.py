@@ -56,8 +56,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(health.router)
     app.include_router(metrics.router)
-    app.include_router(api_router)
+    # Webhooks first: routes are matched in order, and deliveries are the busiest path.
     app.include_router(webhooks.router)
+    app.include_router(api_router)
     # The dashboard lives under / and is mounted last, after the API, webhooks, docs and probes.
     install_dashboard(app)
     return app
