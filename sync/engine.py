@@ -30,6 +30,7 @@ from app.services.notifications import deliver_due_notifications
 from app.services.reviews import enqueue_ready_reviews
 from connectors.base import AuthFailed, ConnectorError, RateLimited
 from sync.context import EngineContext
+from sync.goal_mirrors import refresh_goal_mirrors
 from sync.inbox import process_delivery
 from sync.pull import pull_connection
 from sync.push import PushDeferred, push_link
@@ -42,6 +43,9 @@ BATCH = 20
 # Last week's reviews are looked for this often per engine: the work is idempotent, so the interval
 # only bounds how late after Monday 00:00 UTC a review goes out.
 REVIEW_CHECK_INTERVAL = timedelta(minutes=10)
+# How often goal mirrors' progress text is compared with what the trackers show (one progress and
+# health query per mirrored goal, so not every step).
+MIRROR_REFRESH_INTERVAL = timedelta(minutes=1)
 # Any constant: the PostgreSQL advisory lock under which one worker at a time enqueues reviews.
 REVIEW_LOCK_KEY = 0x706C616E_72657669
 # Push outcomes that are tracker writes (or failed attempts at one); "deferred", "gone", "unchanged"
@@ -100,6 +104,7 @@ class SyncEngine:
     def __init__(self, context: EngineContext) -> None:
         self.context = context
         self._next_review_check: datetime | None = None
+        self._next_mirror_refresh: datetime | None = None
 
     # --- connection-wide failures ----------------------------------------------------------------
 
@@ -369,6 +374,9 @@ class SyncEngine:
         if self._next_review_check is None or now >= self._next_review_check:
             self._next_review_check = now + REVIEW_CHECK_INTERVAL
             self.enqueue_reviews(now)
+        if self._next_mirror_refresh is None or now >= self._next_mirror_refresh:
+            self._next_mirror_refresh = now + MIRROR_REFRESH_INTERVAL
+            refresh_goal_mirrors(self.context, now)
         return deliver_due_notifications(self.context.engine, now, settings=self.context.settings)
 
     def enqueue_reviews(self, now: datetime) -> int:
@@ -419,6 +427,7 @@ class SyncEngine:
         for each in connection_ids:
             totals["pulls"] += self.pull_due(force_connection=each)
         ensure_links(self.context.engine, limit=100_000)
+        refresh_goal_mirrors(self.context, self.context.clock.now())
         deadline = self.context.clock.now() + timedelta(seconds=max_seconds)
         while self.context.clock.now() < deadline:
             outcomes = self.push_pending(connection_id=connection_id)

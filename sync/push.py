@@ -30,6 +30,7 @@ from app.models import ActionItem, Connection, ExternalLink, Goal, ItemEvent, Pe
 from app.models.planning import EventSource
 from connectors.base import Connector, ItemSpec, RemoteItem, RemoteRef, RemoteStatus
 from sync.context import EngineContext
+from sync.goal_mirrors import mirror_description
 from sync.pacing import reserve_write
 from sync.retry import call_with_retries
 
@@ -78,7 +79,9 @@ def spec_fields(spec: ItemSpec) -> dict[str, Any]:
     }
 
 
-def load_push_plan(session: Session, link: ExternalLink) -> PushPlan | None:
+def load_push_plan(
+    session: Session, link: ExternalLink, context: EngineContext | None = None
+) -> PushPlan | None:
     connection = session.get(Connection, link.connection_id)
     if connection is None:
         return None
@@ -88,11 +91,17 @@ def load_push_plan(session: Session, link: ExternalLink) -> PushPlan | None:
         if goal is None:
             return None
         owner = session.get(Person, goal.owner_id)
+        # The mirror shows progress and health under the description (sync/goal_mirrors.py).
+        description = (
+            mirror_description(session, goal, context.settings, context.clock.now())
+            if context is not None
+            else goal.description
+        )
         spec = ItemSpec(
             item_id=goal.id,
             kind="goal",
             title=goal.title,
-            description=goal.description,
+            description=description,
             due_date=goal.target_date,
             assignee=owner.identities.get(identity) if owner else None,
         )
@@ -243,7 +252,7 @@ def push_link(context: EngineContext, link_id: uuid.UUID) -> str:
         link = session.get(ExternalLink, link_id)
         if link is None or link.dead or link.tombstoned_at is not None:
             return "gone"
-        plan = load_push_plan(session, link)
+        plan = load_push_plan(session, link, context)
     if plan is None:
         return "gone"
     if plan.parent_pending:
