@@ -109,42 +109,53 @@ def _figures(
     today: date,
     stale_before: datetime,
 ) -> dict[uuid.UUID, _Figures]:
-    """Per goal and owner, one aggregate query over the items."""
-    is_open = col(ActionItem.status).in_(list(OPEN_STATUSES))
-    overdue = is_open & (col(ActionItem.due_date) < today)
-    query = (
+    """Per goal: the item count from the (goal, status) index alone, and the open items' figures
+    per owner from the open items only.
+
+    Most items of a running plan are done; reading only the open ones' rows (a fifth of them in
+    the benchmark) instead of every row is what keeps this near the index scan's cost.
+    """
+    in_goals = (
+        col(ActionItem.workspace_id) == workspace_id,
+        col(ActionItem.goal_id).in_(goal_ids),
+    )
+    figures: dict[uuid.UUID, _Figures] = defaultdict(_Figures)
+    # The goal ids are already the workspace's (every caller scopes them), and an item lives in
+    # its goal's workspace; without the workspace column the count is read from the (goal,
+    # status) index alone, no table row.
+    counts = (
+        select(col(ActionItem.goal_id), func.count())
+        .where(col(ActionItem.goal_id).in_(goal_ids), col(ActionItem.status) != ItemStatus.dropped)
+        .group_by(col(ActionItem.goal_id))
+    )
+    for goal_id, total in session.execute(counts):
+        figures[goal_id].total = int(total or 0)
+    overdue = col(ActionItem.due_date) < today
+    open_figures = (
         select(
             col(ActionItem.goal_id),
             col(ActionItem.owner_id),
-            func.sum(case((col(ActionItem.status) != ItemStatus.dropped, 1), else_=0)),
-            func.coalesce(
-                func.sum(case((is_open, col(ActionItem.estimate_hours)), else_=0.0)), 0.0
-            ),
+            func.coalesce(func.sum(col(ActionItem.estimate_hours)), 0.0),
             func.coalesce(
                 func.sum(case((overdue, col(ActionItem.estimate_hours)), else_=0.0)), 0.0
             ),
             func.sum(case((overdue, 1), else_=0)),
             func.sum(case((col(ActionItem.status) == ItemStatus.blocked, 1), else_=0)),
-            func.sum(
-                case((is_open & (col(ActionItem.last_activity_at) < stale_before), 1), else_=0)
-            ),
+            func.sum(case((col(ActionItem.last_activity_at) < stale_before, 1), else_=0)),
         )
-        .where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.goal_id).in_(goal_ids))
+        .where(*in_goals, col(ActionItem.status).in_(list(OPEN_STATUSES)))
         .group_by(col(ActionItem.goal_id), col(ActionItem.owner_id))
     )
-    figures: dict[uuid.UUID, _Figures] = defaultdict(_Figures)
     for (
         goal_id,
         owner_id,
-        total,
         remaining,
         overdue_hours,
         overdue_count,
         blocked,
         stale,
-    ) in session.execute(query):
+    ) in session.execute(open_figures):
         entry = figures[goal_id]
-        entry.total += int(total or 0)
         entry.remaining += float(remaining)
         entry.overdue_hours += float(overdue_hours)
         entry.overdue += int(overdue_count or 0)
