@@ -177,10 +177,17 @@ def weekly_review(
     goals = plan_goals(session, workspace_id, plan.id)
     start, end = week.start_utc, week.end_utc
     cut = min(now, end)
-    item_ids_query = select(col(ActionItem.id)).where(
+    plan_items = select(col(ActionItem.id)).where(
         col(ActionItem.workspace_id) == workspace_id,
         col(ActionItem.goal_id).in_([goal.id for goal in goals]),
     )
+    # Most items of a running plan were done or dropped before the week and not touched since:
+    # they read the same at both instants, are never listed, and only add their hours (done ones)
+    # to both figures, summed per goal in the database. Only the other items are replayed.
+    pivot = min(start, cut)
+    quiet = _quiet_items(workspace_id, plan_items, pivot)
+    item_ids_query = plan_items.where(col(ActionItem.id).not_in(quiet))
+    quiet_hours = _quiet_done_hours(session, quiet)
     at_start = states_at(session, workspace_id, item_ids_query, start) if start < cut else {}
     at_end = states_at(session, workspace_id, item_ids_query, cut)
     rows = session.execute(
@@ -193,9 +200,12 @@ def weekly_review(
     ).all()
     titles = {row[0]: row[1] for row in rows}
     owners = {row[0]: row[2] for row in rows}
-    people = _people(
-        session, workspace_id, set(owners.values()) | {goal.owner_id for goal in goals}
+    all_owners = set(
+        session.scalars(
+            select(col(ActionItem.owner_id)).where(col(ActionItem.id).in_(plan_items)).distinct()
+        )
     )
+    people = _people(session, workspace_id, all_owners | {goal.owner_id for goal in goals})
     due = _due_dates_at(session, item_ids_query, {row[0]: row[3] for row in rows}, cut)
     activity = _last_activity(session, item_ids_query, cut)
     started_ids = set(
@@ -228,6 +238,9 @@ def weekly_review(
         if state.goal_id is not None:
             by_goal[state.goal_id].append(state)
     start_hours: dict[uuid.UUID, Hours] = defaultdict(Hours)
+    if start < cut:
+        for goal_id, hours in quiet_hours.items():
+            start_hours[goal_id].add(ItemStatus.done, hours)
     for state in at_start.values():
         if state.goal_id is not None:
             start_hours[state.goal_id].add(state.status, state.estimate_hours)
@@ -239,6 +252,8 @@ def weekly_review(
             key=lambda s: (due[s.item_id], titles[s.item_id], str(s.item_id)),
         )
         end_hours = Hours()
+        if goal.id in quiet_hours:
+            end_hours.add(ItemStatus.done, quiet_hours[goal.id])
         for state in states:
             end_hours.add(state.status, state.estimate_hours)
         before = start_hours.get(goal.id, Hours())
@@ -297,10 +312,38 @@ def weekly_review(
         complete=now >= end,
         needs_help=[check_in for check_in in check_ins if check_in.needs_help],
         goals=goal_reviews,
-        over_capacity=_over_capacity(session, workspace_id, set(owners.values()), week, cut, now),
+        over_capacity=_over_capacity(session, workspace_id, all_owners, week, cut, now),
         check_ins=check_ins,
         missing_check_ins=missing,
     )
+
+
+def _quiet_items(workspace_id: uuid.UUID, item_ids: Select[Any], since: datetime) -> Select[Any]:
+    """The given items done or dropped by ``since`` with no event after it (they read as their
+    current row at every instant from ``since`` on)."""
+    touched = select(col(ItemEvent.item_id)).where(
+        col(ItemEvent.workspace_id) == workspace_id,
+        col(ItemEvent.at) > since,
+        col(ItemEvent.item_id).is_not(None),
+    )
+    return (
+        select(col(ActionItem.id))
+        .where(
+            col(ActionItem.id).in_(item_ids),
+            col(ActionItem.status).in_([ItemStatus.done, ItemStatus.dropped]),
+            col(ActionItem.created_at) <= since,
+        )
+        .where(col(ActionItem.id).not_in(touched))
+    )
+
+
+def _quiet_done_hours(session: Session, quiet: Select[Any]) -> dict[uuid.UUID, float]:
+    rows = session.execute(
+        select(col(ActionItem.goal_id), func.sum(ActionItem.estimate_hours))
+        .where(col(ActionItem.id).in_(quiet), col(ActionItem.status) == ItemStatus.done)
+        .group_by(col(ActionItem.goal_id))
+    )
+    return {goal_id: float(hours or 0.0) for goal_id, hours in rows}
 
 
 def _check_ins(
@@ -373,8 +416,19 @@ def _over_capacity(
         )
     ):
         loads[block.person_id].blocks.append(block)
+    # Only items open now or touched since the cut can have been open at the cut: an item done or
+    # dropped with no event after the cut was so at the cut too.
+    touched = select(col(ItemEvent.item_id)).where(
+        col(ItemEvent.workspace_id) == workspace_id,
+        col(ItemEvent.at) > cut,
+        col(ItemEvent.item_id).is_not(None),
+    )
     owned = select(col(ActionItem.id)).where(
-        col(ActionItem.workspace_id) == workspace_id, col(ActionItem.owner_id).in_(list(loads))
+        col(ActionItem.workspace_id) == workspace_id,
+        col(ActionItem.owner_id).in_(list(loads)),
+        col(ActionItem.status).in_(list(OPEN_STATUSES))
+        | (col(ActionItem.created_at) > cut)
+        | col(ActionItem.id).in_(touched),
     )
     states = states_at(session, workspace_id, owned, cut)
     rows = session.execute(

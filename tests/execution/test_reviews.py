@@ -178,3 +178,44 @@ def test_markdown_lists_needs_help_before_the_goals(session: Session) -> None:
     assert text.index("## Needs help") < text.index("## Goals") < text.index("## Over capacity")
     assert "- **Launch** (Ada, at_risk): C waits on legal" in text
     assert "Missing: Quiet (Bob)" in text
+
+
+def test_items_finished_before_the_week_count_but_are_not_replayed(session: Session) -> None:
+    """Done or dropped before the week and untouched: hours at both instants, never listed; a
+    dropped item restored in the week is replayed; an owner of only finished items in the plan is
+    still checked for capacity (their open work elsewhere counts)."""
+    workspace = make_workspace(session)
+    ada = make_person(session, workspace.id, "Ada", hours=10)
+    cy = make_person(session, workspace.id, "Cy", hours=1)
+    plan = make_plan(session, workspace.id)
+    goal = make_goal(session, plan, ada, "Goal", created=at("2027-01-01 00:00"))
+    created = at("2027-01-05 09:00")
+    finished = make_item(
+        session, goal, cy, title="X", estimate=2, due=date(2027, 1, 11), created=created
+    )
+    set_status(session, finished, ItemStatus.done, at("2027-01-08 10:00"))
+    restored = make_item(
+        session, goal, ada, title="Y", estimate=4, due=date(2027, 1, 20), created=created
+    )
+    set_status(session, restored, ItemStatus.dropped, at("2027-01-10 10:00"))
+    set_status(session, restored, ItemStatus.todo, at("2027-01-19 10:00"))
+    elsewhere = make_goal(session, make_plan(session, workspace.id), cy, "Elsewhere")
+    make_item(
+        session,
+        elsewhere,
+        cy,
+        title="Z",
+        estimate=5,
+        start=date(2027, 1, 18),
+        due=date(2027, 1, 22),
+        created=created,
+    )
+    review = weekly_review(
+        session, workspace.id, plan.id, WEEK, SETTINGS, now=at("2027-01-25 10:00")
+    )
+    (entry,) = review.goals
+    assert (entry.percent_start, entry.percent_end, entry.change) == (100.0, 33.33, -66.67)
+    assert entry.done == [] and titles(entry.overdue) == ["Y"]
+    assert [(o.name, o.planned_hours, o.over_by) for o in review.over_capacity] == [
+        ("Cy", 5.0, 4.0)
+    ]
