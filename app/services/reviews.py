@@ -185,9 +185,13 @@ def weekly_review(
     # they read the same at both instants, are never listed, and only add their hours (done ones)
     # to both figures, summed per goal in the database. Only the other items are replayed.
     pivot = min(start, cut)
-    quiet = _quiet_items(workspace_id, plan_items, pivot)
-    item_ids_query = plan_items.where(col(ActionItem.id).not_in(quiet))
-    quiet_hours = _quiet_done_hours(session, quiet)
+    touched = _touched_since(workspace_id, pivot)
+    item_ids_query = plan_items.where(
+        col(ActionItem.status).not_in([ItemStatus.done, ItemStatus.dropped])
+        | (col(ActionItem.created_at) > pivot)
+        | col(ActionItem.id).in_(touched)
+    )
+    quiet_hours = _quiet_done_hours(session, plan_items, touched, pivot)
     at_start = states_at(session, workspace_id, item_ids_query, start) if start < cut else {}
     at_end = states_at(session, workspace_id, item_ids_query, cut)
     rows = session.execute(
@@ -318,29 +322,27 @@ def weekly_review(
     )
 
 
-def _quiet_items(workspace_id: uuid.UUID, item_ids: Select[Any], since: datetime) -> Select[Any]:
-    """The given items done or dropped by ``since`` with no event after it (they read as their
-    current row at every instant from ``since`` on)."""
-    touched = select(col(ItemEvent.item_id)).where(
+def _touched_since(workspace_id: uuid.UUID, since: datetime) -> Select[Any]:
+    return select(col(ItemEvent.item_id)).where(
         col(ItemEvent.workspace_id) == workspace_id,
         col(ItemEvent.at) > since,
         col(ItemEvent.item_id).is_not(None),
     )
-    return (
-        select(col(ActionItem.id))
-        .where(
-            col(ActionItem.id).in_(item_ids),
-            col(ActionItem.status).in_([ItemStatus.done, ItemStatus.dropped]),
-            col(ActionItem.created_at) <= since,
-        )
-        .where(col(ActionItem.id).not_in(touched))
-    )
 
 
-def _quiet_done_hours(session: Session, quiet: Select[Any]) -> dict[uuid.UUID, float]:
+def _quiet_done_hours(
+    session: Session, item_ids: Select[Any], touched: Select[Any], since: datetime
+) -> dict[uuid.UUID, float]:
+    """Per goal, the hours of the given items done by ``since`` with no event after it (they read
+    as their current row at every instant from ``since`` on)."""
     rows = session.execute(
         select(col(ActionItem.goal_id), func.sum(ActionItem.estimate_hours))
-        .where(col(ActionItem.id).in_(quiet), col(ActionItem.status) == ItemStatus.done)
+        .where(
+            col(ActionItem.id).in_(item_ids),
+            col(ActionItem.status) == ItemStatus.done,
+            col(ActionItem.created_at) <= since,
+            col(ActionItem.id).not_in(touched),
+        )
         .group_by(col(ActionItem.goal_id))
     )
     return {goal_id: float(hours or 0.0) for goal_id, hours in rows}
@@ -418,11 +420,7 @@ def _over_capacity(
         loads[block.person_id].blocks.append(block)
     # Only items open now or touched since the cut can have been open at the cut: an item done or
     # dropped with no event after the cut was so at the cut too.
-    touched = select(col(ItemEvent.item_id)).where(
-        col(ItemEvent.workspace_id) == workspace_id,
-        col(ItemEvent.at) > cut,
-        col(ItemEvent.item_id).is_not(None),
-    )
+    touched = _touched_since(workspace_id, cut)
     owned = select(col(ActionItem.id)).where(
         col(ActionItem.workspace_id) == workspace_id,
         col(ActionItem.owner_id).in_(list(loads)),
