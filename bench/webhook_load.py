@@ -346,7 +346,10 @@ def run(args: argparse.Namespace) -> int:
                 f"(2 threads) {'after' if args.worker_after else 'during'} the load; "
                 f"{args.senders} sender process(es), {args.pool} connections each; logs in {logs}"
             )
-            accepted: set[str] = set()
+            # Warm-up, not reported: each API process loads its verifier and opens its database
+            # connections on its first deliveries.
+            warm = run_shared_step(senders, args.senders, template, 100, 3)
+            accepted: set[str] = set(warm.accepted_ids)
             best: float | None = None
             for rate in rates:
                 step = run_shared_step(senders, args.senders, template, rate, args.step_seconds)
