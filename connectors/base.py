@@ -232,3 +232,15 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release HTTP sessions."""
+
+
+@runtime_checkable
+class CommentingConnector(Protocol):
+    """Optional capability: a connector that can comment on the objects it created.
+
+    The engine checks it with ``isinstance`` before posting a weekly review on a goal's mirror;
+    a connector without it (GitHub, whose milestones take no comments) is simply skipped.
+    """
+
+    def add_comment(self, ref: RemoteRef, markdown: str) -> None:
+        """Post ``markdown`` (converted to the tracker's format) as one comment on ``ref``."""

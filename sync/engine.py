@@ -35,6 +35,7 @@ from sync.inbox import process_delivery
 from sync.pull import pull_connection
 from sync.push import PushDeferred, push_link
 from sync.retry import next_attempt_delay, next_pull_delay, rate_limit_backoff
+from sync.review_comments import post_review_comments
 from sync.routing import ensure_links
 from sync.scheduler import claim, renew
 
@@ -365,7 +366,8 @@ class SyncEngine:
     # --- outbound: notifications and weekly reviews ---------------------------------------------
 
     def run_outbound(self) -> int:
-        """Send due notifications; now and then, enqueue last week's reviews. Returns deliveries.
+        """Send due notifications; now and then, enqueue last week's reviews and post them on goal
+        mirrors (plans with ``post_reviews_to_trackers``). Returns deliveries.
 
         The worker loop calls this after each step, so subscribers hear of a pulled status change
         within a loop.
@@ -374,6 +376,7 @@ class SyncEngine:
         if self._next_review_check is None or now >= self._next_review_check:
             self._next_review_check = now + REVIEW_CHECK_INTERVAL
             self.enqueue_reviews(now)
+            post_review_comments(self.context, now)
         if self._next_mirror_refresh is None or now >= self._next_mirror_refresh:
             self._next_mirror_refresh = now + MIRROR_REFRESH_INTERVAL
             refresh_goal_mirrors(self.context, now)

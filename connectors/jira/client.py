@@ -258,6 +258,12 @@ class JiraClient:
         more = bool(issues) and end < int(body.get("total") or 0)
         return issues, (str(end) if more else None)
 
+    def add_comment(self, key: str, body: Any) -> dict[str, Any]:
+        """POST issue/{key}/comment; ``body`` is ADF on v3 and a wiki string on v2."""
+        url = self._url(f"issue/{key}/comment")
+        result: dict[str, Any] = self._request("POST", url, data=json.dumps({"body": body}))
+        return result
+
     def register_webhook(self, body: dict[str, Any]) -> dict[str, Any]:
         url = f"{self._config.base_url.rstrip('/')}/rest/webhooks/1.0/webhook"
         result: dict[str, Any] = self._request("POST", url, data=json.dumps(body))

@@ -32,6 +32,7 @@ from connectors.jira.issues import (
     EDITABLE,
     browse_url,
     create_fields,
+    description_value,
     remote_item,
     requested_fields,
     spec_fields,
@@ -125,6 +126,13 @@ class JiraConnector:
         if current is None:
             raise NotFound(f"Jira issue {ref.key or ref.external_id} is gone")
         return current
+
+    def add_comment(self, ref: RemoteRef, markdown: str) -> None:
+        """One comment on the issue: ADF on Cloud (v3), wiki markup on Data Center (v2)."""
+        body = description_value(self.config, markdown)
+        if body is None:
+            raise Invalid("comment: the text is empty")
+        self._client.add_comment(ref.key or ref.external_id, body)
 
     def _move(self, ref: RemoteRef, target: RemoteStatus) -> None:
         """Transition chosen by the target's status category (names differ per workflow)."""

@@ -29,6 +29,7 @@ from connectors.trello.config import TrelloConfig
 from connectors.trello.webhooks import hints_from_action, is_signed_by, load_action
 
 TRELLO_ID = re.compile(r"^[0-9a-f]{24}$")
+COMMENT_LIMIT = 16384
 
 
 class TrelloConnector:
@@ -193,6 +194,15 @@ class TrelloConnector:
         body["pos"] = "bottom"
         card = self.client.post("/cards", body)
         return self.to_item(card)
+
+    def add_comment(self, ref: RemoteRef, markdown: str) -> None:
+        """A comment on the card (a goal mirror is a card too); Trello renders Markdown itself."""
+        # Trello caps a comment at 16384 characters; a longer review is cut rather than refused.
+        # ``text`` goes in the JSON body (Trello reads parameters from either): it is too long for
+        # a URL.
+        self.client.post(
+            f"/cards/{ref.external_id}/actions/comments", {"text": markdown[:COMMENT_LIMIT]}
+        )
 
     def find_by_marker(
         self, item_id: uuid.UUID, kind: Literal["item", "goal"] = "item"

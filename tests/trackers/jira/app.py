@@ -27,6 +27,7 @@ from tests.trackers.faults import (
     apply_latency,
     drop_connection,
 )
+from tests.trackers.jira.comments import Comment, CommentRoutes
 from tests.trackers.jira.fields import FieldErrors, changelog_items, validate, validate_create
 from tests.trackers.jira.formats import Formats, error_body
 from tests.trackers.jira.search import SearchRoutes
@@ -51,7 +52,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-class JiraEmulator(SearchRoutes):
+class JiraEmulator(SearchRoutes, CommentRoutes):
     def __init__(
         self,
         *,
@@ -80,6 +81,7 @@ class JiraEmulator(SearchRoutes):
         self.faults = FaultInjector()
         self.limiter = WindowLimiter(self.clock, *burst_limit) if burst_limit else None
         self.requests: list[LoggedRequest] = []
+        self.comments: list[Comment] = []
         self.base_url = "http://127.0.0.1"  # set by the harness once the port is known
         # A URL the harness configures to receive every change, signed with this secret.
         self.webhook_url: str | None = None
@@ -98,6 +100,7 @@ class JiraEmulator(SearchRoutes):
                     f"{api}/issue/{{key}}/transitions", self.transitions, methods=["GET", "POST"]
                 ),
                 Route(f"{api}/issue/{{key}}/assignee", self.assign, methods=["PUT"]),
+                Route(f"{api}/issue/{{key}}/comment", self.issue_comments, methods=["GET", "POST"]),
                 Route(f"{api}/search/jql", self.search_jql, methods=["GET", "POST"]),
                 Route(f"{api}/search", self.search_classic, methods=["GET", "POST"]),
                 Route("/rest/webhooks/1.0/webhook", self.admin_webhooks, methods=["GET", "POST"]),

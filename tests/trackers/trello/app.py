@@ -160,6 +160,14 @@ def put_card(emulator: TrelloEmulator, token: str, params: Params, match: re.Mat
     return emulator.store.update_card(emulator.member_for(token), match["card"], params)
 
 
+@route("POST", r"/1/cards/(?P<card>[^/]+)/actions/comments")
+def post_card_comment(
+    emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]
+) -> Any:
+    member = emulator.member_for(token)
+    return emulator.store.comment_card(member, match["card"], params.get("text"))
+
+
 @route("DELETE", r"/1/cards/(?P<card>[^/]+)")
 def delete_card(emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]) -> Any:
     emulator.store.delete_card(emulator.member_for(token), match["card"])

@@ -22,6 +22,7 @@ from tests.trackers.trello import actions as shapes
 ID_PATTERN = re.compile(r"^[0-9a-f]{24}$")
 SHORT_LINK_PATTERN = re.compile(r"^[0-9A-Za-z]{8}$")
 MAX_DESCRIPTION = 16384
+COMMENT_LIMIT = 16384
 NOT_FOUND = "The requested resource was not found."
 UPDATABLE_FIELDS = ("name", "desc", "due", "dueComplete", "idList", "closed", "pos")
 
@@ -343,6 +344,36 @@ class TrelloStore:
             }
             entities = {"card": {"type": "card", "id": card["id"], "idShort": card["idShort"]}}
             self._record("deleteCard", member, board, data, "action_delete_card", entities)
+
+    def comment_card(self, member: dict[str, Any], card_id: str, text: Any) -> dict[str, Any]:
+        """POST /1/cards/{id}/actions/comments: Trello answers with the commentCard action."""
+        with self.lock:
+            card = self.card(card_id)
+            if not isinstance(text, str) or not 0 < len(text) <= COMMENT_LIMIT:
+                raise TrelloError(400, "invalid value for text")
+            board = self.boards[card["idBoard"]]
+            trello_list = self.lists[card["idList"]]
+            data = {
+                "text": text,
+                "textData": {"emoji": {}},
+                "card": shapes.card_ref(card),
+                "list": shapes.list_ref(trello_list),
+            }
+            entities = {
+                "contextOn": {
+                    "type": "translatable",
+                    "translationKey": "action_on",
+                    "hideIfContext": True,
+                    "idContext": card["id"],
+                },
+                "card": shapes.entity_card(card),
+                "comment": {"type": "comment", "text": text},
+            }
+            card["dateLastActivity"] = self.now()
+            recorded = self._record(
+                "commentCard", member, board, data, "action_comment_on_card", entities
+            )
+            return {**recorded, "limits": {"reactions": {"perAction": {"status": "ok"}}}}
 
     def _record(
         self,
