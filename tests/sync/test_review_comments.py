@@ -18,7 +18,7 @@ from app.models import Goal, ItemEvent, Plan
 from app.schemas.weeks import IsoWeek
 from app.services.review_markdown import render_review_markdown
 from app.services.reviews import weekly_review
-from connectors.jira.adf import markdown_to_adf
+from connectors.jira.adf import markdown_to_adf, markdown_to_wiki
 from sync.engine import SyncEngine
 from sync.review_comments import REVIEW_POSTED, goal_review, post_review_comments
 from tests.conftest import Tenant
@@ -26,7 +26,7 @@ from tests.sync.conftest import run_until_idle
 from tests.sync.e2e import SeededPlan, create_connection, goal_link, seed_plan
 from tests.sync.test_end_to_end_jira import connection_body, owner_identities
 from tests.trackers.github.harness import TOKEN, GitHubHarness
-from tests.trackers.jira.harness import JiraCloudHarness
+from tests.trackers.jira.harness import JiraCloudHarness, JiraDataCenterHarness
 from tests.trackers.trello.harness import TrelloHarness
 
 
@@ -223,3 +223,19 @@ def test_github_milestone_mirrors_are_skipped_without_error(
 
     assert post_review_comments(sync_engine.context, sync_engine.context.clock.now()) == 0
     assert posted_events(engine) == []
+
+
+def test_jira_data_center_comment_is_wiki_markup() -> None:
+    harness = JiraDataCenterHarness()
+    try:
+        connector = harness.connector()
+        [ref] = harness.seed_items(1)
+        markdown = "# Q1: weekly review\n\n- [Plan](https://example.com/plan) moved `2` points"
+        connector.add_comment(ref, markdown)
+        [comment] = harness.emulator.comments_on(str(ref.key or ref.external_id))
+        # REST v2 takes wiki markup as a string, never an ADF document.
+        assert comment.body == markdown_to_wiki(markdown)
+        assert isinstance(comment.body, str) and "[Plan|https://example.com/plan]" in comment.body
+        connector.close()
+    finally:
+        harness.close()
