@@ -191,7 +191,7 @@ def weekly_review(
         | (col(ActionItem.created_at) > pivot)
         | col(ActionItem.id).in_(touched)
     )
-    quiet_hours = _quiet_done_hours(session, plan_items, touched, pivot)
+    quiet_hours = _quiet_done_hours(session, [goal.id for goal in goals], touched, pivot)
     at_start = states_at(session, workspace_id, item_ids_query, start) if start < cut else {}
     at_end = states_at(session, workspace_id, item_ids_query, cut)
     rows = session.execute(
@@ -331,21 +331,36 @@ def _touched_since(workspace_id: uuid.UUID, since: datetime) -> Select[Any]:
 
 
 def _quiet_done_hours(
-    session: Session, item_ids: Select[Any], touched: Select[Any], since: datetime
+    session: Session, goal_ids: list[uuid.UUID], touched: Select[Any], since: datetime
 ) -> dict[uuid.UUID, float]:
-    """Per goal, the hours of the given items done by ``since`` with no event after it (they read
-    as their current row at every instant from ``since`` on)."""
-    rows = session.execute(
+    """Per goal, the hours of its items done by ``since`` with no event after it (they read as
+    their current row at every instant from ``since`` on).
+
+    Summed as all items done by ``since`` (from the covering index ix_action_item_goal_rollup,
+    no table row) minus those touched since (a primary-key probe each). The goal ids are the
+    workspace's already, so the items need no workspace condition.
+    """
+    done_by = (
+        col(ActionItem.goal_id).in_(goal_ids),
+        col(ActionItem.status) == ItemStatus.done,
+        col(ActionItem.created_at) <= since,
+    )
+    hours: dict[uuid.UUID, float] = {}
+    everything = (
         select(col(ActionItem.goal_id), func.sum(ActionItem.estimate_hours))
-        .where(
-            col(ActionItem.id).in_(item_ids),
-            col(ActionItem.status) == ItemStatus.done,
-            col(ActionItem.created_at) <= since,
-            col(ActionItem.id).not_in(touched),
-        )
+        .where(*done_by)
         .group_by(col(ActionItem.goal_id))
     )
-    return {goal_id: float(hours or 0.0) for goal_id, hours in rows}
+    for goal_id, total in session.execute(everything):
+        hours[goal_id] = float(total or 0.0)
+    replayed = (
+        select(col(ActionItem.goal_id), func.sum(ActionItem.estimate_hours))
+        .where(col(ActionItem.id).in_(touched), *done_by)
+        .group_by(col(ActionItem.goal_id))
+    )
+    for goal_id, total in session.execute(replayed):
+        hours[goal_id] = hours.get(goal_id, 0.0) - float(total or 0.0)
+    return hours
 
 
 def _check_ins(
