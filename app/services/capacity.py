@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -41,19 +42,29 @@ TOLERANCE_HOURS = 0.01
 
 def spread_estimate(start: date, due: date, estimate: float) -> dict[IsoWeek, float]:
     """The item's hours per ISO week, spread evenly over its working days."""
-    start = min(start, due)
+    days, weeks = _spread_shape(min(start, due), due)
+    if days == 0:
+        return {weeks[0][0]: estimate}
+    per_day = estimate / days
+    return {week: per_day * count for week, count in weeks}
+
+
+@lru_cache(maxsize=8192)
+def _spread_shape(start: date, due: date) -> tuple[int, tuple[tuple[IsoWeek, int], ...]]:
+    """Working days of the span and, per week with any, how many; shared by every item with the
+    same span (a plan has far fewer distinct spans than items). Without a working day: the due
+    date's week alone."""
     days = working_days(start, due)
     if days == 0:
-        return {IsoWeek.of(due): estimate}
-    per_day = estimate / days
-    result: dict[IsoWeek, float] = {}
+        return 0, ((IsoWeek.of(due), 0),)
+    weeks: list[tuple[IsoWeek, int]] = []
     monday = start - timedelta(days=start.weekday())
     while monday <= due:
         count = working_days(max(start, monday), min(due, monday + timedelta(days=6)))
         if count:
-            result[IsoWeek.of(monday)] = per_day * count
+            weeks.append((IsoWeek.of(monday), count))
         monday += timedelta(days=7)
-    return result
+    return days, tuple(weeks)
 
 
 def block_hours_in_week(block: FocusBlock, week: IsoWeek) -> float:
