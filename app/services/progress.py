@@ -171,15 +171,12 @@ def states_at(
     An item whose current row existed before ``at`` but has no event since is unchanged; items
     created after ``at`` have their ``created`` event after it, so they are replayed (and dropped).
     """
-    touched = (
-        select(col(ItemEvent.item_id))
-        .where(
-            col(ItemEvent.workspace_id) == workspace_id,
-            col(ItemEvent.at) > at,
-            col(ItemEvent.item_id).in_(item_ids),
-        )
-        .distinct()
+    touched_in_workspace = select(col(ItemEvent.item_id)).where(
+        col(ItemEvent.workspace_id) == workspace_id,
+        col(ItemEvent.at) > at,
+        col(ItemEvent.item_id).is_not(None),
     )
+    touched = touched_in_workspace.where(col(ItemEvent.item_id).in_(item_ids)).distinct()
     rows = session.execute(
         select(
             col(ActionItem.id),
@@ -189,7 +186,10 @@ def states_at(
         ).where(
             col(ActionItem.workspace_id) == workspace_id,
             col(ActionItem.id).in_(item_ids),
-            col(ActionItem.id).not_in(touched),
+            # Every item touched in the workspace, not only the given ones: the outer condition
+            # restricts to those already, and this form is one range of the (workspace, at)
+            # index read once, where the restricted one was re-evaluated per row on SQLite.
+            col(ActionItem.id).not_in(touched_in_workspace),
             col(ActionItem.created_at) <= at,
         )
     )
