@@ -41,6 +41,11 @@ from sync.scheduler import claim, renew
 
 log = logging.getLogger("planbridge.sync")
 BATCH = 20
+# Pushes are claimed a few at a time (a step still does up to BATCH): each takes a tracker round
+# trip or two (50 ms and more), so a worker holding 20 would keep the last ones from idle workers
+# and the slowest batch would set the pace (4 workers reached 1.45x of one). Claiming is one short
+# transaction, cheap beside that.
+PUSH_BATCH = 4
 # Last week's reviews are looked for this often per engine: the work is idempotent, so the interval
 # only bounds how late after Monday 00:00 UTC a review goes out.
 REVIEW_CHECK_INTERVAL = timedelta(minutes=10)
@@ -248,7 +253,7 @@ class SyncEngine:
     # --- pushes -----------------------------------------------------------------------------------
 
     def push_pending(
-        self, limit: int = BATCH, *, connection_id: uuid.UUID | None = None
+        self, limit: int = PUSH_BATCH, *, connection_id: uuid.UUID | None = None
     ) -> Counter[str]:
         now = self.context.clock.now()
         link: Any = ExternalLink
@@ -407,7 +412,12 @@ class SyncEngine:
         result.deliveries = self.process_deliveries()
         result.pulls = self.pull_due()
         ensure_links(self.context.engine)
-        result.pushes = self.push_pending()
+        # Up to BATCH pushes a step, claimed PUSH_BATCH at a time (see PUSH_BATCH).
+        while sum(result.pushes.values()) < BATCH:
+            pushed = self.push_pending()
+            if not pushed:
+                break
+            result.pushes.update(pushed)
         result.errors = result.pushes["failed"] + result.pushes["dead"]
         return result
 
