@@ -1,4 +1,4 @@
-"""Engine and sessions: SQLite (WAL, foreign keys, busy timeout) embedded, PostgreSQL (psycopg 3) in production."""
+"""Engine and sessions: SQLite (WAL, foreign keys, busy timeout) embedded, or PostgreSQL."""
 
 from __future__ import annotations
 

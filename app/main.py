@@ -13,8 +13,7 @@ from app.dashboard import install_dashboard
 from app.db import make_engine
 from app.errors import BodySizeLimit, install_error_handlers
 from app.observability.middleware import install_observability
-from app.routes import api_router, health, metrics
-from app.routes import webhooks
+from app.routes import api_router, health, metrics, webhooks
 from app.settings import Settings, get_settings
 from sync.worker import start_embedded_worker
 

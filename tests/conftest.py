@@ -1,7 +1,7 @@
 """Shared fixtures: every storage and API test runs on SQLite and on the real PostgreSQL.
 
 PostgreSQL is required, never skipped: if it does not answer, the fixtures fail the run. Each pytest
-session works in its own freshly created database (dropped at the end), so parallel runs never clash.
+session works in its own fresh database (dropped at the end), so parallel runs never clash.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-import app.models  # noqa: F401  (all tables on the metadata)
+import app.models
 from app.db import make_engine
 from app.main import create_app
 from app.models import Scope
@@ -40,14 +40,16 @@ def _postgres_conninfo(url: str) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this pytest session (fails loudly if the server is missing)."""
+    """A fresh PostgreSQL database for this pytest session (fails if the server is missing)."""
     admin = _postgres_conninfo(POSTGRES_ADMIN_URL)
     name = f"pb_test_{uuid.uuid4().hex[:12]}"
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is required for the test suite and did not answer at {admin}: {exc}")
+        pytest.fail(
+            f"PostgreSQL is required for the test suite and did not answer at {admin}: {exc}"
+        )
     base, _, _ = admin.rpartition("/")
     url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
     yield url

@@ -114,7 +114,9 @@ class ItemEvent(SQLModel, table=True):
 
     id: uuid.UUID = id_field()
     workspace_id: uuid.UUID = workspace_field()
-    item_id: uuid.UUID | None = Field(default=None, foreign_key="action_item.id", ondelete="SET NULL")
+    item_id: uuid.UUID | None = Field(
+        default=None, foreign_key="action_item.id", ondelete="SET NULL"
+    )
     goal_id: uuid.UUID | None = Field(default=None, foreign_key="goal.id", ondelete="SET NULL")
     # created | status | planning | drift | deleted | sync
     kind: str = Field(max_length=32)

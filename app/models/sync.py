@@ -1,4 +1,4 @@
-"""Tracker connections, the links between planbridge objects and tracker items, and the webhook inbox."""
+"""Tracker connections, links between planbridge objects and tracker items, the webhook inbox."""
 
 from __future__ import annotations
 
@@ -98,11 +98,13 @@ class ExternalLink(SQLModel, table=True):
 
 
 class WebhookDelivery(SQLModel, table=True):
-    """The webhook inbox: one row per delivery id, so a redelivery is stored once and processed once."""
+    """The webhook inbox: one row per delivery id, so a redelivery is stored and processed once."""
 
     __tablename__ = "webhook_delivery"
     __table_args__ = (
-        UniqueConstraint("connection_id", "delivery_id", name="uq_webhook_delivery_connection_delivery"),
+        UniqueConstraint(
+            "connection_id", "delivery_id", name="uq_webhook_delivery_connection_delivery"
+        ),
         Index("ix_webhook_delivery_pending", "processed_at", "received_at"),
     )
 

@@ -2,9 +2,22 @@
 
 from fastapi import APIRouter
 
-from app.routes import goals, health, items, people, plans, tokens
-from app.routes import calendar, checkins, focus, insights, reviews, subscriptions
-from app.routes import connections, sync
+from app.routes import (
+    calendar,
+    checkins,
+    connections,
+    focus,
+    goals,
+    health,
+    insights,
+    items,
+    people,
+    plans,
+    reviews,
+    subscriptions,
+    sync,
+    tokens,
+)
 
 api_router = APIRouter(prefix="/api/v1")
 # Resource routers register here (one line each):

@@ -15,7 +15,9 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Database unreachable or migrations behind"}})
+@router.get(
+    "/readyz", responses={503: {"description": "Database unreachable or migrations behind"}}
+)
 def readyz(request: Request) -> JSONResponse:
     """The database answers and its schema is at the newest migration."""
     from app.migrations.runner import current_matches_head
@@ -25,7 +27,11 @@ def readyz(request: Request) -> JSONResponse:
             connection.execute(text("SELECT 1"))
             at_head = current_matches_head(connection)
     except Exception as exc:  # any driver error means "not ready"; the reason is reported
-        return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "detail": type(exc).__name__}, status_code=503
+        )
     if not at_head:
-        return JSONResponse({"status": "unavailable", "detail": "migrations not at head"}, status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "detail": "migrations not at head"}, status_code=503
+        )
     return JSONResponse({"status": "ok"})

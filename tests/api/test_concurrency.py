@@ -14,7 +14,7 @@ from tests.trackers.server import LoopbackServer
 def test_concurrent_writes_all_succeed_over_real_http(
     app: FastAPI, client: TestClient, tenant: Tenant
 ) -> None:
-    """16 clients writing at once: on SQLite they take turns instead of failing 'database is locked'."""
+    """16 clients writing at once: on SQLite they take turns, never "database is locked"."""
     owner = create_person(client, tenant)
     goal = create_goal(client, tenant, create_plan(client, tenant), owner)
     body = item_body(goal, owner)
