@@ -19,6 +19,10 @@ class PlanCreate(WriteModel):
         description="Where items go when neither the item nor its goal names a connection",
     )
     default_scope: TrackerScope | None = None
+    post_reviews_to_trackers: bool = Field(
+        default=False,
+        description="Post each week's review as a comment on every goal's tracker mirror",
+    )
 
 
 class PlanUpdate(WriteModel):
@@ -27,6 +31,7 @@ class PlanUpdate(WriteModel):
     end_date: date = left_unchanged()
     default_connection_id: uuid.UUID | None = None
     default_scope: TrackerScope | None = None
+    post_reviews_to_trackers: bool = left_unchanged()
 
 
 class PlanPublic(PublicModel):
@@ -36,6 +41,7 @@ class PlanPublic(PublicModel):
     end_date: date
     default_connection_id: uuid.UUID | None
     default_scope: str | None
+    post_reviews_to_trackers: bool
     created_at: datetime
     updated_at: datetime
 

@@ -119,3 +119,24 @@ def test_unknown_default_connection_on_update_is_a_422(client: TestClient, tenan
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["body", "default_connection_id"]
+
+
+def test_posting_reviews_to_trackers_is_off_by_default_and_can_be_switched(
+    client: TestClient, tenant: Tenant
+) -> None:
+    plan = create_plan(client, tenant)
+    assert plan["post_reviews_to_trackers"] is False
+
+    switched = client.patch(
+        f"{API}/plans/{plan['id']}", json={"post_reviews_to_trackers": True}, headers=tenant.headers
+    )
+    assert switched.status_code == 200
+    assert switched.json()["post_reviews_to_trackers"] is True
+
+    refused = client.patch(
+        f"{API}/plans/{plan['id']}", json={"post_reviews_to_trackers": None}, headers=tenant.headers
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"] == ["body", "post_reviews_to_trackers"]
+    reread = client.get(f"{API}/plans/{plan['id']}", headers=tenant.headers).json()
+    assert reread["post_reviews_to_trackers"] is True
