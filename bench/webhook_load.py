@@ -5,9 +5,10 @@
     python bench/webhook_load.py --api-workers 2 --senders 2 --worker-after
 
 Setup: a scratch PostgreSQL database, ``planbridge serve --no-worker --workers N``
-(``--api-workers``: uvicorn processes sharing one port), one ``planbridge worker`` processing deliveries while they
-arrive (or, with ``--worker-after``, once the load is over), a GitHub connection on the GitHub
-emulator with 20 pushed issues; deliveries carry those issues, as GitHub would send them.
+(``--api-workers``: uvicorn processes sharing one port), one ``planbridge worker`` processing
+deliveries while they arrive (or, with ``--worker-after``, once the load is over), a GitHub
+connection on the GitHub emulator with 20 pushed issues; deliveries carry those issues, as
+GitHub would send them.
 
 Load is open-loop: request i is due at start + i/rate, and its latency counts from that moment, so a
 server that falls behind shows it in p99 instead of slowing the sender down. ``--senders`` processes
