@@ -96,32 +96,6 @@ def reserve_write(
     return 0.0
 
 
-def write_headroom(
-    engine: Engine, connection_id: uuid.UUID, limits: Sequence[RateWindow], now: datetime
-) -> list[dict[str, float | int]]:
-    """Per window: the limit, writes used, writes left (for the health page)."""
-    rows: list[dict[str, float | int]] = []
-    with Session(engine) as session:
-        for window in limits:
-            used = session.execute(
-                select(func.count())
-                .select_from(ConnectionWrite)
-                .where(
-                    col(ConnectionWrite.connection_id) == connection_id,
-                    col(ConnectionWrite.at) > now - timedelta(seconds=window.seconds),
-                )
-            ).scalar_one()
-            rows.append(
-                {
-                    "requests": window.requests,
-                    "seconds": window.seconds,
-                    "used": used,
-                    "remaining": max(0, window.requests - used),
-                }
-            )
-    return rows
-
-
 class PacingGate:
     """In-process memory of which connections are waiting for a write slot, and until when."""
 
