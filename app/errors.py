@@ -204,13 +204,29 @@ def _allowed_methods(request: Request) -> list[str]:
     return allowed
 
 
+def service_error_problem(exc: ServiceError) -> JSONResponse:
+    """The answer to a ``ServiceError`` (also used by the lean webhook route, app/routes)."""
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return problem(exc.status_code, exc.title, exc.detail, errors=exc.errors, headers=headers)
+
+
+def database_unavailable_problem(path: str, exc: OperationalError) -> JSONResponse:
+    """503: a lost connection, or SQLite busy past its timeout; nothing was written."""
+    log.warning("database unavailable", extra={"path": path, "error": str(exc.orig)})
+    return problem(
+        503,
+        "Service unavailable",
+        "The database is busy or unreachable; nothing was changed. Retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     install_problem_openapi(app)
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return problem(exc.status_code, exc.title, exc.detail, errors=exc.errors, headers=headers)
+        return service_error_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -254,15 +270,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
         # A lost connection, or SQLite busy past its timeout: nothing was written, try again.
-        log.warning(
-            "database unavailable", extra={"path": request.url.path, "error": str(exc.orig)}
-        )
-        return problem(
-            503,
-            "Service unavailable",
-            "The database is busy or unreachable; nothing was changed. Retry shortly.",
-            headers={"Retry-After": "1"},
-        )
+        return database_unavailable_problem(request.url.path, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

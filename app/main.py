@@ -52,6 +52,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_observability(app)  # outermost: even a 413 gets a request id and a log line
+    # Ahead of all of it: the lean route of webhook deliveries (it observes them itself).
+    app.add_middleware(webhooks.WebhookReceiver, state=app.state)
 
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -30,8 +30,8 @@ from app.services.notifications import deliver_due_notifications
 from app.services.reviews import enqueue_ready_reviews
 from connectors.base import AuthFailed, ConnectorError, RateLimited
 from sync.context import EngineContext
+from sync.deliveries import DELIVERY_BATCH, process_claimed_deliveries
 from sync.goal_mirrors import refresh_goal_mirrors
-from sync.inbox import process_delivery
 from sync.pull import pull_connection
 from sync.push import PushDeferred, push_link
 from sync.retry import next_attempt_delay, next_pull_delay, rate_limit_backoff
@@ -138,7 +138,7 @@ class SyncEngine:
     # --- deliveries
     # ---------------------------------------------------------------------------------
 
-    def process_deliveries(self, limit: int = BATCH) -> int:
+    def process_deliveries(self, limit: int = DELIVERY_BATCH) -> int:
         now = self.context.clock.now()
         table: Any = WebhookDelivery
         ids = claim(
@@ -152,27 +152,11 @@ class SyncEngine:
             order_by=[table.received_at],
             limit=limit,
         )
-        sources = self._delivery_sources(ids)
-        for delivery_id in ids:
-            connection_id, tracker_delivery_id = sources.get(delivery_id, (None, None))
-            with bind_log_context(connection_id=connection_id, delivery_id=tracker_delivery_id):
-                try:
-                    process_delivery(self.context, delivery_id)
-                except (RateLimited, AuthFailed) as exc:
-                    if connection_id is not None:
-                        record_error(connection_id, error_kind(exc))
-                        self._connection_failed(connection_id, exc)
+        # Applied in one transaction per connection (sync/deliveries.py).
+        for connection_id, exc in process_claimed_deliveries(self.context, ids):
+            record_error(connection_id, error_kind(exc))
+            self._connection_failed(connection_id, exc)
         return len(ids)
-
-    def _delivery_sources(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
-        """Connection and tracker delivery id of each claimed delivery, for the log context."""
-        if not ids:
-            return {}
-        table: Any = WebhookDelivery
-        query = select(table.id, table.connection_id, table.delivery_id).where(table.id.in_(ids))
-        with Session(self.context.engine) as session:
-            rows = session.execute(query).all()
-        return {row[0]: (row[1], row[2]) for row in rows}
 
     # --- pulls ---------------------------------------------------------------------------------
 

@@ -1,15 +1,21 @@
-"""The webhook inbox: store each delivery once, answer at once, process it in the engine.
+"""The webhook inbox, receiving side: verify a delivery, store it once, answer at once.
 
-Receiving (the web route, thousands a second): the signature is checked by the connector in
-constant time against the current webhook secret and, during a rotation's grace period, the
-previous one, through a per-process cache of verifiers (no connector built, no secret decrypted per
-delivery); a delivery that fails is answered 401 and nothing is stored. A verified delivery is one
+The signature is checked by the connector in constant time against the current webhook secret and,
+during a rotation's grace period, the previous one, through a per-process cache of verifiers (no
+connector built, no secret decrypted per delivery); a delivery that fails is answered 401 and
+nothing is stored. A verified delivery is one row of a group-committed
 ``INSERT ... ON CONFLICT DO NOTHING`` under its delivery id; the unique (connection, delivery id)
 key turns a redelivery into a no-op, so it is processed once.
 
-Processing (a worker): a webhook is only a hint. A hint carrying the object is applied if it is
-newer than what is stored; a hint with only a reference makes the engine fetch the object. Either
-way the connection's next pull is brought forward, so a hint that could not be used is repaired.
+Secrets changed by another process: each verifier remembers the connection's ``updated_at`` (every
+edit of a connection sets it, a rotation included), and the transaction that stores a batch reads
+the current ``updated_at`` of its connections (one indexed read per batch, not per delivery). A
+delivery verified by an out-of-date verifier is not stored: the route reloads the verifier and
+checks the signature again. So a revoked secret (a rotation with no grace) stops verifying in every
+API process as soon as the rotation commits, without a cache window and without a database read
+per delivery; the cache's TTL only bounds memory, never correctness.
+
+Processing is the engine's (sync/deliveries.py).
 """
 
 from __future__ import annotations
@@ -20,11 +26,11 @@ import time
 import uuid
 import weakref
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import event, or_, update
+from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -33,23 +39,14 @@ from sqlmodel import Session
 from app.models import Connection, WebhookDelivery
 from app.services.connections import connector_settings, webhook_secrets
 from app.settings import Settings
-from connectors.base import (
-    AuthFailed,
-    Connector,
-    ConnectorError,
-    Invalid,
-    RateLimited,
-    RemoteItem,
-)
+from connectors.base import Connector
 from connectors.registry import build_connector
-from sync.context import EngineContext
-from sync.pull import apply_remote_item, confirm_vanished
-from sync.retry import call_with_retries
 
 # Headers worth keeping with a delivery (the connector may need them to parse it); never auth
 # headers.
 KEPT_HEADER_PREFIXES = ("x-", "content-type", "user-agent")
-MAX_PROCESSING_ATTEMPTS = 5
+
+StoreOutcome = Literal["new", "duplicate", "stale"]
 
 
 class DeliveryVerifier:
@@ -58,12 +55,14 @@ class DeliveryVerifier:
     One connector per valid secret is built when the connection is loaded, not per delivery:
     building one decrypts the credentials and validates the config (milliseconds), while checking
     an HMAC takes microseconds. ``verify_webhook`` and ``webhook_delivery_id`` use no HTTP session,
-    so the connectors are shared by the threads that receive deliveries.
+    so the connectors are shared by the threads that receive deliveries. ``version`` is the
+    connection's ``updated_at`` when it was loaded: storing checks it (see the module docstring).
     """
 
     def __init__(self, settings: Settings, connection: Connection, now: datetime) -> None:
         self.connection_id = connection.id
         self.workspace_id = connection.workspace_id
+        self.version = connection.updated_at
         self.loaded_at = time.monotonic()
         # The previous secret verifies only until its grace ends, even while this is cached.
         previous_until = connection.previous_webhook_secret_until
@@ -95,10 +94,10 @@ class VerifierCache:
     """Per-process cache of ``DeliveryVerifier`` by connection id, each kept ``ttl_seconds``.
 
     An edit of a connection through this process (a rotated secret, new credentials, a delete)
-    drops its entry at once (``_connection_changed``); another process's edit is seen within the
-    TTL. A delivery that fails verification against an entry older than a second reloads it once,
-    so a secret rotated elsewhere verifies at once, without a forged flood reaching the database
-    more than once a second per connection.
+    drops its entry at once (``_connection_changed``); another process's edit is caught when the
+    delivery is stored (the version check) and by the TTL. A delivery that fails verification
+    against an entry older than a second reloads it once, so a secret rotated elsewhere verifies at
+    once, without a forged flood reaching the database more than once a second per connection.
     """
 
     def __init__(self, settings: Settings, engine: Engine, ttl_seconds: float = 5.0) -> None:
@@ -153,6 +152,15 @@ class VerifierCache:
             return reloaded if reloaded.verify(headers, body, now) else False
         return False
 
+    def reverify(
+        self, connection_id: uuid.UUID, headers: Mapping[str, str], body: bytes, now: datetime
+    ) -> DeliveryVerifier | bool | None:
+        """Like ``verify`` against a freshly loaded verifier (the cached one was out of date)."""
+        verifier = self.load(connection_id, now)
+        if verifier is None:
+            return None
+        return verifier if verifier.verify(headers, body, now) else False
+
 
 _CACHES: weakref.WeakSet[VerifierCache] = weakref.WeakSet()
 
@@ -164,16 +172,28 @@ def _connection_changed(_mapper: object, _connection: object, target: Connection
         cache.invalidate(target.id)
 
 
-def delivery_row(
+@dataclass(frozen=True, slots=True)
+class ReceivedDelivery:
+    """A verified delivery waiting to be stored, with the version of the verifier that passed it."""
+
+    row: dict[str, Any]
+    version: datetime
+
+    @property
+    def key(self) -> tuple[uuid.UUID, str]:
+        return self.row["connection_id"], self.row["delivery_id"]
+
+
+def received_delivery(
     verifier: DeliveryVerifier,
     delivery_id: str,
     headers: Mapping[str, str],
     body: bytes,
     now: datetime,
-) -> dict[str, Any]:
+) -> ReceivedDelivery:
     """The inbox row of one verified delivery (headers trimmed to what the connector may need)."""
     kept = {k.lower(): v for k, v in headers.items() if k.lower().startswith(KEPT_HEADER_PREFIXES)}
-    return {
+    row = {
         "id": uuid.uuid4(),
         "workspace_id": verifier.workspace_id,
         "connection_id": verifier.connection_id,
@@ -183,29 +203,73 @@ def delivery_row(
         "body": body,
         "attempts": 0,
     }
+    return ReceivedDelivery(row, verifier.version)
 
 
-def store_deliveries(engine: Engine, rows: Sequence[dict[str, Any]]) -> set[tuple[uuid.UUID, str]]:
-    """Insert the rows whose (connection, delivery id) was not seen; returns the keys inserted.
+_INSERTS: dict[str, Any] = {}
 
-    One statement, one short transaction, and nothing else: the connection row is not touched
-    (under load it would be a hot row every receiving request waits on, and the worker updates it
-    too); the worker brings the connection's pull forward when it processes the delivery.
+
+def _insert_statement(dialect: str) -> Any:
+    """One cached statement per dialect, run with a list of rows: SQLAlchemy sends them as
+    multi-row VALUES ("insertmanyvalues") from a compiled form it caches, instead of compiling a
+    new statement of N rows for every batch (which cost more CPU than the rest of the request)."""
+    found = _INSERTS.get(dialect)
+    if found is None:
+        insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+        table: Any = WebhookDelivery
+        found = _INSERTS[dialect] = (
+            insert(WebhookDelivery)
+            .on_conflict_do_nothing()
+            .returning(table.connection_id, table.delivery_id)
+        )
+    return found
+
+
+def store_deliveries(engine: Engine, deliveries: Sequence[ReceivedDelivery]) -> list[StoreOutcome]:
+    """Insert the deliveries not seen before, in one transaction; an outcome for each, in order.
+
+    ``stale``: the connection changed since its verifier was loaded (or is gone), so the delivery
+    was not stored and must be verified again. Nothing else is written: the connection row is not
+    touched (under load it would be a hot row every receiving request waits on); the worker brings
+    the connection's pull forward when it processes the delivery.
     """
-    insert = postgres_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    table: Any = WebhookDelivery
-    statement = (
-        insert(WebhookDelivery)
-        .values(list(rows))
-        .on_conflict_do_nothing()
-        .returning(table.connection_id, table.delivery_id)
-    )
+    connection: Any = Connection
+    connection_ids = {delivery.row["connection_id"] for delivery in deliveries}
     with engine.begin() as database:
-        return {(row[0], row[1]) for row in database.execute(statement)}
+        current = {
+            row[0]: row[1]
+            for row in database.execute(
+                select(connection.id, connection.updated_at).where(
+                    connection.id.in_(connection_ids)
+                )
+            )
+        }
+        fresh = [
+            delivery.row
+            for delivery in deliveries
+            if current.get(delivery.row["connection_id"]) == delivery.version
+        ]
+        inserted: set[tuple[uuid.UUID, str]] = set()
+        if fresh:
+            result = database.execute(_insert_statement(engine.dialect.name), fresh)
+            inserted = {(row[0], row[1]) for row in result}
+    outcomes: list[StoreOutcome] = []
+    answered: set[tuple[uuid.UUID, str]] = set()
+    for delivery in deliveries:
+        key = delivery.key
+        if current.get(key[0]) != delivery.version:
+            outcomes.append("stale")
+        elif key in inserted and key not in answered:
+            outcomes.append("new")
+        else:
+            # Stored before, or the same delivery twice in one batch: the first is new.
+            outcomes.append("duplicate")
+        answered.add(key)
+    return outcomes
 
 
 class DeliveryBatcher:
-    """Group commit for the inbox: deliveries that arrive together are stored in one INSERT.
+    """Group commit for the inbox: deliveries that arrive together are stored in one transaction.
 
     Each request still gets its answer only after its row is committed (202 means stored), but a
     commit waits for the disk (about 4 ms here), so one transaction per delivery caps a process
@@ -216,14 +280,14 @@ class DeliveryBatcher:
     def __init__(self, engine: Engine, max_rows: int = 500) -> None:
         self.engine = engine
         self.max_rows = max_rows
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        self._pending: list[tuple[ReceivedDelivery, asyncio.Future[StoreOutcome]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def store(self, row: dict[str, Any]) -> bool:
-        """Store one row; True when it is new, False when its delivery id was already stored."""
+    async def store(self, delivery: ReceivedDelivery) -> StoreOutcome:
+        """Store one delivery once committed: new, a duplicate, or stale (verify it again)."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool] = loop.create_future()
-        self._pending.append((row, future))
+        future: asyncio.Future[StoreOutcome] = loop.create_future()
+        self._pending.append((delivery, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = loop.create_task(self._flush())
         return await future
@@ -233,117 +297,14 @@ class DeliveryBatcher:
             batch = self._pending[: self.max_rows]
             del self._pending[: self.max_rows]
             try:
-                inserted = await asyncio.to_thread(
-                    store_deliveries, self.engine, [row for row, _future in batch]
+                outcomes = await asyncio.to_thread(
+                    store_deliveries, self.engine, [delivery for delivery, _future in batch]
                 )
             except Exception as exc:  # e.g. the database restarting: each request answers it
-                for _row, future in batch:
+                for _delivery, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            answered: set[tuple[uuid.UUID, str]] = set()
-            for row, future in batch:
-                key = (row["connection_id"], row["delivery_id"])
-                # The same delivery twice in one batch: the first is new, the second a redelivery.
-                is_new = key in inserted and key not in answered
-                answered.add(key)
+            for (_delivery, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():  # the client may have gone away meanwhile
-                    future.set_result(is_new)
-
-
-def _bring_pull_forward(context: EngineContext, connection_id: uuid.UUID) -> None:
-    """A hint that could not be used is repaired by the next pull: make it due now.
-
-    Conditional, so a burst of deliveries writes the connection row once, not once per delivery.
-    """
-    now = context.clock.now()
-    table: Any = Connection
-    with context.engine.begin() as database:
-        database.execute(
-            update(table)
-            .where(
-                table.id == connection_id,
-                or_(table.next_poll_at.is_(None), table.next_poll_at > now),
-            )
-            .values(next_poll_at=now)
-        )
-
-
-def process_delivery(context: EngineContext, delivery_id: uuid.UUID) -> str:
-    """Apply one claimed delivery's hints; returns the outcome stored on it."""
-    with Session(context.engine, expire_on_commit=False) as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        if delivery is None or delivery.processed_at is not None:
-            return "gone"
-        connection = session.get(Connection, delivery.connection_id)
-    if connection is None:
-        return "gone"
-    connector = context.connector(connection)
-    actor = f"{connection.kind}:{connection.name}"
-    try:
-        hints = connector.parse_webhook(delivery.headers, delivery.body)
-        applied = 0
-        for hint in hints:
-            remote: RemoteItem | None = hint.item
-            if remote is None and hint.ref is not None and not hint.deleted:
-                remote = call_with_retries(
-                    context.retry_policy, partial(connector.fetch_item, hint.ref)
-                )
-            if hint.deleted or (remote is None and hint.ref is not None):
-                if hint.ref is not None and confirm_vanished(
-                    context, connector, connection, hint.ref
-                ):
-                    applied += 1
-                continue
-            if remote is None:
-                continue
-            with Session(context.engine, expire_on_commit=False) as session:
-                outcome = apply_remote_item(session, connection, remote, context.clock.now(), actor)
-                session.commit()
-            if outcome == "vanished" and confirm_vanished(
-                context, connector, connection, remote.ref
-            ):
-                applied += 1
-            applied += outcome == "applied"
-        outcome_text = f"applied {applied} of {len(hints)} hints"
-    except Invalid as exc:
-        outcome_text = f"not understood: {exc}"[:200]
-    except ConnectorError as exc:
-        outcome_text = _retry_later(context, delivery_id, str(exc))
-        if isinstance(exc, RateLimited | AuthFailed):
-            raise  # the engine backs off or pauses the whole connection
-        return outcome_text
-    _finish(context, delivery_id, outcome_text)
-    _bring_pull_forward(context, connection.id)
-    return outcome_text
-
-
-def _finish(context: EngineContext, delivery_id: uuid.UUID, outcome: str) -> None:
-    with Session(context.engine) as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        if delivery is not None:
-            delivery.processed_at = context.clock.now()
-            delivery.outcome = outcome[:200]
-            delivery.attempts += 1
-            delivery.leased_by = delivery.lease_until = None
-            session.add(delivery)
-            session.commit()
-
-
-def _retry_later(context: EngineContext, delivery_id: uuid.UUID, error: str) -> str:
-    """A tracker error while processing: try again later; give up after a few attempts (pull
-    repairs)."""
-    with Session(context.engine) as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        if delivery is None:
-            return "gone"
-        delivery.attempts += 1
-        # A lease end in the future with no holder delays the next claim (5 s, 10 s, ...).
-        delivery.leased_by = None
-        delivery.lease_until = context.clock.now() + timedelta(seconds=5 * delivery.attempts)
-        if delivery.attempts >= MAX_PROCESSING_ATTEMPTS:
-            delivery.processed_at = context.clock.now()
-            delivery.outcome = f"gave up (the next pull repairs it): {error}"[:200]
-        session.add(delivery)
-        session.commit()
-        return delivery.outcome or f"will retry: {error}"
+                    future.set_result(outcome)

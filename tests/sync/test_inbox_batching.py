@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from app.models import WebhookDelivery
 from connectors.memory import DELIVERY_HEADER, SIGNATURE_HEADER, sign
-from sync.inbox import DeliveryBatcher, VerifierCache, delivery_row
+from sync.inbox import DeliveryBatcher, VerifierCache, received_delivery
 from tests.conftest import Tenant
 from tests.sync.conftest import seed
 
@@ -27,13 +27,13 @@ def test_concurrent_deliveries_are_each_stored_once_and_a_repeat_in_the_batch_is
     assert verifier is not None
     delivery_ids = [f"d-{number}" for number in range(30)] + ["d-3", "d-7"]
 
-    async def store_all() -> list[bool]:
+    async def store_all() -> list[str]:
         batcher = DeliveryBatcher(engine, max_rows=8)  # several batches, some with a repeat
-        rows = [delivery_row(verifier, each, {}, b"{}", now) for each in delivery_ids]
+        rows = [received_delivery(verifier, each, {}, b"{}", now) for each in delivery_ids]
         return await asyncio.gather(*(batcher.store(row) for row in rows))
 
     answers = asyncio.run(store_all())
-    assert answers == [True] * 30 + [False, False]
+    assert answers == ["new"] * 30 + ["duplicate", "duplicate"]
     with Session(engine) as session:
         stored = session.exec(select(WebhookDelivery.delivery_id)).all()
     assert sorted(stored) == sorted(f"d-{number}" for number in range(30))

@@ -1,0 +1,291 @@
+"""The webhook inbox, processing side: claimed deliveries applied in batches, each exactly once.
+
+A webhook is only a hint. A hint carrying the object is applied if it is not older than what is
+stored; a hint with only a reference (or a deletion) makes the engine ask the tracker. Either way
+the connection's next pull is brought forward, so a hint that could not be used is repaired.
+
+Batches: a step claims up to ``DELIVERY_BATCH`` deliveries (SKIP LOCKED on PostgreSQL). The ones
+whose hints all carry the object (GitHub and Trello send it: the usual case) are grouped by
+connection and applied in one transaction per connection, which also marks them processed and
+brings the connection's pull forward. So:
+
+- a worker killed mid-batch commits nothing: the deliveries are claimed again once their lease
+  expires, never half-applied;
+- the links the batch touches are locked first (``SELECT ... FOR UPDATE`` in id order, so two
+  workers never wait on each other in a cycle), and the hints are applied in arrival order inside
+  the transaction, so no state older than the stored one is ever applied, whichever worker holds
+  which delivery;
+- a delivery is marked processed only while this worker still holds its lease: if a lease was lost
+  (a batch that outlived it), the transaction is rolled back and the holder processes them.
+
+Deliveries that need the tracker (a reference-only hint, a deletion) are processed one at a time,
+outside any transaction, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from app.models import Connection, ExternalLink, WebhookDelivery
+from app.observability.logging import bind_log_context
+from connectors.base import AuthFailed, ConnectorError, Invalid, RateLimited, RemoteItem
+from sync.context import EngineContext
+from sync.pull import apply_remote_item, confirm_vanished
+from sync.retry import call_with_retries
+from sync.scheduler import release_by_id
+
+log = logging.getLogger("planbridge.sync")
+
+# Deliveries claimed per step: one short claim, then one transaction per connection. A batch of a
+# few hundred is applied in well under a second, far inside any lease.
+DELIVERY_BATCH = 200
+MAX_PROCESSING_ATTEMPTS = 5
+ConnectionFailure = tuple[uuid.UUID, RateLimited | AuthFailed]
+
+
+def process_claimed_deliveries(
+    context: EngineContext, delivery_ids: Sequence[uuid.UUID]
+) -> list[ConnectionFailure]:
+    """Process deliveries this worker has claimed; returns the connection-wide failures met
+    (rate limited, credentials refused) for the engine to back off or pause the connection."""
+    if not delivery_ids:
+        return []
+    table: Any = WebhookDelivery
+    with Session(context.engine, expire_on_commit=False) as session:
+        deliveries = session.exec(
+            select(WebhookDelivery)
+            .where(table.id.in_(delivery_ids), table.processed_at.is_(None))
+            .order_by(table.received_at, table.id)
+        ).all()
+        connection_ids = {delivery.connection_id for delivery in deliveries}
+        connections = {
+            connection.id: connection
+            for connection in session.exec(
+                select(Connection).where(col(Connection.id).in_(connection_ids))
+            ).all()
+        }
+    groups: dict[uuid.UUID, list[WebhookDelivery]] = defaultdict(list)
+    for delivery in deliveries:
+        groups[delivery.connection_id].append(delivery)
+    failures: list[ConnectionFailure] = []
+    for connection_id, group in groups.items():
+        connection = connections.get(connection_id)
+        if connection is None:
+            continue  # deleted meanwhile: its deliveries went with it
+        with bind_log_context(connection_id=connection_id):
+            failure = _process_group(context, connection, group)
+        if failure is not None:
+            failures.append((connection_id, failure))
+    return failures
+
+
+def _process_group(
+    context: EngineContext, connection: Connection, group: list[WebhookDelivery]
+) -> RateLimited | AuthFailed | None:
+    connector = context.connector(connection)
+    batch: list[tuple[WebhookDelivery, list[RemoteItem] | str]] = []
+    one_by_one: list[WebhookDelivery] = []
+    for delivery in group:
+        try:
+            hints = connector.parse_webhook(delivery.headers, delivery.body)
+        except Invalid as exc:
+            batch.append((delivery, f"not understood: {exc}"[:200]))
+            continue
+        remotes = [hint.item for hint in hints if hint.item is not None]
+        if len(remotes) == len(hints) and not any(
+            hint.deleted or remote.deleted for hint, remote in zip(hints, remotes, strict=True)
+        ):
+            batch.append((delivery, remotes))
+        else:
+            one_by_one.append(delivery)
+    for start in range(0, len(batch), DELIVERY_BATCH):
+        apply_batch(context, connection, batch[start : start + DELIVERY_BATCH])
+    for index, delivery in enumerate(one_by_one):
+        with bind_log_context(delivery_id=delivery.delivery_id):
+            try:
+                process_delivery(context, delivery.id)
+            except (RateLimited, AuthFailed) as exc:
+                # The connection backs off or pauses as a whole: hand the rest back at once.
+                for rest in one_by_one[index + 1 :]:
+                    release_by_id(context.engine, WebhookDelivery, rest.id, context.worker_id)
+                return exc
+    return None
+
+
+def apply_batch(
+    context: EngineContext,
+    connection: Connection,
+    batch: Sequence[tuple[WebhookDelivery, list[RemoteItem] | str]],
+) -> bool:
+    """Apply deliveries of one connection and mark them processed, in one transaction.
+
+    Each entry is a delivery with the objects its hints carry, or the outcome to record when it
+    was not understood. False when a lease was lost and nothing was committed.
+    """
+    if not batch:
+        return True
+    now = context.clock.now()
+    actor = f"{connection.kind}:{connection.name}"
+    refs = sorted(
+        {
+            remote.ref.external_id
+            for _delivery, remotes in batch
+            if not isinstance(remotes, str)
+            for remote in remotes
+        }
+    )
+    outcomes: dict[str, list[uuid.UUID]] = defaultdict(list)
+    link: Any = ExternalLink
+    with Session(context.engine, expire_on_commit=False) as session, session.no_autoflush:
+        if refs:
+            # Loaded into the session locked; find_link then returns these very objects, so each
+            # hint is compared with the state the previous hint of the batch left.
+            session.exec(
+                select(ExternalLink)
+                .where(link.connection_id == connection.id, link.external_id.in_(refs))
+                .order_by(link.id)
+                .with_for_update()
+            ).all()
+        for delivery, remotes in batch:
+            if isinstance(remotes, str):
+                outcomes[remotes].append(delivery.id)
+                continue
+            applied = sum(
+                apply_remote_item(session, connection, remote, now, actor) == "applied"
+                for remote in remotes
+            )
+            outcomes[f"applied {applied} of {len(remotes)} hints"].append(delivery.id)
+        session.flush()
+        if not _mark_processed(session, context.worker_id, outcomes, now):
+            session.rollback()
+            log.warning(
+                "a lease on %d delivery(ies) was lost before they were applied; left to the "
+                "worker that holds them now",
+                len(batch),
+            )
+            return False
+        _bring_pull_forward(session, connection.id, now)
+        session.commit()
+    return True
+
+
+def _mark_processed(
+    session: Session, worker_id: str, outcomes: dict[str, list[uuid.UUID]], now: datetime
+) -> bool:
+    """Mark the deliveries processed with their outcomes; False unless this worker held them all."""
+    table: Any = WebhookDelivery
+    marked = 0
+    for outcome, ids in outcomes.items():
+        result = session.execute(
+            update(table)
+            .where(table.id.in_(ids), table.leased_by == worker_id, table.processed_at.is_(None))
+            .values(
+                processed_at=now,
+                outcome=outcome[:200],
+                attempts=table.attempts + 1,
+                leased_by=None,
+                lease_until=None,
+            )
+            .returning(table.id)
+            .execution_options(synchronize_session=False)
+        )
+        marked += len(result.all())
+    return marked == sum(len(ids) for ids in outcomes.values())
+
+
+def _bring_pull_forward(session: Session, connection_id: uuid.UUID, now: datetime) -> None:
+    """A hint that could not be used is repaired by the next pull: make it due now.
+
+    Conditional, so a burst of deliveries writes the connection row once, not once per delivery.
+    """
+    table: Any = Connection
+    session.execute(
+        update(table)
+        .where(
+            table.id == connection_id,
+            or_(table.next_poll_at.is_(None), table.next_poll_at > now),
+        )
+        .values(next_poll_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def process_delivery(context: EngineContext, delivery_id: uuid.UUID) -> str:
+    """Apply one claimed delivery's hints, asking the tracker where a hint holds only a
+    reference or a deletion; returns the outcome stored on it."""
+    with Session(context.engine, expire_on_commit=False) as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is None or delivery.processed_at is not None:
+            return "gone"
+        connection = session.get(Connection, delivery.connection_id)
+    if connection is None:
+        return "gone"
+    connector = context.connector(connection)
+    actor = f"{connection.kind}:{connection.name}"
+    try:
+        hints = connector.parse_webhook(delivery.headers, delivery.body)
+        applied = 0
+        for hint in hints:
+            remote: RemoteItem | None = hint.item
+            if remote is None and hint.ref is not None and not hint.deleted:
+                remote = call_with_retries(
+                    context.retry_policy, partial(connector.fetch_item, hint.ref)
+                )
+            if hint.deleted or (remote is None and hint.ref is not None):
+                if hint.ref is not None and confirm_vanished(
+                    context, connector, connection, hint.ref
+                ):
+                    applied += 1
+                continue
+            if remote is None:
+                continue
+            with Session(context.engine, expire_on_commit=False) as session:
+                outcome = apply_remote_item(session, connection, remote, context.clock.now(), actor)
+                session.commit()
+            if outcome == "vanished" and confirm_vanished(
+                context, connector, connection, remote.ref
+            ):
+                applied += 1
+            applied += outcome == "applied"
+        outcome_text = f"applied {applied} of {len(hints)} hints"
+    except Invalid as exc:
+        outcome_text = f"not understood: {exc}"[:200]
+    except ConnectorError as exc:
+        outcome_text = _retry_later(context, delivery_id, str(exc))
+        if isinstance(exc, RateLimited | AuthFailed):
+            raise  # the engine backs off or pauses the whole connection
+        return outcome_text
+    now = context.clock.now()
+    with Session(context.engine) as session:
+        if _mark_processed(session, context.worker_id, {outcome_text: [delivery_id]}, now):
+            _bring_pull_forward(session, connection.id, now)
+            session.commit()
+    return outcome_text
+
+
+def _retry_later(context: EngineContext, delivery_id: uuid.UUID, error: str) -> str:
+    """A tracker error while processing: try again later; give up after a few attempts (pull
+    repairs)."""
+    with Session(context.engine) as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is None:
+            return "gone"
+        delivery.attempts += 1
+        # A lease end in the future with no holder delays the next claim (5 s, 10 s, ...).
+        delivery.leased_by = None
+        delivery.lease_until = context.clock.now() + timedelta(seconds=5 * delivery.attempts)
+        if delivery.attempts >= MAX_PROCESSING_ATTEMPTS:
+            delivery.processed_at = context.clock.now()
+            delivery.outcome = f"gave up (the next pull repairs it): {error}"[:200]
+        session.add(delivery)
+        session.commit()
+        return delivery.outcome or f"will retry: {error}"
