@@ -21,6 +21,7 @@ Processing is the engine's (sync/deliveries.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import uuid
@@ -30,8 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import event, select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy import event, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -206,23 +206,44 @@ def received_delivery(
     return ReceivedDelivery(row, verifier.version)
 
 
-_INSERTS: dict[str, Any] = {}
+_delivery: Any = WebhookDelivery
+# SQLite: one statement run with a list of rows; SQLAlchemy sends them as multi-row VALUES from a
+# compiled form it caches ("insertmanyvalues"), instead of compiling a new N-row statement per
+# batch (that cost more CPU than the rest of the request).
+_SQLITE_INSERT = (
+    sqlite_insert(WebhookDelivery)
+    .on_conflict_do_nothing()
+    .returning(_delivery.connection_id, _delivery.delivery_id)
+)
+
+# PostgreSQL: the rows as one array per column, so the statement text never changes with the batch
+# size (psycopg parses every new text it is given; with multi-row VALUES each batch size was one).
+_POSTGRES_INSERT = text(
+    """
+    INSERT INTO webhook_delivery
+        (id, workspace_id, connection_id, delivery_id, received_at, headers, body, attempts)
+    SELECT id, workspace_id, connection_id, delivery_id, received_at, CAST(headers AS json), body, 0
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:workspace_ids AS uuid[]), CAST(:connection_ids AS uuid[]),
+        CAST(:delivery_ids AS text[]), CAST(:received_at AS timestamptz[]),
+        CAST(:headers AS text[]), CAST(:bodies AS bytea[])
+    ) AS received (id, workspace_id, connection_id, delivery_id, received_at, headers, body)
+    ON CONFLICT DO NOTHING
+    RETURNING connection_id, delivery_id
+    """
+)
 
 
-def _insert_statement(dialect: str) -> Any:
-    """One cached statement per dialect, run with a list of rows: SQLAlchemy sends them as
-    multi-row VALUES ("insertmanyvalues") from a compiled form it caches, instead of compiling a
-    new statement of N rows for every batch (which cost more CPU than the rest of the request)."""
-    found = _INSERTS.get(dialect)
-    if found is None:
-        insert = postgres_insert if dialect == "postgresql" else sqlite_insert
-        table: Any = WebhookDelivery
-        found = _INSERTS[dialect] = (
-            insert(WebhookDelivery)
-            .on_conflict_do_nothing()
-            .returning(table.connection_id, table.delivery_id)
-        )
-    return found
+def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {
+        "ids": [row["id"] for row in rows],
+        "workspace_ids": [row["workspace_id"] for row in rows],
+        "connection_ids": [row["connection_id"] for row in rows],
+        "delivery_ids": [row["delivery_id"] for row in rows],
+        "received_at": [row["received_at"] for row in rows],
+        "headers": [json.dumps(row["headers"]) for row in rows],
+        "bodies": [row["body"] for row in rows],
+    }
 
 
 def store_deliveries(engine: Engine, deliveries: Sequence[ReceivedDelivery]) -> list[StoreOutcome]:
@@ -250,8 +271,12 @@ def store_deliveries(engine: Engine, deliveries: Sequence[ReceivedDelivery]) -> 
             if current.get(delivery.row["connection_id"]) == delivery.version
         ]
         inserted: set[tuple[uuid.UUID, str]] = set()
-        if fresh:
-            result = database.execute(_insert_statement(engine.dialect.name), fresh)
+        if fresh and engine.dialect.name == "postgresql":
+            inserted = {
+                (row[0], row[1]) for row in database.execute(_POSTGRES_INSERT, _columns(fresh))
+            }
+        elif fresh:
+            result = database.execute(_SQLITE_INSERT, fresh)
             inserted = {(row[0], row[1]) for row in result}
     outcomes: list[StoreOutcome] = []
     answered: set[tuple[uuid.UUID, str]] = set()
