@@ -1,5 +1,8 @@
 """Seeding for bench/rollups.py: one plan of 200 goals, 100,000 items and 1,000,000 item events.
 
+Each event's change to its goal's hours goes into the goal hours ledger as the ORM hook would
+write it (``app.models.hours_ledger.ledger_changes`` on the item's previous and new snapshot).
+
 The rows go in through the database driver in large batches: executemany on SQLite (one
 transaction, foreign-key checks off for the load), COPY on PostgreSQL (psycopg ``cursor.copy``).
 The secondary indexes of the two big tables are dropped before the load and built once after it:
@@ -18,7 +21,8 @@ from typing import Any
 from sqlalchemy import JSON, Table, insert, text
 from sqlalchemy.engine import Dialect, Engine
 
-from app.models import ActionItem, Goal, ItemEvent, Person, Plan, Workspace
+from app.models import ActionItem, Goal, GoalHoursChange, ItemEvent, Person, Plan, Workspace
+from app.models.hours_ledger import Snapshot, ledger_changes
 
 PLAN_START, PLAN_END = date(2027, 1, 4), date(2027, 6, 27)
 NOW = datetime(2027, 4, 15, 12, 0, tzinfo=UTC)
@@ -27,6 +31,7 @@ CHUNK_ITEMS = 10_000
 
 ITEM_TABLE: Table = ActionItem.__table__  # type: ignore[attr-defined]
 EVENT_TABLE: Table = ItemEvent.__table__  # type: ignore[attr-defined]
+LEDGER_TABLE: Table = GoalHoursChange.__table__  # type: ignore[attr-defined]
 ITEM_COLUMNS = [
     "id",
     "workspace_id",
@@ -58,6 +63,7 @@ EVENT_COLUMNS = [
     "data",
     "at",
 ]
+LEDGER_COLUMNS = ["id", "workspace_id", "goal_id", "event_id", "at", "total_hours", "done_hours"]
 
 
 def seed(engine: Engine, goals: int, items: int, events: int, people: int = 50) -> uuid.UUID:
@@ -68,7 +74,9 @@ def seed(engine: Engine, goals: int, items: int, events: int, people: int = 50) 
     goal_ids = [uuid.uuid4() for _ in range(goals)]
     _seed_small_tables(engine, rng, workspace_id, plan_id, person_ids, goal_ids)
     chunks = _item_chunks(rng, workspace_id, person_ids, goal_ids, items, events)
-    secondary = [index for table in (ITEM_TABLE, EVENT_TABLE) for index in table.indexes]
+    secondary = [
+        index for table in (ITEM_TABLE, EVENT_TABLE, LEDGER_TABLE) for index in table.indexes
+    ]
     with engine.begin() as connection:
         for index in secondary:
             index.drop(connection)
@@ -153,6 +161,7 @@ def _seed_small_tables(
 
 
 Rows = list[tuple[Any, ...]]
+Chunk = tuple[Rows, Rows, Rows]  # items, events, ledger rows
 
 
 def _item_chunks(
@@ -162,14 +171,15 @@ def _item_chunks(
     goal_ids: list[uuid.UUID],
     items: int,
     events: int,
-) -> Iterator[tuple[Rows, Rows]]:
-    """Item rows and event rows (in ITEM_COLUMNS / EVENT_COLUMNS order), a chunk at a time."""
+) -> Iterator[Chunk]:
+    """Item, event and ledger rows (in the *_COLUMNS orders), a chunk at a time."""
     events_per_item = max(1, events // items)
     statuses, weights = zip(*FINAL_STATUS, strict=True)
     plan_start = datetime.combine(PLAN_START, datetime.min.time(), tzinfo=UTC)
     span = (NOW - timedelta(days=10) - plan_start).total_seconds()
     item_rows: Rows = []
     event_rows: Rows = []
+    ledger_rows: Rows = []
     for number in range(items):
         item_id, goal_id = uuid.uuid4(), goal_ids[number % len(goal_ids)]
         created_at = plan_start + timedelta(seconds=rng.random() * span)
@@ -196,11 +206,19 @@ def _item_chunks(
                 else rng.choice(["todo", "in_progress", "in_progress", "blocked"])
             )
             history.append(("status", moment, status))
+        previous: Snapshot | None = None
         for kind, moment, snapshot in history:
             field = "status" if kind == "status" else None
+            event_id = uuid.uuid4()
+            current = Snapshot(goal_id, snapshot, estimate, kind)
+            ledger_rows.extend(
+                (uuid.uuid4(), workspace_id, goal, event_id, moment, total, done)
+                for goal, total, done in ledger_changes(previous, current)
+            )
+            previous = current
             event_rows.append(
                 (
-                    uuid.uuid4(),
+                    event_id,
                     workspace_id,
                     item_id,
                     goal_id,
@@ -236,13 +254,13 @@ def _item_chunks(
             )
         )
         if len(item_rows) >= CHUNK_ITEMS:
-            yield item_rows, event_rows
-            item_rows, event_rows = [], []
+            yield item_rows, event_rows, ledger_rows
+            item_rows, event_rows, ledger_rows = [], [], []
     if item_rows:
-        yield item_rows, event_rows
+        yield item_rows, event_rows, ledger_rows
 
 
-def _executemany_sqlite(engine: Engine, chunks: Iterator[tuple[Rows, Rows]]) -> None:
+def _executemany_sqlite(engine: Engine, chunks: Iterator[Chunk]) -> None:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -251,9 +269,11 @@ def _executemany_sqlite(engine: Engine, chunks: Iterator[tuple[Rows, Rows]]) -> 
         cursor.execute("BEGIN")
         item_writer = _sqlite_writer(cursor, engine.dialect, ITEM_TABLE, ITEM_COLUMNS)
         event_writer = _sqlite_writer(cursor, engine.dialect, EVENT_TABLE, EVENT_COLUMNS)
-        for item_rows, event_rows in chunks:
+        ledger_writer = _sqlite_writer(cursor, engine.dialect, LEDGER_TABLE, LEDGER_COLUMNS)
+        for item_rows, event_rows, ledger_rows in chunks:
             item_writer(item_rows)
             event_writer(event_rows)
+            ledger_writer(ledger_rows)
         cursor.execute("COMMIT")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
@@ -287,13 +307,14 @@ def _sqlite_writer(
     return write
 
 
-def _copy_postgres(engine: Engine, chunks: Iterator[tuple[Rows, Rows]]) -> None:
+def _copy_postgres(engine: Engine, chunks: Iterator[Chunk]) -> None:
     with engine.begin() as connection:
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        for item_rows, event_rows in chunks:
+        for item_rows, event_rows, ledger_rows in chunks:
             for table, columns, rows in (
                 (ITEM_TABLE, ITEM_COLUMNS, item_rows),
                 (EVENT_TABLE, EVENT_COLUMNS, event_rows),
+                (LEDGER_TABLE, LEDGER_COLUMNS, ledger_rows),
             ):
                 # COPY takes JSON as text; every other value psycopg adapts by itself.
                 json_positions = [

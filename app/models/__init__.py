@@ -11,6 +11,7 @@ from app.models.execution import (
     NotificationDelivery,
     Subscription,
 )
+from app.models.hours_ledger import GoalHoursChange
 from app.models.planning import (
     ActionItem,
     EventSource,
@@ -38,6 +39,7 @@ __all__ = [
     "FocusBlock",
     "Goal",
     "GoalHealthState",
+    "GoalHoursChange",
     "ItemEvent",
     "ItemStatus",
     "NotificationDelivery",

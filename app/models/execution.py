@@ -169,6 +169,19 @@ Index(
     ActionItem.created_at,  # type: ignore[arg-type]
     ActionItem.id,  # type: ignore[arg-type]
 )
+# Health reads only this index, no table row: per goal the open items' owners, due dates, last
+# activity and hours (status prefix; done_at is null for them), and the velocity's finished hours
+# in a window and last finish (status done, done_at range).
+Index(
+    "ix_action_item_goal_health",
+    ActionItem.goal_id,  # type: ignore[arg-type]
+    ActionItem.status,
+    ActionItem.done_at,  # type: ignore[arg-type]
+    ActionItem.owner_id,  # type: ignore[arg-type]
+    ActionItem.due_date,  # type: ignore[arg-type]
+    ActionItem.last_activity_at,  # type: ignore[arg-type]
+    ActionItem.estimate_hours,  # type: ignore[arg-type]
+)
 # "Which items changed after an instant" is one range scan of this index, without reading events.
 Index(
     "ix_item_event_workspace_at_goal_item",

@@ -31,24 +31,37 @@ class Velocity:
 def velocities(
     session: Session, workspace_id: uuid.UUID, goal_ids: Select[Any], now: datetime
 ) -> dict[uuid.UUID, Velocity]:
-    """Per goal completed hours per week over the four weeks before ``now`` (one query)."""
+    """Per goal completed hours per week over the four weeks before ``now``, and the last finish.
+
+    Two reads of the covering index ix_action_item_goal_health (goal, status, done_at, ...),
+    no table row: the window's range per goal for the hours, one backward probe per goal for the
+    last finish. ``goal_ids`` must be the workspace's already (every caller scopes them), so the
+    item rows need no workspace condition.
+    """
     window_start = now - VELOCITY_WINDOW
-    recent = func.sum(ActionItem.estimate_hours).filter(col(ActionItem.done_at) > window_start)
-    query = (
-        select(col(ActionItem.goal_id), func.coalesce(recent, 0.0), func.max(ActionItem.done_at))
-        .where(
-            col(ActionItem.workspace_id) == workspace_id,
-            col(ActionItem.goal_id).in_(goal_ids),
-            col(ActionItem.status) == ItemStatus.done,
-            col(ActionItem.done_at) <= now,
-        )
+    done = (col(ActionItem.status) == ItemStatus.done, col(ActionItem.done_at) <= now)
+    recent = (
+        select(col(ActionItem.goal_id), func.sum(ActionItem.estimate_hours))
+        .where(col(ActionItem.goal_id).in_(goal_ids), *done, col(ActionItem.done_at) > window_start)
         .group_by(col(ActionItem.goal_id))
     )
+    hours = {goal_id: float(total or 0.0) for goal_id, total in session.execute(recent)}
+    goals = goal_ids.subquery()
+    goal_id = next(iter(goals.c))
+    last_done_at = (
+        select(func.max(ActionItem.done_at))
+        .where(col(ActionItem.goal_id) == goal_id, *done)
+        .scalar_subquery()
+    )
     result: dict[uuid.UUID, Velocity] = {}
-    for goal_id, hours, last_done in session.execute(query):
-        if last_done is not None and last_done.tzinfo is None:
-            last_done = last_done.replace(tzinfo=UTC)  # aggregates bypass the column type on SQLite
-        result[goal_id] = Velocity(round(float(hours) / 4.0, 4), last_done)
+    for goal, last_done in session.execute(select(goal_id, last_done_at.label("last_done_at"))):
+        if last_done is None:
+            continue  # nothing finished yet: no velocity entry, as before
+        if isinstance(last_done, str):  # a bare aggregate bypasses the column type on SQLite
+            last_done = datetime.fromisoformat(last_done)
+        if last_done.tzinfo is None:
+            last_done = last_done.replace(tzinfo=UTC)
+        result[goal] = Velocity(round(hours.get(goal, 0.0) / 4.0, 4), last_done)
     return result
 
 

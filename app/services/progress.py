@@ -2,10 +2,15 @@
 
 Rule: progress = hours of done items / hours of items that are not dropped. A goal without such
 hours has no progress value (``None``), not 0 % or 100 %. Current figures are one aggregate query
-over the items; the figure a week ago is reconstructed from the ItemEvent snapshots (each event
-carries the item's status and estimate right after it): only items with an event since then can
-differ, so only those are replaced by their latest snapshot at or before the cut-off, summed per
-goal in the database (``app.services.item_history``).
+over the covering index ix_action_item_goal_rollup. The figure a week ago (or at any instant) is
+today's minus the changes the goal hours ledger recorded since (``app.models.hours_ledger``: each
+event with a snapshot writes what it changed in its goals' hours), one range of the ledger's
+covering index; its cost follows the number of changes in the window, never the number of items.
+Items deleted since the instant count as they were then (the ``deleted`` event took their hours
+out).
+
+``states_at`` / ``item_states_at`` (per item status, estimate and goal at an instant, from the
+event snapshots) stay for the weekly review, which lists items and not only hours.
 """
 
 from __future__ import annotations
@@ -17,13 +22,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlmodel import Session, col
 
 from app.db import utcnow
 from app.errors import NotFound
-from app.models import ActionItem, Goal, ItemEvent, ItemStatus, Plan
-from app.services.item_history import snapshots_at
+from app.models import ActionItem, Goal, GoalHoursChange, ItemEvent, ItemStatus, Plan
 
 OPEN_STATUSES = (ItemStatus.todo, ItemStatus.in_progress, ItemStatus.blocked)
 
@@ -205,43 +209,31 @@ def hours_at(
     now_hours: dict[uuid.UUID, Hours],
     at: datetime,
 ) -> dict[uuid.UUID, Hours]:
-    """Per goal hours at ``at``: today's figures with every item touched since then put back as
-    it was (the current rows of those items taken out, their snapshots at ``at`` put in), summed
-    per goal and status in the database."""
-    touched_ids = (
-        select(col(ItemEvent.item_id))
+    """Per goal hours at ``at``: today's figures (``now_hours``, as ``current_hours`` gives them)
+    minus every change the ledger recorded after ``at``, summed per goal in the database.
+
+    One range of the covering index ix_goal_hours_change_workspace_at, whatever the number of
+    items touched since ``at``.
+    """
+    changes = (
+        select(
+            col(GoalHoursChange.goal_id),
+            func.sum(GoalHoursChange.total_hours),
+            func.sum(GoalHoursChange.done_hours),
+        )
         .where(
-            col(ItemEvent.workspace_id) == workspace_id,
-            col(ItemEvent.goal_id).in_(goal_ids),
-            col(ItemEvent.at) > at,
-            col(ItemEvent.item_id).is_not(None),
+            col(GoalHoursChange.workspace_id) == workspace_id,
+            col(GoalHoursChange.at) > at,
+            col(GoalHoursChange.goal_id).in_(goal_ids),
         )
-        .distinct()
-    )
-    taken_out = (
-        select(
-            col(ActionItem.goal_id),
-            col(ActionItem.status),
-            func.sum(ActionItem.estimate_hours),
-            literal(-1.0),
-        )
-        .where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.id).in_(touched_ids))
-        .group_by(col(ActionItem.goal_id), col(ActionItem.status))
-    )
-    snapshots = snapshots_at(touched_ids, at)
-    put_back = (
-        select(
-            snapshots.c.goal_id,
-            snapshots.c.status,
-            func.sum(snapshots.c.estimate_hours),
-            literal(1.0),
-        )
-        .where(snapshots.c.goal_id.is_not(None))
-        .group_by(snapshots.c.goal_id, snapshots.c.status)
+        .group_by(col(GoalHoursChange.goal_id))
     )
     before = {goal_id: Hours(hours.total, hours.done) for goal_id, hours in now_hours.items()}
-    for goal_id, status, hours, sign in session.execute(union_all(taken_out, put_back)):
-        before.setdefault(goal_id, Hours()).add(status, float(hours or 0.0), sign=float(sign))
+    for goal_id, total, done in session.execute(changes):
+        hours = before.setdefault(goal_id, Hours())
+        # Rounded to keep float noise of the subtraction (e.g. 1e-16 done hours) out of the API.
+        hours.total = round(hours.total - float(total or 0.0), 6)
+        hours.done = round(hours.done - float(done or 0.0), 6)
     return before
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 11:53:32.553530
+Create Date: 2026-11-25 13:33:15.404794
 """
 
 from collections.abc import Sequence
@@ -83,6 +83,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_connection_next_poll_at'), ['next_poll_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_connection_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('frozen_planned_week',
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('iso_week', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('week_end', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('planned', sa.JSON(), nullable=False),
+    sa.Column('computed_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('workspace_id', 'iso_week')
+    )
+    with op.batch_alter_table('frozen_planned_week', schema=None) as batch_op:
+        batch_op.create_index('ix_frozen_planned_week_workspace_end', ['workspace_id', 'week_end'], unique=False)
+
     op.create_table('person',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
@@ -135,12 +147,14 @@ def upgrade() -> None:
     op.create_table('connection_write',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('connection_id', sa.Uuid(), nullable=False),
+    sa.Column('budget', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['connection.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('connection_write', schema=None) as batch_op:
-        batch_op.create_index('ix_connection_write_connection_at', ['connection_id', 'at'], unique=False)
+        batch_op.create_index('ix_connection_write_budget_at', ['budget', 'at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_connection_write_connection_id'), ['connection_id'], unique=False)
 
     op.create_table('dashboard_session',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -302,6 +316,9 @@ def upgrade() -> None:
     sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_activity_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('done_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('load_from', sa.Date(), nullable=True),
+    sa.Column('load_to', sa.Date(), nullable=True),
+    sa.Column('load_per_day', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['connection_id'], ['connection.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['owner_id'], ['person.id'], ),
@@ -309,11 +326,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('action_item', schema=None) as batch_op:
+        batch_op.create_index('ix_action_item_goal_health', ['goal_id', 'status', 'done_at', 'owner_id', 'due_date', 'last_activity_at', 'estimate_hours'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_item_goal_id'), ['goal_id'], unique=False)
         batch_op.create_index('ix_action_item_goal_rollup', ['goal_id', 'status', 'estimate_hours', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_action_item_goal_status', ['goal_id', 'status'], unique=False)
         batch_op.create_index('ix_action_item_owner_due', ['owner_id', 'status', 'due_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_item_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index('ix_action_item_owner_load', ['owner_id', 'status', 'load_to', 'load_from', 'load_per_day'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_item_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_item_workspace_id'), ['workspace_id'], unique=False)
 
@@ -341,6 +360,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_check_in_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_check_in_workspace_id'), ['workspace_id'], unique=False)
         batch_op.create_index('uq_check_in_current', ['workspace_id', 'owner_id', 'goal_id', 'iso_week'], unique=True, sqlite_where=sa.text('replaced_at IS NULL'), postgresql_where=sa.text('replaced_at IS NULL'))
+
+    op.create_table('frozen_goal_review',
+    sa.Column('goal_id', sa.Uuid(), nullable=False),
+    sa.Column('iso_week', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('week_end', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('stale_after_days', sa.Integer(), nullable=False),
+    sa.Column('percent_start', sa.Float(), nullable=True),
+    sa.Column('percent_end', sa.Float(), nullable=True),
+    sa.Column('lists', sa.JSON(), nullable=False),
+    sa.Column('computed_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('goal_id', 'iso_week')
+    )
+    with op.batch_alter_table('frozen_goal_review', schema=None) as batch_op:
+        batch_op.create_index('ix_frozen_goal_review_workspace_end', ['workspace_id', 'week_end'], unique=False)
 
     op.create_table('goal_health_state',
     sa.Column('goal_id', sa.Uuid(), nullable=False),
@@ -417,6 +453,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('item_event', schema=None) as batch_op:
+        batch_op.create_index('ix_item_event_due_changes', ['workspace_id', 'at', 'item_id'], unique=False, sqlite_where=sa.text("field = 'due_date'"), postgresql_where=sa.text("field = 'due_date'"))
         batch_op.create_index('ix_item_event_goal_at', ['goal_id', 'at'], unique=False)
         batch_op.create_index('ix_item_event_item_at', ['item_id', 'at'], unique=False)
         batch_op.create_index('ix_item_event_item_at_snapshot', ['item_id', 'at', 'status', 'estimate_hours', 'goal_id'], unique=False)
@@ -424,11 +461,33 @@ def upgrade() -> None:
         batch_op.create_index('ix_item_event_workspace_at_goal_item', ['workspace_id', 'at', 'goal_id', 'item_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_item_event_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('goal_hours_change',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('goal_id', sa.Uuid(), nullable=False),
+    sa.Column('event_id', sa.Uuid(), nullable=False),
+    sa.Column('at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('total_hours', sa.Float(), nullable=False),
+    sa.Column('done_hours', sa.Float(), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['item_event.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('goal_hours_change', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_goal_hours_change_event_id'), ['event_id'], unique=False)
+        batch_op.create_index('ix_goal_hours_change_workspace_at', ['workspace_id', 'at', 'goal_id', 'total_hours', 'done_hours'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('goal_hours_change', schema=None) as batch_op:
+        batch_op.drop_index('ix_goal_hours_change_workspace_at')
+        batch_op.drop_index(batch_op.f('ix_goal_hours_change_event_id'))
+
+    op.drop_table('goal_hours_change')
     with op.batch_alter_table('item_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_item_event_workspace_id'))
         batch_op.drop_index('ix_item_event_workspace_at_goal_item')
@@ -436,6 +495,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_item_event_item_at_snapshot')
         batch_op.drop_index('ix_item_event_item_at')
         batch_op.drop_index('ix_item_event_goal_at')
+        batch_op.drop_index('ix_item_event_due_changes', sqlite_where=sa.text("field = 'due_date'"), postgresql_where=sa.text("field = 'due_date'"))
 
     op.drop_table('item_event')
     with op.batch_alter_table('external_link', schema=None) as batch_op:
@@ -452,6 +512,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_goal_health_state_workspace_id'))
 
     op.drop_table('goal_health_state')
+    with op.batch_alter_table('frozen_goal_review', schema=None) as batch_op:
+        batch_op.drop_index('ix_frozen_goal_review_workspace_end')
+
+    op.drop_table('frozen_goal_review')
     with op.batch_alter_table('check_in', schema=None) as batch_op:
         batch_op.drop_index('uq_check_in_current', sqlite_where=sa.text('replaced_at IS NULL'), postgresql_where=sa.text('replaced_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_check_in_workspace_id'))
@@ -462,11 +526,13 @@ def downgrade() -> None:
     with op.batch_alter_table('action_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_action_item_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_action_item_status'))
+        batch_op.drop_index('ix_action_item_owner_load')
         batch_op.drop_index(batch_op.f('ix_action_item_owner_id'))
         batch_op.drop_index('ix_action_item_owner_due')
         batch_op.drop_index('ix_action_item_goal_status')
         batch_op.drop_index('ix_action_item_goal_rollup')
         batch_op.drop_index(batch_op.f('ix_action_item_goal_id'))
+        batch_op.drop_index('ix_action_item_goal_health')
 
     op.drop_table('action_item')
     with op.batch_alter_table('share_link', schema=None) as batch_op:
@@ -509,7 +575,8 @@ def downgrade() -> None:
 
     op.drop_table('dashboard_session')
     with op.batch_alter_table('connection_write', schema=None) as batch_op:
-        batch_op.drop_index('ix_connection_write_connection_at')
+        batch_op.drop_index(batch_op.f('ix_connection_write_connection_id'))
+        batch_op.drop_index('ix_connection_write_budget_at')
 
     op.drop_table('connection_write')
     with op.batch_alter_table('calendar_feed_token', schema=None) as batch_op:
@@ -526,6 +593,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_person_workspace_id'))
 
     op.drop_table('person')
+    with op.batch_alter_table('frozen_planned_week', schema=None) as batch_op:
+        batch_op.drop_index('ix_frozen_planned_week_workspace_end')
+
+    op.drop_table('frozen_planned_week')
     with op.batch_alter_table('connection', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_connection_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_connection_next_poll_at'))

@@ -1,0 +1,253 @@
+"""The goal hours ledger: what each ItemEvent changed in its goals' (total, done) hours.
+
+Progress "a week ago" used to replay every item touched since then, snapshot by snapshot (tens of
+thousands of items in a large plan). Instead, every event that carries a snapshot (status and
+estimate right after it) writes, in the same flush, the difference between that snapshot and the
+item's previous one as ledger rows: one row on the goal when the goal stayed, minus on the old goal
+and plus on the new one when the item moved, minus everything on a ``deleted`` event. Only
+non-zero changes are written (a move from todo to in progress changes no hours), so the ledger is
+a fraction of the event table. Then, for any instant ``t``::
+
+    hours(goal, t) = hours(goal, now) - SUM(ledger rows of the goal with at > t)
+
+one range of the covering index ``ix_goal_hours_change_workspace_at`` (``app.services.progress``).
+
+Contribution of a snapshot to its goal: ``total`` = estimate unless dropped, ``done`` = estimate
+when done; a ``deleted`` event contributes nothing. The identity holds because the current row of
+an item equals its latest snapshot (every writer records one after changing the row) and an item
+without any snapshot event counts the same now and at ``t``, as in the replay.
+
+The rows are written by a ``after_flush`` hook on every Session, so each place that adds an
+``ItemEvent`` (the API services, the sync engine, tests with hand-written histories) keeps the
+ledger right without knowing of it. Events may be written out of time order (scripted histories
+insert events with fixed ``at``): the new event is placed in the item's chain by ``at``, and the
+event that follows it in the stored history gets a correction row so that its change is relative
+to its new predecessor. Bulk loads that bypass the ORM (bench/rollups_seed.py) write the same rows
+with ``ledger_changes``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, event, insert, inspect, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import UOWTransaction
+from sqlmodel import Field, SQLModel, col
+
+from app.db import UTCDateTime
+from app.models.base import id_field
+from app.models.planning import ItemEvent, ItemStatus
+
+DELETED = "deleted"
+
+
+class GoalHoursChange(SQLModel, table=True):
+    """One event's change to one goal's hours (not dropped / done); see the module docstring."""
+
+    __tablename__ = "goal_hours_change"
+    __table_args__ = (
+        # Covering: "hours per goal at t" reads this index range only, never a table row.
+        Index(
+            "ix_goal_hours_change_workspace_at",
+            "workspace_id",
+            "at",
+            "goal_id",
+            "total_hours",
+            "done_hours",
+        ),
+    )
+
+    id: uuid.UUID = id_field()
+    # Scoped by the covering index above, which starts with the workspace: no separate index.
+    workspace_id: uuid.UUID = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    # The goal's rows go with the goal; its items' events then name no goal (SET NULL).
+    goal_id: uuid.UUID = Field(foreign_key="goal.id", ondelete="CASCADE")
+    # Indexed for the cascade when events are deleted (a workspace's deletion).
+    event_id: uuid.UUID = Field(foreign_key="item_event.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    total_hours: float
+    done_hours: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an event says about its item: goal, status and estimate right after it."""
+
+    goal_id: uuid.UUID | None
+    status: str | None
+    estimate_hours: float | None
+    kind: str
+
+    def contribution(self) -> tuple[uuid.UUID, float, float] | None:
+        """(goal, hours not dropped, hours done) the item adds to its goal, None for nothing."""
+        if self.goal_id is None or self.kind == DELETED or self.status is None:
+            return None
+        if self.status == ItemStatus.dropped:
+            return None
+        hours = float(self.estimate_hours or 0.0)
+        return self.goal_id, hours, hours if self.status == ItemStatus.done else 0.0
+
+
+def ledger_changes(
+    previous: Snapshot | None, current: Snapshot | None
+) -> list[tuple[uuid.UUID, float, float]]:
+    """The (goal, total, done) changes from ``previous`` to ``current``; empty when none."""
+    before = previous.contribution() if previous else None
+    after = current.contribution() if current else None
+    if before is not None and after is not None and before[0] == after[0]:
+        total, done = after[1] - before[1], after[2] - before[2]
+        return [(after[0], total, done)] if total or done else []
+    changes = []
+    if before is not None and (before[1] or before[2]):
+        changes.append((before[0], -before[1], -before[2]))
+    if after is not None and (after[1] or after[2]):
+        changes.append(after)
+    return changes
+
+
+def _status_value(status: str | None) -> str | None:
+    return None if status is None else str(ItemStatus(status).value)
+
+
+def _snapshot_of(item_event: ItemEvent) -> Snapshot:
+    return Snapshot(
+        item_event.goal_id,
+        _status_value(item_event.status),
+        item_event.estimate_hours,
+        item_event.kind,
+    )
+
+
+@dataclass
+class _Link:
+    """One element of an item's chain of snapshot events, stored or being flushed."""
+
+    event_id: uuid.UUID
+    workspace_id: uuid.UUID
+    at: datetime
+    snapshot: Snapshot
+    pending: bool
+
+
+def _stored_links(
+    connection: Connection, item_id: uuid.UUID, since: datetime, exclude: list[uuid.UUID]
+) -> list[_Link]:
+    """The item's stored snapshot events from the last one at or before ``since`` on, in order."""
+    columns = (
+        col(ItemEvent.id),
+        col(ItemEvent.workspace_id),
+        col(ItemEvent.at),
+        col(ItemEvent.goal_id),
+        col(ItemEvent.status),
+        col(ItemEvent.estimate_hours),
+        col(ItemEvent.kind),
+    )
+    conditions = (
+        col(ItemEvent.item_id) == item_id,
+        col(ItemEvent.status).is_not(None),
+        col(ItemEvent.id).not_in(exclude),
+    )
+    last_before = (
+        select(*columns)
+        .where(*conditions, col(ItemEvent.at) <= since)
+        .order_by(col(ItemEvent.at).desc())
+        .limit(1)
+    )
+    # Normally empty: new events come after the stored ones.
+    after = (
+        select(*columns).where(*conditions, col(ItemEvent.at) > since).order_by(col(ItemEvent.at))
+    )
+    rows = [*connection.execute(last_before), *connection.execute(after)]
+    return [
+        _Link(
+            row[0],
+            row[1],
+            row[2],
+            Snapshot(row[3], _status_value(row[4]), row[5], row[6]),
+            pending=False,
+        )
+        for row in rows
+    ]
+
+
+def _changes_for_item(stored: list[_Link], new: list[_Link]) -> list[dict[str, Any]]:
+    """Ledger rows for the new links, and corrections for stored links whose predecessor changed.
+
+    ``new`` is in flush order; both lists are merged by ``at`` (a stored event before a new one at
+    the same instant, new ones in the order they were added).
+    """
+    chain = sorted([*stored, *new], key=lambda link: (link.at, link.pending))
+    rows: list[dict[str, Any]] = []
+
+    def add(link: _Link, changes: list[tuple[uuid.UUID, float, float]]) -> None:
+        rows.extend(
+            {
+                "id": uuid.uuid4(),
+                "workspace_id": link.workspace_id,
+                "goal_id": goal_id,
+                "event_id": link.event_id,
+                "at": link.at,
+                "total_hours": total,
+                "done_hours": done,
+            }
+            for goal_id, total, done in changes
+        )
+
+    old_previous: _Link | None = None
+    previous: _Link | None = None
+    for link in chain:
+        if link.pending:
+            add(link, ledger_changes(previous.snapshot if previous else None, link.snapshot))
+        elif previous is not old_previous:
+            # A new event now sits before this stored one: its stored change was relative to
+            # ``old_previous``; shift it to be relative to ``previous``.
+            add(
+                link,
+                ledger_changes(
+                    previous.snapshot if previous else None,
+                    old_previous.snapshot if old_previous else None,
+                ),
+            )
+        if not link.pending:
+            old_previous = link
+        previous = link
+    return rows
+
+
+def _write_ledger(session: OrmSession, _context: UOWTransaction) -> None:
+    new_events = [
+        obj
+        for obj in session.new
+        if isinstance(obj, ItemEvent) and obj.status is not None and obj.item_id is not None
+    ]
+    if not new_events:
+        return
+    by_item: dict[uuid.UUID, list[ItemEvent]] = defaultdict(list)
+    for item_event in new_events:
+        assert item_event.item_id is not None
+        by_item[item_event.item_id].append(item_event)
+    # The events are inserted by now (after_flush), so the stored look-ups leave them out.
+    connection = session.connection()
+    rows: list[dict[str, Any]] = []
+    for item_id, events in by_item.items():
+        events.sort(key=_insert_order)
+        new = [_Link(e.id, e.workspace_id, e.at, _snapshot_of(e), pending=True) for e in events]
+        since = min(link.at for link in new)
+        stored = _stored_links(connection, item_id, since, [e.id for e in events])
+        rows.extend(_changes_for_item(stored, new))
+    if rows:
+        connection.execute(insert(GoalHoursChange), rows)
+
+
+def _insert_order(obj: object) -> int:
+    """The order in which the object was added to the session (kept by SQLAlchemy)."""
+    return int(getattr(inspect(obj), "insert_order", 0) or 0)
+
+
+event.listen(OrmSession, "after_flush", _write_ledger)
