@@ -9,6 +9,7 @@ functions the API and the dashboard call, with "now" fixed in the plan's middle.
     python -m bench.rollups --backend sqlite --keep  # keep the database, print its URL
     python -m bench.rollups --backend sqlite --seed-only  # seed and keep, for profiling
     python -m bench.rollups --database-url URL       # measure a kept database again, no seeding
+    python -m bench.rollups --database-url URL --only "plan progress" --only "plan health"
 
 Aims: plan progress and plan health p95 < 100 ms; a weekly review < 1 s; capacity of a plan < 500
 ms.
@@ -56,7 +57,9 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(engine: Engine, plan_id: uuid.UUID, settings: Settings, runs: int) -> None:
+def measure(
+    engine: Engine, plan_id: uuid.UUID, settings: Settings, runs: int, only: list[str] | None = None
+) -> None:
     with Session(engine) as session:
         workspace_id = session.get(Plan, plan_id).workspace_id  # type: ignore[union-attr]
         current, past = IsoWeek.of(NOW.date()), IsoWeek.of(NOW.date()).shifted(-6)
@@ -93,6 +96,8 @@ def measure(engine: Engine, plan_id: uuid.UUID, settings: Settings, runs: int) -
             ),
         ]
         for name, function, count, aim in cases:
+            if only and not any(name.startswith(prefix) for prefix in only):
+                continue
             function()  # warm the caches once, as a running server would be
             durations = timed(function, count)
             print(
@@ -128,6 +133,11 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     parser.add_argument("--database-url", help="measure this already seeded database")
     parser.add_argument("--seed-only", action="store_true", help="seed and keep, measure nothing")
+    parser.add_argument(
+        "--only",
+        action="append",
+        help='measure only the cases whose name starts with this ("plan progress"); repeatable',
+    )
     arguments = parser.parse_args()
     settings = Settings(database_url="sqlite://", secret_key="bench-secret-key-0123456789")  # type: ignore[arg-type]
     if arguments.database_url:
@@ -136,7 +146,7 @@ def main() -> None:
             plan_id = session.scalars(
                 select(col(Plan.id)).where(col(Plan.name) == "Bench plan")
             ).one()
-        measure(engine, plan_id, settings, arguments.runs)
+        measure(engine, plan_id, settings, arguments.runs, arguments.only)
         engine.dispose()
         return
     cleanup: Callable[[], None] = lambda: None  # noqa: E731
@@ -155,7 +165,7 @@ def main() -> None:
             f"{arguments.events} events in {time.perf_counter() - started:.0f} s"
         )
         if not arguments.seed_only:
-            measure(engine, plan_id, settings, arguments.runs)
+            measure(engine, plan_id, settings, arguments.runs, arguments.only)
         engine.dispose()
     finally:
         if arguments.keep or arguments.seed_only:

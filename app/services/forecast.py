@@ -57,10 +57,7 @@ def velocities(
     for goal, last_done in session.execute(select(goal_id, last_done_at.label("last_done_at"))):
         if last_done is None:
             continue  # nothing finished yet: no velocity entry, as before
-        if isinstance(last_done, str):  # a bare aggregate bypasses the column type on SQLite
-            last_done = datetime.fromisoformat(last_done)
-        if last_done.tzinfo is None:
-            last_done = last_done.replace(tzinfo=UTC)
+        # The scalar subquery keeps the column's type: aware UTC on both backends.
         result[goal] = Velocity(round(hours.get(goal, 0.0) / 4.0, 4), last_done)
     return result
 
