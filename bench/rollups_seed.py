@@ -22,6 +22,7 @@ from sqlalchemy import JSON, Table, insert, text
 from sqlalchemy.engine import Dialect, Engine
 
 from app.models import ActionItem, Goal, GoalHoursChange, ItemEvent, Person, Plan, Workspace
+from app.models.execution import item_load
 from app.models.hours_ledger import Snapshot, ledger_changes
 
 PLAN_START, PLAN_END = date(2027, 1, 4), date(2027, 6, 27)
@@ -48,6 +49,9 @@ ITEM_COLUMNS = [
     "updated_at",
     "last_activity_at",
     "done_at",
+    "load_from",
+    "load_to",
+    "load_per_day",
 ]
 EVENT_COLUMNS = [
     "id",
@@ -251,6 +255,8 @@ def _item_chunks(
                 last,
                 last,
                 done_at,
+                # What the ORM hook stores for capacity (start: the creation date).
+                *item_load(created_at.date(), due, estimate),
             )
         )
         if len(item_rows) >= CHUNK_ITEMS:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, text
+from sqlalchemy import Index, event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
 
+from app.db import UTCDateTime
 from app.models.base import created_field, id_field, json_field, timestamp_field, workspace_field
 from app.models.planning import ActionItem, ItemEvent
+from app.schemas.weeks import working_days
 
 
 class Confidence(StrEnum):
@@ -144,6 +148,44 @@ class GoalHealthState(SQLModel, table=True):
     updated_at: datetime = created_field()
 
 
+class FrozenGoalReview(SQLModel, table=True):
+    """A goal's part of the weekly review of a finished week, computed once (app.services.reviews).
+
+    Only what the event history decides is kept: the percent at the week's start and end, and per
+    list the items with their status, due date and estimate at the week's end. Titles, names,
+    check-ins and capacities are read fresh with every review, as a recomputation would.
+    """
+
+    __tablename__ = "frozen_goal_review"
+    __table_args__ = (Index("ix_frozen_goal_review_workspace_end", "workspace_id", "week_end"),)
+
+    goal_id: uuid.UUID = Field(foreign_key="goal.id", primary_key=True, ondelete="CASCADE")
+    iso_week: str = Field(primary_key=True, max_length=8)
+    workspace_id: uuid.UUID = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    week_end: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    stale_after_days: int
+    percent_start: float | None = None
+    percent_end: float | None = None
+    # {"done": [[item_id, status, due_date, estimate_hours], ...], "started": [...], ...}
+    lists: dict[str, Any] = json_field()
+    computed_at: datetime = created_field()
+
+
+class FrozenPlannedWeek(SQLModel, table=True):
+    """Planned hours per person in a finished week, from their open items at its end."""
+
+    __tablename__ = "frozen_planned_week"
+    __table_args__ = (Index("ix_frozen_planned_week_workspace_end", "workspace_id", "week_end"),)
+
+    workspace_id: uuid.UUID = Field(
+        foreign_key="workspace.id", primary_key=True, ondelete="CASCADE"
+    )
+    iso_week: str = Field(primary_key=True, max_length=8)
+    week_end: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    planned: dict[str, float] = json_field()  # person id -> hours
+    computed_at: datetime = created_field()
+
+
 # Indexes on the planning tables that only the execution roll-ups need (declared here so the
 # planning models stay about planning). Covering indexes: the roll-ups read these columns only.
 Index(
@@ -190,3 +232,51 @@ Index(
     ItemEvent.goal_id,  # type: ignore[arg-type]
     ItemEvent.item_id,  # type: ignore[arg-type]
 )
+# Due dates at a past instant: the item's first due-date change after it names the old value.
+Index(
+    "ix_item_event_due_changes",
+    ItemEvent.workspace_id,  # type: ignore[arg-type]
+    ItemEvent.at,  # type: ignore[arg-type]
+    ItemEvent.item_id,  # type: ignore[arg-type]
+    sqlite_where=text("field = 'due_date'"),
+    postgresql_where=text("field = 'due_date'"),
+)
+# Capacity reads each open item's load with two index range reads per person (starts and ends
+# of the daily rates); covering, so no table row is visited.
+Index(
+    "ix_action_item_owner_load",
+    ActionItem.owner_id,  # type: ignore[arg-type]
+    ActionItem.status,
+    ActionItem.load_to,  # type: ignore[arg-type]
+    ActionItem.load_from,  # type: ignore[arg-type]
+    ActionItem.load_per_day,  # type: ignore[arg-type]
+)
+
+
+def item_load(start: date, due: date, estimate: float) -> tuple[date, date, float]:
+    """First and last working day of an item's spread and its hours per working day.
+
+    The capacity rule of ``app.services.capacity``: the estimate spreads evenly over the working
+    days from ``min(start, due)`` to ``due``; a span with no working day (a weekend) puts the
+    whole estimate on that week's Friday, which is in the due date's ISO week.
+    """
+    first = min(start, due)
+    days = working_days(first, due)
+    if days == 0:
+        friday = due - timedelta(days=due.weekday() - 4)
+        return friday, friday, estimate
+    if first.weekday() >= 5:
+        first += timedelta(days=7 - first.weekday())
+    last = due - timedelta(days=due.weekday() - 4) if due.weekday() >= 5 else due
+    return first, last, estimate / days
+
+
+@event.listens_for(ActionItem, "before_insert")
+@event.listens_for(ActionItem, "before_update")
+def _keep_item_load(_mapper: Mapper[Any], _connection: Connection, item: ActionItem) -> None:
+    """Every ORM write of an item keeps its load columns in step with start, due and estimate
+    (writers that bypass the ORM, like the benchmark seeder, call ``item_load`` themselves)."""
+    start = item.start_date or item.created_at.astimezone(UTC).date()
+    item.load_from, item.load_to, item.load_per_day = item_load(
+        start, item.due_date, float(item.estimate_hours)
+    )

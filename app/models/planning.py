@@ -100,6 +100,11 @@ class ActionItem(SQLModel, table=True):
     updated_at: datetime = created_field()
     last_activity_at: datetime = created_field()
     done_at: datetime | None = timestamp_field()
+    # Capacity bookkeeping, set on every ORM insert and update by a hook in app.models.execution:
+    # the first and last working day the estimate spreads over, and its hours per working day.
+    load_from: date | None = None
+    load_to: date | None = None
+    load_per_day: float | None = None
 
 
 class ItemEvent(SQLModel, table=True):

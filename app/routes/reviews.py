@@ -37,7 +37,9 @@ def get_weekly_review(
     """The review of an ISO week (e.g. 2027-W03); Markdown with ``Accept: text/markdown`` or
     ``?format=md``."""
     week = IsoWeek.parse(iso_week)
-    review = weekly_review(session, auth.workspace_id, plan_id, week, settings)
+    # A finished week's review is stored the first time it is read (see app.services.reviews).
+    review = weekly_review(session, auth.workspace_id, plan_id, week, settings, store=True)
+    session.commit()
     wants_markdown = format == "md" or (
         format is None and "text/markdown" in request.headers.get("accept", "")
     )

@@ -108,7 +108,12 @@ def commitments_of_people(
         )
     today, this_week = now.date(), IsoWeek.of(now.date())
     stale_before = now - timedelta(days=settings.stale_after_days)
-    loads = person_loads(session, workspace_id, person_ids)
+    loads = person_loads(
+        session,
+        workspace_id,
+        person_ids,
+        weeks=(this_week, this_week.shifted(COMMITMENT_WEEKS - 1)),
+    )
     result: dict[uuid.UUID, Commitments] = {}
     for person in people:
         own = entries[person.id]

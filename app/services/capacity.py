@@ -22,10 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, union_all
 from sqlmodel import Session, col
 
 from app.errors import InvalidField
@@ -136,9 +137,11 @@ def person_loads(
     person_ids: Iterable[uuid.UUID],
     *,
     with_items: bool = True,
+    weeks: tuple[IsoWeek, IsoWeek] | None = None,
 ) -> dict[uuid.UUID, PersonLoad]:
-    """Each person's planned hours per week over all their open items (``with_items=False``:
-    capacity only)."""
+    """Each person's planned hours per week over all their open items, for the weeks ``first``
+    to ``last`` (``weeks``; without it, every week any of their open items lands in), or
+    capacity only (``with_items=False``)."""
     ids = list(set(person_ids))
     if not ids:
         return {}
@@ -154,25 +157,96 @@ def person_loads(
         loads[block.person_id].blocks.append(block)
     if not with_items:
         return loads
-    rows = session.execute(
+    if weeks is None:
+        first_day, last_day = session.execute(
+            select(func.min(ActionItem.load_from), func.max(ActionItem.load_to)).where(
+                *_open_items_of(workspace_id, ids)
+            )
+        ).one()
+        if first_day is None:
+            return loads
+        weeks = (IsoWeek.of(first_day), IsoWeek.of(last_day))
+    for owner_id, planned in planned_hours(session, workspace_id, list(loads), *weeks).items():
+        loads[owner_id].planned.update(planned)
+    return loads
+
+
+def _open_items_of(workspace_id: uuid.UUID, person_ids: list[uuid.UUID]) -> tuple[Any, ...]:
+    return (
+        col(ActionItem.workspace_id) == workspace_id,
+        col(ActionItem.owner_id).in_(person_ids),
+        col(ActionItem.status).in_(list(OPEN_STATUSES)),
+    )
+
+
+def planned_hours(
+    session: Session,
+    workspace_id: uuid.UUID,
+    person_ids: list[uuid.UUID],
+    first: IsoWeek,
+    last: IsoWeek,
+) -> dict[uuid.UUID, dict[IsoWeek, float]]:
+    """Per person, the planned hours of the weeks ``first`` to ``last`` from their open items'
+    stored loads (``ActionItem.load_from``/``load_to``/``load_per_day``).
+
+    A difference array per person: the database sums the daily rates that start on each day and
+    those that end on each day (two grouped reads of the covering index ix_action_item_owner_load),
+    and a running sum over the days gives each working day's load. The cost grows with people x
+    days, not with items. Float sums in another order than item by item: figures agree with the
+    item-by-item spread to far below the 0.01 h they are rounded to.
+    """
+    if not person_ids:
+        return {}
+    first_day, last_day = first.monday, last.monday + timedelta(days=4)
+    overlapping = (
+        *_open_items_of(workspace_id, person_ids),
+        col(ActionItem.load_to) >= first_day,
+        col(ActionItem.load_from) <= last_day,
+    )
+    starts = (
         select(
             col(ActionItem.owner_id),
-            col(ActionItem.start_date),
-            col(ActionItem.created_at),
-            col(ActionItem.due_date),
-            col(ActionItem.estimate_hours),
-        ).where(
-            col(ActionItem.workspace_id) == workspace_id,
-            col(ActionItem.owner_id).in_(ids),
-            col(ActionItem.status).in_(list(OPEN_STATUSES)),
+            col(ActionItem.load_from),
+            func.sum(ActionItem.load_per_day),
+            literal(1.0),
         )
+        .where(*overlapping)
+        .group_by(col(ActionItem.owner_id), col(ActionItem.load_from))
     )
-    for owner_id, start_date, created_at, due_date, estimate in rows:
-        start = start_date or created_at.astimezone(UTC).date()
-        planned = loads[owner_id].planned
-        for week, hours in spread_estimate(start, due_date, float(estimate)).items():
-            planned[week] += hours
-    return loads
+    ends = (
+        select(
+            col(ActionItem.owner_id),
+            col(ActionItem.load_to),
+            func.sum(ActionItem.load_per_day),
+            literal(-1.0),
+        )
+        .where(*overlapping, col(ActionItem.load_to) < last_day)
+        .group_by(col(ActionItem.owner_id), col(ActionItem.load_to))
+    )
+    deltas: dict[uuid.UUID, dict[date, float]] = defaultdict(lambda: defaultdict(float))
+    for owner_id, day, rate, sign in session.execute(union_all(starts, ends)):
+        # A rate ends after its last day; one that started before the range counts from its start.
+        day = day + timedelta(days=1) if sign < 0 else max(day, first_day)
+        deltas[owner_id][day] += float(sign) * float(rate or 0.0)
+    result: dict[uuid.UUID, dict[IsoWeek, float]] = {}
+    for owner_id, changes in deltas.items():
+        planned: dict[IsoWeek, float] = {}
+        rate = 0.0
+        week, monday = first, first.monday
+        while monday <= last_day:
+            total = 0.0
+            for offset in range(7):
+                rate += changes.get(monday + timedelta(days=offset), 0.0)
+                if abs(rate) < 1e-9:
+                    rate = 0.0  # no item left: drop the float residue of the sums
+                if offset < 5:
+                    total += rate
+            if total:
+                planned[week] = total
+            monday += timedelta(days=7)
+            week = IsoWeek.of(monday)
+        result[owner_id] = planned
+    return result
 
 
 def weeks_between(first: date, last: date) -> list[IsoWeek]:
@@ -210,7 +284,7 @@ def plan_capacity(
         )
         .distinct()
     ).all()
-    loads = person_loads(session, workspace_id, owner_ids)
+    loads = person_loads(session, workspace_id, owner_ids, weeks=(weeks[0], weeks[-1]))
     people: list[PersonCapacity] = []
     overloaded: list[dict[str, object]] = []
     for load in sorted(loads.values(), key=lambda entry: (entry.person.name, str(entry.person.id))):
@@ -244,12 +318,16 @@ def warn_owner_over_capacity(
     """Item checker: the owner's weeks this item lands in that are now over capacity."""
     if item.status not in OPEN_STATUSES:
         return []
-    load = person_loads(session, item.workspace_id, [item.owner_id]).get(item.owner_id)
+    start = item.start_date or item.created_at.astimezone(UTC).date()
+    item_weeks = sorted(spread_estimate(start, item.due_date, item.estimate_hours))
+    # The item is flushed before the checkers run, so its own load is in the sums.
+    load = person_loads(
+        session, item.workspace_id, [item.owner_id], weeks=(item_weeks[0], item_weeks[-1])
+    ).get(item.owner_id)
     if load is None:
         return []
-    start = item.start_date or item.created_at.astimezone(UTC).date()
     warnings: list[RuleWarning] = []
-    for week in sorted(spread_estimate(start, item.due_date, item.estimate_hours)):
+    for week in item_weeks:
         entry = load.load(week)
         if entry.over_by > 0:
             warnings.append(

@@ -1,52 +1,58 @@
-"""The weekly review of a plan, rebuilt from the ItemEvent history so a past week reads the same
+"""The weekly review of a plan, built from the ItemEvent history so a past week reads the same
 later.
 
-The review of ISO week W looks at two instants: S, Monday 00:00 UTC of W, and T, the next Monday
-00:00 UTC (or now, while W is still running). The state of each item of the plan at S and at T is
-its
-latest event snapshot at or before that instant (items without one did not exist yet); the due date
-at T is replayed from ``due_date`` planning events. Per goal:
+What each part means (S and T, the lists, membership, staleness) is in
+``app.services.review_states``, which reads it from the database. Check-ins count as of T too
+(the latest per owner and goal created before T); missing check-ins are the goals whose owner has
+none. Every "needs help" check-in is listed first. People over capacity are the owners of the
+plan's items whose open items, as they stood at T, plan more hours in W than their capacity.
+Items deleted since are left out (their events no longer name them); the percent figures keep
+their hours (the goal hours ledger keeps every change).
 
-- progress change: percent by estimate at T minus at S;
-- done: done at T, not done at S; started: a snapshot ``in_progress`` in (S, T] of an item that was
-  todo (or not there) at S; newly blocked: blocked at T, not blocked at S;
-- overdue: open at T with a due date before T's date; stale: open at T, no event in the
-  ``stale_after_days`` before T; due next week: open at T, due in week W+1.
+Finished weeks are frozen. Once a week has been over for ``FREEZE_AFTER`` (longer than any write
+transaction, so no event stamped inside the week is still uncommitted), its history-derived parts
+cannot change any more (the event log is append-only), so they are computed once and stored:
+per goal and week the percent figures and the listed items with their status, due date and
+estimate at T (``FrozenGoalReview``), per workspace and week the planned hours of each person
+(``FrozenPlannedWeek``). The worker stores last week's as soon as it may
+(``freeze_last_week_reviews``), and a review that finds a part missing computes and stores it.
+Everything else is read fresh with each review, exactly as a recomputation would read it:
+titles, names, owners, capacities (current values) and check-ins (created before T: a check-in
+created later never counts, one written into the week by other means shows at once).
 
-Check-ins count as of T too (the latest per owner and goal created before T); missing check-ins are
-the goals whose owner has none. Every "needs help" check-in is listed first. People over capacity
-are
-the owners whose open items, as they stood at T, plan more hours in W than their capacity.
-Items deleted since are left out (their events no longer name them).
+A stored part is dropped when its inputs change after all (the ``after_flush`` hook below):
+an event written with a time before a stored week's end (a scripted or imported history), a
+``deleted`` event (the item's open hours leave the planned figures) or a move of an item to
+another goal (membership) drop the workspace's parts of the weeks concerned; a goal's deletion
+takes its parts with it (cascade); a different ``stale_after_days`` is ignored and recomputed.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import delete, event, exists, select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session, col
 
 from app.db import utcnow
 from app.models import ActionItem, Goal, ItemEvent, ItemStatus, Person
-from app.models.execution import CheckIn, FocusBlock
+from app.models.execution import CheckIn, FrozenGoalReview, FrozenPlannedWeek
 from app.schemas.weeks import IsoWeek
-from app.services.capacity import PersonLoad, spread_estimate
-from app.services.item_rules import OPEN_STATUSES
-from app.services.progress import (
-    Hours,
-    ItemState,
-    change,
-    get_plan,
-    percent,
-    plan_goals,
-    states_at,
-)
+from app.services.capacity import person_loads
+from app.services.progress import change, get_plan, plan_goals
+from app.services.review_states import LISTS, Entry, GoalPart, goal_parts, planned_in_week
 from app.settings import Settings
+
+# Longer than any write transaction: events stamped inside the week are committed by then.
+FREEZE_AFTER = timedelta(minutes=10)
 
 
 class ReviewItem(BaseModel):
@@ -114,55 +120,6 @@ class WeeklyReview(BaseModel):
     missing_check_ins: list[MissingCheckIn]
 
 
-def _due_dates_at(
-    session: Session,
-    item_ids: Select[Any],
-    current: dict[uuid.UUID, date],
-    cut: datetime,
-) -> dict[uuid.UUID, date]:
-    """Replay ``due_date`` changes: the last value set by ``cut``, else the old value of the next
-    change."""
-    rows = session.execute(
-        select(
-            col(ItemEvent.item_id),
-            col(ItemEvent.at),
-            col(ItemEvent.from_value),
-            col(ItemEvent.to_value),
-        )
-        .where(col(ItemEvent.item_id).in_(item_ids), col(ItemEvent.field) == "due_date")
-        .order_by(col(ItemEvent.at))
-    ).all()
-    set_by_cut: dict[uuid.UUID, str | None] = {}
-    old_after_cut: dict[uuid.UUID, str | None] = {}
-    for item_id, event_at, old, new in rows:
-        if event_at <= cut:
-            set_by_cut[item_id] = new
-        else:
-            old_after_cut.setdefault(item_id, old)
-    due = dict(current)
-    for replay in (old_after_cut, set_by_cut):
-        for item_id, value in replay.items():
-            if value and item_id in due:
-                due[item_id] = date.fromisoformat(value[:10])
-    return due
-
-
-def _last_activity(
-    session: Session, item_ids: Select[Any], cut: datetime
-) -> dict[uuid.UUID, datetime]:
-    rows = session.execute(
-        select(col(ItemEvent.item_id), func.max(ItemEvent.at))
-        .where(col(ItemEvent.item_id).in_(item_ids), col(ItemEvent.at) <= cut)
-        .group_by(col(ItemEvent.item_id))
-    ).all()
-    return {item_id: as_utc(event_at) for item_id, event_at in rows}
-
-
-def as_utc(value: datetime) -> datetime:
-    # SQLite hands aggregates back without the column's type processing (naive); they are UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def weekly_review(
     session: Session,
     workspace_id: uuid.UUID,
@@ -171,141 +128,66 @@ def weekly_review(
     settings: Settings,
     *,
     now: datetime | None = None,
+    store: bool = False,
 ) -> WeeklyReview:
+    """The review of ``week`` as of ``now``. A finished week reads its stored parts; missing
+    ones are computed and, with ``store``, added to the session (the caller commits soon: on
+    SQLite the write holds the database's write lock until then)."""
     now = now or utcnow()
     plan = get_plan(session, workspace_id, plan_id)
     goals = plan_goals(session, workspace_id, plan.id)
-    start, end = week.start_utc, week.end_utc
-    cut = min(now, end)
-    plan_items = select(col(ActionItem.id)).where(
-        col(ActionItem.workspace_id) == workspace_id,
-        col(ActionItem.goal_id).in_([goal.id for goal in goals]),
+    goal_ids = [goal.id for goal in goals]
+    cut = min(now, week.end_utc)
+    frozen = now >= week.end_utc + FREEZE_AFTER
+    parts = _stored_parts(session, goal_ids, week, settings) if frozen else {}
+    if len(parts) < len(goal_ids):
+        computed = goal_parts(session, workspace_id, goal_ids, week, cut, settings.stale_after_days)
+        if frozen and store:
+            _store_parts(session, workspace_id, week, settings, computed, exclude=set(parts))
+        parts = {**computed, **parts}
+    owners = _plan_owners(session, workspace_id, goal_ids)
+    planned = _planned(session, workspace_id, owners, week, cut, frozen=frozen, store=store)
+
+    items = _listed_items(session, [e.item_id for p in parts.values() for e in _entries(p)])
+    people = _people(
+        session,
+        workspace_id,
+        owners | {goal.owner_id for goal in goals} | {owner for _t, owner in items.values()},
     )
-    # Most items of a running plan were done or dropped before the week and not touched since:
-    # they read the same at both instants, are never listed, and only add their hours (done ones)
-    # to both figures, summed per goal in the database. Only the other items are replayed.
-    pivot = min(start, cut)
-    touched = _touched_since(workspace_id, pivot)
-    item_ids_query = plan_items.where(
-        col(ActionItem.status).not_in([ItemStatus.done, ItemStatus.dropped])
-        | (col(ActionItem.created_at) > pivot)
-        | col(ActionItem.id).in_(touched)
-    )
-    quiet_hours = _quiet_done_hours(session, [goal.id for goal in goals], touched, pivot)
-    at_start = states_at(session, workspace_id, item_ids_query, start) if start < cut else {}
-    at_end = states_at(session, workspace_id, item_ids_query, cut)
-    rows = session.execute(
-        select(
-            col(ActionItem.id),
-            col(ActionItem.title),
-            col(ActionItem.owner_id),
-            col(ActionItem.due_date),
-        ).where(col(ActionItem.id).in_(item_ids_query))
-    ).all()
-    titles = {row[0]: row[1] for row in rows}
-    owners = {row[0]: row[2] for row in rows}
-    all_owners = set(
-        session.scalars(
-            select(col(ActionItem.owner_id)).where(col(ActionItem.id).in_(plan_items)).distinct()
-        )
-    )
-    people = _people(session, workspace_id, all_owners | {goal.owner_id for goal in goals})
-    due = _due_dates_at(session, item_ids_query, {row[0]: row[3] for row in rows}, cut)
-    activity = _last_activity(session, item_ids_query, cut)
-    started_ids = set(
-        session.scalars(
-            select(col(ItemEvent.item_id)).where(
-                col(ItemEvent.item_id).in_(item_ids_query),
-                col(ItemEvent.at) > start,
-                col(ItemEvent.at) <= cut,
-                col(ItemEvent.status) == ItemStatus.in_progress,
+
+    def name(person_id: uuid.UUID) -> str:
+        return people[person_id].name if person_id in people else ""
+
+    def listed(entries: list[Entry]) -> list[ReviewItem]:
+        present = [entry for entry in entries if entry.item_id in items]
+        present.sort(key=lambda e: (e.due_date, items[e.item_id][0], str(e.item_id)))
+        return [
+            ReviewItem(
+                item_id=entry.item_id,
+                title=items[entry.item_id][0],
+                owner_id=items[entry.item_id][1],
+                owner=name(items[entry.item_id][1]),
+                status=entry.status,
+                due_date=entry.due_date,
+                estimate_hours=entry.estimate_hours,
             )
-        )
-    )
-    stale_before = cut - timedelta(days=settings.stale_after_days)
-    next_week = week.shifted(1)
+            for entry in present
+        ]
 
-    def entry(state: ItemState) -> ReviewItem:
-        owner_id = owners[state.item_id]
-        return ReviewItem(
-            item_id=state.item_id,
-            title=titles[state.item_id],
-            owner_id=owner_id,
-            owner=people[owner_id].name if owner_id in people else "",
-            status=state.status,
-            due_date=due[state.item_id],
-            estimate_hours=state.estimate_hours,
-        )
-
-    by_goal: dict[uuid.UUID, list[ItemState]] = defaultdict(list)
-    for state in at_end.values():
-        if state.goal_id is not None:
-            by_goal[state.goal_id].append(state)
-    start_hours: dict[uuid.UUID, Hours] = defaultdict(Hours)
-    if start < cut:
-        for goal_id, hours in quiet_hours.items():
-            start_hours[goal_id].add(ItemStatus.done, hours)
-    for state in at_start.values():
-        if state.goal_id is not None:
-            start_hours[state.goal_id].add(state.status, state.estimate_hours)
-
-    goal_reviews: list[GoalReview] = []
+    goal_reviews = []
     for goal in goals:
-        states = sorted(
-            by_goal.get(goal.id, []),
-            key=lambda s: (due[s.item_id], titles[s.item_id], str(s.item_id)),
-        )
-        end_hours = Hours()
-        if goal.id in quiet_hours:
-            end_hours.add(ItemStatus.done, quiet_hours[goal.id])
-        for state in states:
-            end_hours.add(state.status, state.estimate_hours)
-        before = start_hours.get(goal.id, Hours())
-        percent_start, percent_end = (
-            percent(before.done, before.total),
-            percent(end_hours.done, end_hours.total),
-        )
-
-        def was(state: ItemState) -> ItemStatus | None:
-            previous = at_start.get(state.item_id)
-            return previous.status if previous else None
-
-        open_states = [s for s in states if s.status in OPEN_STATUSES]
+        part = parts[goal.id]
         goal_reviews.append(
             GoalReview(
                 goal_id=goal.id,
                 title=goal.title,
-                owner=people[goal.owner_id].name if goal.owner_id in people else "",
-                percent_start=percent_start,
-                percent_end=percent_end,
-                change=change(percent_end, percent_start),
-                done=[
-                    entry(s)
-                    for s in states
-                    if s.status == ItemStatus.done and was(s) != ItemStatus.done
-                ],
-                started=[
-                    entry(s)
-                    for s in states
-                    if s.item_id in started_ids and was(s) in (None, ItemStatus.todo)
-                ],
-                newly_blocked=[
-                    entry(s)
-                    for s in states
-                    if s.status == ItemStatus.blocked and was(s) != ItemStatus.blocked
-                ],
-                overdue=[entry(s) for s in open_states if due[s.item_id] < cut.date()],
-                stale=[
-                    entry(s) for s in open_states if activity.get(s.item_id, cut) < stale_before
-                ],
-                due_next_week=[
-                    entry(s)
-                    for s in open_states
-                    if next_week.monday <= due[s.item_id] <= next_week.sunday
-                ],
+                owner=name(goal.owner_id),
+                percent_start=part.percent_start,
+                percent_end=part.percent_end,
+                change=change(part.percent_end, part.percent_start),
+                **{list_name: listed(part.lists[list_name]) for list_name in LISTS},
             )
         )
-
     check_ins, missing = _check_ins(session, workspace_id, goals, people, week, cut)
     return WeeklyReview(
         plan_id=plan.id,
@@ -313,54 +195,204 @@ def weekly_review(
         iso_week=str(week),
         week_start=week.monday,
         week_end=week.sunday,
-        complete=now >= end,
+        complete=now >= week.end_utc,
         needs_help=[check_in for check_in in check_ins if check_in.needs_help],
         goals=goal_reviews,
-        over_capacity=_over_capacity(session, workspace_id, all_owners, week, cut, now),
+        over_capacity=_over_capacity(session, workspace_id, owners, week, planned),
         check_ins=check_ins,
         missing_check_ins=missing,
     )
 
 
-def _touched_since(workspace_id: uuid.UUID, since: datetime) -> Select[Any]:
-    return select(col(ItemEvent.item_id)).where(
-        col(ItemEvent.workspace_id) == workspace_id,
-        col(ItemEvent.at) > since,
-        col(ItemEvent.item_id).is_not(None),
+def _entries(part: GoalPart) -> Iterator[Entry]:
+    for entries in part.lists.values():
+        yield from entries
+
+
+def _plan_owners(
+    session: Session, workspace_id: uuid.UUID, goal_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Owners of any item of the plan (done ones too: their open work elsewhere counts)."""
+    owns = exists().where(
+        col(ActionItem.owner_id) == col(Person.id), col(ActionItem.goal_id).in_(goal_ids)
+    )
+    return set(
+        session.scalars(
+            select(col(Person.id)).where(col(Person.workspace_id) == workspace_id, owns)
+        )
     )
 
 
-def _quiet_done_hours(
-    session: Session, goal_ids: list[uuid.UUID], touched: Select[Any], since: datetime
+def _listed_items(
+    session: Session, item_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, uuid.UUID]]:
+    """Current title and owner of each listed item (deleted ones are absent)."""
+    unique = list(dict.fromkeys(item_ids))
+    found: dict[uuid.UUID, tuple[str, uuid.UUID]] = {}
+    for index in range(0, len(unique), 2000):
+        rows = session.execute(
+            select(col(ActionItem.id), col(ActionItem.title), col(ActionItem.owner_id)).where(
+                col(ActionItem.id).in_(unique[index : index + 2000])
+            )
+        )
+        found.update({item_id: (title, owner) for item_id, title, owner in rows})
+    return found
+
+
+def _planned(
+    session: Session,
+    workspace_id: uuid.UUID,
+    owners: set[uuid.UUID],
+    week: IsoWeek,
+    cut: datetime,
+    *,
+    frozen: bool,
+    store: bool,
 ) -> dict[uuid.UUID, float]:
-    """Per goal, the hours of its items done by ``since`` with no event after it (they read as
-    their current row at every instant from ``since`` on).
+    stored = session.get(FrozenPlannedWeek, (workspace_id, str(week))) if frozen else None
+    if stored is not None:
+        return {uuid.UUID(person): hours for person, hours in stored.planned.items()}
+    if not (frozen and store):
+        return planned_in_week(session, workspace_id, owners, week, cut)
+    # Everyone in the workspace, so any plan's review of the week finds its owners here.
+    everyone = set(
+        session.scalars(select(col(Person.id)).where(col(Person.workspace_id) == workspace_id))
+    )
+    planned = planned_in_week(session, workspace_id, everyone, week, cut)
+    session.execute(
+        _insert(session)(FrozenPlannedWeek)
+        .values(
+            workspace_id=workspace_id,
+            iso_week=str(week),
+            week_end=week.end_utc,
+            planned={str(person): hours for person, hours in planned.items() if hours},
+            computed_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
+    return planned
 
-    Summed as all items done by ``since`` (from the covering index ix_action_item_goal_rollup,
-    no table row) minus those touched since (a primary-key probe each). The goal ids are the
-    workspace's already, so the items need no workspace condition.
-    """
-    done_by = (
-        col(ActionItem.goal_id).in_(goal_ids),
-        col(ActionItem.status) == ItemStatus.done,
-        col(ActionItem.created_at) <= since,
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT, for ON CONFLICT DO NOTHING: two readers may freeze the same week."""
+    return postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _stored_parts(
+    session: Session, goal_ids: list[uuid.UUID], week: IsoWeek, settings: Settings
+) -> dict[uuid.UUID, GoalPart]:
+    rows = session.scalars(
+        select(FrozenGoalReview).where(
+            col(FrozenGoalReview.goal_id).in_(goal_ids),
+            col(FrozenGoalReview.iso_week) == str(week),
+            col(FrozenGoalReview.stale_after_days) == settings.stale_after_days,
+        )
     )
-    hours: dict[uuid.UUID, float] = {}
-    everything = (
-        select(col(ActionItem.goal_id), func.sum(ActionItem.estimate_hours))
-        .where(*done_by)
-        .group_by(col(ActionItem.goal_id))
+    parts: dict[uuid.UUID, GoalPart] = {}
+    for row in rows:
+        lists = {
+            name: [
+                Entry(uuid.UUID(item), ItemStatus(status), date.fromisoformat(due), float(hours))
+                for item, status, due, hours in row.lists.get(name, [])
+            ]
+            for name in LISTS
+        }
+        parts[row.goal_id] = GoalPart(row.percent_start, row.percent_end, lists)
+    return parts
+
+
+def _store_parts(
+    session: Session,
+    workspace_id: uuid.UUID,
+    week: IsoWeek,
+    settings: Settings,
+    parts: dict[uuid.UUID, GoalPart],
+    *,
+    exclude: set[uuid.UUID],
+) -> None:
+    # A part stored under another stale_after_days is replaced.
+    session.execute(
+        delete(FrozenGoalReview).where(
+            col(FrozenGoalReview.goal_id).in_([g for g in parts if g not in exclude]),
+            col(FrozenGoalReview.iso_week) == str(week),
+        )
     )
-    for goal_id, total in session.execute(everything):
-        hours[goal_id] = float(total or 0.0)
-    replayed = (
-        select(col(ActionItem.goal_id), func.sum(ActionItem.estimate_hours))
-        .where(col(ActionItem.id).in_(touched), *done_by)
-        .group_by(col(ActionItem.goal_id))
+    rows = [
+        {
+            "goal_id": goal_id,
+            "iso_week": str(week),
+            "workspace_id": workspace_id,
+            "week_end": week.end_utc,
+            "stale_after_days": settings.stale_after_days,
+            "percent_start": part.percent_start,
+            "percent_end": part.percent_end,
+            "lists": {
+                name: [
+                    [str(e.item_id), e.status.value, e.due_date.isoformat(), e.estimate_hours]
+                    for e in entries
+                ]
+                for name, entries in part.lists.items()
+            },
+            "computed_at": utcnow(),
+        }
+        for goal_id, part in parts.items()
+        if goal_id not in exclude
+    ]
+    if rows:
+        session.execute(_insert(session)(FrozenGoalReview).values(rows).on_conflict_do_nothing())
+
+
+def _drop_outdated_parts(session: OrmSession, _context: UOWTransaction) -> None:
+    """After each flush: drop stored parts whose inputs the flushed events change (module
+    docstring)."""
+    earliest: dict[uuid.UUID, datetime] = {}
+    everything: set[uuid.UUID] = set()
+    for obj in session.new:
+        if not isinstance(obj, ItemEvent) or obj.item_id is None:
+            continue
+        if obj.kind == "deleted" or obj.field == "goal_id":
+            everything.add(obj.workspace_id)
+        if obj.workspace_id not in earliest or obj.at < earliest[obj.workspace_id]:
+            earliest[obj.workspace_id] = obj.at
+    if not earliest:
+        return
+    connection = session.connection()
+    for workspace_id, at in earliest.items():
+        for table in (FrozenGoalReview, FrozenPlannedWeek):
+            condition = col(table.workspace_id) == workspace_id
+            if workspace_id not in everything:
+                condition = condition & (col(table.week_end) > at)
+            connection.execute(delete(table).where(condition))
+
+
+event.listen(OrmSession, "after_flush", _drop_outdated_parts)
+
+
+def freeze_last_week_reviews(
+    session: Session, settings: Settings, *, now: datetime | None = None
+) -> int:
+    """Store the parts of last week's review of every plan that ran in it, once the week may be
+    frozen; returns how many plans were computed (0 once they are stored). For the worker."""
+    from app.models import Plan
+
+    now = now or utcnow()
+    week = IsoWeek.of(now.date()).shifted(-1)
+    if now < week.end_utc + FREEZE_AFTER:
+        return 0
+    stored = select(col(FrozenGoalReview.goal_id)).where(
+        col(FrozenGoalReview.iso_week) == str(week)
     )
-    for goal_id, total in session.execute(replayed):
-        hours[goal_id] = hours.get(goal_id, 0.0) - float(total or 0.0)
-    return hours
+    pending = select(col(Goal.plan_id)).where(col(Goal.id).not_in(stored))
+    plans = session.scalars(
+        select(Plan).where(
+            col(Plan.start_date) <= week.sunday,
+            col(Plan.end_date) >= week.monday,
+            col(Plan.id).in_(pending),
+        )
+    ).all()
+    for plan in plans:
+        weekly_review(session, plan.workspace_id, plan.id, week, settings, now=now, store=True)
+    return len(plans)
 
 
 def _check_ins(
@@ -418,51 +450,15 @@ def _over_capacity(
     workspace_id: uuid.UUID,
     person_ids: set[uuid.UUID],
     week: IsoWeek,
-    cut: datetime,
-    now: datetime,
+    planned: dict[uuid.UUID, float],
 ) -> list[Overload]:
-    """Owners whose open items, as they stood at ``cut``, plan more than their capacity in
-    ``week``."""
-    loads = {
-        person_id: PersonLoad(person)
-        for person_id, person in _people(session, workspace_id, person_ids).items()
-    }
-    for block in session.scalars(
-        select(FocusBlock).where(
-            col(FocusBlock.workspace_id) == workspace_id, col(FocusBlock.person_id).in_(list(loads))
-        )
-    ):
-        loads[block.person_id].blocks.append(block)
-    # Only items open now or touched since the cut can have been open at the cut: an item done or
-    # dropped with no event after the cut was so at the cut too.
-    touched = _touched_since(workspace_id, cut)
-    owned = select(col(ActionItem.id)).where(
-        col(ActionItem.workspace_id) == workspace_id,
-        col(ActionItem.owner_id).in_(list(loads)),
-        col(ActionItem.status).in_(list(OPEN_STATUSES))
-        | (col(ActionItem.created_at) > cut)
-        | col(ActionItem.id).in_(touched),
-    )
-    states = states_at(session, workspace_id, owned, cut)
-    rows = session.execute(
-        select(
-            col(ActionItem.id),
-            col(ActionItem.owner_id),
-            col(ActionItem.start_date),
-            col(ActionItem.created_at),
-            col(ActionItem.due_date),
-        ).where(col(ActionItem.id).in_(owned))
-    ).all()
-    due = _due_dates_at(session, owned, {row[0]: row[4] for row in rows}, cut)
-    for item_id, owner_id, start_date, created_at, _due in rows:
-        state = states.get(item_id)
-        if state is None or state.status not in OPEN_STATUSES:
-            continue
-        start = start_date or created_at.astimezone(UTC).date()
-        hours = spread_estimate(start, due[item_id], state.estimate_hours).get(week, 0.0)
-        loads[owner_id].planned[week] += hours
+    """The given people whose planned hours in ``week`` (as they stood at the cut) exceed their
+    capacity (current)."""
     result: list[Overload] = []
-    for load in loads.values():
+    for person_id, load in person_loads(
+        session, workspace_id, person_ids, with_items=False
+    ).items():
+        load.planned[week] = planned.get(person_id, 0.0)
         entry = load.load(week)
         if entry.over_by > 0 and entry.capacity_hours is not None:
             result.append(
@@ -492,13 +488,15 @@ def enqueue_ready_reviews(
     """Enqueue ``review.ready`` once per running plan for the week that just ended (idempotent).
 
     Meant for the worker's loop; the event id is derived from plan and week, so a second call for
-    the same week finds the deliveries already there and adds none.
+    the same week finds the deliveries already there and adds none. Stores last week's reviews
+    first, once they may be (``freeze_last_week_reviews``).
     """
     from app.models import Plan
     from app.models.execution import NotificationDelivery, Subscription
     from app.services.notifications import enqueue_event
 
     now = now or utcnow()
+    freeze_last_week_reviews(session, settings, now=now)
     week = IsoWeek.of(now.date()).shifted(-1)
     workspaces = set(
         session.scalars(

@@ -1,0 +1,433 @@
+"""What the weekly review reads from history: per goal the percent at the week's start and cut,
+the items of each list as they stood at the cut, and each owner's planned hours in the week.
+
+The review of ISO week W looks at two instants: S, Monday 00:00 UTC of W, and T, the cut (the
+next Monday 00:00 UTC, or now while W runs). An item's state at an instant is its latest event
+snapshot at or before it (no snapshot: it did not exist yet). Nothing here replays items one by one
+in Python; the work is split by what can differ from the current rows:
+
+- An item with no event after T is at T what its row says now (every writer records a snapshot
+  event after changing the row), so the items open at T and untouched since are read from
+  ``action_item`` directly, filtered to those listed (overdue, stale, due next week) in SQL.
+- Items with an event after T (none while the week runs; the items touched since for a past
+  week) get their snapshot at T by one backward index probe each, in chunks.
+- Done, started and newly blocked need the status at S only of the items with an event in
+  (S, T]: one probe each, with the ``in_progress`` test as an EXISTS on the same index.
+- Percent figures come from ``progress.hours_at`` (the goal hours ledger: one index range).
+- Due dates at T: an item's first ``planning`` change of ``due_date`` after T names the old value
+  (a partial index holds only those events). Tracker drift events are not replayed: they record
+  what the tracker shows, planbridge's due date did not change.
+- Planned hours in W: the current loads (``capacity.planned_hours``), with the items touched
+  since T taken out as they are now and put back as they were at T.
+
+Membership, as before: the items of the plan are those whose goal is now one of its goals; each
+is listed under the goal it was in at T. Stale: open at T, no event of any kind in the
+``stale_after_days`` before T.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlmodel import Session, col
+
+from app.models import ActionItem, Goal, ItemEvent, ItemStatus
+from app.schemas.weeks import IsoWeek, working_days
+from app.services.capacity import planned_hours, spread_estimate
+from app.services.item_rules import OPEN_STATUSES
+from app.services.progress import Hours, current_hours, hours_at, percent
+
+LISTS = ("done", "started", "newly_blocked", "overdue", "stale", "due_next_week")
+CHUNK = 2000  # item ids per probing query (SQLite allows 32,766 bound values; keeps plans small)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A listed item as it stood at the cut."""
+
+    item_id: uuid.UUID
+    status: ItemStatus
+    due_date: date
+    estimate_hours: float
+
+
+@dataclass
+class GoalPart:
+    percent_start: float | None = None
+    percent_end: float | None = None
+    lists: dict[str, list[Entry]] = field(default_factory=lambda: {name: [] for name in LISTS})
+
+
+@dataclass(frozen=True)
+class _State:
+    goal_id: uuid.UUID
+    status: ItemStatus
+    estimate_hours: float
+    last_at: datetime | None
+
+
+def _utc(value: datetime | str | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite hands a scalar subquery's value back as stored text
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _chunks(values: list[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
+    for index in range(0, len(values), CHUNK):
+        yield values[index : index + CHUNK]
+
+
+def _events_after(workspace_id: uuid.UUID, at: datetime) -> Select[Any]:
+    """Ids of the items with any event after ``at`` (one range of the (workspace, at) index)."""
+    return select(col(ItemEvent.item_id)).where(
+        col(ItemEvent.workspace_id) == workspace_id,
+        col(ItemEvent.at) > at,
+        col(ItemEvent.item_id).is_not(None),
+    )
+
+
+def _snapshot_status_at(at: datetime) -> Any:
+    """Correlated: the status of the item's latest snapshot at or before ``at``."""
+    return (
+        select(col(ItemEvent.status))
+        .where(
+            col(ItemEvent.item_id) == col(ActionItem.id),
+            col(ItemEvent.at) <= at,
+            col(ItemEvent.status).is_not(None),
+        )
+        .order_by(col(ItemEvent.at).desc())
+        .limit(1)
+        .correlate(ActionItem)
+        .scalar_subquery()
+    )
+
+
+def states_at(session: Session, item_ids: list[uuid.UUID], at: datetime) -> dict[uuid.UUID, _State]:
+    """Goal, status and estimate of each item's latest snapshot at or before ``at``, and its
+    last event of any kind by then; items without a snapshot are absent."""
+    latest_id = (
+        select(col(ItemEvent.id))
+        .where(
+            col(ItemEvent.item_id) == col(ActionItem.id),
+            col(ItemEvent.at) <= at,
+            col(ItemEvent.status).is_not(None),
+        )
+        .order_by(col(ItemEvent.at).desc())
+        .limit(1)
+        .correlate(ActionItem)
+        .scalar_subquery()
+    )
+    last_at = (
+        select(func.max(ItemEvent.at))
+        .where(col(ItemEvent.item_id) == col(ActionItem.id), col(ItemEvent.at) <= at)
+        .correlate(ActionItem)
+        .scalar_subquery()
+    )
+    states: dict[uuid.UUID, _State] = {}
+    for chunk in _chunks(item_ids):
+        probes = session.execute(
+            select(col(ActionItem.id), latest_id, last_at).where(col(ActionItem.id).in_(chunk))
+        ).all()
+        last = {item_id: _utc(moment) for item_id, _event, moment in probes}
+        events = [event_id for _item, event_id, _at in probes if event_id is not None]
+        for event_ids in _chunks(events):
+            rows = session.execute(
+                select(
+                    col(ItemEvent.item_id),
+                    col(ItemEvent.goal_id),
+                    col(ItemEvent.status),
+                    col(ItemEvent.estimate_hours),
+                ).where(col(ItemEvent.id).in_(event_ids))
+            )
+            for item_id, goal_id, status, estimate in rows:
+                states[item_id] = _State(
+                    goal_id, ItemStatus(status), float(estimate or 0.0), last[item_id]
+                )
+    return states
+
+
+def due_dates_at(session: Session, workspace_id: uuid.UUID, at: datetime) -> dict[uuid.UUID, date]:
+    """Items whose due date changed after ``at``: their due date at ``at`` (the old value of the
+    first change). Others had their current due date."""
+    rows = session.execute(
+        select(col(ItemEvent.item_id), col(ItemEvent.from_value))
+        .where(
+            col(ItemEvent.workspace_id) == workspace_id,
+            col(ItemEvent.at) > at,
+            col(ItemEvent.field) == "due_date",
+            col(ItemEvent.kind) == "planning",
+            col(ItemEvent.item_id).is_not(None),
+        )
+        .order_by(col(ItemEvent.at))
+    )
+    due: dict[uuid.UUID, date] = {}
+    for item_id, old in rows:
+        if item_id not in due and old:
+            due[item_id] = date.fromisoformat(old[:10])
+    return due
+
+
+@dataclass
+class _Listed:
+    """What is known of one item of the plan at the cut while the lists are built."""
+
+    goal_id: uuid.UUID
+    status: ItemStatus
+    due_date: date
+    estimate_hours: float
+    was: ItemStatus | None = None
+    started: bool = False
+    stale: bool = False
+
+
+def goal_parts(
+    session: Session,
+    workspace_id: uuid.UUID,
+    goal_ids: list[uuid.UUID],
+    week: IsoWeek,
+    cut: datetime,
+    stale_after_days: int,
+) -> dict[uuid.UUID, GoalPart]:
+    """Per goal of the plan: percent at S and at the cut, and the six lists (see the module)."""
+    start = week.start_utc
+    today, next_week = cut.date(), week.shifted(1)
+    stale_before = cut - timedelta(days=stale_after_days)
+    in_plan = (
+        col(ActionItem.workspace_id) == workspace_id,
+        col(ActionItem.goal_id).in_(goal_ids),
+    )
+    moved_since = _events_after(workspace_id, cut)
+    touched = session.execute(
+        select(col(ActionItem.id), col(ActionItem.due_date), col(ActionItem.created_at)).where(
+            *in_plan, col(ActionItem.id).in_(moved_since)
+        )
+    ).all()
+    due_now = {item_id: due for item_id, due, _created in touched}
+    # Items created after the cut have no snapshot by then: nothing to probe.
+    moved = states_at(session, [row[0] for row in touched if row[2] <= cut], cut)
+    changed_due = due_dates_at(session, workspace_id, cut) if touched else {}
+
+    listed: dict[uuid.UUID, _Listed] = {}
+    # Items with an event in (S, T]: their status at S and whether they went in progress. While
+    # S is not before the cut (a week not begun), every item was absent at S.
+    if start < cut:
+        in_week = select(col(ItemEvent.item_id)).where(
+            col(ItemEvent.workspace_id) == workspace_id,
+            col(ItemEvent.at) > start,
+            col(ItemEvent.at) <= cut,
+            col(ItemEvent.item_id).is_not(None),
+        )
+        went_in_progress = exists().where(
+            col(ItemEvent.item_id) == col(ActionItem.id),
+            col(ItemEvent.at) > start,
+            col(ItemEvent.at) <= cut,
+            col(ItemEvent.status) == ItemStatus.in_progress,
+        )
+        week_rows = session.execute(
+            select(
+                col(ActionItem.id),
+                col(ActionItem.goal_id),
+                col(ActionItem.status),
+                col(ActionItem.due_date),
+                col(ActionItem.estimate_hours),
+                _snapshot_status_at(start),
+                went_in_progress,
+            ).where(*in_plan, col(ActionItem.id).in_(in_week))
+        )
+    else:
+        week_rows = session.execute(
+            select(
+                col(ActionItem.id),
+                col(ActionItem.goal_id),
+                col(ActionItem.status),
+                col(ActionItem.due_date),
+                col(ActionItem.estimate_hours),
+            ).where(*in_plan, col(ActionItem.status).in_([ItemStatus.done, ItemStatus.blocked]))
+        )
+    for row in week_rows:
+        item_id = row[0]
+        entry = _at_cut(item_id, row[1], row[2], row[3], row[4], moved, due_now, changed_due)
+        if entry is None:
+            continue
+        if len(row) > 5:
+            entry.was = ItemStatus(row[5]) if row[5] is not None else None
+            entry.started = bool(row[6])
+        listed[item_id] = entry
+
+    # Open at T and untouched since: the current rows, only those that fall in a list.
+    recent = select(col(ItemEvent.item_id)).where(
+        col(ItemEvent.workspace_id) == workspace_id,
+        col(ItemEvent.at) >= stale_before,
+        col(ItemEvent.at) <= cut,
+        col(ItemEvent.item_id).is_not(None),
+    )
+    is_stale = col(ActionItem.id).not_in(recent)
+    due_soon = and_(
+        col(ActionItem.due_date) >= next_week.monday, col(ActionItem.due_date) <= next_week.sunday
+    )
+    open_rows = session.execute(
+        select(
+            col(ActionItem.id),
+            col(ActionItem.goal_id),
+            col(ActionItem.status),
+            col(ActionItem.due_date),
+            col(ActionItem.estimate_hours),
+            is_stale,
+        ).where(
+            *in_plan,
+            col(ActionItem.status).in_(list(OPEN_STATUSES)),
+            col(ActionItem.created_at) <= cut,
+            col(ActionItem.id).not_in(moved_since),
+            or_(col(ActionItem.due_date) < today, due_soon, is_stale),
+        )
+    )
+    # An item with no event in the week was at S as it is at T (when S is before T at all).
+    for item_id, goal_id, status, due, estimate, stale in open_rows:
+        entry = listed.get(item_id) or _Listed(
+            goal_id,
+            ItemStatus(status),
+            due,
+            float(estimate),
+            was=ItemStatus(status) if start < cut else None,
+        )
+        entry.stale = bool(stale)
+        listed[item_id] = entry
+    # Open at T and touched since: their snapshot at T.
+    for item_id, state in moved.items():
+        if state.status not in OPEN_STATUSES:
+            continue
+        entry = listed.get(item_id) or _Listed(
+            state.goal_id,
+            state.status,
+            changed_due.get(item_id, due_now[item_id]),
+            state.estimate_hours,
+            was=state.status if start < cut else None,
+        )
+        entry.stale = state.last_at is None or state.last_at < stale_before
+        listed[item_id] = entry
+
+    parts = _percent_parts(session, workspace_id, goal_ids, start, cut)
+    for item_id, entry in listed.items():
+        part = parts.get(entry.goal_id)
+        if part is None:
+            continue  # at T the item was in a goal of another plan
+        item = Entry(item_id, entry.status, entry.due_date, entry.estimate_hours)
+        lists = part.lists
+        if entry.status == ItemStatus.done and entry.was != ItemStatus.done:
+            lists["done"].append(item)
+        if entry.started and entry.was in (None, ItemStatus.todo):
+            lists["started"].append(item)
+        if entry.status == ItemStatus.blocked and entry.was != ItemStatus.blocked:
+            lists["newly_blocked"].append(item)
+        if entry.status in OPEN_STATUSES:
+            if entry.due_date < today:
+                lists["overdue"].append(item)
+            if entry.stale:
+                lists["stale"].append(item)
+            if next_week.monday <= entry.due_date <= next_week.sunday:
+                lists["due_next_week"].append(item)
+    return parts
+
+
+def _at_cut(
+    item_id: uuid.UUID,
+    goal_id: uuid.UUID,
+    status: str,
+    due: date,
+    estimate: float,
+    moved: dict[uuid.UUID, _State],
+    due_now: dict[uuid.UUID, date],
+    changed_due: dict[uuid.UUID, date],
+) -> _Listed | None:
+    """The item at the cut: its row if untouched since, else its snapshot (None: not there)."""
+    if item_id not in due_now:
+        return _Listed(goal_id, ItemStatus(status), due, float(estimate or 0.0))
+    state = moved.get(item_id)
+    if state is None:
+        return None
+    return _Listed(state.goal_id, state.status, changed_due.get(item_id, due), state.estimate_hours)
+
+
+def _percent_parts(
+    session: Session,
+    workspace_id: uuid.UUID,
+    goal_ids: list[uuid.UUID],
+    start: datetime,
+    cut: datetime,
+) -> dict[uuid.UUID, GoalPart]:
+    ids = select(col(Goal.id)).where(col(Goal.id).in_(goal_ids))
+    now_hours = {
+        goal_id: entry[0] for goal_id, entry in current_hours(session, workspace_id, ids).items()
+    }
+    at_end = hours_at(session, workspace_id, ids, now_hours, cut)
+    at_start = hours_at(session, workspace_id, ids, now_hours, start) if start < cut else {}
+    parts: dict[uuid.UUID, GoalPart] = {}
+    for goal_id in goal_ids:
+        before, after = at_start.get(goal_id, Hours()), at_end.get(goal_id, Hours())
+        parts[goal_id] = GoalPart(
+            percent_start=percent(before.done, before.total),
+            percent_end=percent(after.done, after.total),
+        )
+    return parts
+
+
+def planned_in_week(
+    session: Session,
+    workspace_id: uuid.UUID,
+    person_ids: Iterable[uuid.UUID],
+    week: IsoWeek,
+    cut: datetime,
+) -> dict[uuid.UUID, float]:
+    """Planned hours of each person in ``week`` from their open items as they stood at ``cut``."""
+    people = list(set(person_ids))
+    planned = {
+        person_id: weeks.get(week, 0.0)
+        for person_id, weeks in planned_hours(session, workspace_id, people, week, week).items()
+    }
+    # Items touched since the cut: out as they are now, back in as they were at the cut. Only
+    # those that can land in the week: due (now or then) from its Saturday before on.
+    changed_due = due_dates_at(session, workspace_id, cut)
+    rows = session.execute(
+        select(
+            col(ActionItem.id),
+            col(ActionItem.owner_id),
+            col(ActionItem.status),
+            col(ActionItem.start_date),
+            col(ActionItem.created_at),
+            col(ActionItem.due_date),
+            col(ActionItem.load_from),
+            col(ActionItem.load_to),
+            col(ActionItem.load_per_day),
+        ).where(
+            col(ActionItem.workspace_id) == workspace_id,
+            col(ActionItem.owner_id).in_(people),
+            col(ActionItem.id).in_(_events_after(workspace_id, cut)),
+            or_(
+                col(ActionItem.due_date) >= week.monday - timedelta(days=2),
+                col(ActionItem.id).in_(list(changed_due)),
+            ),
+        )
+    ).all()
+    if not rows:
+        return planned
+    # Items created after the cut only come out: they have no snapshot by then.
+    then = states_at(session, [row[0] for row in rows if row[4] <= cut], cut)
+    friday = week.monday + timedelta(days=4)
+    for item_id, owner, status, start_date, created_at, due, first, last, rate in rows:
+        if status in OPEN_STATUSES and first is not None and last is not None:
+            overlap = working_days(max(first, week.monday), min(last, friday))
+            planned[owner] = planned.get(owner, 0.0) - overlap * float(rate or 0.0)
+        state = then.get(item_id)
+        if state is None or state.status not in OPEN_STATUSES:
+            continue
+        begin = start_date or _utc(created_at).date()  # type: ignore[union-attr]
+        hours = spread_estimate(begin, changed_due.get(item_id, due), state.estimate_hours)
+        planned[owner] = planned.get(owner, 0.0) + hours.get(week, 0.0)
+    return planned
