@@ -113,6 +113,7 @@ class Outcome:
     measured_seconds: float
     ideal_seconds: float
     wall_seconds: float
+    span: str = "first to last create"
 
     def lines(self) -> list[str]:
         share = self.ideal_seconds / self.measured_seconds if self.measured_seconds else 0.0
@@ -130,8 +131,8 @@ class Outcome:
             f"{self.tracker}: created {self.created} of {self.items}, "
             f"{self.writes} writes = {self.writes / max(self.created, 1):.2f} per created item, "
             f"{self.limited} answers over the limit",
-            f"{self.tracker}: first to last create {self.measured_seconds:.0f} s tracker time "
-            f"({rate * 60:.1f}/min), ideal {self.ideal_seconds:.0f} s ({ideal_rate * 60:.1f}/min): "
+            f"{self.tracker}: {self.span} {self.measured_seconds:.1f} s tracker time "
+            f"({rate * 60:.1f}/min), ideal {self.ideal_seconds:.1f} s ({ideal_rate * 60:.1f}/min): "
             f"{share:.1%} of the allowed rate; {self.wall_seconds:.1f} s wall",
             f"{self.tracker}: {verdict} (0 over the limit, 1.00 write per item, >= 95% of rate)",
         ]
@@ -233,7 +234,19 @@ def _cards(harness: TrelloHarness) -> int:
         return sum(1 for card in store.cards.values() if "planbridge" in card["desc"])
 
 
-def run_trello(items: int, workdir: Path) -> Outcome:
+def _slot_use(times: list[float], requests: int, seconds: float) -> str:
+    """How late each request came after its slot opened (the request one budget earlier plus
+    the window): the engine's margin plus its wake-up and claim latency."""
+    late = sorted(times[i] - times[i - requests] - seconds for i in range(requests, len(times)))
+    if not late:
+        return "Trello: fewer requests than one window"
+    return (
+        f"Trello: each request after its slot opened: median {late[len(late) // 2] * 1000:.0f} ms,"
+        f" p90 {late[int(len(late) * 0.9)] * 1000:.0f} ms, max {late[-1] * 1000:.0f} ms"
+    )
+
+
+def run_trello(items: int, workdir: Path) -> tuple[Outcome, list[str]]:
     harness = TrelloHarness()
     emulator = harness.emulator
     try:
@@ -255,29 +268,52 @@ def run_trello(items: int, workdir: Path) -> Outcome:
         for index in range(items):
             add_item(client, headers, setup, f"Bulk item {index}")
         time.sleep(10.5)  # the check's requests leave the per-token window
-        create_times: list[float] = []
+        # When each request arrived, and whether it was a card create.
+        arrivals: list[tuple[float, bool]] = []
 
         class TimedLog(list[tuple[str, str]]):
-            """The emulator's request log, also noting when each card create arrived."""
+            """The emulator's request log, also noting when each request arrived."""
 
             def append(self, entry: tuple[str, str]) -> None:
-                if entry[0] == "POST" and entry[1].rstrip("/").endswith("/cards"):
-                    create_times.append(time.monotonic())
+                is_create = entry[0] == "POST" and entry[1].rstrip("/").endswith("/cards")
+                arrivals.append((time.monotonic(), is_create))
                 super().append(entry)
 
         emulator.request_log = TimedLog()
         wall = _push_all(settings, engine, SystemClock(), items, lambda: _cards(harness))
         log = list(emulator.request_log)
-        return Outcome(
+        creates = [moment for moment, is_create in arrivals if is_create]
+        # Trello counts every request of the token, reads included: the push's own setup
+        # requests (the board's lists and labels, the goal's label) share the creates' budget.
+        # The best the limit allows is every request of the push at the earliest moment no
+        # window is full, from the push's first request to its last create.
+        pushed = [moment for moment, _ in arrivals if creates and moment <= creates[-1]]
+        extra = len(pushed) - len(creates)
+        creates_ideal = ideal_seconds(items, [(100, 10)])
+        notes = [
+            _slot_use(pushed, 100, 10.0),
+            f"Trello: {len(pushed)} requests up to the last create ({extra} besides the "
+            f"creates: lists, labels, the goal's label); creates alone, first to last: "
+            f"{creates[-1] - creates[0]:.1f} s, against {creates_ideal:.0f} s if they were the "
+            "only requests"
+            if creates
+            else "Trello: no create",
+            "Trello: writes other than to cards: "
+            + str(sum(1 for m, path in log if m in WRITE_METHODS and "/cards" not in path)),
+        ]
+        outcome = Outcome(
             "Trello",
             items,
             _cards(harness),
-            sum(1 for method, _path in log if method in WRITE_METHODS),
+            # Writes to cards; the goal's label (one write per goal) is noted above.
+            sum(1 for method, path in log if method in WRITE_METHODS and "/cards" in path),
             emulator.limits.refused_count,
-            create_times[-1] - create_times[0] if create_times else 0.0,
-            ideal_seconds(items, [(100, 10)]),
+            pushed[-1] - pushed[0] if pushed else 0.0,
+            ideal_seconds(len(pushed), [(100, 10)]),
             wall,
+            span="first request to last create",
         )
+        return outcome, notes
     finally:
         harness.close()
 
@@ -294,7 +330,8 @@ def main() -> int:
         for line in run_github(args.items, args.github_factor, workdir).lines():
             print(line, flush=True)
     if args.trello_items:
-        for line in run_trello(args.trello_items, workdir).lines():
+        outcome, notes = run_trello(args.trello_items, workdir)
+        for line in [*notes, *outcome.lines()]:
             print(line, flush=True)
     return 0
 

@@ -234,6 +234,32 @@ class Connector(Protocol):
         """Release HTTP sessions."""
 
 
+class RequestPacer(Protocol):
+    """Paces every request of one tracker credential: ``acquire`` before sending (it may wait
+    for a slot), ``settle`` with what it returned once the answer (or the failure) arrived."""
+
+    def acquire(self) -> object: ...
+
+    def settle(self, slot: object) -> None: ...
+
+
+@runtime_checkable
+class RequestPacedConnector(Protocol):
+    """Optional capability: a tracker that counts every request of a credential, reads included.
+
+    Trello limits each token to 100 requests per 10 s whatever they are. Such a connector paces
+    its own requests with the pacer it is given (its default is an in-process one); the engine
+    hands it a pacer backed by the database log shared by every worker, keyed by
+    ``request_budget()``, so connections that share a token share one budget.
+    """
+
+    def request_budget(self) -> tuple[str, tuple[RateWindow, ...]]:
+        """A key naming the credential's budget (no secret in it) and the budget's windows."""
+
+    def use_request_pacer(self, pacer: RequestPacer) -> None:
+        """Pace every later request through ``pacer``."""
+
+
 @runtime_checkable
 class CommentingConnector(Protocol):
     """Optional capability: a connector that can comment on the objects it created.

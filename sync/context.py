@@ -14,10 +14,10 @@ from sqlalchemy.engine import Engine
 from app.models import Connection
 from app.services.connections import connector_settings
 from app.settings import Settings
-from connectors.base import Connector
+from connectors.base import Connector, RequestPacedConnector
 from connectors.registry import build_connector
 from sync.clock import Clock, SystemClock
-from sync.pacing import PacingGate
+from sync.pacing import PacingGate, SharedRequestPacer
 from sync.retry import DEFAULT_POLICY, RetryPolicy
 
 log = logging.getLogger("planbridge.sync")
@@ -60,6 +60,12 @@ class EngineContext:
             if scope:
                 values["scope"] = scope
             found = build_connector(connection.kind, values)
+            if isinstance(found, RequestPacedConnector):
+                # Every request of the credential counts: pace them in the log all workers share.
+                budget, limits = found.request_budget()
+                found.use_request_pacer(
+                    SharedRequestPacer(self.engine, self.clock, connection.id, budget, limits)
+                )
             cache[key] = found
         return found
 

@@ -28,10 +28,17 @@ from sqlmodel import Session, select
 
 from app.models import ActionItem, Connection, ExternalLink, Goal, ItemEvent, Person
 from app.models.planning import EventSource
-from connectors.base import Connector, ItemSpec, RemoteItem, RemoteRef, RemoteStatus
+from connectors.base import (
+    Connector,
+    ItemSpec,
+    RemoteItem,
+    RemoteRef,
+    RemoteStatus,
+    RequestPacedConnector,
+)
 from sync.context import EngineContext
 from sync.goal_mirrors import mirror_description
-from sync.pacing import reserve_write
+from sync.pacing import reserve_write, slot_wait
 from sync.retry import call_with_retries
 
 ITEM_FIELDS = ("title", "description", "due_date", "estimate_hours", "assignee", "labels", "parent")
@@ -172,7 +179,12 @@ def _reserve_or_defer(
     context: EngineContext, connector: Connector, connection_id: uuid.UUID
 ) -> None:
     now = context.clock.now()
-    wait = reserve_write(context.engine, connection_id, connector.write_limits, now)
+    if isinstance(connector, RequestPacedConnector):
+        # The connector reserves a slot for each request it sends (sync/pacing.py): only look.
+        budget, limits = connector.request_budget()
+        wait = slot_wait(context.engine, budget, limits, now)
+    else:
+        wait = reserve_write(context.engine, connection_id, connector.write_limits, now)
     if wait > 0:
         context.pacing.hold(connection_id, now + timedelta(seconds=wait))
         raise PushDeferred("waiting for a write slot", wait)

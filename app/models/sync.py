@@ -123,11 +123,18 @@ class WebhookDelivery(SQLModel, table=True):
 
 
 class ConnectionWrite(SQLModel, table=True):
-    """One tracker write per row: the sliding-window log that paces writes across all workers."""
+    """One paced tracker request per row: the sliding-window log shared by all workers.
+
+    ``budget`` names the tracker budget the request counts against: ``connection:<id>`` for
+    trackers that limit writes per connection (GitHub), a credential's budget for trackers that
+    count every request per token (Trello), so two connections sharing a token share one budget.
+    """
 
     __tablename__ = "connection_write"
-    __table_args__ = (Index("ix_connection_write_connection_at", "connection_id", "at"),)
+    __table_args__ = (Index("ix_connection_write_budget_at", "budget", "at"),)
 
     id: uuid.UUID = id_field()
-    connection_id: uuid.UUID = Field(foreign_key="connection.id", ondelete="CASCADE")
+    # The connection that spent the slot (the health page counts by it).
+    connection_id: uuid.UUID = Field(foreign_key="connection.id", index=True, ondelete="CASCADE")
+    budget: str = Field(max_length=100)
     at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -22,9 +22,10 @@ from connectors.base import (
     NotFound,
     RateLimited,
     RateLimitState,
+    RequestPacer,
     Transient,
 )
-from connectors.trello.pacing import RequestPacer
+from connectors.trello.pacing import RequestPacer as InProcessPacer
 
 # The batch endpoint answers at most this many GET routes per call.
 BATCH_LIMIT = 10
@@ -59,9 +60,12 @@ class TrelloClient:
         timeout_seconds: float,
         pacer: RequestPacer,
         transport: httpx.BaseTransport | None = None,
+        window_seconds: float = 10.0,
     ) -> None:
+        # Trello documents no Retry-After: a 429 is waited out for one window.
+        self.window_seconds = window_seconds
         self._auth = {"key": api_key, "token": api_token}
-        self._pacer = pacer
+        self.pacer = pacer
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/1",
             timeout=timeout_seconds,
@@ -105,7 +109,7 @@ class TrelloClient:
     ) -> Any:
         # Fields go in a JSON body: a 16 KB description does not fit in a URL.
         query = {**(params or {}), **self._auth}
-        slot = self._pacer.acquire()
+        slot = self.pacer.acquire()
         self.request_count += 1
         if method != "GET":
             self.write_count += 1
@@ -119,7 +123,7 @@ class TrelloClient:
                 f"connection to Trello failed during {method} {path}: {type(error).__name__}"
             ) from error
         finally:
-            self._pacer.settle(slot)
+            self.pacer.settle(slot)
         self._record_rate_limit(response.headers)
         if response.status_code >= 400:
             raise self._error_for(method, path, response)
@@ -148,7 +152,7 @@ class TrelloClient:
         text = response.text.strip()[:300]
         where = f"{method} {path}"
         if status == 429:
-            retry_after = _retry_after_seconds(response.headers, self._pacer.seconds)
+            retry_after = _retry_after_seconds(response.headers, self.window_seconds)
             which = "rate limit"
             with contextlib.suppress(ValueError):
                 which = str(response.json().get("error") or which)
@@ -169,5 +173,7 @@ def make_pacer(
     seconds: float,
     clock: Callable[[], float] | None = None,
     sleep: Callable[[float], None] | None = None,
-) -> RequestPacer:
-    return RequestPacer(requests, seconds, clock=clock or time.monotonic, sleep=sleep or time.sleep)
+) -> InProcessPacer:
+    return InProcessPacer(
+        requests, seconds, clock=clock or time.monotonic, sleep=sleep or time.sleep
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ from connectors.base import (
     RemoteItem,
     RemoteRef,
     RemoteStatus,
+    RequestPacer,
 )
 from connectors.trello import mapping
 from connectors.trello.changes import ChangeReader
@@ -54,6 +56,7 @@ class TrelloConnector:
             config.timeout_seconds,
             pacer,
             transport=transport,
+            window_seconds=config.window_seconds,
         )
         self.board_id = config.scope
         self._callback_url = config.callback_url
@@ -277,6 +280,17 @@ class TrelloConnector:
         # Signatures cover the callback URL exactly as registered: keep the very string.
         self._callback_url = callback_url
         return str(hook["id"])
+
+    def request_budget(self) -> tuple[str, tuple[RateWindow, ...]]:
+        """Trello counts every request per token: the budget is named by a hash of the token."""
+        host = httpx.URL(self.config.base_url).host
+        token = self.config.api_token.get_secret_value()
+        digest = hashlib.sha256(f"{host}\n{token}".encode()).hexdigest()[:32]
+        window = RateWindow(self.config.requests_per_window, self.config.window_seconds)
+        return f"trello-token:{digest}", (window,)
+
+    def use_request_pacer(self, pacer: RequestPacer) -> None:
+        self.client.pacer = pacer
 
     @property
     def rate_limit(self) -> RateLimitState:

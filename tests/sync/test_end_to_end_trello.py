@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app.models import WebhookDelivery
+from app.models import ConnectionWrite, WebhookDelivery
 from app.models.planning import ItemStatus
 from connectors.base import RemoteRef, RemoteStatus
 from connectors.trello.mapping import due_from_trello, item_id_from_description
@@ -186,3 +186,23 @@ def test_registering_the_webhook_keeps_the_signed_callback_url(
     trello.emulator.deliveries.wait_for_deliveries()
     statuses = [delivery["status"] for delivery in trello.emulator.deliveries.delivered]
     assert statuses and set(statuses) == {202}
+
+
+def test_every_request_the_engine_sends_counts_once_in_the_tokens_shared_budget(
+    client: TestClient,
+    tenant: Tenant,
+    trello: TrelloHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+) -> None:
+    seed(client, tenant, trello, items=5)
+    trello.emulator.request_log.clear()  # the connection check ran in the API, not the engine
+    run_until_idle(sync_engine)
+    sent = list(trello.emulator.request_log)
+    assert sum(1 for method, path in sent if (method, path.rstrip("/")) == ("POST", "/1/cards"))
+    with Session(engine) as session:
+        rows = session.exec(select(ConnectionWrite)).all()
+    # Reads and writes alike, each once: the engine reserves nothing for Trello on its own.
+    assert len(rows) == len(sent)
+    budgets = {row.budget for row in rows}
+    assert len(budgets) == 1 and budgets.pop().startswith("trello-token:")

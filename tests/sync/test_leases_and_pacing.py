@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -13,7 +14,7 @@ from app.models import ConnectionWrite, ExternalLink
 from connectors.base import RateWindow
 from sync.context import EngineContext
 from sync.engine import SyncEngine
-from sync.pacing import WINDOW_MARGIN, reserve_write
+from sync.pacing import WINDOW_MARGIN, SharedRequestPacer, reserve_write
 from sync.routing import ensure_links
 from sync.scheduler import claim
 from tests.conftest import Tenant
@@ -89,3 +90,62 @@ def test_resync_pushes_only_real_differences(
     run_until_idle(sync_engine)
     assert seeded.tracker.count("writes") == writes
     assert seeded.tracker.object_count() == 3
+
+
+class FakeClock:
+    """Engine time that only moves when someone sleeps (or the test moves it)."""
+
+    def __init__(self) -> None:
+        self.at = utcnow()
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.at
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.at += timedelta(seconds=seconds)
+
+
+def test_connections_sharing_a_token_share_one_request_budget(
+    client: TestClient, tenant: Tenant, engine
+) -> None:
+    first = uuid.UUID(seed(client, tenant, items=0).connection_id)
+    second = uuid.UUID(seed(client, tenant, items=0).connection_id)
+    clock = FakeClock()
+    limits = (RateWindow(3, 10.0),)
+    pacers = [
+        SharedRequestPacer(engine, clock, connection, "trello-token:shared", limits)
+        for connection in (first, second)
+    ]
+    for pacer in (pacers[0], pacers[1], pacers[0]):
+        pacers[0].settle(pacer.acquire())
+    assert clock.slept == []
+    pacers[1].acquire()  # the token's window is full, whichever connection asks
+    assert clock.slept == [pytest.approx(10.0 * (1 + WINDOW_MARGIN))]
+    with Session(engine) as session:
+        rows = session.exec(select(ConnectionWrite)).all()
+    assert {row.budget for row in rows} == {"trello-token:shared"}
+    assert sorted(str(row.connection_id) for row in rows) == sorted(
+        [str(first)] * 2 + [str(second)] * 2
+    )
+
+
+def test_a_slow_answer_counts_its_slot_from_the_answer(
+    client: TestClient, tenant: Tenant, engine
+) -> None:
+    connection_id = uuid.UUID(seed(client, tenant, items=0).connection_id)
+    clock = FakeClock()
+    pacer = SharedRequestPacer(engine, clock, connection_id, "budget", (RateWindow(1, 10.0),))
+    quick = pacer.acquire()
+    clock.at += timedelta(seconds=0.1)  # answered within the margin: counted from the send
+    pacer.settle(quick)
+    pacer.settle(pacer.acquire())
+    assert clock.slept == [pytest.approx(10.2 - 0.1)]
+    slow = pacer.acquire()  # sent once the previous slot came back
+    sent = clock.at
+    clock.at += timedelta(seconds=3)  # the tracker counted it somewhere in these three seconds
+    pacer.settle(slow)
+    pacer.acquire()
+    # One window after the answer, not after the send.
+    assert clock.at - sent == pytest.approx(timedelta(seconds=13), abs=timedelta(milliseconds=1))

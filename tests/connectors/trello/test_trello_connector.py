@@ -196,3 +196,20 @@ def test_many_tokens_of_one_key_share_the_key_limit(harness: TrelloHarness) -> N
     with httpx.Client(base_url=emulator.url) as client:
         params = {"key": emulator.api_key, "token": tokens[0]}
         assert client.get(f"/1/boards/{emulator.board['id']}", params=params).status_code == 200
+
+
+def test_connections_with_one_token_name_one_request_budget(harness: TrelloHarness) -> None:
+    first, other_board, other_token = (
+        harness.connector(),
+        harness.connector(scope="0" * 24),
+        harness.connector(api_token="f" * 64),
+    )
+    try:
+        budget, windows = first.request_budget()
+        assert other_board.request_budget()[0] == budget  # Trello counts per token, not per board
+        assert other_token.request_budget()[0] != budget
+        assert harness.emulator.token not in budget
+        assert [(window.requests, window.seconds) for window in windows] == [(100, 10.0)]
+    finally:
+        for connector in (first, other_board, other_token):
+            connector.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from connectors.trello.pacing import RequestPacer
 
 
@@ -25,12 +27,13 @@ def test_a_full_budget_goes_at_once_and_the_next_request_waits_for_the_first_tok
     for _ in range(100):
         pacer.acquire()
     assert clock.slept == []
-    assert pacer.wait_time() == 10.25
+    # One window plus the 2% margin, counted from the first request's send.
+    assert pacer.wait_time() == pytest.approx(10.2)
 
     clock.now += 4
     pacer.acquire()
 
-    assert clock.slept == [6.25]
+    assert clock.slept == pytest.approx([6.2])
 
 
 def test_no_ten_second_window_ever_holds_more_than_one_hundred_requests() -> None:
@@ -50,13 +53,25 @@ def test_no_ten_second_window_ever_holds_more_than_one_hundred_requests() -> Non
     assert sent[-1] - sent[0] >= 30
 
 
+def test_a_quick_answer_keeps_its_window_from_the_send() -> None:
+    clock = FakeClock()
+    pacer = RequestPacer(1, 10, clock=clock, sleep=clock.sleep)
+
+    slot = pacer.acquire()
+    clock.now += 0.05  # answered within the margin: Trello counted it at most 0.05 s late
+    pacer.settle(slot)
+    pacer.acquire()
+
+    assert clock.slept == pytest.approx([10.2 - 0.05])
+
+
 def test_a_slow_answer_starts_its_window_when_it_arrives() -> None:
     clock = FakeClock()
-    pacer = RequestPacer(1, 10, clock=clock, sleep=clock.sleep, margin=0)
+    pacer = RequestPacer(1, 10, clock=clock, sleep=clock.sleep)
 
     slot = pacer.acquire()
     clock.now += 3  # Trello counted the request somewhere in these three seconds
     pacer.settle(slot)
     pacer.acquire()
 
-    assert clock.slept == [10]
+    assert clock.slept == pytest.approx([10])
