@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -167,26 +168,51 @@ def _figures(
 
 def hours_left(load: PersonLoad, today: date, deadline: date) -> float | None:
     """The person's strategic hours from today through the deadline (None when undeclared)."""
-    if deadline < today:
-        return 0.0
+    return hours_left_by_deadline(load, today, [deadline])[deadline]
+
+
+def hours_left_by_deadline(
+    load: PersonLoad, today: date, deadlines: Iterable[date]
+) -> dict[date, float | None]:
+    """``hours_left`` for several deadlines in one walk over the person's weeks.
+
+    Walk the Mondays with plain date arithmetic (an IsoWeek per week costs an isocalendar call);
+    the week object is only built for focus-block capacity, which depends on the week. Each
+    deadline's sum runs week by week in the same order as a walk of its own (the full weeks
+    before its week, then its week up to it), so every rounded figure is the same.
+    """
     declared_hours = load.person.weekly_strategic_hours
-    total = 0.0
-    declared = False
-    # Walk the Mondays with plain date arithmetic (an IsoWeek per week costs an isocalendar call);
-    # the week object is only built for focus-block capacity, which depends on the week. The sum
-    # runs week by week in the same order as before, so the rounded figure is the same.
-    monday = today - timedelta(days=today.weekday())
-    while monday <= deadline:
+    capacities: dict[date, float | None] = {}
+
+    def capacity_of(monday: date) -> float | None:
         if declared_hours is not None:
-            capacity: float | None = float(declared_hours)
+            return float(declared_hours)
+        if monday not in capacities:
+            capacities[monday] = weekly_capacity(load.person, load.blocks, IsoWeek.of(monday))
+        return capacities[monday]
+
+    result: dict[date, float | None] = {}
+    total, declared = 0.0, False  # over the full weeks walked so far
+    monday = today - timedelta(days=today.weekday())
+    for deadline in sorted(set(deadlines)):
+        if deadline < today:
+            result[deadline] = 0.0
+            continue
+        while monday + timedelta(days=6) < deadline:
+            capacity = capacity_of(monday)
+            if capacity is not None:
+                declared = True
+                total += (
+                    capacity * working_days(max(today, monday), monday + timedelta(days=6)) / 5.0
+                )
+            monday += timedelta(days=7)
+        capacity = capacity_of(monday)
+        if capacity is None:
+            result[deadline] = round(total, 2) if declared else None
         else:
-            capacity = weekly_capacity(load.person, load.blocks, IsoWeek.of(monday))
-        if capacity is not None:
-            declared = True
-            days = working_days(max(today, monday), min(deadline, monday + timedelta(days=6)))
-            total += capacity * days / 5.0
-        monday += timedelta(days=7)
-    return round(total, 2) if declared else None
+            days = working_days(max(today, monday), deadline)
+            result[deadline] = round(total + capacity * days / 5.0, 2)
+    return result
 
 
 def _latest_check_ins(
@@ -285,20 +311,25 @@ def _health_for_goals(
     check_ins = _latest_check_ins(session, workspace_id, goal_ids)
     owners = {owner for entry in figures.values() for owner in entry.remaining_by_owner}
     loads = person_loads(session, workspace_id, owners, with_items=False)
-    left_cache: dict[tuple[uuid.UUID, date], float | None] = {}
+    deadlines = {goal.id: goal.target_date or plans[goal.plan_id].end_date for goal in goals}
+    owner_deadlines: dict[uuid.UUID, set[date]] = defaultdict(set)
+    for goal in goals:
+        for owner in (figures.get(goal.id) or _Figures()).remaining_by_owner:
+            owner_deadlines[owner].add(deadlines[goal.id])
+    left = {
+        owner: hours_left_by_deadline(loads[owner], today, owner_deadline)
+        for owner, owner_deadline in owner_deadlines.items()
+        if owner in loads
+    }
     result: list[GoalHealth] = []
     for goal in goals:
         entry = figures.get(goal.id) or _Figures()
-        deadline = goal.target_date or plans[goal.plan_id].end_date
+        deadline = deadlines[goal.id]
         available: float | None = None
         for owner in entry.remaining_by_owner:
-            key = (owner, deadline)
-            if key not in left_cache:
-                left_cache[key] = (
-                    hours_left(loads[owner], today, deadline) if owner in loads else None
-                )
-            if left_cache[key] is not None:
-                available = (available or 0.0) + (left_cache[key] or 0.0)
+            owner_left = left[owner][deadline] if owner in left else None
+            if owner_left is not None:
+                available = (available or 0.0) + owner_left
         goal_velocity: Velocity | None = velocity.get(goal.id)
         forecast = forecast_finish(entry.remaining, goal_velocity, today)
         health, reasons = judge(entry, deadline, today, available, forecast)
