@@ -8,9 +8,6 @@ event with a snapshot writes what it changed in its goals' hours), one range of 
 covering index; its cost follows the number of changes in the window, never the number of items.
 Items deleted since the instant count as they were then (the ``deleted`` event took their hours
 out).
-
-``states_at`` / ``item_states_at`` (per item status, estimate and goal at an instant, from the
-event snapshots) stay for the weekly review, which lists items and not only hours.
 """
 
 from __future__ import annotations
@@ -22,14 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
 
 from app.db import utcnow
 from app.errors import NotFound
-from app.models import ActionItem, Goal, GoalHoursChange, ItemEvent, ItemStatus, Plan
-
-OPEN_STATUSES = (ItemStatus.todo, ItemStatus.in_progress, ItemStatus.blocked)
+from app.models import ActionItem, Goal, GoalHoursChange, ItemStatus, Plan
 
 
 class GoalProgress(BaseModel):
@@ -107,99 +102,6 @@ def current_hours(
             done_count += int(count)
         result[goal_id] = (entry_hours, item_count, done_count)
     return result
-
-
-def latest_snapshot_at(item_id: ColumnElement[uuid.UUID], at: datetime) -> ColumnElement[datetime]:
-    """Time of the item's latest event carrying a snapshot at or before ``at`` (correlated)."""
-    return (
-        select(func.max(ItemEvent.at))
-        .where(
-            col(ItemEvent.item_id) == item_id,
-            col(ItemEvent.at) <= at,
-            col(ItemEvent.status).is_not(None),
-        )
-        .scalar_subquery()
-    )
-
-
-@dataclass(frozen=True)
-class ItemState:
-    item_id: uuid.UUID
-    goal_id: uuid.UUID | None
-    status: ItemStatus
-    estimate_hours: float
-
-
-def item_states_at(
-    session: Session, workspace_id: uuid.UUID, item_ids: Select[Any], at: datetime
-) -> dict[uuid.UUID, ItemState]:
-    """The status, estimate and goal of each given item right after its last event at or before
-    ``at``.
-
-    Items without such an event did not exist yet and are absent from the answer.
-    """
-    candidates = (
-        select(col(ActionItem.id).label("item_id"))
-        .where(col(ActionItem.workspace_id) == workspace_id, col(ActionItem.id).in_(item_ids))
-        .subquery()
-    )
-    last = select(
-        candidates.c.item_id, latest_snapshot_at(candidates.c.item_id, at).label("last_at")
-    ).subquery()
-    query = select(
-        col(ItemEvent.item_id),
-        col(ItemEvent.goal_id),
-        col(ItemEvent.status),
-        col(ItemEvent.estimate_hours),
-    ).join(
-        last,
-        and_(
-            col(ItemEvent.item_id) == last.c.item_id,
-            col(ItemEvent.at) == last.c.last_at,
-            col(ItemEvent.status).is_not(None),
-        ),
-    )
-    states: dict[uuid.UUID, ItemState] = {}
-    for item_id, goal_id, status, estimate in session.execute(query):
-        # Two snapshots at the very same instant are vanishingly rare; either one is acceptable.
-        states[item_id] = ItemState(item_id, goal_id, ItemStatus(status), float(estimate or 0.0))
-    return states
-
-
-def states_at(
-    session: Session, workspace_id: uuid.UUID, item_ids: Select[Any], at: datetime
-) -> dict[uuid.UUID, ItemState]:
-    """``item_states_at``, replaying only the items with an event after ``at``; the rest read as
-    they are.
-
-    An item whose current row existed before ``at`` but has no event since is unchanged; items
-    created after ``at`` have their ``created`` event after it, so they are replayed (and dropped).
-    """
-    touched_in_workspace = select(col(ItemEvent.item_id)).where(
-        col(ItemEvent.workspace_id) == workspace_id,
-        col(ItemEvent.at) > at,
-        col(ItemEvent.item_id).is_not(None),
-    )
-    touched = touched_in_workspace.where(col(ItemEvent.item_id).in_(item_ids)).distinct()
-    rows = session.execute(
-        select(
-            col(ActionItem.id),
-            col(ActionItem.goal_id),
-            col(ActionItem.status),
-            col(ActionItem.estimate_hours),
-        ).where(
-            col(ActionItem.workspace_id) == workspace_id,
-            col(ActionItem.id).in_(item_ids),
-            # Every item touched in the workspace, not only the given ones: the outer condition
-            # restricts to those already, and this form is one range of the (workspace, at)
-            # index read once, where the restricted one was re-evaluated per row on SQLite.
-            col(ActionItem.id).not_in(touched_in_workspace),
-            col(ActionItem.created_at) <= at,
-        )
-    )
-    states = {row[0]: ItemState(row[0], row[1], ItemStatus(row[2]), float(row[3])) for row in rows}
-    states.update(item_states_at(session, workspace_id, touched, at))
-    return states
 
 
 def hours_at(
