@@ -241,6 +241,15 @@ Index(
     sqlite_where=text("field = 'due_date'"),
     postgresql_where=text("field = 'due_date'"),
 )
+# Items renamed or reassigned since a review was stored (its rows show title and owner).
+Index(
+    "ix_item_event_renames",
+    ItemEvent.workspace_id,  # type: ignore[arg-type]
+    ItemEvent.at,  # type: ignore[arg-type]
+    ItemEvent.item_id,  # type: ignore[arg-type]
+    sqlite_where=text("field IN ('title', 'owner_id')"),
+    postgresql_where=text("field IN ('title', 'owner_id')"),
+)
 # Capacity reads each open item's load with two index range reads per person (starts and ends
 # of the daily rates); covering, so no table row is visited.
 Index(

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, String, and_, cast, exists, func, or_, select, text
 from sqlmodel import Session, col
 
 from app.models import ActionItem, Goal, ItemEvent, ItemStatus
@@ -46,21 +46,13 @@ LISTS = ("done", "started", "newly_blocked", "overdue", "stale", "due_next_week"
 CHUNK = 2000  # item ids per probing query (SQLite allows 32,766 bound values; keeps plans small)
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A listed item as it stood at the cut."""
-
-    item_id: uuid.UUID
-    status: ItemStatus
-    due_date: date
-    estimate_hours: float
-
-
 @dataclass
 class GoalPart:
     percent_start: float | None = None
     percent_end: float | None = None
-    lists: dict[str, list[Entry]] = field(default_factory=lambda: {name: [] for name in LISTS})
+    # Per list, its items as they stood at the cut: [item id, title, owner id, status, due date,
+    # estimate] (ids as ``text_id`` gives them, the date in ISO form; title and owner as now).
+    lists: dict[str, list[list[Any]]] = field(default_factory=lambda: {name: [] for name in LISTS})
 
 
 @dataclass(frozen=True)
@@ -107,6 +99,22 @@ def _snapshot_status_at(at: datetime) -> Any:
         .correlate(ActionItem)
         .scalar_subquery()
     )
+
+
+class StatesAt:
+    """``states_at`` for one instant, remembering what it probed (the review's lists and its
+    planned hours ask for mostly the same items)."""
+
+    def __init__(self, session: Session, at: datetime) -> None:
+        self.session, self.at = session, at
+        self.known: dict[uuid.UUID, _State] = {}
+        self.probed: set[uuid.UUID] = set()
+
+    def of(self, item_ids: list[uuid.UUID]) -> dict[uuid.UUID, _State]:
+        missing = [item_id for item_id in item_ids if item_id not in self.probed]
+        self.known.update(states_at(self.session, missing, self.at))
+        self.probed.update(missing)
+        return {item_id: self.known[item_id] for item_id in item_ids if item_id in self.known}
 
 
 def states_at(session: Session, item_ids: list[uuid.UUID], at: datetime) -> dict[uuid.UUID, _State]:
@@ -161,7 +169,8 @@ def due_dates_at(session: Session, workspace_id: uuid.UUID, at: datetime) -> dic
         .where(
             col(ItemEvent.workspace_id) == workspace_id,
             col(ItemEvent.at) > at,
-            col(ItemEvent.field) == "due_date",
+            # Literal, as the partial index's predicate: a bound value would not match it.
+            text("item_event.field = 'due_date'"),
             col(ItemEvent.kind) == "planning",
             col(ItemEvent.item_id).is_not(None),
         )
@@ -178,13 +187,34 @@ def due_dates_at(session: Session, workspace_id: uuid.UUID, at: datetime) -> dic
 class _Listed:
     """What is known of one item of the plan at the cut while the lists are built."""
 
-    goal_id: uuid.UUID
+    title: str
+    owner_id: str
+    goal_id: str
     status: ItemStatus
     due_date: date
     estimate_hours: float
     was: ItemStatus | None = None
     started: bool = False
     stale: bool = False
+
+
+def text_id(column: Any) -> Any:
+    """A UUID column as 32 hex digits on both databases (SQLite stores that text already;
+    PostgreSQL's text form has hyphens). The lists keep ids as text: tens of thousands of
+    ``uuid.UUID`` objects, built and hashed in Python, cost more than all the queries."""
+    return func.replace(cast(column, String), "-", "")
+
+
+# The columns of an item's row the lists need, in this order (``_at_cut`` reads them).
+_ROW = (
+    text_id(ActionItem.id),
+    col(ActionItem.title),
+    text_id(ActionItem.owner_id),
+    text_id(ActionItem.goal_id),
+    col(ActionItem.status),
+    col(ActionItem.due_date),
+    col(ActionItem.estimate_hours),
+)
 
 
 def goal_parts(
@@ -194,8 +224,10 @@ def goal_parts(
     week: IsoWeek,
     cut: datetime,
     stale_after_days: int,
-) -> dict[uuid.UUID, GoalPart]:
-    """Per goal of the plan: percent at S and at the cut, and the six lists (see the module)."""
+    states: StatesAt,
+) -> dict[str, GoalPart]:
+    """Per goal of the plan (keyed by ``goal_id.hex``): percent at S and at the cut, and the six
+    lists (see the module)."""
     start = week.start_utc
     today, next_week = cut.date(), week.shifted(1)
     stale_before = cut - timedelta(days=stale_after_days)
@@ -205,16 +237,27 @@ def goal_parts(
     )
     moved_since = _events_after(workspace_id, cut)
     touched = session.execute(
-        select(col(ActionItem.id), col(ActionItem.due_date), col(ActionItem.created_at)).where(
-            *in_plan, col(ActionItem.id).in_(moved_since)
-        )
+        select(
+            col(ActionItem.id),
+            col(ActionItem.title),
+            text_id(ActionItem.owner_id),
+            col(ActionItem.due_date),
+            col(ActionItem.created_at),
+        ).where(*in_plan, col(ActionItem.id).in_(moved_since))
     ).all()
-    due_now = {item_id: due for item_id, due, _created in touched}
+    now_rows = {row[0].hex: (row[1], row[2], row[3]) for row in touched}
     # Items created after the cut have no snapshot by then: nothing to probe.
-    moved = states_at(session, [row[0] for row in touched if row[2] <= cut], cut)
-    changed_due = due_dates_at(session, workspace_id, cut) if touched else {}
+    moved = {
+        item_id.hex: state
+        for item_id, state in states.of([row[0] for row in touched if row[4] <= cut]).items()
+    }
+    changed_due = (
+        {item_id.hex: due for item_id, due in due_dates_at(session, workspace_id, cut).items()}
+        if touched
+        else {}
+    )
 
-    listed: dict[uuid.UUID, _Listed] = {}
+    listed: dict[str, _Listed] = {}
     # Items with an event in (S, T]: their status at S and whether they went in progress. While
     # S is not before the cut (a week not begun), every item was absent at S.
     if start < cut:
@@ -231,35 +274,25 @@ def goal_parts(
             col(ItemEvent.status) == ItemStatus.in_progress,
         )
         week_rows = session.execute(
-            select(
-                col(ActionItem.id),
-                col(ActionItem.goal_id),
-                col(ActionItem.status),
-                col(ActionItem.due_date),
-                col(ActionItem.estimate_hours),
-                _snapshot_status_at(start),
-                went_in_progress,
-            ).where(*in_plan, col(ActionItem.id).in_(in_week))
+            select(*_ROW, _snapshot_status_at(start), went_in_progress).where(
+                *in_plan, col(ActionItem.id).in_(in_week)
+            )
         )
     else:
         week_rows = session.execute(
-            select(
-                col(ActionItem.id),
-                col(ActionItem.goal_id),
-                col(ActionItem.status),
-                col(ActionItem.due_date),
-                col(ActionItem.estimate_hours),
-            ).where(*in_plan, col(ActionItem.status).in_([ItemStatus.done, ItemStatus.blocked]))
+            select(*_ROW).where(
+                *in_plan, col(ActionItem.status).in_([ItemStatus.done, ItemStatus.blocked])
+            )
         )
     for row in week_rows:
-        item_id = row[0]
-        entry = _at_cut(item_id, row[1], row[2], row[3], row[4], moved, due_now, changed_due)
+        entry = _at_cut(row, moved, now_rows, changed_due)
         if entry is None:
             continue
-        if len(row) > 5:
-            entry.was = ItemStatus(row[5]) if row[5] is not None else None
-            entry.started = bool(row[6])
-        listed[item_id] = entry
+        if len(row) > len(_ROW):
+            was = row[len(_ROW)]
+            entry.was = ItemStatus(was) if was is not None else None
+            entry.started = bool(row[len(_ROW) + 1])
+        listed[row[0]] = entry
 
     # Open at T and untouched since: the current rows, only those that fall in a list.
     recent = select(col(ItemEvent.item_id)).where(
@@ -273,14 +306,7 @@ def goal_parts(
         col(ActionItem.due_date) >= next_week.monday, col(ActionItem.due_date) <= next_week.sunday
     )
     open_rows = session.execute(
-        select(
-            col(ActionItem.id),
-            col(ActionItem.goal_id),
-            col(ActionItem.status),
-            col(ActionItem.due_date),
-            col(ActionItem.estimate_hours),
-            is_stale,
-        ).where(
+        select(*_ROW, is_stale).where(
             *in_plan,
             col(ActionItem.status).in_(list(OPEN_STATUSES)),
             col(ActionItem.created_at) <= cut,
@@ -289,24 +315,27 @@ def goal_parts(
         )
     )
     # An item with no event in the week was at S as it is at T (when S is before T at all).
-    for item_id, goal_id, status, due, estimate, stale in open_rows:
-        entry = listed.get(item_id) or _Listed(
-            goal_id,
-            ItemStatus(status),
-            due,
-            float(estimate),
-            was=ItemStatus(status) if start < cut else None,
-        )
+    for row in open_rows:
+        item_id, stale = row[0], row[-1]
+        entry = listed.get(item_id)
+        if entry is None:
+            entry = _at_cut(row, moved, now_rows, changed_due)
+            assert entry is not None  # an untouched row is its own state
+            if start < cut:
+                entry.was = entry.status
+            listed[item_id] = entry
         entry.stale = bool(stale)
-        listed[item_id] = entry
     # Open at T and touched since: their snapshot at T.
     for item_id, state in moved.items():
         if state.status not in OPEN_STATUSES:
             continue
+        title, owner_id, due = now_rows[item_id]
         entry = listed.get(item_id) or _Listed(
-            state.goal_id,
+            title,
+            owner_id,
+            state.goal_id.hex,
             state.status,
-            changed_due.get(item_id, due_now[item_id]),
+            changed_due.get(item_id, due),
             state.estimate_hours,
             was=state.status if start < cut else None,
         )
@@ -314,19 +343,28 @@ def goal_parts(
         listed[item_id] = entry
 
     parts = _percent_parts(session, workspace_id, goal_ids, start, cut)
+    not_begun = (ItemStatus.todo, None)
     for item_id, entry in listed.items():
         part = parts.get(entry.goal_id)
         if part is None:
             continue  # at T the item was in a goal of another plan
-        item = Entry(item_id, entry.status, entry.due_date, entry.estimate_hours)
+        item = [
+            item_id,
+            entry.title,
+            entry.owner_id,
+            entry.status.value,
+            entry.due_date.isoformat(),
+            entry.estimate_hours,
+        ]
         lists = part.lists
-        if entry.status == ItemStatus.done and entry.was != ItemStatus.done:
+        status, was = entry.status, entry.was
+        if status == ItemStatus.done and was != ItemStatus.done:
             lists["done"].append(item)
-        if entry.started and entry.was in (None, ItemStatus.todo):
+        if entry.started and was in not_begun:
             lists["started"].append(item)
-        if entry.status == ItemStatus.blocked and entry.was != ItemStatus.blocked:
+        if status == ItemStatus.blocked and was != ItemStatus.blocked:
             lists["newly_blocked"].append(item)
-        if entry.status in OPEN_STATUSES:
+        if status in OPEN_STATUSES:
             if entry.due_date < today:
                 lists["overdue"].append(item)
             if entry.stale:
@@ -337,22 +375,27 @@ def goal_parts(
 
 
 def _at_cut(
-    item_id: uuid.UUID,
-    goal_id: uuid.UUID,
-    status: str,
-    due: date,
-    estimate: float,
-    moved: dict[uuid.UUID, _State],
-    due_now: dict[uuid.UUID, date],
-    changed_due: dict[uuid.UUID, date],
+    row: Any,
+    moved: dict[str, _State],
+    touched: dict[str, Any],
+    changed_due: dict[str, date],
 ) -> _Listed | None:
-    """The item at the cut: its row if untouched since, else its snapshot (None: not there)."""
-    if item_id not in due_now:
-        return _Listed(goal_id, ItemStatus(status), due, float(estimate or 0.0))
+    """The item at the cut from its ``_ROW`` columns: the row itself if untouched since, else
+    its snapshot (None: it did not exist yet)."""
+    item_id, title, owner_id, goal_id, status, due, estimate = row[:7]
     state = moved.get(item_id)
     if state is None:
-        return None
-    return _Listed(state.goal_id, state.status, changed_due.get(item_id, due), state.estimate_hours)
+        if item_id in touched:
+            return None
+        return _Listed(title, owner_id, goal_id, ItemStatus(status), due, float(estimate or 0.0))
+    return _Listed(
+        title,
+        owner_id,
+        state.goal_id.hex,
+        state.status,
+        changed_due.get(item_id, due),
+        state.estimate_hours,
+    )
 
 
 def _percent_parts(
@@ -361,17 +404,17 @@ def _percent_parts(
     goal_ids: list[uuid.UUID],
     start: datetime,
     cut: datetime,
-) -> dict[uuid.UUID, GoalPart]:
+) -> dict[str, GoalPart]:
     ids = select(col(Goal.id)).where(col(Goal.id).in_(goal_ids))
     now_hours = {
         goal_id: entry[0] for goal_id, entry in current_hours(session, workspace_id, ids).items()
     }
     at_end = hours_at(session, workspace_id, ids, now_hours, cut)
     at_start = hours_at(session, workspace_id, ids, now_hours, start) if start < cut else {}
-    parts: dict[uuid.UUID, GoalPart] = {}
+    parts: dict[str, GoalPart] = {}
     for goal_id in goal_ids:
         before, after = at_start.get(goal_id, Hours()), at_end.get(goal_id, Hours())
-        parts[goal_id] = GoalPart(
+        parts[goal_id.hex] = GoalPart(
             percent_start=percent(before.done, before.total),
             percent_end=percent(after.done, after.total),
         )
@@ -383,9 +426,11 @@ def planned_in_week(
     workspace_id: uuid.UUID,
     person_ids: Iterable[uuid.UUID],
     week: IsoWeek,
-    cut: datetime,
+    states: StatesAt,
 ) -> dict[uuid.UUID, float]:
-    """Planned hours of each person in ``week`` from their open items as they stood at ``cut``."""
+    """Planned hours of each person in ``week`` from their open items as they stood at the
+    instant of ``states`` (the cut)."""
+    cut = states.at
     people = list(set(person_ids))
     planned = {
         person_id: weeks.get(week, 0.0)
@@ -418,7 +463,7 @@ def planned_in_week(
     if not rows:
         return planned
     # Items created after the cut only come out: they have no snapshot by then.
-    then = states_at(session, [row[0] for row in rows if row[4] <= cut], cut)
+    then = states.of([row[0] for row in rows if row[4] <= cut])
     friday = week.monday + timedelta(days=4)
     for item_id, owner, status, start_date, created_at, due, first, last, rate in rows:
         if status in OPEN_STATUSES and first is not None and last is not None:

@@ -30,12 +30,11 @@ takes its parts with it (cascade); a different ``stale_after_days`` is ignored a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
-from sqlalchemy import delete, event, exists, select
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import delete, event, exists, select, text
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
@@ -48,11 +47,14 @@ from app.models.execution import CheckIn, FrozenGoalReview, FrozenPlannedWeek
 from app.schemas.weeks import IsoWeek
 from app.services.capacity import person_loads
 from app.services.progress import change, get_plan, plan_goals
-from app.services.review_states import LISTS, Entry, GoalPart, goal_parts, planned_in_week
+from app.services.review_states import LISTS, GoalPart, StatesAt, goal_parts, planned_in_week
 from app.settings import Settings
 
 # Longer than any write transaction: events stamped inside the week are committed by then.
 FREEZE_AFTER = timedelta(minutes=10)
+# Planning changes that alter what a stored row shows of an item (partial index in
+# app.models.execution).
+RENAME_FIELDS = ("title", "owner_id")
 
 
 class ReviewItem(BaseModel):
@@ -139,53 +141,63 @@ def weekly_review(
     goal_ids = [goal.id for goal in goals]
     cut = min(now, week.end_utc)
     frozen = now >= week.end_utc + FREEZE_AFTER
-    parts = _stored_parts(session, goal_ids, week, settings) if frozen else {}
+    stored = _stored_parts(session, goal_ids, week, settings) if frozen else {}
+    states = StatesAt(session, cut)
+    parts = {goal_id: part for goal_id, (part, _at) in stored.items()}
     if len(parts) < len(goal_ids):
-        computed = goal_parts(session, workspace_id, goal_ids, week, cut, settings.stale_after_days)
+        computed = {
+            uuid.UUID(hex=goal_key): _as_rows(part)
+            for goal_key, part in goal_parts(
+                session, workspace_id, goal_ids, week, cut, settings.stale_after_days, states
+            ).items()
+        }
         if frozen and store:
             _store_parts(session, workspace_id, week, settings, computed, exclude=set(parts))
         parts = {**computed, **parts}
+    if stored:
+        # From a while before the storing: a rename committed just after it was read stays out.
+        since = min(at for _part, at in stored.values()) - FREEZE_AFTER
+        _apply_renames(session, workspace_id, stored, since)
     owners = _plan_owners(session, workspace_id, goal_ids)
-    planned = _planned(session, workspace_id, owners, week, cut, frozen=frozen, store=store)
+    planned = _planned(session, workspace_id, owners, week, states, frozen=frozen, store=store)
 
-    items = _listed_items(session, [e.item_id for p in parts.values() for e in _entries(p)])
+    listed_owners = {row[2] for part in parts.values() for rows in part[2].values() for row in rows}
     people = _people(
         session,
         workspace_id,
-        owners | {goal.owner_id for goal in goals} | {owner for _t, owner in items.values()},
+        owners | {goal.owner_id for goal in goals} | {uuid.UUID(owner) for owner in listed_owners},
     )
+    names = {person_id.hex: person.name for person_id, person in people.items()}
 
-    def name(person_id: uuid.UUID) -> str:
-        return people[person_id].name if person_id in people else ""
-
-    def listed(entries: list[Entry]) -> list[ReviewItem]:
-        present = [entry for entry in entries if entry.item_id in items]
-        present.sort(key=lambda e: (e.due_date, items[e.item_id][0], str(e.item_id)))
-        return [
-            ReviewItem(
-                item_id=entry.item_id,
-                title=items[entry.item_id][0],
-                owner_id=items[entry.item_id][1],
-                owner=name(items[entry.item_id][1]),
-                status=entry.status,
-                due_date=entry.due_date,
-                estimate_hours=entry.estimate_hours,
-            )
-            for entry in present
-        ]
+    def listed(rows: list[list[Any]]) -> list[ReviewItem]:
+        # Validated as one list in pydantic's core: a large plan lists tens of thousands.
+        return _REVIEW_ITEMS.validate_python(
+            [
+                {
+                    "item_id": item_id,
+                    "title": title,
+                    "owner_id": owner_id,
+                    "owner": names.get(owner_id, ""),
+                    "status": status,
+                    "due_date": due,
+                    "estimate_hours": hours,
+                }
+                for item_id, title, owner_id, status, due, hours in rows
+            ]
+        )
 
     goal_reviews = []
     for goal in goals:
-        part = parts[goal.id]
+        percent_start, percent_end, lists = parts[goal.id]
         goal_reviews.append(
             GoalReview(
                 goal_id=goal.id,
                 title=goal.title,
-                owner=name(goal.owner_id),
-                percent_start=part.percent_start,
-                percent_end=part.percent_end,
-                change=change(part.percent_end, part.percent_start),
-                **{list_name: listed(part.lists[list_name]) for list_name in LISTS},
+                owner=people[goal.owner_id].name if goal.owner_id in people else "",
+                percent_start=percent_start,
+                percent_end=percent_end,
+                change=change(percent_end, percent_start),
+                **{list_name: listed(lists.get(list_name, [])) for list_name in LISTS},
             )
         )
     check_ins, missing = _check_ins(session, workspace_id, goals, people, week, cut)
@@ -204,9 +216,63 @@ def weekly_review(
     )
 
 
-def _entries(part: GoalPart) -> Iterator[Entry]:
-    for entries in part.lists.values():
-        yield from entries
+# A goal's part as stored: percent at S, percent at T, and per list its rows
+# [item id, title, owner id, status, due date, estimate] (ids as 32 hex digits, dates as ISO
+# text), in list order.
+Part = tuple[float | None, float | None, dict[str, list[list[Any]]]]
+_REVIEW_ITEMS = TypeAdapter(list[ReviewItem])
+
+
+def _sort_key(row: list[Any]) -> tuple[str, str, str]:
+    # Due date, title, id: ISO dates and canonical UUID text sort as the values do.
+    return row[4], row[1], row[0]
+
+
+def _as_rows(part: GoalPart) -> Part:
+    for rows in part.lists.values():
+        rows.sort(key=_sort_key)
+    return part.percent_start, part.percent_end, part.lists
+
+
+def _apply_renames(
+    session: Session,
+    workspace_id: uuid.UUID,
+    stored: dict[uuid.UUID, tuple[Part, datetime]],
+    since: datetime,
+) -> None:
+    """Stored rows carry the title and owner an item had when they were stored: put in the
+    current ones of the items renamed or reassigned since (one range of a partial index)."""
+    changed = (
+        select(col(ItemEvent.item_id))
+        .where(
+            col(ItemEvent.workspace_id) == workspace_id,
+            col(ItemEvent.at) > since,
+            # Literal, as the partial index's predicate: a bound value would not match it.
+            text(f"item_event.field IN ({', '.join(repr(f) for f in RENAME_FIELDS)})"),
+            col(ItemEvent.kind) == "planning",
+            col(ItemEvent.item_id).is_not(None),
+        )
+        .distinct()
+    )
+    current = {
+        item_id.hex: (title, owner_id.hex)
+        for item_id, title, owner_id in session.execute(
+            select(col(ActionItem.id), col(ActionItem.title), col(ActionItem.owner_id)).where(
+                col(ActionItem.id).in_(changed)
+            )
+        )
+    }
+    if not current:
+        return
+    for part, _at in stored.values():
+        for rows in part[2].values():
+            touched = False
+            for row in rows:
+                if row[0] in current:
+                    row[1], row[2] = current[row[0]]
+                    touched = True
+            if touched:
+                rows.sort(key=_sort_key)
 
 
 def _plan_owners(
@@ -223,28 +289,12 @@ def _plan_owners(
     )
 
 
-def _listed_items(
-    session: Session, item_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, tuple[str, uuid.UUID]]:
-    """Current title and owner of each listed item (deleted ones are absent)."""
-    unique = list(dict.fromkeys(item_ids))
-    found: dict[uuid.UUID, tuple[str, uuid.UUID]] = {}
-    for index in range(0, len(unique), 2000):
-        rows = session.execute(
-            select(col(ActionItem.id), col(ActionItem.title), col(ActionItem.owner_id)).where(
-                col(ActionItem.id).in_(unique[index : index + 2000])
-            )
-        )
-        found.update({item_id: (title, owner) for item_id, title, owner in rows})
-    return found
-
-
 def _planned(
     session: Session,
     workspace_id: uuid.UUID,
     owners: set[uuid.UUID],
     week: IsoWeek,
-    cut: datetime,
+    states: StatesAt,
     *,
     frozen: bool,
     store: bool,
@@ -253,12 +303,12 @@ def _planned(
     if stored is not None:
         return {uuid.UUID(person): hours for person, hours in stored.planned.items()}
     if not (frozen and store):
-        return planned_in_week(session, workspace_id, owners, week, cut)
+        return planned_in_week(session, workspace_id, owners, week, states)
     # Everyone in the workspace, so any plan's review of the week finds its owners here.
     everyone = set(
         session.scalars(select(col(Person.id)).where(col(Person.workspace_id) == workspace_id))
     )
-    planned = planned_in_week(session, workspace_id, everyone, week, cut)
+    planned = planned_in_week(session, workspace_id, everyone, week, states)
     session.execute(
         _insert(session)(FrozenPlannedWeek)
         .values(
@@ -280,25 +330,24 @@ def _insert(session: Session) -> Any:
 
 def _stored_parts(
     session: Session, goal_ids: list[uuid.UUID], week: IsoWeek, settings: Settings
-) -> dict[uuid.UUID, GoalPart]:
-    rows = session.scalars(
-        select(FrozenGoalReview).where(
+) -> dict[uuid.UUID, tuple[Part, datetime]]:
+    rows = session.execute(
+        select(
+            col(FrozenGoalReview.goal_id),
+            col(FrozenGoalReview.percent_start),
+            col(FrozenGoalReview.percent_end),
+            col(FrozenGoalReview.lists),
+            col(FrozenGoalReview.computed_at),
+        ).where(
             col(FrozenGoalReview.goal_id).in_(goal_ids),
             col(FrozenGoalReview.iso_week) == str(week),
             col(FrozenGoalReview.stale_after_days) == settings.stale_after_days,
         )
     )
-    parts: dict[uuid.UUID, GoalPart] = {}
-    for row in rows:
-        lists = {
-            name: [
-                Entry(uuid.UUID(item), ItemStatus(status), date.fromisoformat(due), float(hours))
-                for item, status, due, hours in row.lists.get(name, [])
-            ]
-            for name in LISTS
-        }
-        parts[row.goal_id] = GoalPart(row.percent_start, row.percent_end, lists)
-    return parts
+    return {
+        goal_id: ((start, end, lists), computed_at)
+        for goal_id, start, end, lists, computed_at in rows
+    }
 
 
 def _store_parts(
@@ -306,7 +355,7 @@ def _store_parts(
     workspace_id: uuid.UUID,
     week: IsoWeek,
     settings: Settings,
-    parts: dict[uuid.UUID, GoalPart],
+    parts: dict[uuid.UUID, Part],
     *,
     exclude: set[uuid.UUID],
 ) -> None:
@@ -317,6 +366,7 @@ def _store_parts(
             col(FrozenGoalReview.iso_week) == str(week),
         )
     )
+    computed_at = utcnow()
     rows = [
         {
             "goal_id": goal_id,
@@ -324,18 +374,12 @@ def _store_parts(
             "workspace_id": workspace_id,
             "week_end": week.end_utc,
             "stale_after_days": settings.stale_after_days,
-            "percent_start": part.percent_start,
-            "percent_end": part.percent_end,
-            "lists": {
-                name: [
-                    [str(e.item_id), e.status.value, e.due_date.isoformat(), e.estimate_hours]
-                    for e in entries
-                ]
-                for name, entries in part.lists.items()
-            },
-            "computed_at": utcnow(),
+            "percent_start": start,
+            "percent_end": end,
+            "lists": lists,
+            "computed_at": computed_at,
         }
-        for goal_id, part in parts.items()
+        for goal_id, (start, end, lists) in parts.items()
         if goal_id not in exclude
     ]
     if rows:

@@ -139,9 +139,11 @@ def test_finished_week_is_stored_once_and_names_stay_current(session: Session) -
     first = weekly_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now, store=True)
     assert len(frozen_rows(session)) == 2  # one per goal
     assert session.get(FrozenPlannedWeek, (workspace.id, str(WEEK))) is not None
+    # Renamed after the week (as the API records it): the stored rows stay, the title is new.
     a.title = "A, renamed"
     session.add(a)
-    session.flush()
+    record(session, a, "planning", at("2027-02-01 09:00"), field="title", to_value=a.title)
+    assert len(frozen_rows(session)) == 2
     again = weekly_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now, store=True)
     assert [i.title for i in again.goals[0].done] == ["A, renamed"]
     assert again == reference_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now)

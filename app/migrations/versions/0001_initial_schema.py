@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 13:33:15.404794
+Create Date: 2026-11-25 13:44:46.852286
 """
 
 from collections.abc import Sequence
@@ -412,6 +412,7 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('dead', sa.Boolean(), nullable=False),
     sa.Column('tombstoned_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('moved_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('leased_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('lease_until', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
@@ -420,8 +421,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['item_id'], ['action_item.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('connection_id', 'goal_id', name='uq_external_link_connection_goal'),
-    sa.UniqueConstraint('connection_id', 'item_id', name='uq_external_link_connection_item')
+    sa.UniqueConstraint('connection_id', 'goal_id', name='uq_external_link_connection_goal')
     )
     with op.batch_alter_table('external_link', schema=None) as batch_op:
         batch_op.create_index('ix_external_link_connection_external', ['connection_id', 'external_id'], unique=False)
@@ -431,6 +431,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_external_link_item_id'), ['item_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_external_link_next_attempt_at'), ['next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_external_link_workspace_id'), ['workspace_id'], unique=False)
+        batch_op.create_index('uq_external_link_connection_item', ['connection_id', 'item_id'], unique=True, postgresql_where=sa.text('moved_at IS NULL'), sqlite_where=sa.text('moved_at IS NULL'))
 
     op.create_table('item_event',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -457,6 +458,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_item_event_goal_at', ['goal_id', 'at'], unique=False)
         batch_op.create_index('ix_item_event_item_at', ['item_id', 'at'], unique=False)
         batch_op.create_index('ix_item_event_item_at_snapshot', ['item_id', 'at', 'status', 'estimate_hours', 'goal_id'], unique=False)
+        batch_op.create_index('ix_item_event_renames', ['workspace_id', 'at', 'item_id'], unique=False, sqlite_where=sa.text("field IN ('title', 'owner_id')"), postgresql_where=sa.text("field IN ('title', 'owner_id')"))
         batch_op.create_index('ix_item_event_workspace_at', ['workspace_id', 'at'], unique=False)
         batch_op.create_index('ix_item_event_workspace_at_goal_item', ['workspace_id', 'at', 'goal_id', 'item_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_item_event_workspace_id'), ['workspace_id'], unique=False)
@@ -492,6 +494,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_item_event_workspace_id'))
         batch_op.drop_index('ix_item_event_workspace_at_goal_item')
         batch_op.drop_index('ix_item_event_workspace_at')
+        batch_op.drop_index('ix_item_event_renames', sqlite_where=sa.text("field IN ('title', 'owner_id')"), postgresql_where=sa.text("field IN ('title', 'owner_id')"))
         batch_op.drop_index('ix_item_event_item_at_snapshot')
         batch_op.drop_index('ix_item_event_item_at')
         batch_op.drop_index('ix_item_event_goal_at')
@@ -499,6 +502,7 @@ def downgrade() -> None:
 
     op.drop_table('item_event')
     with op.batch_alter_table('external_link', schema=None) as batch_op:
+        batch_op.drop_index('uq_external_link_connection_item', postgresql_where=sa.text('moved_at IS NULL'), sqlite_where=sa.text('moved_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_external_link_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_external_link_next_attempt_at'))
         batch_op.drop_index(batch_op.f('ix_external_link_item_id'))
