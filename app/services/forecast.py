@@ -12,12 +12,12 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from app.models import ActionItem, ItemStatus
+from app.models import ActionItem, Goal, ItemStatus
+from app.services.progress import GoalIds
 
 VELOCITY_WINDOW = timedelta(weeks=4)
 
@@ -29,7 +29,10 @@ class Velocity:
 
 
 def velocities(
-    session: Session, workspace_id: uuid.UUID, goal_ids: Select[Any], now: datetime
+    session: Session,
+    workspace_id: uuid.UUID,
+    goal_ids: GoalIds,
+    now: datetime,
 ) -> dict[uuid.UUID, Velocity]:
     """Per goal completed hours per week over the four weeks before ``now``, and the last finish.
 
@@ -46,8 +49,9 @@ def velocities(
         .group_by(col(ActionItem.goal_id))
     )
     hours = {goal_id: float(total or 0.0) for goal_id, total in session.execute(recent)}
-    goals = goal_ids.subquery()
-    goal_id = next(iter(goals.c))
+    goal_id = (
+        select(col(Goal.id).label("goal_id")).where(col(Goal.id).in_(goal_ids)).subquery().c.goal_id
+    )
     last_done_at = (
         select(func.max(ActionItem.done_at))
         .where(col(ActionItem.goal_id) == goal_id, *done)

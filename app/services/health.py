@@ -36,10 +36,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import case, exists, func, select
 from sqlmodel import Session, col
 
 from app.db import utcnow
@@ -49,7 +48,7 @@ from app.schemas.weeks import IsoWeek, working_days
 from app.services.capacity import PersonLoad, person_loads, weekly_capacity
 from app.services.forecast import Velocity, forecast_finish, velocities
 from app.services.item_rules import OPEN_STATUSES
-from app.services.progress import GoalProgress, get_goal, get_plan, plan_goals
+from app.services.progress import GoalIds, GoalProgress, get_goal, get_plan, plan_goals
 from app.settings import Settings
 
 TIGHT_CAPACITY_SHARE = 0.8
@@ -106,7 +105,7 @@ class _Figures:
 def _figures(
     session: Session,
     workspace_id: uuid.UUID,
-    goal_ids: Select[Any],
+    goal_ids: GoalIds,
     today: date,
     stale_before: datetime,
 ) -> dict[uuid.UUID, _Figures]:
@@ -121,8 +120,9 @@ def _figures(
     # its goal's workspace: without the workspace column, whether a goal has planned work is one
     # probe of the (goal, status) index per goal, and the open items' figures come from
     # ix_action_item_goal_health alone, no table row.
-    goals = goal_ids.subquery()
-    goal_id = next(iter(goals.c))
+    goal_id = (
+        select(col(Goal.id).label("goal_id")).where(col(Goal.id).in_(goal_ids)).subquery().c.goal_id
+    )
     has_planned_work = exists().where(
         col(ActionItem.goal_id) == goal_id, col(ActionItem.status) != ItemStatus.dropped
     )
@@ -216,7 +216,7 @@ def hours_left_by_deadline(
 
 
 def _latest_check_ins(
-    session: Session, workspace_id: uuid.UUID, goal_ids: Select[Any]
+    session: Session, workspace_id: uuid.UUID, goal_ids: GoalIds
 ) -> dict[uuid.UUID, CheckIn]:
     query = (
         select(CheckIn)
@@ -299,11 +299,11 @@ def _health_for_goals(
     workspace_id: uuid.UUID,
     goals: list[Goal],
     plans: dict[uuid.UUID, Plan],
-    goal_ids: Select[Any],
     settings: Settings,
     now: datetime,
 ) -> list[GoalHealth]:
     today = now.date()
+    goal_ids = [goal.id for goal in goals]
     figures = _figures(
         session, workspace_id, goal_ids, today, now - timedelta(days=settings.stale_after_days)
     )
@@ -369,9 +369,8 @@ def goal_health(
 ) -> GoalHealth:
     goal = get_goal(session, workspace_id, goal_id)
     plan = get_plan(session, workspace_id, goal.plan_id)
-    ids = select(col(Goal.id)).where(col(Goal.id) == goal.id)
     return _health_for_goals(
-        session, workspace_id, [goal], {plan.id: plan}, ids, settings, now or utcnow()
+        session, workspace_id, [goal], {plan.id: plan}, settings, now or utcnow()
     )[0]
 
 
@@ -385,13 +384,10 @@ def plan_health(
 ) -> PlanHealth:
     plan = get_plan(session, workspace_id, plan_id)
     goals = plan_goals(session, workspace_id, plan.id)
-    ids = select(col(Goal.id)).where(
-        col(Goal.workspace_id) == workspace_id, col(Goal.plan_id) == plan.id
-    )
     return PlanHealth(
         plan_id=plan.id,
         goals=_health_for_goals(
-            session, workspace_id, goals, {plan.id: plan}, ids, settings, now or utcnow()
+            session, workspace_id, goals, {plan.id: plan}, settings, now or utcnow()
         ),
     )
 
@@ -434,9 +430,8 @@ def publish_health_changes(
             select(Plan).where(col(Plan.id).in_({goal.plan_id for goal in goals}))
         )
     }
-    ids = select(col(Goal.id)).where(col(Goal.id).in_([goal.id for goal in goals]))
     published = 0
-    for health in _health_for_goals(session, workspace_id, goals, plans, ids, settings, now):
+    for health in _health_for_goals(session, workspace_id, goals, plans, settings, now):
         state = session.get(GoalHealthState, health.goal_id)
         if state is not None and state.health == health.health:
             continue

@@ -13,7 +13,7 @@ out).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,8 +75,14 @@ def change(now: float | None, before: float | None) -> float | None:
     return round((now or 0.0) - (before or 0.0), 2)
 
 
+# The goals to roll up: the workspace's already (every caller scopes them), as ids or a query.
+# Ids in hand are better: PostgreSQL then reads the covering indexes in order for ``goal_id =
+# ANY(...)`` and aggregates as it goes, where ``IN (subquery)`` hash-joins every item (3x slower).
+GoalIds = Select[Any] | Sequence[uuid.UUID]
+
+
 def current_hours(
-    session: Session, workspace_id: uuid.UUID, goal_ids: Select[Any]
+    session: Session, workspace_id: uuid.UUID, goal_ids: GoalIds
 ) -> dict[uuid.UUID, tuple[Hours, int, int]]:
     """Per goal: hours (not dropped / done), item count (not dropped) and done count, in one
     query."""
@@ -107,7 +113,7 @@ def current_hours(
 def hours_at(
     session: Session,
     workspace_id: uuid.UUID,
-    goal_ids: Select[Any],
+    goal_ids: GoalIds,
     now_hours: dict[uuid.UUID, Hours],
     at: datetime,
 ) -> dict[uuid.UUID, Hours]:
@@ -162,14 +168,14 @@ def _progress_for_goals(
     session: Session,
     workspace_id: uuid.UUID,
     goals: Iterable[Goal],
-    goal_ids: Select[Any],
     now: datetime,
 ) -> tuple[list[GoalProgress], Hours, Hours]:
     """Per goal progress, plus the summed hours now and a week ago (for the plan figure)."""
+    goals = list(goals)
+    goal_ids = [goal.id for goal in goals]
     current = current_hours(session, workspace_id, goal_ids)
     now_hours = {goal_id: entry[0] for goal_id, entry in current.items()}
     before = hours_at(session, workspace_id, goal_ids, now_hours, now - timedelta(days=7))
-    goals = list(goals)
     total_now, total_before = Hours(), Hours()
     for goal in goals:
         total_now.total += now_hours.get(goal.id, Hours()).total
@@ -207,8 +213,7 @@ def goal_progress(
     session: Session, workspace_id: uuid.UUID, goal_id: uuid.UUID, *, now: datetime | None = None
 ) -> GoalProgress:
     goal = get_goal(session, workspace_id, goal_id)
-    ids = select(col(Goal.id)).where(col(Goal.id) == goal.id)
-    return _progress_for_goals(session, workspace_id, [goal], ids, now or utcnow())[0][0]
+    return _progress_for_goals(session, workspace_id, [goal], now or utcnow())[0][0]
 
 
 def plan_progress(
@@ -216,11 +221,8 @@ def plan_progress(
 ) -> PlanProgress:
     plan = get_plan(session, workspace_id, plan_id)
     goals = plan_goals(session, workspace_id, plan.id)
-    ids = select(col(Goal.id)).where(
-        col(Goal.workspace_id) == workspace_id, col(Goal.plan_id) == plan.id
-    )
     per_goal, hours_now, hours_before = _progress_for_goals(
-        session, workspace_id, goals, ids, now or utcnow()
+        session, workspace_id, goals, now or utcnow()
     )
     now_percent = percent(hours_now.done, hours_now.total)
     before_percent = percent(hours_before.done, hours_before.total)
