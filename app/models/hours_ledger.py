@@ -42,7 +42,7 @@ from sqlmodel import Field, SQLModel, col
 
 from app.db import UTCDateTime
 from app.models.base import id_field
-from app.models.planning import ItemEvent, ItemStatus
+from app.models.planning import ActionItem, ItemEvent, ItemStatus
 
 DELETED = "deleted"
 
@@ -234,6 +234,15 @@ def _write_ledger(session: OrmSession, _context: UOWTransaction) -> None:
         by_item[item_event.item_id].append(item_event)
     # The events are inserted by now (after_flush), so the stored look-ups leave them out.
     connection = session.connection()
+    # Two transactions appending to one item's history must not both take the same stored event
+    # as the previous one: lock the items' rows (PostgreSQL; in a fixed order, against deadlocks)
+    # so the second reads the first's events once it commits. SQLite has one writer at a time.
+    connection.execute(
+        select(col(ActionItem.id))
+        .where(col(ActionItem.id).in_(list(by_item)))
+        .order_by(col(ActionItem.id))
+        .with_for_update()
+    )
     rows: list[dict[str, Any]] = []
     for item_id, events in by_item.items():
         events.sort(key=_insert_order)
