@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -72,6 +73,11 @@ class StepResult:
     errors: int = 0
     latencies: list[float] = field(default_factory=list)
     accepted_ids: set[str] = field(default_factory=set)
+    sender_cpu: float = 0.0  # CPU seconds the load generator used
+    machine_cpu: float = 0.0  # CPU seconds the whole machine used (every process, both cores)
+    cpu_by_role: dict[str, float] = field(default_factory=dict)  # CPU seconds (CpuMeter)
+    processed: int = 0  # deliveries the worker finished during the step
+    backlog: int = 0  # deliveries waiting to be processed when the step ended
 
     @property
     def achieved(self) -> float:
@@ -86,10 +92,18 @@ class StepResult:
         return percentile(self.latencies, 0.99)
 
     def line(self, label: str) -> str:
+        share = self.sender_cpu / self.machine_cpu if self.machine_cpu else float("nan")
         return (
             f"{label:>6} target {self.rate:6.0f}/s  achieved {self.achieved:7.1f}/s  "
             f"p50 {self.p50 * 1000:6.1f} ms  p99 {self.p99 * 1000:7.1f} ms  "
-            f"sent {self.sent}  202 {self.accepted}  errors {self.errors}"
+            f"sent {self.sent}  202 {self.accepted}  errors {self.errors}\n"
+            f"{'':>6} processed {self.processed / self.seconds:7.1f}/s during the step, backlog "
+            f"{self.backlog} at its end; machine CPU {self.machine_cpu / self.seconds:4.2f} of 2 "
+            f"cores, the senders' share {share:.0%}; CPU cores by role: "
+            + ", ".join(
+                f"{role} {seconds / self.seconds:4.2f}"
+                for role, seconds in [*self.cpu_by_role.items(), ("senders", self.sender_cpu)]
+            )
         )
 
 
@@ -116,24 +130,52 @@ class Deliveries:
         return head.encode() + body
 
 
-async def _open(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.open_connection("127.0.0.1", port)
+class _Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection that sends a request and reads the status of the answer.
+
+    A bare protocol rather than asyncio streams or httpx: on this 2-core machine every microsecond
+    the sender spends is taken from the server it measures.
+    """
+
+    def __init__(self) -> None:
+        self.transport: Any = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[int] | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport  # uvloop's transports do not subclass asyncio.Transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buffer[:end]).lower()
+        marker = head.find(b"content-length:")
+        length = int(head[marker + 15 :].split(b"\r\n", 1)[0]) if marker >= 0 else 0
+        if len(self.buffer) < end + 4 + length:
+            return
+        status = int(head[9:12])
+        del self.buffer[: end + 4 + length]
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(status)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("connection closed"))
+
+    async def exchange(self, request: bytes) -> int:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.waiter
 
 
-async def _exchange(
-    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
-) -> int:
-    reader, writer = connection
-    writer.write(request)
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    if length:
-        await reader.readexactly(length)
-    return status
+async def _open(port: int) -> _Connection:
+    _transport, protocol = await asyncio.get_running_loop().create_connection(
+        _Connection, "127.0.0.1", port
+    )
+    return protocol
 
 
 async def run_step(
@@ -144,50 +186,52 @@ async def run_step(
     pool_size: int,
     start_wall: float,
 ) -> StepResult:
+    """Open-loop: request i is due at start + i / rate; each connection takes the next due one."""
     result = StepResult(rate, seconds)
-    pool: asyncio.Queue[tuple[int, tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = (
-        asyncio.Queue()
-    )
-    for index in range(pool_size):
-        port = ports[index % len(ports)]
-        pool.put_nowait((port, await _open(port)))
-    loop = asyncio.get_running_loop()
+    connections = [await _open(ports[index % len(ports)]) for index in range(pool_size)]
+    # Not loop.time(): uvloop's clock has millisecond resolution.
+    clock = time.perf_counter
     total = int(rate * seconds)
-    tasks = []
+    next_number = 0
 
-    async def one(due: float, delivery_id: str, repeat: bool) -> None:
-        port, connection = await pool.get()
-        try:
-            status = await _exchange(connection, deliveries.request(delivery_id))
-            if repeat:  # a redelivery: same id, must be stored once
-                await _exchange(connection, deliveries.request(delivery_id))
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            result.errors += 1
-            connection[1].close()
-            connection = await _open(port)
-            status = 0
-        finally:
-            pool.put_nowait((port, connection))
-        result.latencies.append(loop.time() - due)
-        if status == 202:
-            result.accepted += 1
-            result.accepted_ids.add(delivery_id)
-        elif status:
-            result.errors += 1
+    async def drive(index: int) -> None:
+        nonlocal next_number
+        connection = connections[index]
+        while next_number < total:
+            number = next_number
+            next_number += 1
+            due = started + number / rate
+            delay = due - clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            delivery_id = str(uuid.uuid4())
+            result.sent += 1
+            try:
+                status = await connection.exchange(deliveries.request(delivery_id))
+                if number % 100 == 0:  # a redelivery: same id, must be stored once
+                    await connection.exchange(deliveries.request(delivery_id))
+            except (OSError, ConnectionError, ValueError):
+                result.errors += 1
+                if connection.transport is not None:
+                    connection.transport.close()
+                connection = connections[index] = await _open(ports[index % len(ports)])
+                status = 0
+            result.latencies.append(clock() - due)
+            if status == 202:
+                result.accepted += 1
+                result.accepted_ids.add(delivery_id)
+            elif status:
+                result.errors += 1
 
     await asyncio.sleep(max(0.0, start_wall - time.time()))
-    started = loop.time()
-    for number in range(total):
-        due = started + number / rate
-        delay = due - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        result.sent += 1
-        tasks.append(asyncio.create_task(one(due, str(uuid.uuid4()), number % 100 == 0)))
-    await asyncio.gather(*tasks)
-    result.seconds = max(seconds, loop.time() - started)
-    while not pool.empty():
-        pool.get_nowait()[1][1].close()
+    cpu_before = time.process_time()
+    started = clock()
+    await asyncio.gather(*(drive(index) for index in range(pool_size)))
+    result.seconds = max(seconds, clock() - started)
+    result.sender_cpu = time.process_time() - cpu_before
+    for connection in connections:
+        if connection.transport is not None:
+            connection.transport.close()
     return result
 
 
@@ -205,13 +249,77 @@ class SenderJob:
 def send_share(job: SenderJob) -> StepResult:
     """One sender process's share of a step (run in a ``multiprocessing`` pool)."""
     deliveries = Deliveries(job.connection_id, job.payloads)
-    return asyncio.run(
-        run_step([job.port], deliveries, job.rate, job.seconds, job.pool_size, job.start_wall)
-    )
+    step = run_step([job.port], deliveries, job.rate, job.seconds, job.pool_size, job.start_wall)
+    try:
+        import uvloop  # installed with uvicorn[standard]; a cheaper loop for the sender too
+
+        return uvloop.run(step)
+    except ImportError:
+        return asyncio.run(step)
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds spent so far by the whole machine (all processes, all cores), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> float:
+    """utime + stime of one process (all its threads), in seconds; 0 when it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except OSError:
+        return []
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds by role: the API processes, the worker, this database's PostgreSQL backends."""
+
+    url: str
+    api_pid: int
+    worker_pid: int | None = None
+
+    def snapshot(self) -> dict[str, float]:
+        with psycopg.connect(conninfo(self.url)) as db:
+            backends = [
+                row[0]
+                for row in db.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            ]
+        api = [self.api_pid, *_children(self.api_pid)]
+        return {
+            "api": sum(_process_cpu(pid) for pid in api),
+            "worker": _process_cpu(self.worker_pid) if self.worker_pid else 0.0,
+            "postgres": sum(_process_cpu(pid) for pid in backends),
+        }
+
+
+def inbox_counts(url: str) -> tuple[int, int]:
+    """(processed, waiting) deliveries in the inbox."""
+    with psycopg.connect(conninfo(url)) as db:
+        row = db.execute(
+            "SELECT COUNT(processed_at), COUNT(*) - COUNT(processed_at) FROM webhook_delivery"
+        ).fetchone()
+    return (row[0], row[1]) if row else (0, 0)
 
 
 def run_shared_step(
-    pool: Any, senders: int, template: SenderJob, rate: float, seconds: float
+    pool: Any, senders: int, template: SenderJob, rate: float, seconds: float, meter: CpuMeter
 ) -> StepResult:
     """A step at ``rate`` split over ``senders`` processes that start together."""
     start_wall = time.time() + 0.5
@@ -220,13 +328,23 @@ def run_shared_step(
         for _ in range(senders)
     ]
     combined = StepResult(rate, seconds)
+    processed_before = inbox_counts(meter.url)[0]
+    time.sleep(max(0.0, start_wall - time.time()))
+    roles_before = meter.snapshot()
+    cpu_before = machine_cpu_seconds()
     parts = pool.map(send_share, jobs)
+    combined.machine_cpu = machine_cpu_seconds() - cpu_before
+    roles_after = meter.snapshot()
+    combined.cpu_by_role = {role: roles_after[role] - roles_before[role] for role in roles_after}
+    processed_after, combined.backlog = inbox_counts(meter.url)
+    combined.processed = processed_after - processed_before
     for part in parts:
         combined.sent += part.sent
         combined.accepted += part.accepted
         combined.errors += part.errors
         combined.latencies += part.latencies
         combined.accepted_ids |= part.accepted_ids
+        combined.sender_cpu += part.sender_cpu
     combined.seconds = max(part.seconds for part in parts)
     return combined
 
@@ -339,6 +457,7 @@ def run(args: argparse.Namespace) -> int:
             _wait_for_pushes(url, 20)
             if args.worker_after:
                 stop_process(processes.pop())
+            meter = CpuMeter(url, processes[0].pid, None if args.worker_after else processes[1].pid)
             template = SenderJob(
                 port, connection["id"], _issue_payloads(harness), 0, 0, args.pool, 0
             )
@@ -349,11 +468,13 @@ def run(args: argparse.Namespace) -> int:
             )
             # Warm-up, not reported: each API process loads its verifier and opens its database
             # connections on its first deliveries.
-            warm = run_shared_step(senders, args.senders, template, 100, 3)
+            warm = run_shared_step(senders, args.senders, template, 100, 3, meter)
             accepted: set[str] = set(warm.accepted_ids)
             best: float | None = None
             for rate in rates:
-                step = run_shared_step(senders, args.senders, template, rate, args.step_seconds)
+                step = run_shared_step(
+                    senders, args.senders, template, rate, args.step_seconds, meter
+                )
                 accepted |= step.accepted_ids
                 print(step.line("step"), flush=True)
                 if (
@@ -368,7 +489,9 @@ def run(args: argparse.Namespace) -> int:
             for rate in ([best] if best else []) + [
                 r for r in sorted(rates, reverse=True) if best and r < best
             ]:
-                hold = run_shared_step(senders, args.senders, template, rate, args.hold_seconds)
+                hold = run_shared_step(
+                    senders, args.senders, template, rate, args.hold_seconds, meter
+                )
                 accepted |= hold.accepted_ids
                 print(hold.line("hold"), flush=True)
                 if (
@@ -388,9 +511,14 @@ def run(args: argparse.Namespace) -> int:
                 print("no rate was held with p99 < 100 ms")
             if args.worker_after:
                 processes.append(_start_worker(env, logs))
+            backlog = inbox_counts(url)[1]
             drain_started = time.monotonic()
             print("exactly once:", verify(url, accepted, args.drain_seconds))
-            print(f"inbox drained in {time.monotonic() - drain_started:.1f} s after the load")
+            drained = time.monotonic() - drain_started
+            print(
+                f"backlog of {backlog} drained in {drained:.1f} s after the load"
+                + (f" ({backlog / drained:.0f} deliveries/s)" if backlog and drained else "")
+            )
         finally:
             senders.close()
             senders.join()
