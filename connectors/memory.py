@@ -152,7 +152,7 @@ class MemoryConnector:
         self, item_id: uuid.UUID, kind: Literal["item", "goal"] = "item"
     ) -> RemoteItem | None:
         self._call("find_by_marker")
-        stored = self.tracker.find_marker(item_id, kind)
+        stored = self.tracker.find_marker(item_id, kind, self.config.scope)
         return self._remote(stored) if stored and not stored.deleted else None
 
     def update_item(self, ref: RemoteRef, spec: ItemSpec, fields: set[str]) -> RemoteItem:

@@ -279,10 +279,15 @@ class MemoryTracker:
         row = self._db.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
         return _stored(row) if row else None
 
-    def find_marker(self, item_id: uuid.UUID, kind: str) -> StoredItem | None:
+    def find_marker(
+        self, item_id: uuid.UUID, kind: str, scope: str | None = None
+    ) -> StoredItem | None:
+        """The oldest object with the marker, in ``scope`` only when given (as real trackers
+        search one project, repository or board)."""
         row = self._db.execute(
-            "SELECT * FROM items WHERE item_id = ? AND kind = ? ORDER BY id LIMIT 1",
-            (str(item_id), kind),
+            "SELECT * FROM items WHERE item_id = ? AND kind = ? AND (? IS NULL OR scope = ?)"
+            " ORDER BY id LIMIT 1",
+            (str(item_id), kind, scope, scope),
         ).fetchone()
         return _stored(row) if row else None
 

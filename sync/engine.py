@@ -36,7 +36,7 @@ from sync.pull import pull_connection
 from sync.push import PushDeferred, push_link
 from sync.retry import next_attempt_delay, next_pull_delay, rate_limit_backoff
 from sync.review_comments import post_review_comments
-from sync.routing import ensure_links
+from sync.routing import ensure_links, follow_moves
 from sync.scheduler import claim, renew
 
 log = logging.getLogger("planbridge.sync")
@@ -52,6 +52,9 @@ REVIEW_CHECK_INTERVAL = timedelta(minutes=10)
 # How often goal mirrors' progress text is compared with what the trackers show (one progress and
 # health query per mirrored goal, so not every step).
 MIRROR_REFRESH_INTERVAL = timedelta(minutes=1)
+# How often items are checked for a changed route (one query over the live item links, so not
+# every step; every full pass checks too).
+MOVE_CHECK_INTERVAL = timedelta(seconds=30)
 # Any constant: the PostgreSQL advisory lock under which one worker at a time enqueues reviews.
 REVIEW_LOCK_KEY = 0x706C616E_72657669
 # Push outcomes that are tracker writes (or failed attempts at one); "deferred", "gone", "unchanged"
@@ -96,6 +99,7 @@ def needs_push_conditions(now: Any, held: list[uuid.UUID]) -> list[ColumnElement
         or_(link.next_attempt_at.is_(None), link.next_attempt_at <= now),
         or_(
             link.external_id.is_(None),
+            link.moved_at.is_not(None),  # the item moved: close this object out
             and_(link.item_id.is_not(None), item.revision > link.pushed_revision),
             and_(link.goal_id.is_not(None), goal.revision > link.pushed_revision),
         ),
@@ -111,6 +115,7 @@ class SyncEngine:
         self.context = context
         self._next_review_check: datetime | None = None
         self._next_mirror_refresh: datetime | None = None
+        self._next_move_check: datetime | None = None
 
     # --- connection-wide failures ----------------------------------------------------------------
 
@@ -256,12 +261,13 @@ class SyncEngine:
                 (ActionItem, ActionItem.id == link.item_id),
                 (Goal, Goal.id == link.goal_id),
             ],
-            # Goal mirrors before items (items need their parent), then oldest first.
-            order_by=[link.kind, link.created_at],
+            # Goal mirrors before items (items need their parent), close-outs of moved items
+            # after the creates they wait for, then oldest first.
+            order_by=[link.kind, link.moved_at.is_not(None), link.created_at],
             limit=limit,
         )
         outcomes: Counter[str] = Counter()
-        for link_id in ids:
+        for link_id in self._push_order(ids):
             # A batch can outlast its lease: renew it per link, and skip a link taken over
             # meanwhile.
             until = self.context.clock.now() + self.context.lease
@@ -271,8 +277,27 @@ class SyncEngine:
             outcomes[self.push_one(link_id)] += 1
         return outcomes
 
+    def _push_order(self, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        """The claimed links in push order (a claim's UPDATE ... RETURNING does not keep its
+        ORDER BY): goal mirrors before the items that need them as parent, and a moved item's
+        close-out after the create of its new object, which it waits for."""
+        if len(ids) < 2:
+            return ids
+        table: Any = ExternalLink
+        query = select(table.id, table.kind, table.moved_at).where(table.id.in_(ids))
+        with Session(self.context.engine) as session:
+            rank = {
+                row[0]: (row[1] != "goal", row[2] is not None)
+                for row in session.execute(query).all()
+            }
+        return sorted(ids, key=lambda link_id: rank.get(link_id, (True, True)))
+
     def push_one(self, link_id: uuid.UUID) -> str:
         connection_id, item_id = self._link_subject(link_id)
+        if connection_id in self.context.pacing.held(self.context.clock.now()):
+            # An earlier push of this batch found no write slot: hand the rest back untouched.
+            self._release_link(link_id)
+            return "deferred"
         with bind_log_context(connection_id=connection_id, item_id=item_id):
             outcome = self._push_one(link_id, connection_id)
         if outcome in COUNTED_PUSH_OUTCOMES:
@@ -352,6 +377,14 @@ class SyncEngine:
             session.commit()
             return "dead" if row.dead else "failed"
 
+    def idle_wait(self, idle_seconds: float) -> float:
+        """How long a worker with nothing to do may wait: at most until a held write slot opens,
+        so a paced bulk push resumes the moment the tracker allows it."""
+        earliest = self.context.pacing.earliest()
+        if earliest is None:
+            return idle_seconds
+        return max(0.0, min(idle_seconds, (earliest - self.context.clock.now()).total_seconds()))
+
     # --- outbound: notifications and weekly reviews ---------------------------------------------
 
     def run_outbound(self) -> int:
@@ -395,6 +428,10 @@ class SyncEngine:
         result = StepResult()
         result.deliveries = self.process_deliveries()
         result.pulls = self.pull_due()
+        now = self.context.clock.now()
+        if self._next_move_check is None or now >= self._next_move_check:
+            self._next_move_check = now + MOVE_CHECK_INTERVAL
+            follow_moves(self.context.engine, now=now)
         ensure_links(self.context.engine)
         # Up to BATCH pushes a step, claimed PUSH_BATCH at a time (see PUSH_BATCH).
         while sum(result.pushes.values()) < BATCH:
@@ -423,6 +460,7 @@ class SyncEngine:
             connection_ids = list(session.execute(query).scalars())
         for each in connection_ids:
             totals["pulls"] += self.pull_due(force_connection=each)
+        follow_moves(self.context.engine, now=self.context.clock.now(), limit=100_000)
         ensure_links(self.context.engine, limit=100_000)
         refresh_goal_mirrors(self.context, self.context.clock.now())
         deadline = self.context.clock.now() + timedelta(seconds=max_seconds)

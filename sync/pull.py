@@ -24,15 +24,19 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from app.models import ActionItem, Connection, ExternalLink, ItemEvent
+from app.models import ActionItem, Connection, ExternalLink, ItemEvent, Person
 from app.models.planning import EventSource, ItemStatus
 from connectors.base import Connector, RemoteItem, RemoteRef
 from sync.context import EngineContext
 from sync.retry import call_with_retries
+from sync.routing import identity_key
 
 MAX_PAGES_PER_PASS = 50
-# Owned fields a person may edit in the tracker; a difference from what planbridge wrote is drift.
-DRIFT_FIELDS = ("title", "due_date")
+# Owned fields a person may edit in the tracker and every connector reads back; a difference from
+# what planbridge wrote is drift. Not here: the estimate (only Jira holds one, as time tracking),
+# labels (planbridge writes none of its own: the marker and the goal's label or epic are links,
+# and teams put status labels on issues), the parent (the goal mirror link, not a person's edit).
+DRIFT_FIELDS = ("title", "description", "due_date", "assignee")
 
 
 def find_link(
@@ -53,6 +57,8 @@ def find_link(
                     col(ExternalLink.item_id) == remote.item_id,
                     col(ExternalLink.goal_id) == remote.item_id,
                 ),
+                # Not a link the item moved away from: its object is history, not the item.
+                col(ExternalLink.moved_at).is_(None),
             )
         ).first()
         if link is not None and link.external_id not in (None, remote.ref.external_id):
@@ -60,9 +66,85 @@ def find_link(
     return link
 
 
-def _drift_value(name: str, remote: RemoteItem) -> Any:
+def comparable_text(text: str | None) -> str:
+    """A description as compared for drift: line endings, trailing spaces and outer blank lines
+    do not count (trackers' editors change them without a person meaning anything)."""
+    lines = (text or "").replace("\r\n", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
+
+
+def drift_value(name: str, remote: RemoteItem) -> Any:
+    """The tracker's value of an owned field, in the JSON form ``pushed_fields`` keeps."""
+    if name == "description":
+        return comparable_text(remote.description)  # connectors strip their marker already
     value: date | str | None = getattr(remote, name)
     return value.isoformat() if isinstance(value, date) else value
+
+
+def _pushed_value(name: str, pushed: Any) -> Any:
+    return comparable_text(pushed) if name == "description" else pushed
+
+
+def _owner_of(session: Session, workspace_id: uuid.UUID, kind: str, identity: Any) -> str | None:
+    """The person whose identity for ``kind`` is ``identity`` (a drifted assignee), if any."""
+    if not identity:
+        return None
+    people = session.exec(select(Person).where(Person.workspace_id == workspace_id)).all()
+    found = next((p for p in people if (p.identities or {}).get(kind) == identity), None)
+    return str(found.id) if found else None
+
+
+def record_remote_fields(
+    session: Session,
+    link: ExternalLink,
+    item: ActionItem | None,
+    remote: RemoteItem,
+    *,
+    identity_kind: str,
+    actor: str,
+    now: datetime,
+    just_written: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The link's ``remote_fields`` updated from ``remote``, with a drift event for each owned
+    field a person changed: it differs from what planbridge last wrote and from what the tracker
+    said before. Fields in ``just_written`` were written by the push that read ``remote`` back:
+    their value is the tracker's rendering of ours (Jira turns Markdown into ADF and back), so it
+    becomes the reference without being compared."""
+    remote_fields = dict(link.remote_fields)
+    for name in DRIFT_FIELDS:
+        value = drift_value(name, remote)
+        pushed = link.pushed_fields.get(name)
+        drifted = (
+            item is not None
+            and name not in just_written
+            and name in link.pushed_fields
+            and value != _pushed_value(name, pushed)
+            and value != remote_fields.get(name)
+        )
+        if drifted and item is not None:
+            data: dict[str, Any] = {"key": remote.ref.key}
+            if name == "assignee":
+                data["identity_kind"] = identity_kind
+                data["person_id"] = _owner_of(session, item.workspace_id, identity_kind, value)
+            session.add(
+                ItemEvent(
+                    workspace_id=item.workspace_id,
+                    item_id=item.id,
+                    goal_id=item.goal_id,
+                    kind="drift",
+                    source=EventSource.tracker,
+                    actor=actor,
+                    field=name,
+                    from_value=None if pushed is None else str(pushed),
+                    to_value=None if value is None else str(value),
+                    estimate_hours=item.estimate_hours,
+                    status=item.status,
+                    data=data,
+                    at=now,
+                )
+            )
+        remote_fields[name] = value
+    return remote_fields
 
 
 def apply_remote_item(
@@ -70,7 +152,9 @@ def apply_remote_item(
 ) -> str:
     """Record one tracker object's state; returns "applied", "stale", "unknown" or "vanished"."""
     link = find_link(session, connection.id, remote)
-    if link is None:
+    if link is None or link.moved_at is not None:
+        # Unknown, or the object of a link the item moved away from (closed out as moved: its
+        # status is not the item's).
         return "unknown"
     # Strictly older only: trackers with one-second timestamps (GitHub) give a change made in the
     # same second as the last one an equal time, and applying the same state twice is harmless.
@@ -109,27 +193,16 @@ def apply_remote_item(
             item.status = new_status
             item.done_at = remote.updated_at if new_status == ItemStatus.done else None
             item.updated_at = now
-        for name in DRIFT_FIELDS:
-            value = _drift_value(name, remote)
-            pushed = link.pushed_fields.get(name)
-            if name in link.pushed_fields and value != pushed and value != remote_fields.get(name):
-                session.add(
-                    ItemEvent(
-                        workspace_id=item.workspace_id,
-                        item_id=item.id,
-                        goal_id=item.goal_id,
-                        kind="drift",
-                        source=EventSource.tracker,
-                        actor=actor,
-                        field=name,
-                        from_value=None if pushed is None else str(pushed),
-                        to_value=None if value is None else str(value),
-                        estimate_hours=item.estimate_hours,
-                        status=item.status,
-                        at=now,
-                    )
-                )
-            remote_fields[name] = value
+        link.remote_fields = remote_fields
+        remote_fields = record_remote_fields(
+            session,
+            link,
+            item,
+            remote,
+            identity_kind=identity_key(connection),
+            actor=actor,
+            now=now,
+        )
         item.last_activity_at = max(item.last_activity_at, remote.updated_at)
         session.add(item)
     link.remote_fields = remote_fields

@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.models import ActionItem, Connection, ExternalLink, Goal, ItemEvent, Person
 from app.models.planning import EventSource
 from connectors.base import (
     Connector,
     ItemSpec,
+    NotFound,
     RemoteItem,
     RemoteRef,
     RemoteStatus,
@@ -39,7 +40,9 @@ from connectors.base import (
 from sync.context import EngineContext
 from sync.goal_mirrors import mirror_description
 from sync.pacing import reserve_write, slot_wait
+from sync.pull import DRIFT_FIELDS, record_remote_fields
 from sync.retry import call_with_retries
+from sync.routing import identity_key
 
 ITEM_FIELDS = ("title", "description", "due_date", "estimate_hours", "assignee", "labels", "parent")
 GOAL_FIELDS = ("title", "description", "due_date", "assignee")
@@ -58,19 +61,6 @@ class PushPlan:
     revision: int
     wanted_status: RemoteStatus | None
     parent_pending: bool
-
-
-def identity_key(connection: Connection) -> str:
-    """Which of a person's identities this connection uses (Jira Data Center uses usernames)."""
-    flavour = str(connection.config.get("flavour") or connection.config.get("deployment") or "")
-    if connection.kind == "jira" and flavour.lower() in {
-        "dc",
-        "data_center",
-        "datacenter",
-        "server",
-    }:
-        return "jira_dc"
-    return connection.kind
 
 
 def spec_fields(spec: ItemSpec) -> dict[str, Any]:
@@ -157,13 +147,37 @@ def fields_to_write(plan: PushPlan) -> set[str]:
     return changed
 
 
-def _store_remote(link: ExternalLink, remote: RemoteItem) -> None:
+def _store_remote(
+    session: Session,
+    link: ExternalLink,
+    plan: PushPlan,
+    remote: RemoteItem,
+    now: datetime,
+    written: frozenset[str] = frozenset(DRIFT_FIELDS),
+) -> None:
+    """Keep what the tracker answered: its ids, status, and the owned fields as it now shows
+    them (a person's edit made since the last pull, in a field this push did not write, is
+    recorded as drift here)."""
     link.external_id = remote.ref.external_id
     link.key = remote.ref.key
     link.url = remote.ref.url
     if link.remote_updated_at is None or remote.updated_at > link.remote_updated_at:
         link.remote_updated_at = remote.updated_at
-    link.remote_fields = {**link.remote_fields, "status": remote.status.value}
+    item = session.get(ActionItem, link.item_id) if link.item_id else None
+    connection = plan.connection
+    link.remote_fields = {
+        **record_remote_fields(
+            session,
+            link,
+            item,
+            remote,
+            identity_kind=identity_key(connection),
+            actor=f"{connection.kind}:{connection.name}",
+            now=now,
+            just_written=written,
+        ),
+        "status": remote.status.value,
+    }
 
 
 class PushDeferred(Exception):
@@ -208,7 +222,7 @@ def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPla
             with Session(engine, expire_on_commit=False) as session:
                 row = session.get(ExternalLink, link.id)
                 assert row is not None
-                _store_remote(row, found)
+                _store_remote(session, row, plan, found, context.clock.now())
                 # What the lost create wrote is what the tracker shows now; anything else gets
                 # written.
                 row.pushed_fields = {
@@ -234,7 +248,7 @@ def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPla
     with Session(engine, expire_on_commit=False) as session:
         row = session.get(ExternalLink, link.id)
         assert row is not None
-        _store_remote(row, remote)
+        _store_remote(session, row, plan, remote, context.clock.now())
         row.pushed_fields = {**spec_fields(plan.spec), "status": remote.status.value}
         session.add(row)
         if link.item_id is not None:
@@ -267,6 +281,8 @@ def push_link(context: EngineContext, link_id: uuid.UUID) -> str:
         plan = load_push_plan(session, link, context)
     if plan is None:
         return "gone"
+    if link.moved_at is not None:
+        return close_out(context, plan)
     if plan.parent_pending:
         raise PushDeferred("waiting for the goal's mirror", PARENT_WAIT.total_seconds())
     connector = context.connector(plan.connection, link.scope)
@@ -290,10 +306,12 @@ def push_link(context: EngineContext, link_id: uuid.UUID) -> str:
         row = session.get(ExternalLink, link_id)
         if row is None:
             return "gone"
+        if remote is not None:
+            # Compared with what planbridge wrote before this push: a field it just wrote is not
+            # drift, and any other that differs is a person's edit this pull had not seen yet.
+            _store_remote(session, row, plan, remote, context.clock.now(), frozenset(written))
         if written:
             row.pushed_fields = {**row.pushed_fields, **written}
-        if remote is not None:
-            _store_remote(row, remote)
         row.pushed_revision = max(row.pushed_revision, plan.revision)
         if row.attempts:
             log.info("push of link %s recovered after %d failed attempts", link_id, row.attempts)
@@ -305,3 +323,111 @@ def push_link(context: EngineContext, link_id: uuid.UUID) -> str:
     if created:
         return "created"
     return "updated" if fields else "unchanged"
+
+
+def _new_home(session: Session, plan: PushPlan) -> tuple[ExternalLink | None, str]:
+    """The item's live link (its new tracker object) and how to name it in the moved note."""
+    link = plan.link
+    new = session.exec(
+        select(ExternalLink).where(
+            ExternalLink.item_id == link.item_id,
+            ExternalLink.kind == "item",
+            col(ExternalLink.moved_at).is_(None),
+        )
+    ).first()
+    if new is None:
+        return None, "another tracker"
+    if new.url:
+        return new, new.url
+    connection = session.get(Connection, new.connection_id)
+    name = connection.name if connection else "another tracker"
+    scope = new.scope or (connection.scope if connection else None)
+    return new, f"{name} ({scope})" if scope else name
+
+
+def close_out(context: EngineContext, plan: PushPlan) -> str:
+    """Close out the tracker object of a link the item moved away from (sync/routing.py).
+
+    Waits until the new object exists, so the work never disappears from every tracker at once;
+    then puts a "moved to" line on top of the description and drops the object (GitHub closes it
+    as not planned, Trello archives the card, Jira resolves it). Never deletes. Both writes go in
+    one update, so a crash before the link is marked leads to the same idempotent update again.
+    """
+    link = plan.link
+    with Session(context.engine, expire_on_commit=False) as session:
+        new, target = _new_home(session, plan)
+    if new is not None and new.external_id is None and not new.dead:
+        raise PushDeferred("waiting for the item's new tracker object", PARENT_WAIT.total_seconds())
+    connector = context.connector(plan.connection, link.scope)
+    ref: RemoteRef | None = None
+    if link.external_id is not None:
+        ref = RemoteRef(link.external_id, link.key, link.url)
+    elif link.create_started_at is not None:
+        # An uncertain create before the move: the object may exist; find it by its marker.
+        trusted_at = link.create_started_at + connector.marker_lookup_delay()
+        now = context.clock.now()
+        if now < trusted_at:
+            raise PushDeferred(
+                "waiting for the tracker's search index", (trusted_at - now).total_seconds()
+            )
+        found = call_with_retries(
+            context.retry_policy, lambda: connector.find_by_marker(plan.spec.item_id, "item")
+        )
+        ref = found.ref if found is not None else None
+    remote: RemoteItem | None = None
+    if ref is not None:
+        note = f"Moved by planbridge to {target}."
+        spec = replace(
+            plan.spec,
+            description=f"{note}\n\n{plan.spec.description}".rstrip(),
+            status=RemoteStatus.dropped,
+        )
+        _reserve_or_defer(context, connector, link.connection_id)
+        closing = ref
+        try:
+            remote = call_with_retries(
+                context.retry_policy,
+                lambda: connector.update_item(closing, spec, {"description", "status"}),
+            )
+        except NotFound:
+            remote = None  # someone deleted it meanwhile: nothing left to close
+    now = context.clock.now()
+    with Session(context.engine) as session:
+        row = session.get(ExternalLink, link.id)
+        if row is None:
+            return "gone"
+        row.tombstoned_at = now
+        row.leased_by = row.lease_until = None
+        row.attempts, row.last_error, row.next_attempt_at = 0, None, None
+        if remote is not None:
+            row.external_id, row.key, row.url = (
+                remote.ref.external_id,
+                remote.ref.key,
+                remote.ref.url,
+            )
+            row.remote_fields = {**row.remote_fields, "status": remote.status.value}
+        session.add(row)
+        if row.item_id is not None:
+            item = session.get(ActionItem, row.item_id)
+            session.add(
+                ItemEvent(
+                    workspace_id=row.workspace_id,
+                    item_id=row.item_id,
+                    goal_id=item.goal_id if item else None,
+                    kind="sync",
+                    source=EventSource.engine,
+                    field="closed_out",
+                    from_value=row.key,
+                    to_value=target,
+                    data={
+                        "connection_id": str(row.connection_id),
+                        "external_id": row.external_id,
+                        "url": row.url,
+                        "closed": remote is not None,
+                    },
+                    at=now,
+                )
+            )
+        session.commit()
+    log.info("link %s closed out after its item moved to %s", link.id, target)
+    return "updated" if remote is not None else "unchanged"

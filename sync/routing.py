@@ -2,25 +2,46 @@
 default.
 
 The engine writes one ExternalLink per item (and per mirrored goal) when it first sees it; the link
-is
-then the item's push work and its lease. A link stays with the connection it was created for:
-moving an
-item to another connection later is not followed (delete and recreate the item instead).
+is then the item's push work and its lease.
+
+Moves. When an item's route changes (its own, its goal's or its plan's connection or scope), the
+link stays with the tracker object it names: ``follow_moves`` marks it ``moved_at`` and starts a
+new link at the new target in the same transaction, recording a ``sync`` ItemEvent. The new link
+is created like any other (crash-safe with the marker: the marker lookup only searches the new
+target's project, repository or board). The old object is never deleted: once the new one exists
+the push closes it out (sync/push.py ``close_out``: a "moved to" line on top of its description,
+and dropped -- closed as not planned, archived, resolved). An item whose route disappears (no
+connection anywhere) is not a move: its link is left as it is. Goal mirrors are not moved.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.db import utcnow
-from app.models import ActionItem, ExternalLink, Goal, Plan
+from app.models import ActionItem, Connection, ExternalLink, Goal, ItemEvent, Plan
+from app.models.planning import EventSource
+
+
+def identity_key(connection: Connection) -> str:
+    """Which of a person's identities this connection uses (Jira Data Center uses usernames)."""
+    flavour = str(connection.config.get("flavour") or connection.config.get("deployment") or "")
+    if connection.kind == "jira" and flavour.lower() in {
+        "dc",
+        "data_center",
+        "datacenter",
+        "server",
+    }:
+        return "jira_dc"
+    return connection.kind
 
 
 def route_item(item: ActionItem, goal: Goal, plan: Plan) -> tuple[uuid.UUID, str | None] | None:
@@ -109,3 +130,109 @@ def ensure_links(engine: Engine, *, limit: int = 500) -> int:
         session.commit()
         created = len(rows)
     return created
+
+
+def _route_columns() -> tuple[Any, Any]:
+    """``route_item`` as SQL over item, goal and plan: (connection id, scope)."""
+    item_a: Any = ActionItem
+    goal_a: Any = Goal
+    plan_a: Any = Plan
+    connection = func.coalesce(
+        item_a.connection_id, goal_a.connection_id, plan_a.default_connection_id
+    )
+    scope = case(
+        (item_a.connection_id.is_not(None), item_a.scope),
+        (goal_a.connection_id.is_not(None), func.coalesce(item_a.scope, goal_a.scope)),
+        else_=func.coalesce(item_a.scope, plan_a.default_scope),
+    )
+    return connection, scope
+
+
+def follow_moves(engine: Engine, *, now: datetime | None = None, limit: int = 500) -> int:
+    """Start a new link for every item routed away from its live link; returns how many moved."""
+    item_a: Any = ActionItem
+    goal_a: Any = Goal
+    plan_a: Any = Plan
+    link_a: Any = ExternalLink
+    route_connection, route_scope = _route_columns()
+    at = now or utcnow()
+    with Session(engine) as session:
+        candidates = session.execute(
+            select(link_a, route_connection, route_scope)
+            .join(item_a, item_a.id == link_a.item_id)
+            .join(goal_a, goal_a.id == item_a.goal_id)
+            .join(plan_a, plan_a.id == goal_a.plan_id)
+            .where(
+                link_a.kind == "item",
+                link_a.moved_at.is_(None),
+                link_a.tombstoned_at.is_(None),
+                route_connection.is_not(None),
+                or_(
+                    link_a.connection_id != route_connection,
+                    func.coalesce(link_a.scope, "") != func.coalesce(route_scope, ""),
+                ),
+            )
+            .limit(limit)
+        ).all()
+        if not candidates:
+            return 0
+        connection_a: Any = Connection
+        defaults: dict[uuid.UUID, str | None] = {
+            row[0]: row[1]
+            for row in session.execute(select(connection_a.id, connection_a.scope)).all()
+        }
+        moved = 0
+        for link, connection_id, scope in candidates:
+            # The same target said two ways (no scope = the connection's default) is no move.
+            if connection_id == link.connection_id and (scope or defaults.get(connection_id)) == (
+                link.scope or defaults.get(link.connection_id)
+            ):
+                continue
+            # Claimed by a conditional update: two workers noticing the same move start one link.
+            taken = session.execute(
+                update(link_a)
+                .where(link_a.id == link.id, link_a.moved_at.is_(None))
+                .values(moved_at=at)
+                .returning(link_a.id)
+                .execution_options(synchronize_session=False)
+            ).first()
+            if taken is None:
+                continue
+            _insert_links(
+                engine,
+                session,
+                [
+                    _link_row(
+                        link.workspace_id, connection_id, "item", item_id=link.item_id, scope=scope
+                    )
+                ],
+            )
+            item = session.get(ActionItem, link.item_id)
+            session.add(
+                ItemEvent(
+                    workspace_id=link.workspace_id,
+                    item_id=link.item_id,
+                    goal_id=item.goal_id if item else None,
+                    kind="sync",
+                    source=EventSource.engine,
+                    field="route",
+                    from_value=_target_text(link.connection_id, link.scope),
+                    to_value=_target_text(connection_id, scope),
+                    data={
+                        "from_connection_id": str(link.connection_id),
+                        "from_scope": link.scope,
+                        "from_key": link.key,
+                        "from_url": link.url,
+                        "to_connection_id": str(connection_id),
+                        "to_scope": scope,
+                    },
+                    at=at,
+                )
+            )
+            moved += 1
+        session.commit()
+    return moved
+
+
+def _target_text(connection_id: uuid.UUID, scope: str | None) -> str:
+    return f"{connection_id}/{scope}" if scope else str(connection_id)

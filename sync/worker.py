@@ -73,7 +73,7 @@ class Worker:
                 if self._on_step is not None and result.did_work:
                     self._on_step(context.worker_id)
                 if not result.did_work and not notified:
-                    self._wake.wait(self._idle_seconds)
+                    self._wake.wait(sync_engine.idle_wait(self._idle_seconds))
                     self._wake.clear()
         finally:
             context.close()

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, LargeBinary, UniqueConstraint
+from sqlalchemy import Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime
@@ -57,7 +57,15 @@ class ExternalLink(SQLModel, table=True):
 
     __tablename__ = "external_link"
     __table_args__ = (
-        UniqueConstraint("connection_id", "item_id", name="uq_external_link_connection_item"),
+        # One live link per item and connection; links an item moved away from stay as history.
+        Index(
+            "uq_external_link_connection_item",
+            "connection_id",
+            "item_id",
+            unique=True,
+            postgresql_where=text("moved_at IS NULL"),
+            sqlite_where=text("moved_at IS NULL"),
+        ),
         UniqueConstraint("connection_id", "goal_id", name="uq_external_link_connection_goal"),
         Index("ix_external_link_connection_external", "connection_id", "external_id"),
     )
@@ -92,6 +100,9 @@ class ExternalLink(SQLModel, table=True):
     next_attempt_at: datetime | None = timestamp_field(index=True)
     dead: bool = Field(default=False, index=True)
     tombstoned_at: datetime | None = timestamp_field()
+    # The item was routed elsewhere (sync/routing.py): this link's object is closed out as moved
+    # (then ``tombstoned_at`` is set) and a new link carries the item at its new target.
+    moved_at: datetime | None = timestamp_field()
     leased_by: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = timestamp_field()
     created_at: datetime = created_field()

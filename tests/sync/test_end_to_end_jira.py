@@ -2,7 +2,7 @@
 
 planbridge is served on loopback and registers its admin webhook through the API, so the emulator
 really POSTs signed deliveries to it. Owners map to Jira users by ``identities["jira"]`` (Cloud
-accountId) or ``identities["jira_dc"]`` (Data Center username): sync/push.py ``identity_key``.
+accountId) or ``identities["jira_dc"]`` (Data Center username): sync/routing.py ``identity_key``.
 """
 
 from __future__ import annotations
