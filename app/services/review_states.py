@@ -230,6 +230,7 @@ def goal_parts(
     lists (see the module)."""
     start = week.start_utc
     today, next_week = cut.date(), week.shifted(1)
+    next_monday, next_sunday = next_week.monday, next_week.sunday
     stale_before = cut - timedelta(days=stale_after_days)
     in_plan = (
         col(ActionItem.workspace_id) == workspace_id,
@@ -294,23 +295,26 @@ def goal_parts(
             entry.started = bool(row[len(_ROW) + 1])
         listed[row[0]] = entry
 
-    # Open at T and untouched since: the current rows, only those that fall in a list.
-    recent = select(col(ItemEvent.item_id)).where(
-        col(ItemEvent.workspace_id) == workspace_id,
+    # Open at T and untouched since: the current rows, only those that fall in a list. Both
+    # tests are correlated NOT EXISTS, one probe of the (item, at) index per item: a NOT IN over
+    # weeks of events is a subplan PostgreSQL re-runs per row once it outgrows work_mem.
+    is_stale = ~exists().where(
+        col(ItemEvent.item_id) == col(ActionItem.id),
         col(ItemEvent.at) >= stale_before,
         col(ItemEvent.at) <= cut,
-        col(ItemEvent.item_id).is_not(None),
     )
-    is_stale = col(ActionItem.id).not_in(recent)
+    untouched_since = ~exists().where(
+        col(ItemEvent.item_id) == col(ActionItem.id), col(ItemEvent.at) > cut
+    )
     due_soon = and_(
-        col(ActionItem.due_date) >= next_week.monday, col(ActionItem.due_date) <= next_week.sunday
+        col(ActionItem.due_date) >= next_monday, col(ActionItem.due_date) <= next_sunday
     )
     open_rows = session.execute(
         select(*_ROW, is_stale).where(
             *in_plan,
             col(ActionItem.status).in_(list(OPEN_STATUSES)),
             col(ActionItem.created_at) <= cut,
-            col(ActionItem.id).not_in(moved_since),
+            untouched_since,
             or_(col(ActionItem.due_date) < today, due_soon, is_stale),
         )
     )
@@ -369,7 +373,7 @@ def goal_parts(
                 lists["overdue"].append(item)
             if entry.stale:
                 lists["stale"].append(item)
-            if next_week.monday <= entry.due_date <= next_week.sunday:
+            if next_monday <= entry.due_date <= next_sunday:
                 lists["due_next_week"].append(item)
     return parts
 
