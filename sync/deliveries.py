@@ -155,14 +155,23 @@ def apply_batch(
                 .order_by(link.id)
                 .with_for_update()
             ).all()
+        # Trackers send several deliveries about one change (GitHub: "edited", "labeled", ... each
+        # with the whole issue): a state identical to the last one applied to its object in this
+        # transaction would change nothing, so it is not compared with the database again.
+        last_applied: dict[str, tuple[RemoteItem, str]] = {}
         for delivery, remotes in batch:
             if isinstance(remotes, str):
                 outcomes[remotes].append(delivery.id)
                 continue
-            applied = sum(
-                apply_remote_item(session, connection, remote, now, actor) == "applied"
-                for remote in remotes
-            )
+            applied = 0
+            for remote in remotes:
+                previous = last_applied.get(remote.ref.external_id)
+                if previous is not None and previous[0] == remote:
+                    outcome = previous[1]
+                else:
+                    outcome = apply_remote_item(session, connection, remote, now, actor)
+                    last_applied[remote.ref.external_id] = (remote, outcome)
+                applied += outcome == "applied"
             outcomes[f"applied {applied} of {len(remotes)} hints"].append(delivery.id)
         session.flush()
         if not _mark_processed(session, context.worker_id, outcomes, now):
