@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
+from app.db import UTCDateTime
 from app.models.base import created_field, id_field, timestamp_field, workspace_field
 
 
@@ -41,3 +42,14 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = created_field()
     last_used_at: datetime | None = timestamp_field()
     revoked_at: datetime | None = timestamp_field()
+
+
+class AuthFailure(SQLModel, table=True):
+    """Failed token checks of one client address in its current window, shared by every API
+    process on PostgreSQL (app/security/throttle.py); SQLite counts in the one process instead."""
+
+    __tablename__ = "auth_failure"
+
+    client: str = Field(primary_key=True, max_length=100)
+    window_started_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    failures: int = 0

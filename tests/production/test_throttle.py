@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
+from app.main import create_app
 from app.security.throttle import AuthThrottle
+from app.settings import Settings
 from tests.conftest import Tenant
 
 BAD_TOKEN = {"Authorization": "Bearer pb_not-a-real-token-0000000000"}
@@ -62,3 +65,29 @@ def test_throttle_forgets_the_oldest_clients_beyond_its_bound() -> None:
         throttle.record_failure(f"10.0.{number // 256}.{number % 256}")
     assert throttle.retry_after("10.0.0.0") is None  # evicted
     assert throttle.retry_after("10.0.0.249") is not None
+
+
+def test_api_replicas_share_the_failure_count_on_postgresql_and_not_on_sqlite(
+    settings: Settings, engine: Engine, tenant: Tenant, backend: str
+) -> None:
+    # Two API processes: two apps (each with its own throttle) on one database.
+    with (
+        TestClient(create_app(settings, engine), raise_server_exceptions=False) as first,
+        TestClient(create_app(settings, engine), raise_server_exceptions=False) as second,
+    ):
+        for number in range(10):  # alternating, as a balancer would spread them
+            replica = second if number % 2 == 0 else first
+            assert replica.get("/api/v1/plans", headers=BAD_TOKEN).status_code == 401
+        if backend == "postgres":
+            # The replica that counted the tenth failure blocks at once; the other one on the
+            # next failure it sees: 11 tries in all, not 20.
+            assert first.get("/api/v1/plans", headers=tenant.headers).status_code == 429
+            assert second.get("/api/v1/plans", headers=BAD_TOKEN).status_code == 401
+            assert second.get("/api/v1/plans", headers=BAD_TOKEN).status_code == 429
+            assert second.get("/api/v1/plans", headers=tenant.headers).status_code == 429
+        else:
+            # SQLite serves one process: each app counts only its own failures.
+            for _ in range(5):
+                assert first.get("/api/v1/plans", headers=BAD_TOKEN).status_code == 401
+            assert first.get("/api/v1/plans", headers=BAD_TOKEN).status_code == 429
+            assert second.get("/api/v1/plans", headers=tenant.headers).status_code == 200
