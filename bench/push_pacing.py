@@ -22,8 +22,13 @@ which the engine would wait out and retry).
 
 Figures: answers over the limit (must be 0), tracker writes per created item (must be 1.00), and
 the creation rate against the best rate the limits allow: the ideal schedule sends each write at
-the earliest moment no window is full; the achieved share is ideal time / measured time, from the
-first create to the last, on the clock the tracker counts with (aim: at least 95%).
+the earliest moment no window is full; the achieved share is ideal time / measured time, on the
+clock the tracker counts with (aim: at least 95%). GitHub limits content-creating requests, so its
+span is from the first create to the last. Trello counts every request of the token, reads
+included, and the push sends a few besides the creates (the pass's pull of the board, the board's
+lists and labels, the goal's label): its span runs from the push's first request to its last
+create, against the ideal schedule of all those requests; the creates-only span is printed too.
+Writes per item count writes to cards; the goal's label is reported apart.
 """
 
 from __future__ import annotations
@@ -293,7 +298,8 @@ def run_trello(items: int, workdir: Path) -> tuple[Outcome, list[str]]:
         notes = [
             _slot_use(pushed, 100, 10.0),
             f"Trello: {len(pushed)} requests up to the last create ({extra} besides the "
-            f"creates: lists, labels, the goal's label); creates alone, first to last: "
+            "creates: the pass's pull, the board's lists and labels, the goal's label); "
+            "creates alone, first to last: "
             f"{creates[-1] - creates[0]:.1f} s, against {creates_ideal:.0f} s if they were the "
             "only requests"
             if creates

@@ -149,3 +149,15 @@ def test_a_slow_answer_counts_its_slot_from_the_answer(
     pacer.acquire()
     # One window after the answer, not after the send.
     assert clock.at - sent == pytest.approx(timedelta(seconds=13), abs=timedelta(milliseconds=1))
+
+
+def test_a_worker_with_a_paced_push_waits_only_until_the_slot_opens(
+    client: TestClient, tenant: Tenant, context: EngineContext
+) -> None:
+    sync_engine = SyncEngine(context)
+    assert sync_engine.idle_wait(1.0) == 1.0  # nothing held: the usual idle wait
+    connection_id = uuid.UUID(seed(client, tenant, items=0).connection_id)
+    context.pacing.hold(connection_id, context.clock.now() + timedelta(seconds=0.3))
+    assert 0.0 < sync_engine.idle_wait(1.0) <= 0.3
+    context.pacing.hold(connection_id, context.clock.now() + timedelta(seconds=30))
+    assert sync_engine.idle_wait(1.0) == 1.0  # a far slot: webhooks and pulls still get a step
