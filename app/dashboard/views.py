@@ -197,7 +197,8 @@ def goal_items(
                 ExternalLink.workspace_id == workspace_id, col(ExternalLink.item_id).in_(item_ids)
             )
         ).all():
-            if linked.item_id is not None:
+            # A link the item moved away from names a closed-out object: show the live one.
+            if linked.item_id is not None and linked.moved_at is None:
                 links[linked.item_id] = linked
     connections = dict(
         db.exec(

@@ -181,7 +181,11 @@ def render_feed(session: Session, person: Person) -> bytes:
         calendar.add_component(event)
     links = (
         select(ExternalLink.url)
-        .where(col(ExternalLink.item_id) == col(ActionItem.id), col(ExternalLink.url).is_not(None))
+        .where(
+            col(ExternalLink.item_id) == col(ActionItem.id),
+            col(ExternalLink.url).is_not(None),
+            col(ExternalLink.moved_at).is_(None),  # not the object of a route it moved away from
+        )
         .limit(1)
         .scalar_subquery()
     )

@@ -166,3 +166,21 @@ def test_a_lost_create_at_the_new_target_is_found_by_its_marker_not_made_twice(
     assert old.status == "dropped" and old.description.count("Moved by planbridge") == 1
     fields = [field for field, _ in _sync_events(engine, item_id)]
     assert fields.count("route") == 1 and fields.count("closed_out") == 1
+
+
+def test_after_a_move_the_item_points_to_its_new_tracker_object(
+    client: TestClient, tenant: Tenant, sync_engine: SyncEngine, engine: Engine
+) -> None:
+    seeded = seed(client, tenant, items=1)
+    item_id = seeded.item_ids[0]
+    _move(client, tenant, f"/api/v1/items/{item_id}", {"status": "blocked"})  # listed for attention
+    run_until_idle(sync_engine)
+    target = create_memory_connection(client, tenant)
+    _move(client, tenant, f"/api/v1/items/{item_id}", {"connection_id": target["id"]})
+    sync_engine.run_pass()
+    [live] = [link for link in _links(engine, item_id) if link.moved_at is None]
+    assert live.url is not None and live.url.startswith(target["base_url"])
+    response = client.get(f"/api/v1/plans/{seeded.plan_id}/attention", headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    urls = [entry["tracker_url"] for entry in response.json()["items"]]
+    assert urls == [live.url]
