@@ -1,6 +1,7 @@
 """Drift over real HTTP: a person's edit in the tracker of a field planbridge owns is kept until
 planbridge changes that field again, and recorded as an event -- title, description and assignee,
-on each tracker's emulator (Jira Cloud with ADF descriptions, GitHub, Trello)."""
+on each tracker's emulator (GitHub, Jira Cloud with ADF, Jira Data Center with wiki text,
+Trello)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from tests.sync.conftest import run_until_idle
 from tests.sync.e2e import SeededPlan, create_connection, seed_plan
 from tests.trackers.github.emulator import PERSON
 from tests.trackers.github.harness import TOKEN, GitHubHarness
-from tests.trackers.jira.harness import JiraCloudHarness
+from tests.trackers.jira.harness import JiraCloudHarness, JiraDataCenterHarness, JiraHarness
 from tests.trackers.trello.harness import TrelloHarness
 
 PERSON_TITLE = "Title a person chose"
@@ -76,8 +77,13 @@ def _github() -> Tracker:
     return Tracker("github", seed, edit, "hubot", "github", harness.close)
 
 
-def _jira() -> Tracker:
-    harness = JiraCloudHarness()
+def _jira(cloud: bool = True) -> Tracker:
+    harness: JiraHarness = JiraCloudHarness() if cloud else JiraDataCenterHarness()
+    # Cloud knows users by accountId and takes ADF; Data Center by username and takes wiki text.
+    kind = "jira" if cloud else "jira_dc"
+
+    def identity(user: Any) -> str:
+        return str(user.account_id if cloud else user.name)
 
     def seed(client: TestClient, tenant: Tenant) -> SeededPlan:
         settings = harness.settings()
@@ -92,19 +98,20 @@ def _jira() -> Tracker:
             "config": settings,
         }
         connection = create_connection(client, tenant, body)
-        identities = {"jira": harness.person().account_id}
+        identities = {kind: identity(harness.person())}
         return seed_plan(client, tenant, connection, identities, 1, mirror_goal=False)
 
-    def edit(external_id: str, title: str, text: str, account_id: str) -> None:
+    def edit(external_id: str, title: str, text: str, user: str) -> None:
         ref = RemoteRef(external_id)
-        harness.person_edits(ref, summary=title, description=adf.markdown_to_adf(text))
-        harness.person_assigns(ref, account_id)
+        description = adf.markdown_to_adf(text) if cloud else adf.markdown_to_wiki(text)
+        harness.person_edits(ref, summary=title, description=description)
+        harness.person_assigns(ref, user)
 
     def settle() -> None:
         harness.advance_clock(harness.store.index_lag_seconds + 1)
 
-    bob = harness.store.users[2].account_id
-    return Tracker("jira", seed, edit, bob, "jira", harness.close, settle)
+    bob = identity(harness.store.users[2])
+    return Tracker("jira", seed, edit, bob, kind, harness.close, settle)
 
 
 def _trello() -> Tracker:
@@ -135,9 +142,15 @@ def _trello() -> Tracker:
     return Tracker("trello", seed, edit, emulator.bot["id"], "trello", harness.close)
 
 
-@pytest.fixture(params=["github", "jira", "trello"])
+@pytest.fixture(params=["github", "jira", "jira_dc", "trello"])
 def tracker(request: pytest.FixtureRequest) -> Iterator[Tracker]:
-    built = {"github": _github, "jira": _jira, "trello": _trello}[request.param]()
+    factories: dict[str, Callable[[], Tracker]] = {
+        "github": _github,
+        "jira": _jira,
+        "jira_dc": lambda: _jira(cloud=False),
+        "trello": _trello,
+    }
+    built = factories[request.param]()
     yield built
     built.close()
 
