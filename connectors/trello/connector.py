@@ -37,6 +37,7 @@ COMMENT_LIMIT = 16384
 class TrelloConnector:
     kind: ClassVar[str] = "trello"
     config_model: ClassVar[type[TrelloConfig]] = TrelloConfig
+    # Shown on the health page; the engine paces every request (reads too) by request_budget().
     write_limits: ClassVar[tuple[RateWindow, ...]] = (RateWindow(100, 10),)
 
     def __init__(
