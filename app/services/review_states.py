@@ -28,12 +28,12 @@ is listed under the goal it was in at T. Stale: open at T, no event of any kind 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, and_, cast, exists, func, or_, select, text
+from sqlalchemy import Select, String, and_, case, cast, exists, func, or_, select, text
 from sqlmodel import Session, col
 
 from app.models import ActionItem, Goal, ItemEvent, ItemStatus
@@ -57,7 +57,7 @@ class GoalPart:
 
 @dataclass(frozen=True)
 class _State:
-    goal_id: uuid.UUID
+    goal_id: str  # as text_id
     status: ItemStatus
     estimate_hours: float
     last_at: datetime | None
@@ -71,13 +71,16 @@ def _utc(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _chunks(values: list[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
-    for index in range(0, len(values), CHUNK):
-        yield values[index : index + CHUNK]
+def _after(at: datetime) -> tuple[Any, ...]:
+    """Correlated on ``action_item``: the item has an event after ``at`` (one index probe; as NOT
+    EXISTS it stays a per-row probe, where PostgreSQL re-runs a NOT IN subplan per row once it
+    outgrows work_mem)."""
+    return (col(ItemEvent.item_id) == col(ActionItem.id), col(ItemEvent.at) > at)
 
 
 def _events_after(workspace_id: uuid.UUID, at: datetime) -> Select[Any]:
-    """Ids of the items with any event after ``at`` (one range of the (workspace, at) index)."""
+    """Ids of the items with an event after ``at``: one range of the (workspace, at) index, empty
+    while the week runs (as a semi-join it is as quick as a probe per item for a past week)."""
     return select(col(ItemEvent.item_id)).where(
         col(ItemEvent.workspace_id) == workspace_id,
         col(ItemEvent.at) > at,
@@ -101,27 +104,36 @@ def _snapshot_status_at(at: datetime) -> Any:
     )
 
 
-class StatesAt:
-    """``states_at`` for one instant, remembering what it probed (the review's lists and its
-    planned hours ask for mostly the same items)."""
+def state_columns(at: datetime) -> tuple[Any, ...]:
+    """Correlated on ``action_item``: the status, estimate and goal (``text_id``) of the item's
+    latest snapshot at or before ``at``, and the time of its last event of any kind by then.
+    Backward probes of the covering (item, at, status, estimate, goal) index, skipped for items
+    created after ``at`` (none by then)."""
+    existed = col(ActionItem.created_at) <= at
 
-    def __init__(self, session: Session, at: datetime) -> None:
-        self.session, self.at = session, at
-        self.known: dict[uuid.UUID, _State] = {}
-        self.probed: set[uuid.UUID] = set()
+    def latest(column: Any) -> Any:
+        return case((existed, _latest(column, at)))
 
-    def of(self, item_ids: list[uuid.UUID]) -> dict[uuid.UUID, _State]:
-        missing = [item_id for item_id in item_ids if item_id not in self.probed]
-        self.known.update(states_at(self.session, missing, self.at))
-        self.probed.update(missing)
-        return {item_id: self.known[item_id] for item_id in item_ids if item_id in self.known}
+    last_at = case(
+        (
+            existed,
+            select(func.max(ItemEvent.at))
+            .where(col(ItemEvent.item_id) == col(ActionItem.id), col(ItemEvent.at) <= at)
+            .correlate(ActionItem)
+            .scalar_subquery(),
+        )
+    )
+    return (
+        latest(col(ItemEvent.status)),
+        latest(col(ItemEvent.estimate_hours)),
+        latest(text_id(ItemEvent.goal_id)),
+        last_at,
+    )
 
 
-def states_at(session: Session, item_ids: list[uuid.UUID], at: datetime) -> dict[uuid.UUID, _State]:
-    """Goal, status and estimate of each item's latest snapshot at or before ``at``, and its
-    last event of any kind by then; items without a snapshot are absent."""
-    latest_id = (
-        select(col(ItemEvent.id))
+def _latest(column: Any, at: datetime) -> Any:
+    return (
+        select(column)
         .where(
             col(ItemEvent.item_id) == col(ActionItem.id),
             col(ItemEvent.at) <= at,
@@ -132,40 +144,46 @@ def states_at(session: Session, item_ids: list[uuid.UUID], at: datetime) -> dict
         .correlate(ActionItem)
         .scalar_subquery()
     )
-    last_at = (
-        select(func.max(ItemEvent.at))
-        .where(col(ItemEvent.item_id) == col(ActionItem.id), col(ItemEvent.at) <= at)
-        .correlate(ActionItem)
-        .scalar_subquery()
-    )
-    states: dict[uuid.UUID, _State] = {}
-    for chunk in _chunks(item_ids):
-        probes = session.execute(
-            select(col(ActionItem.id), latest_id, last_at).where(col(ActionItem.id).in_(chunk))
-        ).all()
-        last = {item_id: _utc(moment) for item_id, _event, moment in probes}
-        events = [event_id for _item, event_id, _at in probes if event_id is not None]
-        for event_ids in _chunks(events):
-            rows = session.execute(
-                select(
-                    col(ItemEvent.item_id),
-                    col(ItemEvent.goal_id),
-                    col(ItemEvent.status),
-                    col(ItemEvent.estimate_hours),
-                ).where(col(ItemEvent.id).in_(event_ids))
-            )
-            for item_id, goal_id, status, estimate in rows:
-                states[item_id] = _State(
-                    goal_id, ItemStatus(status), float(estimate or 0.0), last[item_id]
+
+
+def state_of(columns: Any) -> _State | None:
+    """The ``state_columns`` of a row as a state (None: no snapshot by then)."""
+    status, estimate, goal_id, last_at = columns
+    if status is None or goal_id is None:
+        return None
+    return _State(goal_id, ItemStatus(status), float(estimate or 0.0), _utc(last_at))
+
+
+class StatesAt:
+    """Items' states at one instant (keyed by ``text_id``), remembered: the review's lists and
+    its planned hours ask for mostly the same items, and the lists' own query brings them."""
+
+    def __init__(self, session: Session, at: datetime) -> None:
+        self.session, self.at = session, at
+        self.known: dict[str, _State | None] = {}
+
+    def remember(self, item_id: str, state: _State | None) -> None:
+        self.known[item_id] = state
+
+    def of(self, item_ids: list[str]) -> dict[str, _State]:
+        missing = [uuid.UUID(hex=item_id) for item_id in item_ids if item_id not in self.known]
+        for index in range(0, len(missing), CHUNK):
+            rows = self.session.execute(
+                select(text_id(ActionItem.id), *state_columns(self.at)).where(
+                    col(ActionItem.id).in_(missing[index : index + CHUNK])
                 )
-    return states
+            )
+            for row in rows:
+                self.known[row[0]] = state_of(row[1:])
+        found = {item_id: self.known.get(item_id) for item_id in item_ids}
+        return {item_id: state for item_id, state in found.items() if state is not None}
 
 
-def due_dates_at(session: Session, workspace_id: uuid.UUID, at: datetime) -> dict[uuid.UUID, date]:
+def due_dates_at(session: Session, workspace_id: uuid.UUID, at: datetime) -> dict[str, date]:
     """Items whose due date changed after ``at``: their due date at ``at`` (the old value of the
     first change). Others had their current due date."""
     rows = session.execute(
-        select(col(ItemEvent.item_id), col(ItemEvent.from_value))
+        select(text_id(ItemEvent.item_id), col(ItemEvent.from_value))
         .where(
             col(ItemEvent.workspace_id) == workspace_id,
             col(ItemEvent.at) > at,
@@ -176,7 +194,7 @@ def due_dates_at(session: Session, workspace_id: uuid.UUID, at: datetime) -> dic
         )
         .order_by(col(ItemEvent.at))
     )
-    due: dict[uuid.UUID, date] = {}
+    due: dict[str, date] = {}
     for item_id, old in rows:
         if item_id not in due and old:
             due[item_id] = date.fromisoformat(old[:10])
@@ -236,27 +254,26 @@ def goal_parts(
         col(ActionItem.workspace_id) == workspace_id,
         col(ActionItem.goal_id).in_(goal_ids),
     )
-    moved_since = _events_after(workspace_id, cut)
+    # The plan's items touched since the cut, with their state at it (one query; no probe
+    # while the week runs, when there are none).
     touched = session.execute(
         select(
-            col(ActionItem.id),
+            text_id(ActionItem.id),
             col(ActionItem.title),
             text_id(ActionItem.owner_id),
             col(ActionItem.due_date),
-            col(ActionItem.created_at),
-        ).where(*in_plan, col(ActionItem.id).in_(moved_since))
+            *state_columns(cut),
+        ).where(*in_plan, col(ActionItem.id).in_(_events_after(workspace_id, cut)))
     ).all()
-    now_rows = {row[0].hex: (row[1], row[2], row[3]) for row in touched}
-    # Items created after the cut have no snapshot by then: nothing to probe.
-    moved = {
-        item_id.hex: state
-        for item_id, state in states.of([row[0] for row in touched if row[4] <= cut]).items()
-    }
-    changed_due = (
-        {item_id.hex: due for item_id, due in due_dates_at(session, workspace_id, cut).items()}
-        if touched
-        else {}
-    )
+    now_rows: dict[str, tuple[str, str, date]] = {}
+    moved: dict[str, _State] = {}
+    for row in touched:
+        now_rows[row[0]] = (row[1], row[2], row[3])
+        state = state_of(row[4:])
+        states.remember(row[0], state)
+        if state is not None:
+            moved[row[0]] = state
+    changed_due = due_dates_at(session, workspace_id, cut) if touched else {}
 
     listed: dict[str, _Listed] = {}
     # Items with an event in (S, T]: their status at S and whether they went in progress. While
@@ -303,9 +320,7 @@ def goal_parts(
         col(ItemEvent.at) >= stale_before,
         col(ItemEvent.at) <= cut,
     )
-    untouched_since = ~exists().where(
-        col(ItemEvent.item_id) == col(ActionItem.id), col(ItemEvent.at) > cut
-    )
+    untouched_since = ~exists().where(*_after(cut))
     due_soon = and_(
         col(ActionItem.due_date) >= next_monday, col(ActionItem.due_date) <= next_sunday
     )
@@ -337,7 +352,7 @@ def goal_parts(
         entry = listed.get(item_id) or _Listed(
             title,
             owner_id,
-            state.goal_id.hex,
+            state.goal_id,
             state.status,
             changed_due.get(item_id, due),
             state.estimate_hours,
@@ -395,7 +410,7 @@ def _at_cut(
     return _Listed(
         title,
         owner_id,
-        state.goal_id.hex,
+        state.goal_id,
         state.status,
         changed_due.get(item_id, due),
         state.estimate_hours,
@@ -445,7 +460,7 @@ def planned_in_week(
     changed_due = due_dates_at(session, workspace_id, cut)
     rows = session.execute(
         select(
-            col(ActionItem.id),
+            text_id(ActionItem.id),
             col(ActionItem.owner_id),
             col(ActionItem.status),
             col(ActionItem.start_date),
@@ -460,7 +475,7 @@ def planned_in_week(
             col(ActionItem.id).in_(_events_after(workspace_id, cut)),
             or_(
                 col(ActionItem.due_date) >= week.monday - timedelta(days=2),
-                col(ActionItem.id).in_(list(changed_due)),
+                col(ActionItem.id).in_([uuid.UUID(hex=item_id) for item_id in changed_due]),
             ),
         )
     ).all()
