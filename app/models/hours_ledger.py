@@ -17,7 +17,7 @@ when done; a ``deleted`` event contributes nothing. The identity holds because t
 an item equals its latest snapshot (every writer records one after changing the row) and an item
 without any snapshot event counts the same now and at ``t``, as in the replay.
 
-The rows are written by a ``after_flush`` hook on every Session, so each place that adds an
+The rows are written by an ``after_flush`` hook on every Session, so each place that adds an
 ``ItemEvent`` (the API services, the sync engine, tests with hand-written histories) keeps the
 ledger right without knowing of it. Events may be written out of time order (scripted histories
 insert events with fixed ``at``): the new event is placed in the item's chain by ``at``, and the

@@ -8,10 +8,13 @@ here, not in app/: it is the reference the ledger is checked against.
 from __future__ import annotations
 
 import random
+import threading
+import time as clock
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from app.models import ActionItem, Goal, GoalHoursChange, ItemEvent, ItemStatus
@@ -334,3 +337,49 @@ def test_the_services_write_the_ledger(session: Session) -> None:
     assert ledger_hours(session, workspace.id, deleted_at) == {second.id: (6.0, 6.0)}
     assert ledger_hours(session, workspace.id, deleted_at) == {second.id: (6.0, 6.0)}
     assert_same_at(session, workspace.id, instants)
+
+
+def test_concurrent_writers_on_one_item_chain_their_changes(engine: Engine) -> None:
+    """A second transaction appending to an item waits for the first, then builds on its event.
+
+    The second writer adds an event without touching the item's row (as ``deleted`` events do),
+    so nothing but the ledger's own row lock orders it after the first.
+    """
+    with Session(engine, expire_on_commit=False) as setup:
+        workspace = make_workspace(setup)
+        owner = make_person(setup, workspace.id)
+        goal = make_goal(setup, make_plan(setup, workspace.id), owner)
+        item = created(setup, goal, owner, at("2027-01-05 09:00"), estimate=4)
+        setup.commit()
+    first = Session(engine, expire_on_commit=False)
+    row = first.get(ActionItem, item.id)
+    assert row is not None
+    change(first, row, "status", at("2027-01-06 09:00"), status=ItemStatus.done)  # not committed
+
+    def second_writer() -> None:
+        with Session(engine) as second:
+            second.add(
+                ItemEvent(
+                    workspace_id=workspace.id,
+                    item_id=item.id,
+                    goal_id=goal.id,
+                    kind="drift",
+                    estimate_hours=4,
+                    status=ItemStatus.done,
+                    data={"item_id": str(item.id)},
+                    at=at("2027-01-07 09:00"),
+                )
+            )
+            second.commit()
+
+    writer = threading.Thread(target=second_writer)
+    writer.start()
+    clock.sleep(0.3)  # let the second writer reach the lock (order only, nothing timed)
+    first.commit()
+    first.close()
+    writer.join(timeout=30)
+    assert not writer.is_alive()
+    with Session(engine) as check:
+        # The drift snapshot equals the first writer's: it must change nothing.
+        assert ledger_hours(check, workspace.id, at("2027-01-06 12:00")) == {goal.id: (4.0, 4.0)}
+        assert_same_at(check, workspace.id, hourly("2027-01-05 00:00", 12))
