@@ -28,6 +28,7 @@ is listed under the goal it was in at T. Stale: open at T, no event of any kind 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -456,12 +457,31 @@ def planned_in_week(
         for person_id, weeks in planned_hours(session, workspace_id, people, week, week).items()
     }
     # Items touched since the cut: out as they are now, back in as they were at the cut. Only
-    # those that can land in the week: due (now or then) from its Saturday before on.
+    # those that can land in the week: open now with a load in it, or (at the cut) starting by
+    # its Sunday and due from its Saturday before on (a changed due date: whatever it was).
     changed_due = due_dates_at(session, workspace_id, cut)
+    monday, friday, sunday = week.monday, week.monday + timedelta(days=4), week.sunday
+    due_changed = col(ActionItem.id).in_([uuid.UUID(hex=item_id) for item_id in changed_due])
+    loaded_now = and_(
+        col(ActionItem.status).in_(list(OPEN_STATUSES)),
+        col(ActionItem.load_to) >= monday,
+        col(ActionItem.load_from) <= friday,
+    )
+    begins_by = or_(
+        col(ActionItem.start_date) <= sunday,
+        and_(col(ActionItem.start_date).is_(None), col(ActionItem.created_at) < week.end_utc),
+        col(ActionItem.due_date) <= sunday,
+        due_changed,
+    )
+    loaded_then = and_(
+        col(ActionItem.created_at) <= cut,
+        begins_by,
+        or_(col(ActionItem.due_date) >= monday - timedelta(days=2), due_changed),
+    )
     rows = session.execute(
         select(
             text_id(ActionItem.id),
-            col(ActionItem.owner_id),
+            text_id(ActionItem.owner_id),
             col(ActionItem.status),
             col(ActionItem.start_date),
             col(ActionItem.created_at),
@@ -473,25 +493,25 @@ def planned_in_week(
             col(ActionItem.workspace_id) == workspace_id,
             col(ActionItem.owner_id).in_(people),
             col(ActionItem.id).in_(_events_after(workspace_id, cut)),
-            or_(
-                col(ActionItem.due_date) >= week.monday - timedelta(days=2),
-                col(ActionItem.id).in_([uuid.UUID(hex=item_id) for item_id in changed_due]),
-            ),
+            or_(loaded_now, loaded_then),
         )
     ).all()
     if not rows:
         return planned
     # Items created after the cut only come out: they have no snapshot by then.
     then = states.of([row[0] for row in rows if row[4] <= cut])
-    friday = week.monday + timedelta(days=4)
+    change: dict[str, float] = defaultdict(float)
     for item_id, owner, status, start_date, created_at, due, first, last, rate in rows:
         if status in OPEN_STATUSES and first is not None and last is not None:
-            overlap = working_days(max(first, week.monday), min(last, friday))
-            planned[owner] = planned.get(owner, 0.0) - overlap * float(rate or 0.0)
+            overlap = working_days(max(first, monday), min(last, friday))
+            change[owner] -= overlap * float(rate or 0.0)
         state = then.get(item_id)
         if state is None or state.status not in OPEN_STATUSES:
             continue
         begin = start_date or _utc(created_at).date()  # type: ignore[union-attr]
         hours = spread_estimate(begin, changed_due.get(item_id, due), state.estimate_hours)
-        planned[owner] = planned.get(owner, 0.0) + hours.get(week, 0.0)
+        change[owner] += hours.get(week, 0.0)
+    for person_id in people:
+        if person_id.hex in change:
+            planned[person_id] = planned.get(person_id, 0.0) + change[person_id.hex]
     return planned
