@@ -264,7 +264,12 @@ def goal_parts(
             text_id(ActionItem.owner_id),
             col(ActionItem.due_date),
             *state_columns(cut),
-        ).where(*in_plan, col(ActionItem.id).in_(_events_after(workspace_id, cut)))
+        ).where(
+            *in_plan,
+            # Created after the cut: in no list (no snapshot by then, no event in the week).
+            col(ActionItem.created_at) <= cut,
+            col(ActionItem.id).in_(_events_after(workspace_id, cut)),
+        )
     ).all()
     now_rows: dict[str, tuple[str, str, date]] = {}
     moved: dict[str, _State] = {}
@@ -294,13 +299,15 @@ def goal_parts(
         )
         week_rows = session.execute(
             select(*_ROW, _snapshot_status_at(start), went_in_progress).where(
-                *in_plan, col(ActionItem.id).in_(in_week)
+                *in_plan, col(ActionItem.created_at) <= cut, col(ActionItem.id).in_(in_week)
             )
         )
     else:
         week_rows = session.execute(
             select(*_ROW).where(
-                *in_plan, col(ActionItem.status).in_([ItemStatus.done, ItemStatus.blocked])
+                *in_plan,
+                col(ActionItem.created_at) <= cut,
+                col(ActionItem.status).in_([ItemStatus.done, ItemStatus.blocked]),
             )
         )
     for row in week_rows:
