@@ -10,7 +10,9 @@ in Python; the work is split by what can differ from the current rows:
   event after changing the row), so the items open at T and untouched since are read from
   ``action_item`` directly, filtered to those listed (overdue, stale, due next week) in SQL.
 - Items with an event after T (none while the week runs; the items touched since for a past
-  week) get their snapshot at T by one backward index probe each, in chunks.
+  week) get their snapshot at T in the same query that finds them: correlated backward probes
+  of the covering (item, at, status, estimate, goal) index. Their number is what a past week's
+  computation costs: a week frozen by the worker minutes after it ended has almost none.
 - Done, started and newly blocked need the status at S only of the items with an event in
   (S, T]: one probe each, with the ``in_progress`` test as an EXISTS on the same index.
 - Percent figures come from ``progress.hours_at`` (the goal hours ledger: one index range).
