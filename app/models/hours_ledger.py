@@ -45,6 +45,7 @@ from app.models.base import id_field
 from app.models.planning import ActionItem, ItemEvent, ItemStatus
 
 DELETED = "deleted"
+CHUNK = 500  # items per look-up of their stored histories: few bound values per statement
 
 
 class GoalHoursChange(SQLModel, table=True):
@@ -135,45 +136,55 @@ class _Link:
     pending: bool
 
 
-def _stored_links(
-    connection: Connection, item_id: uuid.UUID, since: datetime, exclude: list[uuid.UUID]
-) -> list[_Link]:
-    """The item's stored snapshot events from the last one at or before ``since`` on, in order."""
-    columns = (
-        col(ItemEvent.id),
-        col(ItemEvent.workspace_id),
-        col(ItemEvent.at),
-        col(ItemEvent.goal_id),
-        col(ItemEvent.status),
-        col(ItemEvent.estimate_hours),
-        col(ItemEvent.kind),
-    )
-    conditions = (
-        col(ItemEvent.item_id) == item_id,
-        col(ItemEvent.status).is_not(None),
-        col(ItemEvent.id).not_in(exclude),
-    )
-    last_before = (
-        select(*columns)
-        .where(*conditions, col(ItemEvent.at) <= since)
-        .order_by(col(ItemEvent.at).desc())
-        .limit(1)
-    )
-    # Normally empty: new events come after the stored ones.
-    after = (
-        select(*columns).where(*conditions, col(ItemEvent.at) > since).order_by(col(ItemEvent.at))
-    )
-    rows = [*connection.execute(last_before), *connection.execute(after)]
-    return [
-        _Link(
-            row[0],
-            row[1],
-            row[2],
-            Snapshot(row[3], _status_value(row[4]), row[5], row[6]),
-            pending=False,
+def _stored_histories(
+    connection: Connection, item_ids: list[uuid.UUID], exclude: set[uuid.UUID]
+) -> dict[uuid.UUID, list[_Link]]:
+    """Per item, its stored snapshot events in time order (``exclude``: the ones being flushed).
+
+    Two queries per ``CHUNK`` items, however many items a flush touches (deleting a goal or a
+    plan appends an event to each of its items).
+    """
+    histories: dict[uuid.UUID, list[_Link]] = defaultdict(list)
+    for start in range(0, len(item_ids), CHUNK):
+        chunk = item_ids[start : start + CHUNK]
+        # Two transactions appending to one item must not both take the same stored event as
+        # the previous one: lock the items' rows first (PostgreSQL; in a fixed order, against
+        # deadlocks), so the second reads the first's events once it commits. SQLite has one
+        # writer at a time.
+        connection.execute(
+            select(col(ActionItem.id))
+            .where(col(ActionItem.id).in_(chunk))
+            .order_by(col(ActionItem.id))
+            .with_for_update()
         )
-        for row in rows
-    ]
+        query = (
+            select(
+                col(ItemEvent.item_id),
+                col(ItemEvent.id),
+                col(ItemEvent.workspace_id),
+                col(ItemEvent.at),
+                col(ItemEvent.goal_id),
+                col(ItemEvent.status),
+                col(ItemEvent.estimate_hours),
+                col(ItemEvent.kind),
+            )
+            .where(col(ItemEvent.item_id).in_(chunk), col(ItemEvent.status).is_not(None))
+            .order_by(col(ItemEvent.item_id), col(ItemEvent.at))
+        )
+        for (
+            item_id,
+            event_id,
+            workspace_id,
+            at,
+            goal_id,
+            status,
+            estimate,
+            kind,
+        ) in connection.execute(query):
+            if item_id is not None and event_id not in exclude:
+                snapshot = Snapshot(goal_id, _status_value(status), estimate, kind)
+                histories[item_id].append(_Link(event_id, workspace_id, at, snapshot, False))
+    return histories
 
 
 def _changes_for_item(stored: list[_Link], new: list[_Link]) -> list[dict[str, Any]]:
@@ -232,26 +243,23 @@ def _write_ledger(session: OrmSession, _context: UOWTransaction) -> None:
     for item_event in new_events:
         assert item_event.item_id is not None
         by_item[item_event.item_id].append(item_event)
-    # The events are inserted by now (after_flush), so the stored look-ups leave them out.
-    connection = session.connection()
-    # Two transactions appending to one item's history must not both take the same stored event
-    # as the previous one: lock the items' rows (PostgreSQL; in a fixed order, against deadlocks)
-    # so the second reads the first's events once it commits. SQLite has one writer at a time.
-    connection.execute(
-        select(col(ActionItem.id))
-        .where(col(ActionItem.id).in_(list(by_item)))
-        .order_by(col(ActionItem.id))
-        .with_for_update()
+    # The events are inserted by now (after_flush), so the stored histories leave them out.
+    histories = _stored_histories(
+        session.connection(), list(by_item), {item_event.id for item_event in new_events}
     )
     rows: list[dict[str, Any]] = []
     for item_id, events in by_item.items():
         events.sort(key=_insert_order)
         new = [_Link(e.id, e.workspace_id, e.at, _snapshot_of(e), pending=True) for e in events]
         since = min(link.at for link in new)
-        stored = _stored_links(connection, item_id, since, [e.id for e in events])
+        history = histories.get(item_id, [])
+        # The last stored event at or before the first new one, and every later stored event
+        # (normally none: new events come after the stored ones).
+        before = [link for link in history if link.at <= since]
+        stored = before[-1:] + [link for link in history if link.at > since]
         rows.extend(_changes_for_item(stored, new))
     if rows:
-        connection.execute(insert(GoalHoursChange), rows)
+        session.connection().execute(insert(GoalHoursChange), rows)
 
 
 def _insert_order(obj: object) -> int:

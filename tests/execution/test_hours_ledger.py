@@ -14,10 +14,11 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from app.models import ActionItem, Goal, GoalHoursChange, ItemEvent, ItemStatus
+from app.models import ActionItem, Goal, GoalHoursChange, ItemEvent, ItemStatus, hours_ledger
 from app.services.items import create_item, delete_item, update_item
 from app.services.progress import current_hours, hours_at
 from app.settings import Settings
@@ -383,3 +384,41 @@ def test_concurrent_writers_on_one_item_chain_their_changes(engine: Engine) -> N
         # The drift snapshot equals the first writer's: it must change nothing.
         assert ledger_hours(check, workspace.id, at("2027-01-06 12:00")) == {goal.id: (4.0, 4.0)}
         assert_same_at(check, workspace.id, hourly("2027-01-05 00:00", 12))
+
+
+def test_one_flush_over_many_items_reads_their_histories_in_chunks(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hours_ledger, "CHUNK", 2)
+    workspace = make_workspace(session)
+    owner = make_person(session, workspace.id)
+    goal = make_goal(session, make_plan(session, workspace.id), owner)
+    items = [
+        created(session, goal, owner, at("2027-01-05 09:00"), estimate=number + 1)
+        for number in range(5)
+    ]
+    for item in items[:3]:
+        change(session, item, "status", at("2027-01-06 09:00"), status=ItemStatus.done)
+    deleted_at = at("2027-01-08 09:00")
+    for item in items:  # one flush over five items, as deleting a goal does
+        session.add(
+            ItemEvent(
+                workspace_id=workspace.id,
+                item_id=item.id,
+                goal_id=goal.id,
+                kind="deleted",
+                estimate_hours=item.estimate_hours,
+                status=item.status,
+                data={"item_id": str(item.id)},
+                at=deleted_at,
+            )
+        )
+    session.flush()
+    for item in items:
+        session.delete(item)
+    session.flush()
+    assert ledger_hours(session, workspace.id, deleted_at - timedelta(seconds=1)) == {
+        goal.id: (15.0, 6.0)
+    }
+    assert ledger_hours(session, workspace.id, deleted_at) == {}
+    assert_same_at(session, workspace.id, [*hourly("2027-01-05 00:00", 8), deleted_at])
