@@ -133,7 +133,6 @@ def apply_batch(
     """
     if not batch:
         return True
-    now = context.clock.now()
     actor = f"{connection.kind}:{connection.name}"
     refs = sorted(
         {
@@ -169,11 +168,14 @@ def apply_batch(
                 if previous is not None and previous[0] == remote:
                     outcome = previous[1]
                 else:
-                    outcome = apply_remote_item(session, connection, remote, now, actor)
+                    # Its own instant, so the events of one batch keep their order in time.
+                    applied_at = context.clock.now()
+                    outcome = apply_remote_item(session, connection, remote, applied_at, actor)
                     last_applied[remote.ref.external_id] = (remote, outcome)
                 applied += outcome == "applied"
             outcomes[f"applied {applied} of {len(remotes)} hints"].append(delivery.id)
         session.flush()
+        now = context.clock.now()
         if not _mark_processed(session, context.worker_id, outcomes, now):
             session.rollback()
             log.warning(
