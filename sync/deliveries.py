@@ -49,6 +49,9 @@ log = logging.getLogger("planbridge.sync")
 # few hundred is applied in well under a second, far inside any lease.
 DELIVERY_BATCH = 200
 MAX_PROCESSING_ATTEMPTS = 5
+# How soon after a delivery its connection is pulled (the pull repairs a hint that could not be
+# used). Not at once: under a stream of deliveries that was a tracker round trip after every batch.
+PULL_AFTER_DELIVERY = timedelta(seconds=2)
 ConnectionFailure = tuple[uuid.UUID, RateLimited | AuthFailed]
 
 
@@ -214,18 +217,21 @@ def _mark_processed(
 
 
 def _bring_pull_forward(session: Session, connection_id: uuid.UUID, now: datetime) -> None:
-    """A hint that could not be used is repaired by the next pull: make it due now.
+    """A hint that could not be used is repaired by the next pull: make it due within
+    ``PULL_AFTER_DELIVERY``.
 
-    Conditional, so a burst of deliveries writes the connection row once, not once per delivery.
+    Conditional, so a burst of deliveries writes the connection row once, not once per batch, and
+    brings one pull, not a pull after every batch.
     """
     table: Any = Connection
+    due = now + PULL_AFTER_DELIVERY
     session.execute(
         update(table)
         .where(
             table.id == connection_id,
-            or_(table.next_poll_at.is_(None), table.next_poll_at > now),
+            or_(table.next_poll_at.is_(None), table.next_poll_at > due),
         )
-        .values(next_poll_at=now)
+        .values(next_poll_at=due)
         .execution_options(synchronize_session=False)
     )
 
