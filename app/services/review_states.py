@@ -36,7 +36,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, and_, case, cast, exists, func, or_, select, text
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlmodel import Session, col
 
 from app.models import ActionItem, Goal, ItemEvent, ItemStatus
@@ -81,14 +94,26 @@ def _after(at: datetime) -> tuple[Any, ...]:
     return (col(ItemEvent.item_id) == col(ActionItem.id), col(ItemEvent.at) > at)
 
 
-def _events_after(workspace_id: uuid.UUID, at: datetime) -> Select[Any]:
-    """Ids of the items with an event after ``at``: one range of the (workspace, at) index, empty
-    while the week runs (as a semi-join it is as quick as a probe per item for a past week)."""
-    return select(col(ItemEvent.item_id)).where(
+def any_event_after(session: Session, workspace_id: uuid.UUID, at: datetime) -> bool:
+    """Whether anything happened in the workspace after ``at`` (one index look-up)."""
+    return (
+        session.scalar(select(literal(1)).where(*_workspace_after(workspace_id, at)).limit(1))
+        is not None
+    )
+
+
+def _workspace_after(workspace_id: uuid.UUID, at: datetime) -> tuple[Any, ...]:
+    return (
         col(ItemEvent.workspace_id) == workspace_id,
         col(ItemEvent.at) > at,
         col(ItemEvent.item_id).is_not(None),
     )
+
+
+def _events_after(workspace_id: uuid.UUID, at: datetime) -> Select[Any]:
+    """Ids of the items with an event after ``at``: one range of the (workspace, at) index, empty
+    while the week runs (as a semi-join it is as quick as a probe per item for a past week)."""
+    return select(col(ItemEvent.item_id)).where(*_workspace_after(workspace_id, at))
 
 
 def _snapshot_status_at(at: datetime) -> Any:
@@ -257,22 +282,28 @@ def goal_parts(
         col(ActionItem.workspace_id) == workspace_id,
         col(ActionItem.goal_id).in_(goal_ids),
     )
-    # The plan's items touched since the cut, with their state at it (one query; no probe
-    # while the week runs, when there are none).
-    touched = session.execute(
-        select(
-            text_id(ActionItem.id),
-            col(ActionItem.title),
-            text_id(ActionItem.owner_id),
-            col(ActionItem.due_date),
-            *state_columns(cut),
-        ).where(
-            *in_plan,
-            # Created after the cut: in no list (no snapshot by then, no event in the week).
-            col(ActionItem.created_at) <= cut,
-            col(ActionItem.id).in_(_events_after(workspace_id, cut)),
-        )
-    ).all()
+    # The plan's items touched since the cut, with their state at it (one query). While the week
+    # runs there are none: one look at the (workspace, at) index says so, and the per-item
+    # "untouched since" test below is left out.
+    anything_since = any_event_after(session, workspace_id, cut)
+    touched = (
+        []
+        if not anything_since
+        else session.execute(
+            select(
+                text_id(ActionItem.id),
+                col(ActionItem.title),
+                text_id(ActionItem.owner_id),
+                col(ActionItem.due_date),
+                *state_columns(cut),
+            ).where(
+                *in_plan,
+                # Created after the cut: in no list (no snapshot by then, no event in the week).
+                col(ActionItem.created_at) <= cut,
+                col(ActionItem.id).in_(_events_after(workspace_id, cut)),
+            )
+        ).all()
+    )
     now_rows: dict[str, tuple[str, str, date]] = {}
     moved: dict[str, _State] = {}
     for row in touched:
@@ -339,7 +370,7 @@ def goal_parts(
             *in_plan,
             col(ActionItem.status).in_(list(OPEN_STATUSES)),
             col(ActionItem.created_at) <= cut,
-            untouched_since,
+            untouched_since if anything_since else true(),
             or_(col(ActionItem.due_date) < today, due_soon, is_stale),
         )
     )
