@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr
@@ -78,7 +78,17 @@ def _item_payload(stored: StoredItem) -> dict[str, Any]:
         "updated_at": stored.updated_at.isoformat(),
         "deleted": stored.deleted,
         "assignee": stored.assignee,
+        # The whole object, as GitHub and Jira send it: a hint is compared field by field.
+        "description": _visible_description(stored),
+        "due_date": stored.due_date.isoformat() if stored.due_date else None,
     }
+
+
+def _visible_description(stored: StoredItem) -> str:
+    """The description without the marker line, as every connector reports it."""
+    if not stored.item_id:
+        return stored.description
+    return stored.description.replace(marker_text(uuid.UUID(stored.item_id)), "").rstrip()
 
 
 class MemoryConnector:
@@ -115,7 +125,7 @@ class MemoryConnector:
             title=stored.title,
             status=RemoteStatus(stored.status),
             updated_at=stored.updated_at,
-            description=stored.description,
+            description=_visible_description(stored),
             raw_status=stored.status,
             assignee=stored.assignee,
             due_date=stored.due_date,
@@ -214,6 +224,7 @@ class MemoryConnector:
             data = payload["item"]
             ref = RemoteRef(str(data["id"]))
             updated_at = datetime.fromisoformat(data["updated_at"])
+            due_date = date.fromisoformat(data["due_date"]) if data.get("due_date") else None
         except (ValueError, KeyError, TypeError) as exc:
             raise Invalid(f"memory webhook body is not understood: {exc}") from exc
         item_id = uuid.UUID(data["item_id"]) if data.get("item_id") else None
@@ -224,6 +235,8 @@ class MemoryConnector:
             updated_at=updated_at,
             item_id=item_id,
             assignee=data.get("assignee"),
+            description=str(data.get("description") or ""),
+            due_date=due_date,
             deleted=bool(data.get("deleted")),
         )
         return [

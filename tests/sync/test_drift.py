@@ -18,9 +18,10 @@ from sqlmodel import Session, select
 from app.models import Connection, ExternalLink, ItemEvent
 from connectors.base import RemoteItem, RemoteRef
 from connectors.jira import adf
+from connectors.memory import DELIVERY_HEADER, SIGNATURE_HEADER, sign, webhook_body
 from sync.engine import SyncEngine
 from tests.conftest import Tenant
-from tests.sync.conftest import run_until_idle
+from tests.sync.conftest import run_until_idle, seed
 from tests.sync.e2e import SeededPlan, create_connection, seed_plan
 from tests.trackers.github.emulator import PERSON
 from tests.trackers.github.harness import TOKEN, GitHubHarness
@@ -275,3 +276,19 @@ def test_an_edit_the_pull_has_not_seen_yet_is_recorded_by_the_next_push(
     tracker.settle()
     sync_engine.pull_due(force_connection=uuid.UUID(seeded.connection_id))
     assert len(_drift(engine)) == 3
+
+
+def test_a_webhook_carrying_the_whole_object_is_no_drift_when_nobody_edited(
+    client: TestClient, tenant: Tenant, sync_engine: SyncEngine, engine: Engine
+) -> None:
+    seeded = seed(client, tenant, items=1)
+    run_until_idle(sync_engine)
+    [stored] = seeded.tracker.all_items()
+    changed = seeded.tracker.person_sets_status(str(stored.id), "in_progress")
+    assert changed is not None
+    body = webhook_body(changed)
+    headers = {SIGNATURE_HEADER: sign(seeded.webhook_secret, body), DELIVERY_HEADER: "d-1"}
+    response = client.post(f"/webhooks/{seeded.connection_id}", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    run_until_idle(sync_engine)
+    assert _drift(engine) == []
