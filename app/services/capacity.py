@@ -12,6 +12,12 @@ hours of
   daylight-saving change is an hour shorter or longer that week); without either, undeclared (None):
   nobody is reported over an undeclared capacity. A declared 0 means every planned hour is too much.
 - Over capacity: planned hours exceed capacity by more than 0.01 h (float noise is not an overload).
+
+How planned hours are computed: every item keeps its spread as three columns (first and last
+working day, hours per working day: ``app.models.execution.item_load``), set by an ORM hook on
+each insert and update, so no caller keeps them by hand. ``planned_hours`` sums, per person, the
+rates starting and ending on each day in the database and runs the sum over the days in Python:
+its cost grows with people x days, not with items (a plan of 100,000 items: two index reads).
 """
 
 from __future__ import annotations
