@@ -1,13 +1,15 @@
 """Webhook load: signed GitHub deliveries at rising rates into ``planbridge serve`` on PostgreSQL.
 
-    python bench/webhook_load.py          # rates 250..2000/s, 10 s each, then a 60 s hold
+    python bench/webhook_load.py          # rates 500..3000/s, 10 s each, then a 60 s hold
     python bench/webhook_load.py --rates 500,1000 --step-seconds 5 --hold-seconds 20
     python bench/webhook_load.py --api-workers 2 --senders 2 --worker-after
 
 Setup: a scratch PostgreSQL database, ``planbridge serve --no-worker --workers N``
-(``--api-workers``: uvicorn processes sharing one port), one ``planbridge worker`` processing
-deliveries while they arrive (or, with ``--worker-after``, once the load is over), a GitHub
-connection on the GitHub emulator with 20 pushed issues; deliveries carry those issues, as
+(``--api-workers``, default 1: on 2 cores shared with PostgreSQL, the worker and the senders, one
+API process gathers bigger group commits and used less CPU per delivery than two, and held higher
+rates), one ``planbridge worker`` processing deliveries while they arrive (or, with
+``--worker-after``, once the load is over), a GitHub connection on the GitHub emulator with 20
+pushed issues; deliveries carry those issues, as
 GitHub would send them.
 
 Load is open-loop: request i is due at start + i/rate, and its latency counts from that moment, so a
@@ -536,10 +538,10 @@ def run(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--rates", default="250,500,750,1000,1250,1500,2000")
+    parser.add_argument("--rates", default="500,1000,1500,2000,2500,3000")
     parser.add_argument("--step-seconds", type=float, default=10)
     parser.add_argument("--hold-seconds", type=float, default=60)
-    parser.add_argument("--api-workers", type=int, default=2, help="serve --workers N")
+    parser.add_argument("--api-workers", type=int, default=1, help="serve --workers N")
     parser.add_argument("--senders", type=int, default=2, help="load generator processes")
     parser.add_argument("--pool", type=int, default=32, help="connections per sender")
     parser.add_argument("--drain-seconds", type=float, default=600)
