@@ -30,6 +30,7 @@ takes its parts with it (cascade); a different ``stale_after_days`` is ignored a
 from __future__ import annotations
 
 import gc
+import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +54,7 @@ from app.services.progress import change, get_plan, plan_goals
 from app.services.review_states import LISTS, GoalPart, StatesAt, goal_parts, planned_in_week
 from app.settings import Settings
 
+log = logging.getLogger("planbridge.reviews")
 # Longer than any write transaction: events stamped inside the week are committed by then.
 FREEZE_AFTER = timedelta(minutes=10)
 # Planning changes that alter what a stored row shows of an item (partial index in
@@ -574,7 +576,12 @@ def enqueue_ready_reviews(
     from app.services.notifications import enqueue_event
 
     now = now or utcnow()
-    freeze_last_week_reviews(session, settings, now=now)
+    try:
+        # In a savepoint: a review that cannot be stored must not hold back the notifications.
+        with session.begin_nested():
+            freeze_last_week_reviews(session, settings, now=now)
+    except Exception:
+        log.exception("storing last week's reviews failed; retried at the next check")
     week = IsoWeek.of(now.date()).shifted(-1)
     workspaces = set(
         session.scalars(

@@ -293,3 +293,30 @@ def test_owner_of_a_week_spanning_item_is_over_capacity_as_at_the_cut(session: S
     # S: 10 h over Thu 14 .. Tue 26 = 9 working days, 5 of them in W03.
     assert [(o.name, o.planned_hours) for o in review.over_capacity] == [("Ada", 5.56)]
     assert review == reference_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now)
+
+
+def test_a_review_that_cannot_be_stored_does_not_hold_back_its_announcement(
+    session: Session, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from app.models.execution import NotificationDelivery, Subscription
+    from app.services import reviews
+
+    workspace, _plan, _items = script(session)
+    session.add(
+        Subscription(
+            workspace_id=workspace.id,
+            url="https://hooks.example/review",
+            event_types=["review.ready"],
+            secret_encrypted="not used here",
+        )
+    )
+    session.flush()
+
+    def broken(*_args: object, **_kwargs: object) -> int:
+        raise RuntimeError("storage is broken")
+
+    monkeypatch.setattr(reviews, "freeze_last_week_reviews", broken)
+    assert reviews.enqueue_ready_reviews(session, SETTINGS, now=at("2027-01-25 06:00")) == 1
+    assert "storing last week's reviews failed" in caplog.text
+    assert frozen_rows(session) == []
+    assert len(session.exec(select(NotificationDelivery)).all()) == 1
