@@ -116,7 +116,14 @@ class WebhookDelivery(SQLModel, table=True):
         UniqueConstraint(
             "connection_id", "delivery_id", name="uq_webhook_delivery_connection_delivery"
         ),
-        Index("ix_webhook_delivery_pending", "processed_at", "received_at"),
+        # Partial, on the order of the claim: PostgreSQL does not take its order from an index
+        # whose leading column is only tested IS NULL, so it sorted the whole backlog per claim.
+        Index(
+            "ix_webhook_delivery_pending",
+            "received_at",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
     )
 
     id: uuid.UUID = id_field()

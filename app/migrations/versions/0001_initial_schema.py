@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 13:54:50.866350
+Create Date: 2026-11-25 14:15:44.230562
 """
 
 from collections.abc import Sequence
@@ -261,7 +261,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhook_delivery_connection_id'), ['connection_id'], unique=False)
-        batch_op.create_index('ix_webhook_delivery_pending', ['processed_at', 'received_at'], unique=False)
+        batch_op.create_index('ix_webhook_delivery_pending', ['received_at'], unique=False, postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_webhook_delivery_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('goal',
@@ -562,7 +562,7 @@ def downgrade() -> None:
     op.drop_table('goal')
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_delivery_workspace_id'))
-        batch_op.drop_index('ix_webhook_delivery_pending')
+        batch_op.drop_index('ix_webhook_delivery_pending', postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_webhook_delivery_connection_id'))
 
     op.drop_table('webhook_delivery')
