@@ -23,8 +23,10 @@ created later never counts, one written into the week by other means shows at on
 A stored part is dropped when its inputs change after all (the ``after_flush`` hook below):
 an event written with a time before a stored week's end (a scripted or imported history), a
 ``deleted`` event (the item's open hours leave the planned figures) or a move of an item to
-another goal (membership) drop the workspace's parts of the weeks concerned; a goal's deletion
-takes its parts with it (cascade); a different ``stale_after_days`` is ignored and recomputed.
+another goal (membership) drop the workspace's parts of the weeks concerned; a change of an
+item's owner or start drops the stored planned hours (they count items for their current owner
+from their current start); a goal's deletion takes its parts with it (cascade); a different
+``stale_after_days`` is ignored and recomputed.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ FREEZE_AFTER = timedelta(minutes=10)
 # Planning changes that alter what a stored row shows of an item (partial index in
 # app.models.execution).
 RENAME_FIELDS = ("title", "owner_id")
+# Planned hours at a past cut count each item for its current owner from its current start (as
+# the rule spreads it): a change of either makes a recomputation differ from the stored figures.
+PLANNED_BY_CURRENT = ("owner_id", "start_date")
 
 
 class ReviewItem(BaseModel):
@@ -426,19 +431,23 @@ def _drop_outdated_parts(session: OrmSession, _context: UOWTransaction) -> None:
     """After each flush: drop stored parts whose inputs the flushed events change (module
     docstring)."""
     earliest: dict[uuid.UUID, datetime] = {}
-    everything: set[uuid.UUID] = set()
+    # Per table, the workspaces whose stored weeks all go, whatever their end.
+    every_week: dict[Any, set[uuid.UUID]] = {FrozenGoalReview: set(), FrozenPlannedWeek: set()}
     for obj in session.new:
         if not isinstance(obj, ItemEvent) or obj.item_id is None:
             continue
         if obj.kind == "deleted" or obj.field == "goal_id":
-            everything.add(obj.workspace_id)
+            every_week[FrozenGoalReview].add(obj.workspace_id)
+            every_week[FrozenPlannedWeek].add(obj.workspace_id)
+        elif obj.kind == "planning" and obj.field in PLANNED_BY_CURRENT:
+            every_week[FrozenPlannedWeek].add(obj.workspace_id)
         if obj.workspace_id not in earliest or obj.at < earliest[obj.workspace_id]:
             earliest[obj.workspace_id] = obj.at
     if not earliest:
         return
     connection = session.connection()
     for workspace_id, at in earliest.items():
-        for table in (FrozenGoalReview, FrozenPlannedWeek):
+        for table, everything in every_week.items():
             condition = col(table.workspace_id) == workspace_id
             if workspace_id not in everything:
                 condition = condition & (col(table.week_end) > at)

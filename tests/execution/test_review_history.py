@@ -320,3 +320,21 @@ def test_a_review_that_cannot_be_stored_does_not_hold_back_its_announcement(
     assert "storing last week's reviews failed" in caplog.text
     assert frozen_rows(session) == []
     assert len(session.exec(select(NotificationDelivery)).all()) == 1
+
+
+def test_reassigned_item_moves_its_planned_hours_as_a_recomputation_would(
+    session: Session,
+) -> None:
+    workspace, plan, (_a, b, _c) = script(session)
+    now = at("2027-02-10 10:00")
+    weekly_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now, store=True)
+    bob = plan_goal(session, plan, "Quiet").owner_id
+    b.owner_id = bob
+    b.start_date = date(2027, 1, 18)
+    session.add(b)
+    record(session, b, "planning", at("2027-02-01 09:00"), field="owner_id", to_value=str(bob))
+    assert session.get(FrozenPlannedWeek, (workspace.id, str(WEEK))) is None
+    assert len(frozen_rows(session)) == 2  # the lists only need the new owner's name
+    review = weekly_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now, store=True)
+    assert review == reference_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now)
+    assert [o.name for o in review.over_capacity] == ["Bob"]
