@@ -128,7 +128,9 @@ class WebhookDelivery(SQLModel, table=True):
 
     id: uuid.UUID = id_field()
     workspace_id: uuid.UUID = workspace_field()
-    connection_id: uuid.UUID = Field(foreign_key="connection.id", index=True, ondelete="CASCADE")
+    # No index of its own: the unique (connection_id, delivery_id) key leads with it, and every
+    # index is written again each time a delivery row is (stored, claimed, processed).
+    connection_id: uuid.UUID = Field(foreign_key="connection.id", ondelete="CASCADE")
     delivery_id: str = Field(max_length=200)
     received_at: datetime = created_field()
     headers: dict[str, Any] = json_field()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:15:44.230562
+Create Date: 2026-11-25 14:16:15.116425
 """
 
 from collections.abc import Sequence
@@ -260,7 +260,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('connection_id', 'delivery_id', name='uq_webhook_delivery_connection_delivery')
     )
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_webhook_delivery_connection_id'), ['connection_id'], unique=False)
         batch_op.create_index('ix_webhook_delivery_pending', ['received_at'], unique=False, postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_webhook_delivery_workspace_id'), ['workspace_id'], unique=False)
 
@@ -563,7 +562,6 @@ def downgrade() -> None:
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_delivery_workspace_id'))
         batch_op.drop_index('ix_webhook_delivery_pending', postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
-        batch_op.drop_index(batch_op.f('ix_webhook_delivery_connection_id'))
 
     op.drop_table('webhook_delivery')
     with op.batch_alter_table('plan', schema=None) as batch_op:
