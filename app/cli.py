@@ -67,7 +67,7 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Run the web service (and, by default, one embedded sync worker)."""
+    """Run the web service (and, by default, an embedded sync worker of 2 threads)."""
     import os
 
     import uvicorn
@@ -137,7 +137,23 @@ def token_create(
 @cli.command()
 def worker(
     concurrency: Annotated[
-        int, typer.Option(min=1, max=64, help="Worker threads in this process.")
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker threads in this process. With 1, a tracker that answers slowly can hold "
+            "the single thread (up to its timeout per call) and every connection waits.",
+        ),
+    ] = 4,
+    connection_threads: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="At most this many of the threads in one connection's tracker calls at once, so "
+            "that a slow tracker leaves the other connections a thread (keep it below "
+            "--concurrency).",
+        ),
     ] = 1,
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve this process's Prometheus counters on this port.")
@@ -154,7 +170,7 @@ def worker(
         serve_process_metrics(metrics_port)
     # The schema belongs to `planbridge migrate` / `serve`; a worker only uses it.
     engine = make_engine(settings.database_url, pool_size=max(5, concurrency + 2))
-    running = Worker(engine, settings, threads=concurrency)
+    running = Worker(engine, settings, threads=concurrency, connection_threads=connection_threads)
     running.install_signal_handlers()
     running.start()
     running.join()

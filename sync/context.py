@@ -17,6 +17,7 @@ from app.settings import Settings
 from connectors.base import Connector, RequestPacedConnector
 from connectors.registry import build_connector
 from sync.clock import Clock, SystemClock
+from sync.connection_slots import ConnectionSlots
 from sync.pacing import PacingGate, SharedRequestPacer
 from sync.retry import DEFAULT_POLICY, RetryPolicy
 
@@ -31,6 +32,8 @@ class EngineContext:
     clock: Clock = field(default_factory=SystemClock)
     retry_policy: RetryPolicy = DEFAULT_POLICY
     pacing: PacingGate = field(default_factory=PacingGate)
+    # Shared by the threads of one worker process: the per-connection cap on tracker calls.
+    slots: ConnectionSlots = field(default_factory=ConnectionSlots)
     # Connectors hold HTTP sessions that are not thread-safe: one cache per thread.
     _local: threading.local = field(default_factory=threading.local)
 

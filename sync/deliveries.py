@@ -52,6 +52,9 @@ MAX_PROCESSING_ATTEMPTS = 5
 # How soon after a delivery its connection is pulled (the pull repairs a hint that could not be
 # used). Not at once: under a stream of deliveries that was a tracker round trip after every batch.
 PULL_AFTER_DELIVERY = timedelta(seconds=2)
+# A delivery that needs a tracker whose slots this process's other threads hold all
+# (sync/connection_slots.py) is claimable again this much later: soon, but not in a busy loop.
+HELD_DELIVERY_DELAY = timedelta(seconds=1)
 ConnectionFailure = tuple[uuid.UUID, RateLimited | AuthFailed]
 
 
@@ -79,21 +82,57 @@ def process_claimed_deliveries(
     groups: dict[uuid.UUID, list[WebhookDelivery]] = defaultdict(list)
     for delivery in deliveries:
         groups[delivery.connection_id].append(delivery)
-    failures: list[ConnectionFailure] = []
+    waiting: list[tuple[Connection, list[WebhookDelivery]]] = []
     for connection_id, group in groups.items():
         connection = connections.get(connection_id)
         if connection is None:
             continue  # deleted meanwhile: its deliveries went with it
         with bind_log_context(connection_id=connection_id):
-            failure = _process_group(context, connection, group)
+            one_by_one = _apply_group(context, connection, group)
+        if one_by_one:
+            waiting.append((connection, one_by_one))
+    # Deliveries that need the tracker come after every batch, and of one connection only: a
+    # tracker that hangs then holds up no other connection's deliveries (handed back at once for
+    # another thread), nor its own beyond its slots (handed back for a moment).
+    failures: list[ConnectionFailure] = []
+    for index, (connection, one_by_one) in enumerate(waiting):
+        if index > 0:
+            _hand_back(context, one_by_one, timedelta(0))
+            continue
+        with context.slots.occupy(connection.id) as entered:
+            if not entered:
+                _hand_back(context, one_by_one, HELD_DELIVERY_DELAY)
+                continue
+            with bind_log_context(connection_id=connection.id):
+                failure = _process_one_by_one(context, one_by_one)
         if failure is not None:
-            failures.append((connection_id, failure))
+            failures.append((connection.id, failure))
     return failures
 
 
-def _process_group(
+def _hand_back(
+    context: EngineContext, deliveries: Sequence[WebhookDelivery], delay: timedelta
+) -> None:
+    """Release claimed deliveries unprocessed, claimable again after ``delay``."""
+    table: Any = WebhookDelivery
+    with Session(context.engine) as session:
+        session.execute(
+            update(table)
+            .where(
+                table.id.in_([delivery.id for delivery in deliveries]),
+                table.leased_by == context.worker_id,
+            )
+            .values(leased_by=None, lease_until=context.clock.now() + delay if delay else None)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+
+
+def _apply_group(
     context: EngineContext, connection: Connection, group: list[WebhookDelivery]
-) -> RateLimited | AuthFailed | None:
+) -> list[WebhookDelivery]:
+    """Apply the deliveries whose hints carry the objects (no tracker call); returns the ones
+    that need the tracker."""
     connector = context.connector(connection)
     batch: list[tuple[WebhookDelivery, list[RemoteItem] | str]] = []
     one_by_one: list[WebhookDelivery] = []
@@ -112,6 +151,12 @@ def _process_group(
             one_by_one.append(delivery)
     for start in range(0, len(batch), DELIVERY_BATCH):
         apply_batch(context, connection, batch[start : start + DELIVERY_BATCH])
+    return one_by_one
+
+
+def _process_one_by_one(
+    context: EngineContext, one_by_one: list[WebhookDelivery]
+) -> RateLimited | AuthFailed | None:
     for index, delivery in enumerate(one_by_one):
         with bind_log_context(delivery_id=delivery.delivery_id):
             try:

@@ -37,7 +37,7 @@ from sync.push import PushDeferred, push_link
 from sync.retry import next_attempt_delay, next_pull_delay, rate_limit_backoff
 from sync.review_comments import post_review_comments
 from sync.routing import ensure_links, follow_moves
-from sync.scheduler import claim, renew
+from sync.scheduler import claim, release_by_id, renew
 
 log = logging.getLogger("planbridge.sync")
 BATCH = 20
@@ -166,27 +166,45 @@ class SyncEngine:
     # --- pulls ---------------------------------------------------------------------------------
 
     def pull_due(self, limit: int = 5, *, force_connection: uuid.UUID | None = None) -> int:
-        now = self.context.clock.now()
+        """Pull up to ``limit`` due connections, claimed one at a time: connections claimed
+        together would wait behind the first one's tracker, however slow it answers."""
         table: Any = Connection
-        due = or_(table.next_poll_at.is_(None), table.next_poll_at <= now)
-        conditions = [table.id == force_connection] if force_connection else [due]
-        ids = claim(
-            self.context.engine,
-            Connection,
-            worker_id=self.context.worker_id,
-            now=now,
-            lease=self.context.lease,
-            conditions=[*conditions, *_connection_usable(now)],
-            order_by=[table.next_poll_at],
-            limit=limit,
-        )
-        for connection_id in ids:
-            self.pull_one(connection_id)
-        return len(ids)
+        pulled = 0
+        for _ in range(limit):
+            now = self.context.clock.now()
+            due = or_(table.next_poll_at.is_(None), table.next_poll_at <= now)
+            conditions = [table.id == force_connection] if force_connection else [due]
+            full = self.context.slots.full()  # this process's threads are all in its tracker
+            if full:
+                conditions.append(table.id.not_in(full))
+            ids = claim(
+                self.context.engine,
+                Connection,
+                worker_id=self.context.worker_id,
+                now=now,
+                lease=self.context.lease,
+                conditions=[*conditions, *_connection_usable(now)],
+                order_by=[table.next_poll_at],
+                limit=1,
+            )
+            if not ids:
+                break
+            pulled += self.pull_one(ids[0])
+            if force_connection:
+                break
+        return pulled
 
-    def pull_one(self, connection_id: uuid.UUID) -> None:
-        with bind_log_context(connection_id=connection_id):
-            self._pull_one(connection_id)
+    def pull_one(self, connection_id: uuid.UUID) -> int:
+        """Pull a claimed connection; 0 when it was handed back (its slots all taken)."""
+        with self.context.slots.occupy(connection_id) as entered:
+            if not entered:
+                release_by_id(
+                    self.context.engine, Connection, connection_id, self.context.worker_id
+                )
+                return 0
+            with bind_log_context(connection_id=connection_id):
+                self._pull_one(connection_id)
+        return 1
 
     def _pull_one(self, connection_id: uuid.UUID) -> None:
         error: ConnectorError | None = None
@@ -246,7 +264,10 @@ class SyncEngine:
     ) -> Counter[str]:
         now = self.context.clock.now()
         link: Any = ExternalLink
-        conditions = needs_push_conditions(now, self.context.pacing.held(now))
+        # Left out: connections waiting for a write slot, and those whose tracker already has
+        # all the threads of this process it may have (sync/connection_slots.py).
+        held = [*self.context.pacing.held(now), *self.context.slots.full()]
+        conditions = needs_push_conditions(now, held)
         if connection_id is not None:
             conditions.append(link.connection_id == connection_id)
         ids = claim(
@@ -267,7 +288,7 @@ class SyncEngine:
             limit=limit,
         )
         outcomes: Counter[str] = Counter()
-        for link_id in self._push_order(ids):
+        for link_id in self._push_order(ids, self._one_connection(ids)):
             # A batch can outlast its lease: renew it per link, and skip a link taken over
             # meanwhile.
             until = self.context.clock.now() + self.context.lease
@@ -277,20 +298,35 @@ class SyncEngine:
             outcomes[self.push_one(link_id)] += 1
         return outcomes
 
-    def _push_order(self, ids: list[uuid.UUID]) -> list[uuid.UUID]:
-        """The claimed links in push order (a claim's UPDATE ... RETURNING does not keep its
+    def _one_connection(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[bool, bool]]:
+        """The push rank of the claimed links of one connection; the others are handed back at
+        once, so that a tracker that hangs holds up no link of another connection."""
+        if not ids:
+            return {}
+        table: Any = ExternalLink
+        query = select(table.id, table.connection_id, table.kind, table.moved_at).where(
+            table.id.in_(ids)
+        )
+        with Session(self.context.engine) as session:
+            rows = sorted(
+                session.execute(query).all(), key=lambda row: (row[2] != "goal", row[3] is not None)
+            )
+        if not rows:
+            return {}
+        kept = rows[0][1]
+        for row in rows:
+            if row[1] != kept:
+                release_by_id(self.context.engine, ExternalLink, row[0], self.context.worker_id)
+        return {row[0]: (row[2] != "goal", row[3] is not None) for row in rows if row[1] == kept}
+
+    @staticmethod
+    def _push_order(
+        ids: list[uuid.UUID], rank: dict[uuid.UUID, tuple[bool, bool]]
+    ) -> list[uuid.UUID]:
+        """The kept links in push order (a claim's UPDATE ... RETURNING does not keep its
         ORDER BY): goal mirrors before the items that need them as parent, and a moved item's
         close-out after the create of its new object, which it waits for."""
-        if len(ids) < 2:
-            return ids
-        table: Any = ExternalLink
-        query = select(table.id, table.kind, table.moved_at).where(table.id.in_(ids))
-        with Session(self.context.engine) as session:
-            rank = {
-                row[0]: (row[1] != "goal", row[2] is not None)
-                for row in session.execute(query).all()
-            }
-        return sorted(ids, key=lambda link_id: rank.get(link_id, (True, True)))
+        return sorted((i for i in ids if i in rank), key=lambda link_id: rank[link_id])
 
     def push_one(self, link_id: uuid.UUID) -> str:
         connection_id, item_id = self._link_subject(link_id)
@@ -298,8 +334,15 @@ class SyncEngine:
             # An earlier push of this batch found no write slot: hand the rest back untouched.
             self._release_link(link_id)
             return "deferred"
-        with bind_log_context(connection_id=connection_id, item_id=item_id):
-            outcome = self._push_one(link_id, connection_id)
+        if connection_id is None:  # the link went away meanwhile
+            return self._push_one(link_id, connection_id)
+        with self.context.slots.occupy(connection_id) as entered:
+            if not entered:
+                # Other threads of this process took all its slots since the claim.
+                self._release_link(link_id)
+                return "deferred"
+            with bind_log_context(connection_id=connection_id, item_id=item_id):
+                outcome = self._push_one(link_id, connection_id)
         if outcome in COUNTED_PUSH_OUTCOMES:
             record_push(connection_id, outcome)
         return outcome
@@ -451,7 +494,13 @@ class SyncEngine:
         """One full pass in the foreground: deliveries, a pull of every (or one) connection, then
         every pending push, waiting for write slots when paced. Returns counts per outcome."""
         totals: Counter[str] = Counter()
-        totals["deliveries"] += self.process_deliveries(limit=10_000)
+        # Deliveries needing the tracker are processed one connection per call (the others are
+        # handed back, see sync/deliveries.py): call until nothing is left to claim.
+        for _ in range(100):
+            processed = self.process_deliveries(limit=10_000)
+            totals["deliveries"] += processed
+            if not processed:
+                break
         table: Any = Connection
         query = select(table.id).where(*_connection_usable(self.context.clock.now()))
         if connection_id is not None:

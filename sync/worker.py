@@ -1,10 +1,25 @@
 """Workers: threads that run engine steps until told to stop.
 
-``planbridge worker --concurrency N`` runs N threads in one process; ``planbridge serve`` runs one
-embedded thread (unless ``--no-worker``). SIGTERM and SIGINT set a stop flag: each thread finishes
-the
-step it is in (so no claimed work is abandoned half-done) and exits; leases of anything a killed
-process held expire after ``settings.sync_lease_seconds``.
+``planbridge worker --concurrency N`` runs N threads in one process (default 4);
+``planbridge serve`` runs 2 embedded threads (unless ``--no-worker``). SIGTERM and SIGINT set a stop
+flag: each thread finishes the step it is in (so no claimed work is abandoned half-done) and exits;
+leases of anything a killed process held expire after ``settings.sync_lease_seconds``.
+
+A slow tracker never takes every thread. At most ``connection_threads`` threads of a process
+(default 1, ``planbridge worker --connection-threads N``) are in one connection's tracker calls at
+once (sync/connection_slots.py): a connection whose slots are all taken is left out of the claims
+of pushes and pulls (the ``held`` list that also leaves out connections waiting for a write slot),
+work claimed just before its slots filled up is handed back, and a step claims pulls one at a time
+and pushes of one connection at a time, so nothing of another connection waits behind a hanging
+call. Webhook deliveries whose hints carry the object (the usual case) need no tracker and are
+applied whatever the tracker does; the few that need it take a slot too (sync/deliveries.py).
+So with N threads, N - 1 connections can hang at once and the others still have a thread. Why 1
+per connection by default: the trackers' own rate limits (GitHub 80 writes a minute, Trello 10
+requests a second per token) bound one connection's pushes more than one thread does, and more
+worker processes still add threads per connection (scale-out); a single Jira connection with a
+large backlog and no slow peers is the case for raising it. Tracker calls are I/O, so threads are
+cheap: the defaults are 4 threads per worker process and 2 in ``serve``. With ``--concurrency 1``
+the single thread can still be held by one slow tracker (up to the connector's timeout per call).
 """
 
 from __future__ import annotations
@@ -20,12 +35,18 @@ from sqlalchemy.engine import Engine
 
 from app.settings import Settings
 from sync.clock import Clock, SystemClock
+from sync.connection_slots import ConnectionSlots
 from sync.context import EngineContext
 from sync.deliveries import DELIVERY_BATCH
 from sync.engine import SyncEngine
 
 log = logging.getLogger("planbridge.sync")
 IDLE_SECONDS = 1.0
+# Threads of ``planbridge worker`` and of the worker embedded in ``planbridge serve`` (the docstring
+# says why); at most CONNECTION_THREADS of them in one connection's tracker calls at once.
+WORKER_THREADS = 4
+EMBEDDED_WORKER_THREADS = 2
+CONNECTION_THREADS = 1
 # How long a worker lets deliveries gather after a step that processed only a few: adds at most
 # this to a delivery's processing delay, and batches of dozens instead of a few cut the CPU per
 # delivery of the worker and of PostgreSQL.
@@ -41,6 +62,7 @@ class Worker:
         settings: Settings,
         *,
         threads: int = 1,
+        connection_threads: int = CONNECTION_THREADS,
         name: str | None = None,
         clock: Clock | None = None,
         idle_seconds: float = IDLE_SECONDS,
@@ -51,11 +73,19 @@ class Worker:
         self._wake = threading.Event()
         self._idle_seconds = idle_seconds
         self._on_step = on_step
+        # One set of slots for all the threads: the cap is per process.
+        self.slots = ConnectionSlots(connection_threads)
         self._threads = [
             threading.Thread(
                 target=self._loop,
                 args=(
-                    EngineContext(engine, settings, f"{self.name}-{index}", clock or SystemClock()),
+                    EngineContext(
+                        engine,
+                        settings,
+                        f"{self.name}-{index}",
+                        clock or SystemClock(),
+                        slots=self.slots,
+                    ),
                 ),
                 name=f"{self.name}-{index}",
                 daemon=True,
@@ -122,5 +152,5 @@ class Worker:
 
 
 def start_embedded_worker(settings: Settings, engine: Engine) -> Worker:
-    """The one worker thread ``planbridge serve`` runs beside the API (SIGTERM is uvicorn's)."""
-    return Worker(engine, settings, threads=1, name="embedded").start()
+    """The worker threads ``planbridge serve`` runs beside the API (SIGTERM is uvicorn's)."""
+    return Worker(engine, settings, threads=EMBEDDED_WORKER_THREADS, name="embedded").start()
