@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # One embedded sync worker thread (planbridge serve; off with --no-worker and in tests).
+        # The embedded sync worker, 2 threads (planbridge serve; off with --no-worker and in tests).
         worker = start_embedded_worker(settings, engine) if settings.embedded_worker else None
         app.state.sync_worker = worker
         # What startup loaded (modules, the app, ~160,000 objects) lives as long as the process:
