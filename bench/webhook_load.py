@@ -388,6 +388,17 @@ def _wait_for_pushes(url: str, expected: int, timeout: float = 120) -> None:
     raise RuntimeError("the worker did not push the seeded items in time")
 
 
+def wait_for_drain(url: str, timeout: float) -> None:
+    """Wait until the worker has processed every delivery (or ``timeout`` passes)."""
+    started = time.monotonic()
+    backlog = inbox_counts(url)[1]
+    while backlog and time.monotonic() - started < timeout:
+        time.sleep(0.5)
+        backlog = inbox_counts(url)[1]
+    if time.monotonic() - started > 1:
+        print(f"{'':>6} (waited {time.monotonic() - started:.0f} s for the backlog to drain)")
+
+
 def verify(url: str, accepted_ids: set[str], timeout: float) -> str:
     """Wait until the inbox is drained, then check exactly-once storage and processing."""
     deadline = time.monotonic() + timeout
@@ -497,6 +508,9 @@ def run(args: argparse.Namespace) -> int:
             for rate in ([best] if best else []) + [
                 r for r in sorted(rates, reverse=True) if best and r < best
             ]:
+                if not args.worker_after:
+                    # Each hold starts from an empty inbox, not from the backlog the steps left.
+                    wait_for_drain(url, args.drain_seconds)
                 hold = run_shared_step(
                     senders, args.senders, template, rate, args.hold_seconds, meter
                 )
