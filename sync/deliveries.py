@@ -95,14 +95,16 @@ def process_claimed_deliveries(
     # tracker that hangs then holds up no other connection's deliveries (handed back at once for
     # another thread), nor its own beyond its slots (handed back for a moment).
     failures: list[ConnectionFailure] = []
-    for index, (connection, one_by_one) in enumerate(waiting):
-        if index > 0:
+    processed_one = False
+    for connection, one_by_one in waiting:
+        if processed_one:
             _hand_back(context, one_by_one, timedelta(0))
             continue
         with context.slots.occupy(connection.id) as entered:
             if not entered:
                 _hand_back(context, one_by_one, HELD_DELIVERY_DELAY)
                 continue
+            processed_one = True
             with bind_log_context(connection_id=connection.id):
                 failure = _process_one_by_one(context, one_by_one)
         if failure is not None:

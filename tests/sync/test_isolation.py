@@ -184,6 +184,49 @@ def test_connection_with_all_its_slots_taken_is_left_out_of_push_and_pull_claims
     assert len(seeded.tracker.marker_counts()) == 2
 
 
+def test_delivery_needing_a_busy_tracker_waits_without_holding_up_another_connection(
+    client: TestClient,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    sync_engine: SyncEngine,
+    engine: Engine,
+) -> None:
+    slow = seed(client, tenant, items=1)
+    fast = seed(client, other_tenant, items=1)
+    run_until_idle(sync_engine)
+    # A person deletes each object: a deletion is confirmed with the tracker, one at a time.
+    for seeded, name in ((slow, "slow-1"), (fast, "fast-1")):
+        [stored] = seeded.tracker.all_items()
+        deleted = seeded.tracker.person_deletes(str(stored.id))
+        assert deleted is not None
+        body = webhook_body(deleted, "item.deleted")
+        headers = {SIGNATURE_HEADER: sign(seeded.webhook_secret, body), DELIVERY_HEADER: name}
+        response = client.post(f"/webhooks/{seeded.connection_id}", content=body, headers=headers)
+        assert response.status_code == 202, response.text
+    slots = ConnectionSlots(1)
+    sync_engine.context.slots = slots
+    slow_id = uuid.UUID(slow.connection_id)
+    assert slots.enter(slow_id)  # another thread of this process is in the slow tracker
+
+    assert sync_engine.process_deliveries() == 2  # both claimed, the slow one's handed back
+    by_name = {d.delivery_id: d for d in _deliveries(engine)}
+    assert by_name["fast-1"].processed_at is not None
+    held = by_name["slow-1"]
+    assert held.processed_at is None and held.attempts == 0 and held.leased_by is None
+    assert held.lease_until is not None  # not claimable again at once: no busy loop
+    assert sync_engine.process_deliveries() == 0
+
+    slots.leave(slow_id)
+    with Session(engine) as session:  # what the short wait would do
+        row = session.get(WebhookDelivery, held.id)
+        assert row is not None
+        row.lease_until = None
+        session.add(row)
+        session.commit()
+    assert sync_engine.process_deliveries() == 1
+    assert all(d.processed_at is not None and d.attempts == 1 for d in _deliveries(engine))
+
+
 def test_slots_cap_each_connection_separately() -> None:
     slots = ConnectionSlots(2)
     first, second = uuid.uuid4(), uuid.uuid4()
