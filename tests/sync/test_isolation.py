@@ -2,8 +2,8 @@
 
 Connection A's tracker blocks every call on a ``threading.Event`` (what a tracker timing out does
 to the thread that called it); connection B's answers at once. The embedded worker of
-``planbridge serve`` (its default thread count) creates B's new items and applies B's webhook
-delivery while A is blocked; once A answers again, everything converges, each item and delivery
+``planbridge serve`` (its default thread count) creates B's new items, pulls B's changes and
+applies B's webhook delivery while A is blocked; once A answers again, everything converges, each item and delivery
 exactly once.
 """
 
@@ -99,9 +99,9 @@ def test_hanging_tracker_leaves_other_connections_their_pushes_and_webhooks(
     hanging: list[HangingTracker],
 ) -> None:
     slow = seed(client, tenant, items=2)
-    fast = seed(client, other_tenant, items=1)
+    fast = seed(client, other_tenant, items=2)
     run_until_idle(sync_engine)  # both trackers answer: everything so far is created
-    assert slow.tracker.object_count() == 2 and fast.tracker.object_count() == 1
+    assert slow.tracker.object_count() == 2 and fast.tracker.object_count() == 2
 
     base_url = client.get(
         f"/api/v1/connections/{slow.connection_id}", headers=tenant.headers
@@ -110,17 +110,21 @@ def test_hanging_tracker_leaves_other_connections_their_pushes_and_webhooks(
     hanging.append(gate)
     gate.install(monkeypatch)
 
-    # Work for both: new items, A's pull due now, and a person closing B's item (a webhook).
+    # Work for both: new items, both pulls due now, a person closing one of B's items (a
+    # webhook) and another one without a webhook (found by B's pull).
     slow.item_ids += [add_item(client, tenant, slow, f"Slow {n}") for n in range(3)]
     fast.item_ids += [add_item(client, other_tenant, fast, f"Fast {n}") for n in range(3)]
     with Session(engine) as session:
-        connection = session.get(Connection, uuid.UUID(slow.connection_id))
-        assert connection is not None
-        connection.next_poll_at = None
-        session.add(connection)
+        for seeded in (slow, fast):
+            connection = session.get(Connection, uuid.UUID(seeded.connection_id))
+            assert connection is not None
+            connection.next_poll_at = None
+            session.add(connection)
         session.commit()
-    [stored] = fast.tracker.all_items()
-    closed = fast.tracker.person_sets_status(str(stored.id), "done")
+    by_item = {stored.item_id: stored for stored in fast.tracker.all_items()}
+    pulled = fast.tracker.person_sets_status(str(by_item[fast.item_ids[1]].id), "done")
+    assert pulled is not None
+    closed = fast.tracker.person_sets_status(str(by_item[fast.item_ids[0]].id), "done")
     assert closed is not None
     body = webhook_body(closed)
     headers = {SIGNATURE_HEADER: sign(fast.webhook_secret, body), DELIVERY_HEADER: "fast-1"}
@@ -134,8 +138,9 @@ def test_hanging_tracker_leaves_other_connections_their_pushes_and_webhooks(
         wait_for(
             lambda: (
                 gate.entered.is_set()
-                and len(fast.tracker.marker_counts()) == 4
+                and len(fast.tracker.marker_counts()) == 5
                 and _item_status(engine, fast.item_ids[0]) == ItemStatus.done
+                and _item_status(engine, fast.item_ids[1]) == ItemStatus.done
             )
         )
         # All of that happened while A's tracker held a thread and answered nothing.
@@ -163,7 +168,9 @@ def test_hanging_tracker_leaves_other_connections_their_pushes_and_webhooks(
                 ItemEvent.kind == "status", ItemEvent.source == EventSource.tracker
             )
         ).all()
-    assert [(str(e.item_id), e.to_value) for e in closed_events] == [(fast.item_ids[0], "done")]
+    assert sorted((str(e.item_id), e.to_value) for e in closed_events) == sorted(
+        [(fast.item_ids[0], "done"), (fast.item_ids[1], "done")]
+    )
 
 
 def test_connection_with_all_its_slots_taken_is_left_out_of_push_and_pull_claims(
