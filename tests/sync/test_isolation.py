@@ -3,8 +3,8 @@
 Connection A's tracker blocks every call on a ``threading.Event`` (what a tracker timing out does
 to the thread that called it); connection B's answers at once. The embedded worker of
 ``planbridge serve`` (its default thread count) creates B's new items, pulls B's changes and
-applies B's webhook delivery while A is blocked; once A answers again, everything converges, each item and delivery
-exactly once.
+applies B's webhook delivery while A is blocked; once A answers again, everything converges,
+each item and delivery exactly once.
 """
 
 from __future__ import annotations
