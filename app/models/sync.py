@@ -124,6 +124,11 @@ class WebhookDelivery(SQLModel, table=True):
             postgresql_where=text("processed_at IS NULL"),
             sqlite_where=text("processed_at IS NULL"),
         ),
+        # Every delivery row is written three times (stored, claimed, processed). Room left on
+        # each page lets the claim (no indexed column changes) update in place (HOT) instead of
+        # adding an entry to every index, and vacuuming after 2% dead rows, not 20%, keeps the
+        # claim from wading through the dead entries of processed deliveries under load.
+        {"postgresql_with": {"fillfactor": 70, "autovacuum_vacuum_scale_factor": 0.02}},
     )
 
     id: uuid.UUID = id_field()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:16:15.116425
+Create Date: 2026-11-25 14:35:38.420307
 """
 
 from collections.abc import Sequence
@@ -257,7 +257,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['connection_id'], ['connection.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('connection_id', 'delivery_id', name='uq_webhook_delivery_connection_delivery')
+    sa.UniqueConstraint('connection_id', 'delivery_id', name='uq_webhook_delivery_connection_delivery'),
+    postgresql_with={'fillfactor': 70, 'autovacuum_vacuum_scale_factor': 0.02}
     )
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_delivery_pending', ['received_at'], unique=False, postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
