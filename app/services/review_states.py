@@ -129,7 +129,7 @@ def _workspace_after(workspace_id: uuid.UUID, at: datetime) -> tuple[Any, ...]:
 def _snapshot_status_at(at: datetime) -> Any:
     """Correlated: the status of the item's latest snapshot at or before ``at``."""
     return (
-        select(col(ItemEvent.status))
+        select(status_text(ItemEvent.status))
         .where(
             col(ItemEvent.item_id) == col(ActionItem.id),
             col(ItemEvent.at) <= at,
@@ -162,7 +162,7 @@ def state_columns(at: datetime) -> tuple[Any, ...]:
         )
     )
     return (
-        latest(col(ItemEvent.status)),
+        latest(status_text(ItemEvent.status)),
         latest(col(ItemEvent.estimate_hours)),
         latest(text_id(ItemEvent.goal_id)),
         last_at,
@@ -206,10 +206,11 @@ class StatesAt:
     def of(self, item_ids: list[str]) -> dict[str, _State]:
         missing = [uuid.UUID(hex=item_id) for item_id in item_ids if item_id not in self.known]
         for index in range(0, len(missing), CHUNK):
-            rows = self.session.execute(
+            rows = _rows(
+                self.session,
                 select(text_id(ActionItem.id), *state_columns(self.at)).where(
                     col(ActionItem.id).in_(missing[index : index + CHUNK])
-                )
+                ),
             )
             for row in rows:
                 self.known[row[0]] = state_of(row[1:])
@@ -261,13 +262,24 @@ def text_id(column: Any) -> Any:
     return func.replace(cast(column, String), "-", "")
 
 
+def status_text(column: Any) -> Any:
+    """A status column as its text (the ``ItemStatus`` value): no enum conversion per row."""
+    return cast(column, String)
+
+
+def _rows(session: Session, statement: Any) -> Any:
+    """The statement's rows through the session's connection: plain rows, without the ORM's
+    result handling (a third of the reading time for tens of thousands of rows)."""
+    return session.connection().execute(statement)
+
+
 # The columns of an item's row the lists need, in this order (``_at_cut`` reads them).
 _ROW = (
     text_id(ActionItem.id),
     col(ActionItem.title),
     text_id(ActionItem.owner_id),
     text_id(ActionItem.goal_id),
-    col(ActionItem.status),
+    status_text(ActionItem.status),
     col(ActionItem.due_date),
     col(ActionItem.estimate_hours),
 )
@@ -300,7 +312,8 @@ def goal_parts(
     touched = (
         []
         if not anything_since
-        else session.execute(
+        else _rows(
+            session,
             select(
                 text_id(ActionItem.id),
                 col(ActionItem.title),
@@ -312,7 +325,7 @@ def goal_parts(
                 # Created after the cut: in no list (no snapshot by then, no event in the week).
                 col(ActionItem.created_at) <= cut,
                 _touched_since(cut),
-            )
+            ),
         ).all()
     )
     now_rows: dict[str, tuple[str, str, date]] = {}
@@ -349,18 +362,20 @@ def goal_parts(
             .correlate(ActionItem)
             .scalar_subquery()
         )
-        week_rows = session.execute(
+        week_rows = _rows(
+            session,
             select(*_ROW, _snapshot_status_at(start), went_in_progress).where(
                 *in_plan, col(ActionItem.created_at) <= cut, col(ActionItem.id).in_(in_week)
-            )
+            ),
         )
     else:
-        week_rows = session.execute(
+        week_rows = _rows(
+            session,
             select(*_ROW).where(
                 *in_plan,
                 col(ActionItem.created_at) <= cut,
                 col(ActionItem.status).in_([ItemStatus.done, ItemStatus.blocked]),
-            )
+            ),
         )
     for row in week_rows:
         entry = _at_cut(row, moved, now_rows, changed_due)
@@ -384,14 +399,15 @@ def goal_parts(
     due_soon = and_(
         col(ActionItem.due_date) >= next_monday, col(ActionItem.due_date) <= next_sunday
     )
-    open_rows = session.execute(
+    open_rows = _rows(
+        session,
         select(*_ROW, is_stale).where(
             *in_plan,
             col(ActionItem.status).in_(list(OPEN_STATUSES)),
             col(ActionItem.created_at) <= cut,
             untouched_since if anything_since else true(),
             or_(col(ActionItem.due_date) < today, due_soon, is_stale),
-        )
+        ),
     )
     # An item with no event in the week was at S as it is at T (when S is before T at all).
     for row in open_rows:
@@ -538,11 +554,12 @@ def planned_in_week(
         begins_by,
         or_(col(ActionItem.due_date) >= monday - timedelta(days=2), due_changed),
     )
-    rows = session.execute(
+    rows = _rows(
+        session,
         select(
             text_id(ActionItem.id),
             text_id(ActionItem.owner_id),
-            col(ActionItem.status),
+            status_text(ActionItem.status),
             col(ActionItem.start_date),
             col(ActionItem.created_at),
             col(ActionItem.due_date),
@@ -554,7 +571,7 @@ def planned_in_week(
             col(ActionItem.owner_id).in_(people),
             or_(loaded_now, loaded_then),
             _touched_since(cut),  # last: probed only for the rows the tests above keep
-        )
+        ),
     ).all()
     if not rows:
         return planned
