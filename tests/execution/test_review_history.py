@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from app.models import Goal, ItemStatus, Person, Plan
 from app.models.execution import CheckIn, Confidence, FrozenGoalReview, FrozenPlannedWeek
+from app.services import review_states
 from app.services.goals import delete_goal
 from app.services.items import delete_item
 from app.services.reviews import freeze_last_week_reviews, weekly_review
@@ -118,6 +119,24 @@ def test_review_equals_the_event_by_event_replay(session: Session, cut: str) -> 
             weekly_review(session, workspace.id, plan.id, week, SETTINGS, now=now, store=True)
             == expected
         )
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_items_touched_since_found_by_probes_as_from_the_events(
+    session: Session, cut: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the ``MANY_EVENTS`` threshold the items touched since the cut come from a probe per
+    item instead of the events' range: the review stays the replay's."""
+    workspace, plan, _items = richer_script(session)
+    now = at(cut)
+    monkeypatch.setattr(review_states, "MANY_EVENTS", 1)
+    probed = 0
+    for week in (WEEK.shifted(-1), WEEK, WEEK.shifted(1)):
+        expected = reference_review(session, workspace.id, plan.id, week, SETTINGS, now=now)
+        probed += review_states.events_after(session, workspace.id, min(now, week.end_utc))
+        assert weekly_review(session, workspace.id, plan.id, week, SETTINGS, now=now) == expected
+    if cut < "2027-01-24":  # the script has events after these cuts: the probes ran
+        assert probed > 0
 
 
 def test_tracker_drift_of_a_due_date_is_not_a_due_date_change(session: Session) -> None:
