@@ -51,9 +51,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from app.models import ActionItem, Goal, ItemEvent, ItemStatus
+from app.models import ActionItem, ItemEvent, ItemStatus
 from app.schemas.weeks import IsoWeek, working_days
-from app.services.capacity import planned_hours, spread_estimate
+from app.services.capacity import planned_hours
 from app.services.item_rules import OPEN_STATUSES
 from app.services.progress import Hours, current_hours, hours_at, percent
 
@@ -394,7 +394,7 @@ def goal_parts(
                 col(ActionItem.status).in_([ItemStatus.done, ItemStatus.blocked]),
             ),
         )
-    for row in week_rows:
+    for row in week_rows.all():  # one fetch, not a driver call per row
         entry = _at_cut(row, moved, now_rows, changed_due)
         if entry is None:
             continue
@@ -427,7 +427,7 @@ def goal_parts(
         ),
     )
     # An item with no event in the week was at S as it is at T (when S is before T at all).
-    for row in open_rows:
+    for row in open_rows.all():
         item_id, stale = row[0], row[-1]
         entry = listed.get(item_id)
         if entry is None:
@@ -517,7 +517,7 @@ def _percent_parts(
     start: datetime,
     cut: datetime,
 ) -> dict[str, GoalPart]:
-    ids = select(col(Goal.id)).where(col(Goal.id).in_(goal_ids))
+    ids = goal_ids  # the plan's, in hand: see ``progress.GoalIds``
     now_hours = {
         goal_id: entry[0] for goal_id, entry in current_hours(session, workspace_id, ids).items()
     }
@@ -606,9 +606,21 @@ def planned_in_week(
         if state is None or state.status not in OPEN_STATUSES:
             continue
         begin = start_date or _utc(created_at).date()  # type: ignore[union-attr]
-        hours = spread_estimate(begin, changed_due.get(item_id, due), state.estimate_hours)
-        change[owner] += hours.get(week, 0.0)
+        change[owner] += _hours_in_week(
+            begin, changed_due.get(item_id, due), state.estimate_hours, week
+        )
     for person_id in people:
         if person_id.hex in change:
             planned[person_id] = planned.get(person_id, 0.0) + change[person_id.hex]
     return planned
+
+
+def _hours_in_week(start: date, due: date, estimate: float, week: IsoWeek) -> float:
+    """``spread_estimate(start, due, estimate).get(week, 0.0)``, without the dict of every week
+    of the span (the same operations, so the same float)."""
+    first = min(start, due)
+    days = working_days(first, due)
+    if days == 0:
+        return estimate if IsoWeek.of(due) == week else 0.0
+    count = working_days(max(first, week.monday), min(due, week.sunday))
+    return estimate / days * count if count else 0.0

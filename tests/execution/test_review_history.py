@@ -3,14 +3,16 @@ and a stored (frozen) finished week follows every change of its inputs."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from app.models import Goal, ItemStatus, Person, Plan
 from app.models.execution import CheckIn, Confidence, FrozenGoalReview, FrozenPlannedWeek
+from app.schemas.weeks import IsoWeek
 from app.services import review_states
+from app.services.capacity import spread_estimate
 from app.services.goals import delete_goal
 from app.services.items import delete_item
 from app.services.reviews import freeze_last_week_reviews, weekly_review
@@ -137,6 +139,22 @@ def test_items_touched_since_found_by_probes_as_from_the_events(
         assert weekly_review(session, workspace.id, plan.id, week, SETTINGS, now=now) == expected
     if cut < "2027-01-24":  # the script has events after these cuts: the probes ran
         assert probed > 0
+
+
+def test_hours_in_a_week_are_the_capacity_spread_of_that_week() -> None:
+    """The planned hours at a cut take one week of an item's spread: exactly (same float) the
+    capacity rule's figure for that week, with weekend-only spans, a start after the due date,
+    and weeks before, inside and after the span."""
+    first = date(2026, 12, 24)
+    for start_offset in range(0, 40, 3):
+        for length in (-3, 0, 1, 2, 5, 6, 13, 30):
+            start = first + timedelta(days=start_offset)
+            due = start + timedelta(days=length)
+            spread = spread_estimate(start, due, 7.5)
+            for shift in range(-2, 8):
+                week = IsoWeek.of(start).shifted(shift)
+                got = review_states._hours_in_week(start, due, 7.5, week)
+                assert got == spread.get(week, 0.0)
 
 
 def test_tracker_drift_of_a_due_date_is_not_a_due_date_change(session: Session) -> None:
