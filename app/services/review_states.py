@@ -77,7 +77,7 @@ class GoalPart:
 @dataclass(frozen=True, slots=True)
 class _State:
     goal_id: str  # as text_id
-    status: ItemStatus
+    status: str  # an ItemStatus value, as the database gives it (``status_text``)
     estimate_hours: float
     last_at: datetime | None
 
@@ -198,7 +198,7 @@ def state_of(columns: Any) -> _State | None:
     status, estimate, goal_id, last_at = columns
     if status is None or goal_id is None:
         return None
-    return _State(goal_id, ItemStatus(status), float(estimate or 0.0), _utc(last_at))
+    return _State(goal_id, status, float(estimate or 0.0), _utc(last_at))
 
 
 class StatesAt:
@@ -263,10 +263,10 @@ class _Listed:
     title: str
     owner_id: str
     goal_id: str
-    status: ItemStatus
+    status: str  # ItemStatus values as text, compared with the members (a StrEnum)
     due_date: date
     estimate_hours: float
-    was: ItemStatus | None = None
+    was: str | None = None
     started: bool = False
     stale: bool = False
 
@@ -400,7 +400,7 @@ def goal_parts(
             continue
         if len(row) > len(_ROW):
             was = row[len(_ROW)]
-            entry.was = ItemStatus(was) if was is not None else None
+            entry.was = was
             entry.started = bool(row[len(_ROW) + 1])
         listed[row[0]] = entry
 
@@ -460,29 +460,26 @@ def goal_parts(
         part = parts.get(entry.goal_id)
         if part is None:
             continue  # at T the item was in a goal of another plan
-        item = [
-            item_id,
-            entry.title,
-            entry.owner_id,
-            entry.status.value,
-            entry.due_date.isoformat(),
-            entry.estimate_hours,
-        ]
-        lists = part.lists
-        status, was = entry.status, entry.was
+        status, was, due = entry.status, entry.was, entry.due_date
+        names = []
         if status == ItemStatus.done and was != ItemStatus.done:
-            lists["done"].append(item)
+            names.append("done")
         if entry.started and was in not_begun:
-            lists["started"].append(item)
+            names.append("started")
         if status == ItemStatus.blocked and was != ItemStatus.blocked:
-            lists["newly_blocked"].append(item)
+            names.append("newly_blocked")
         if status in OPEN_STATUSES:
-            if entry.due_date < today:
-                lists["overdue"].append(item)
+            if due < today:
+                names.append("overdue")
             if entry.stale:
-                lists["stale"].append(item)
-            if next_monday <= entry.due_date <= next_sunday:
-                lists["due_next_week"].append(item)
+                names.append("stale")
+            if next_monday <= due <= next_sunday:
+                names.append("due_next_week")
+        if not names:
+            continue  # in no list: no row built
+        item = [item_id, entry.title, entry.owner_id, status, due.isoformat(), entry.estimate_hours]
+        for name in names:
+            part.lists[name].append(item)
     return parts
 
 
@@ -499,7 +496,7 @@ def _at_cut(
     if state is None:
         if item_id in touched:
             return None
-        return _Listed(title, owner_id, goal_id, ItemStatus(status), due, float(estimate or 0.0))
+        return _Listed(title, owner_id, goal_id, status, due, float(estimate or 0.0))
     return _Listed(
         title,
         owner_id,
