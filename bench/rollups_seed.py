@@ -1,7 +1,8 @@
 """Seeding for bench/rollups.py: one plan of 200 goals, 100,000 items and 1,000,000 item events.
 
 Each event's change to its goal's hours goes into the goal hours ledger as the ORM hook would
-write it (``app.models.hours_ledger.ledger_changes`` on the item's previous and new snapshot).
+write it (``app.models.hours_ledger.ledger_changes`` on the item's previous and new snapshot), and
+each item's ``last_event_at`` is the time of its last event, as the same hook keeps it.
 
 The rows go in through the database driver in large batches: executemany on SQLite (one
 transaction, foreign-key checks off for the load), COPY on PostgreSQL (psycopg ``cursor.copy``).
@@ -49,6 +50,7 @@ ITEM_COLUMNS = [
     "updated_at",
     "last_activity_at",
     "done_at",
+    "last_event_at",
     "load_from",
     "load_to",
     "load_per_day",
@@ -255,6 +257,7 @@ def _item_chunks(
                 last,
                 last,
                 done_at,
+                last,  # last_event_at: the history is in time order
                 # What the ORM hook stores for capacity (start: the creation date).
                 *item_load(created_at.date(), due, estimate),
             )

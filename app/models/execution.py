@@ -232,6 +232,12 @@ Index(
     ItemEvent.goal_id,  # type: ignore[arg-type]
     ItemEvent.item_id,  # type: ignore[arg-type]
 )
+# The weekly review's items of a plan changed after its cut: per goal one range of this index.
+Index(
+    "ix_action_item_goal_last_event",
+    ActionItem.goal_id,  # type: ignore[arg-type]
+    ActionItem.last_event_at,  # type: ignore[arg-type]
+)
 # Due dates at a past instant: the item's first due-date change after it names the old value.
 Index(
     "ix_item_event_due_changes",

@@ -24,6 +24,9 @@ insert events with fixed ``at``): the new event is placed in the item's chain by
 event that follows it in the stored history gets a correction row so that its change is relative
 to its new predecessor. Bulk loads that bypass the ORM (bench/rollups_seed.py) write the same rows
 with ``ledger_changes``.
+
+The same hook keeps ``action_item.last_event_at``, the time of the item's latest event of any
+kind (``_write_last_event_at``): the weekly review tests it instead of probing the events.
 """
 
 from __future__ import annotations
@@ -31,13 +34,15 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Index, event, insert, inspect, select
+from sqlalchemy import Index, bindparam, event, insert, inspect, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, SQLModel, col
 
 from app.db import UTCDateTime
@@ -231,7 +236,41 @@ def _changes_for_item(stored: list[_Link], new: list[_Link]) -> list[dict[str, A
     return rows
 
 
+def _write_last_event_at(session: OrmSession) -> None:
+    """``action_item.last_event_at``: the latest ``at`` of the item's events, raised by the events
+    of this flush (any kind; a back-dated event leaves a later time as it is). The item loaded in
+    the session gets the value too, as committed (no write of its own)."""
+    latest: dict[uuid.UUID, datetime] = {}
+    for obj in session.new:
+        if isinstance(obj, ItemEvent) and obj.item_id is not None:
+            at = obj.at if obj.at.tzinfo is not None else obj.at.replace(tzinfo=UTC)
+            if obj.item_id not in latest or at > latest[obj.item_id]:
+                latest[obj.item_id] = at
+    if not latest:
+        return
+    table = ActionItem.__table__  # type: ignore[attr-defined]
+    column = table.c.last_event_at
+    session.connection().execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("item", type_=table.c.id.type),
+            or_(column.is_(None), column < bindparam("new_at", type_=UTCDateTime())),
+        )
+        .values(last_event_at=bindparam("new_at", type_=UTCDateTime())),
+        [{"item": item_id, "new_at": at} for item_id, at in latest.items()],
+    )
+    for item_id, at in latest.items():
+        item = session.identity_map.get(identity_key(ActionItem, item_id))
+        if isinstance(item, ActionItem):
+            known = item.__dict__.get("last_event_at")
+            if known is not None and known.tzinfo is None:
+                known = known.replace(tzinfo=UTC)
+            if known is None or known < at:
+                set_committed_value(item, "last_event_at", at)
+
+
 def _write_ledger(session: OrmSession, _context: UOWTransaction) -> None:
+    _write_last_event_at(session)
     new_events = [
         obj
         for obj in session.new

@@ -9,10 +9,13 @@ in Python; the work is split by what can differ from the current rows:
 - An item with no event after T is at T what its row says now (every writer records a snapshot
   event after changing the row), so the items open at T and untouched since are read from
   ``action_item`` directly, filtered to those listed (overdue, stale, due next week) in SQL.
+  "No event after T" and staleness are tests of the row's ``last_event_at`` (its latest event's
+  time, kept by the ORM hook in ``app.models.hours_ledger``), not probes of the events.
 - Items with an event after T (none while the week runs; the items touched since for a past
-  week) get their snapshot at T in the same query that finds them: correlated backward probes
-  of the covering (item, at, status, estimate, goal) index. Their number is what a past week's
-  computation costs: a week frozen by the worker minutes after it ended has almost none.
+  week) get their snapshot at T in the same query that finds them (``last_event_at`` > T):
+  correlated backward probes of the covering (item, at, status, estimate, goal) index. Their
+  number is what a past week's computation costs: a week frozen by the worker minutes after it
+  ended has almost none.
 - Done, started and newly blocked need the status at S only of the items with an event in
   (S, T]: one probe each, with the ``in_progress`` test as an EXISTS on the same index.
 - Percent figures come from ``progress.hours_at`` (the goal hours ledger: one index range).
@@ -41,7 +44,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     literal,
     or_,
@@ -59,10 +61,6 @@ from app.services.progress import Hours, current_hours, hours_at, percent
 
 LISTS = ("done", "started", "newly_blocked", "overdue", "stale", "due_next_week")
 CHUNK = 2000  # item ids per probing query (SQLite allows 32,766 bound values; keeps plans small)
-# From this many events after the cut on, the items touched since are found by a probe per item
-# rather than from the events (``_touched_since``); the two cost the same at about 1.5 events
-# per item of the plan.
-MANY_EVENTS = 100_000
 
 
 @dataclass
@@ -90,13 +88,6 @@ def _utc(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _after(at: datetime) -> tuple[Any, ...]:
-    """Correlated on ``action_item``: the item has an event after ``at`` (one index probe; as NOT
-    EXISTS it stays a per-row probe, where PostgreSQL re-runs a NOT IN subplan per row once it
-    outgrows work_mem)."""
-    return (col(ItemEvent.item_id) == col(ActionItem.id), col(ItemEvent.at) > at)
-
-
 def _without_jit(session: Session) -> None:
     """On PostgreSQL, no JIT compilation for the rest of the transaction: the review's queries
     over tens of thousands of items pass ``jit_above_cost`` and spent 10 to 50 ms each compiling
@@ -105,34 +96,28 @@ def _without_jit(session: Session) -> None:
         session.execute(text("SET LOCAL jit = off"))
 
 
-def events_after(session: Session, workspace_id: uuid.UUID, at: datetime) -> int:
-    """How many events the workspace has after ``at``, counted up to ``MANY_EVENTS`` (at most
-    that many entries of the (workspace, at) index): 0 while the week runs."""
-    first = select(literal(1)).where(*_workspace_after(workspace_id, at)).limit(MANY_EVENTS)
-    return session.scalar(select(func.count()).select_from(first.subquery())) or 0
-
-
-def _touched_since(workspace_id: uuid.UUID, at: datetime, events: int) -> Any:
-    """On ``action_item``: the item has an event after ``at``, given how many the workspace has
-    (``events_after``). Few: the items named in that range of the (workspace, at) index (last
-    week's, 23,000 events three days after its end). Many: a correlated EXISTS, one probe of the
-    covering (item, at) index per item, cheaper than collecting the distinct items of 0.4
-    million events six weeks back (SQLite 80 against 215 ms; PostgreSQL 85 against 100 to 200 ms
-    for its HashAggregate). No workspace test in the probe: an item's events are its
-    workspace's, and the test would make each probe read the event rows."""
-    if events >= MANY_EVENTS:
-        return exists().where(*_after(at))
-    return col(ActionItem.id).in_(
-        select(col(ItemEvent.item_id)).where(*_workspace_after(workspace_id, at))
-    )
-
-
-def _workspace_after(workspace_id: uuid.UUID, at: datetime) -> tuple[Any, ...]:
-    return (
+def anything_after(session: Session, workspace_id: uuid.UUID, at: datetime) -> bool:
+    """Whether the workspace has an event after ``at`` (one look at the (workspace, at) index):
+    not while the week runs."""
+    first = select(literal(1)).where(
         col(ItemEvent.workspace_id) == workspace_id,
         col(ItemEvent.at) > at,
         col(ItemEvent.item_id).is_not(None),
     )
+    return session.scalar(first.limit(1)) is not None
+
+
+def _touched_since(at: datetime) -> Any:
+    """On ``action_item``: the item has an event after ``at``, a test of its ``last_event_at``
+    (the latest event's time, kept by the hook in ``app.models.hours_ledger``); with the plan's
+    goals, one range of ``ix_action_item_goal_last_event`` per goal. It replaced a probe of the
+    (item, at) event index per item of the plan, most of a cold past week's review."""
+    return col(ActionItem.last_event_at) > at
+
+
+def _untouched_since(at: datetime) -> Any:
+    """The negation of ``_touched_since``: no event after ``at`` (or none at all)."""
+    return or_(col(ActionItem.last_event_at).is_(None), col(ActionItem.last_event_at) <= at)
 
 
 def _snapshot_status_at(at: datetime) -> Any:
@@ -208,13 +193,13 @@ class StatesAt:
     def __init__(self, session: Session, at: datetime) -> None:
         self.session, self.at = session, at
         self.known: dict[str, _State | None] = {}
-        self._events: dict[uuid.UUID, int] = {}
+        self._anything: dict[uuid.UUID, bool] = {}
 
-    def events_after(self, workspace_id: uuid.UUID) -> int:
-        """``events_after`` the instant, counted once per workspace."""
-        if workspace_id not in self._events:
-            self._events[workspace_id] = events_after(self.session, workspace_id, self.at)
-        return self._events[workspace_id]
+    def anything_after(self, workspace_id: uuid.UUID) -> bool:
+        """``anything_after`` the instant, asked once per workspace."""
+        if workspace_id not in self._anything:
+            self._anything[workspace_id] = anything_after(self.session, workspace_id, self.at)
+        return self._anything[workspace_id]
 
     def remember(self, item_id: str, state: _State | None) -> None:
         self.known[item_id] = state
@@ -324,8 +309,7 @@ def goal_parts(
     # The plan's items touched since the cut, with their state at it (one query). While the week
     # runs there are none: one look at the (workspace, at) index says so, and the per-item
     # "untouched since" test below is left out.
-    events_since = states.events_after(workspace_id)
-    anything_since = events_since > 0
+    anything_since = states.anything_after(workspace_id)
     touched = (
         []
         if not anything_since
@@ -341,7 +325,7 @@ def goal_parts(
                 *in_plan,
                 # Created after the cut: in no list (no snapshot by then, no event in the week).
                 col(ActionItem.created_at) <= cut,
-                _touched_since(workspace_id, cut, events_since),
+                _touched_since(cut),
             ),
         ).all()
     )
@@ -405,14 +389,12 @@ def goal_parts(
         listed[row[0]] = entry
 
     # Open at T and untouched since: the current rows, only those that fall in a list. Both
-    # tests are correlated NOT EXISTS, one probe of the (item, at) index per item: a NOT IN over
-    # weeks of events is a subplan PostgreSQL re-runs per row once it outgrows work_mem.
-    is_stale = ~exists().where(
-        col(ItemEvent.item_id) == col(ActionItem.id),
-        col(ItemEvent.at) >= stale_before,
-        col(ItemEvent.at) <= cut,
+    # tests read the row's ``last_event_at``: untouched since T, its last event by T is its last
+    # event (stale: none in the ``stale_after_days`` before T).
+    is_stale = or_(
+        col(ActionItem.last_event_at).is_(None), col(ActionItem.last_event_at) < stale_before
     )
-    untouched_since = ~exists().where(*_after(cut))
+    untouched_since = _untouched_since(cut)
     due_soon = and_(
         col(ActionItem.due_date) >= next_monday, col(ActionItem.due_date) <= next_sunday
     )
@@ -546,7 +528,7 @@ def planned_in_week(
         person_id: weeks.get(week, 0.0)
         for person_id, weeks in planned_hours(session, workspace_id, people, week, week).items()
     }
-    if not states.events_after(workspace_id):
+    if not states.anything_after(workspace_id):
         return planned  # nothing touched since the cut (a running week)
     # Items touched since the cut: out as they are now, back in as they were at the cut. Only
     # those that can land in the week: open now with a load in it, or (at the cut) starting by
@@ -587,7 +569,7 @@ def planned_in_week(
             col(ActionItem.owner_id).in_(people),
             or_(loaded_now, loaded_then),
             # Last: as a probe, only for the rows the tests above keep.
-            _touched_since(workspace_id, cut, states.events_after(workspace_id)),
+            _touched_since(cut),
         ),
     ).all()
     if not rows:

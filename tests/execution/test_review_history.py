@@ -123,24 +123,6 @@ def test_review_equals_the_event_by_event_replay(session: Session, cut: str) -> 
         )
 
 
-@pytest.mark.parametrize("cut", CUTS)
-def test_items_touched_since_found_by_probes_as_from_the_events(
-    session: Session, cut: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past the ``MANY_EVENTS`` threshold the items touched since the cut come from a probe per
-    item instead of the events' range: the review stays the replay's."""
-    workspace, plan, _items = richer_script(session)
-    now = at(cut)
-    monkeypatch.setattr(review_states, "MANY_EVENTS", 1)
-    probed = 0
-    for week in (WEEK.shifted(-1), WEEK, WEEK.shifted(1)):
-        expected = reference_review(session, workspace.id, plan.id, week, SETTINGS, now=now)
-        probed += review_states.events_after(session, workspace.id, min(now, week.end_utc))
-        assert weekly_review(session, workspace.id, plan.id, week, SETTINGS, now=now) == expected
-    if cut < "2027-01-24":  # the script has events after these cuts: the probes ran
-        assert probed > 0
-
-
 def test_hours_in_a_week_are_the_capacity_spread_of_that_week() -> None:
     """The planned hours at a cut take one week of an item's spread: exactly (same float) the
     capacity rule's figure for that week, with weekend-only spans, a start after the due date,

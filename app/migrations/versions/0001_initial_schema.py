@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 14:35:38.420307
+Create Date: 2026-11-25 14:57:06.380441
 """
 
 from collections.abc import Sequence
@@ -325,6 +325,7 @@ def upgrade() -> None:
     sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_activity_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('done_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_event_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('load_from', sa.Date(), nullable=True),
     sa.Column('load_to', sa.Date(), nullable=True),
     sa.Column('load_per_day', sa.Float(), nullable=True),
@@ -337,6 +338,7 @@ def upgrade() -> None:
     with op.batch_alter_table('action_item', schema=None) as batch_op:
         batch_op.create_index('ix_action_item_goal_health', ['goal_id', 'status', 'done_at', 'owner_id', 'due_date', 'last_activity_at', 'estimate_hours'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_item_goal_id'), ['goal_id'], unique=False)
+        batch_op.create_index('ix_action_item_goal_last_event', ['goal_id', 'last_event_at'], unique=False)
         batch_op.create_index('ix_action_item_goal_rollup', ['goal_id', 'status', 'estimate_hours', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_action_item_goal_status', ['goal_id', 'status'], unique=False)
         batch_op.create_index('ix_action_item_owner_due', ['owner_id', 'status', 'due_date'], unique=False)
@@ -544,6 +546,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_action_item_owner_due')
         batch_op.drop_index('ix_action_item_goal_status')
         batch_op.drop_index('ix_action_item_goal_rollup')
+        batch_op.drop_index('ix_action_item_goal_last_event')
         batch_op.drop_index(batch_op.f('ix_action_item_goal_id'))
         batch_op.drop_index('ix_action_item_goal_health')
 
