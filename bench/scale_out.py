@@ -2,6 +2,7 @@
 
     python bench/scale_out.py                 # 200 items per run, 50 ms per tracker call
     python bench/scale_out.py --items 100 --workers 1,4
+    python bench/scale_out.py --worker-args="--concurrency 1"   # single-threaded processes
 
 Each run: a scratch PostgreSQL database, ``planbridge serve --no-worker`` for the API, a memory-
 tracker connection whose store is a file shared by the processes (``store_path``) with 50 ms added
@@ -41,7 +42,9 @@ from tests.trackers.server import free_port
 STARTUP_SECONDS = 10.0
 
 
-def one_run(workers: int, items: int, latency: float, logs: Path) -> tuple[float, int, int]:
+def one_run(
+    workers: int, items: int, latency: float, logs: Path, worker_args: list[str]
+) -> tuple[float, int, int]:
     """(seconds until every item is linked, items in the tracker, items created more than once)."""
     store_name = uuid.uuid4().hex
     store_path = str(logs / f"tracker-{store_name}.sqlite")
@@ -77,7 +80,7 @@ def one_run(workers: int, items: int, latency: float, logs: Path) -> tuple[float
             for index in range(items):
                 add_item(api, headers, setup, f"Step {index}")
             worker_processes = [
-                start_process(env, logs / f"worker-{workers}-{n}.log", "worker")
+                start_process(env, logs / f"worker-{workers}-{n}.log", "worker", *worker_args)
                 for n in range(workers)
             ]
             time.sleep(STARTUP_SECONDS)
@@ -111,13 +114,23 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument(
+        "--worker-args",
+        default="",
+        help="extra options for each `planbridge worker` (default: its own defaults)",
+    )
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="planbridge-scale-out-"))
-    print(f"{args.items} items, {args.latency * 1000:.0f} ms per tracker call; logs in {logs}")
+    print(
+        f"{args.items} items, {args.latency * 1000:.0f} ms per tracker call, "
+        f"worker options {args.worker_args or '(defaults)'}; logs in {logs}"
+    )
     throughput: dict[int, float] = {}
     clean = True
     for workers in [int(value) for value in args.workers.split(",")]:
-        seconds, created, duplicated = one_run(workers, args.items, args.latency, logs)
+        seconds, created, duplicated = one_run(
+            workers, args.items, args.latency, logs, args.worker_args.split()
+        )
         throughput[workers] = created / seconds
         clean = clean and created == args.items and duplicated == 0
         print(
