@@ -77,7 +77,9 @@ class _State:
     goal_id: str  # as text_id
     status: str  # an ItemStatus value, as the database gives it (``status_text``)
     estimate_hours: float
-    last_at: datetime | None
+    # An event of any kind in the ``stale_after_days`` before the instant (``state_columns``);
+    # None where not asked (or the item did not exist by then).
+    recent: bool | None
 
 
 def _utc(value: datetime | str | None) -> datetime | None:
@@ -136,30 +138,42 @@ def _snapshot_status_at(at: datetime) -> Any:
     )
 
 
-def state_columns(at: datetime) -> tuple[Any, ...]:
+def state_columns(at: datetime, recent_from: datetime | None = None) -> tuple[Any, ...]:
     """Correlated on ``action_item``: the status, estimate and goal (``text_id``) of the item's
-    latest snapshot at or before ``at``, and the time of its last event of any kind by then.
-    Backward probes of the covering (item, at, status, estimate, goal) index, skipped for items
-    created after ``at`` (none by then)."""
+    latest snapshot at or before ``at``, and whether it had an event of any kind in
+    [``recent_from``, ``at``] (NULL without ``recent_from``). Backward probes of the covering
+    (item, at, status, estimate, goal) index, skipped for items created after ``at`` (none by
+    then). The test is made in SQL, not on the time of the last event in Python: a timestamp
+    read and converted per row cost more than the probe."""
     existed = col(ActionItem.created_at) <= at
 
     def latest(column: Any) -> Any:
         return case((existed, _latest(column, at)))
 
-    last_at = case(
-        (
-            existed,
-            select(func.max(ItemEvent.at))
-            .where(col(ItemEvent.item_id) == col(ActionItem.id), col(ItemEvent.at) <= at)
-            .correlate(ActionItem)
-            .scalar_subquery(),
+    recent: Any = literal(None)
+    if recent_from is not None:
+        recent = case(
+            (
+                existed,
+                func.coalesce(
+                    select(literal(1))
+                    .where(
+                        col(ItemEvent.item_id) == col(ActionItem.id),
+                        col(ItemEvent.at) <= at,
+                        col(ItemEvent.at) >= recent_from,
+                    )
+                    .limit(1)
+                    .correlate(ActionItem)
+                    .scalar_subquery(),
+                    0,
+                ),
+            )
         )
-    )
     return (
         latest(status_text(ItemEvent.status)),
         latest(col(ItemEvent.estimate_hours)),
         latest(text_id(ItemEvent.goal_id)),
-        last_at,
+        recent,
     )
 
 
@@ -180,10 +194,10 @@ def _latest(column: Any, at: datetime) -> Any:
 
 def state_of(columns: Any) -> _State | None:
     """The ``state_columns`` of a row as a state (None: no snapshot by then)."""
-    status, estimate, goal_id, last_at = columns
+    status, estimate, goal_id, recent = columns
     if status is None or goal_id is None:
         return None
-    return _State(goal_id, status, float(estimate or 0.0), _utc(last_at))
+    return _State(goal_id, status, float(estimate or 0.0), None if recent is None else bool(recent))
 
 
 class StatesAt:
@@ -320,7 +334,7 @@ def goal_parts(
                 col(ActionItem.title),
                 text_id(ActionItem.owner_id),
                 col(ActionItem.due_date),
-                *state_columns(cut),
+                *state_columns(cut, stale_before),
             ).where(
                 *in_plan,
                 # Created after the cut: in no list (no snapshot by then, no event in the week).
@@ -409,15 +423,16 @@ def goal_parts(
         ),
     )
     # An item with no event in the week was at S as it is at T (when S is before T at all).
-    for row in open_rows.all():
-        item_id, stale = row[0], row[-1]
+    # Untouched since the cut, each row is its own state (what ``_at_cut`` would find).
+    begun = start < cut
+    for item_id, title, owner_id, goal_id, status, due, estimate, stale in open_rows.all():
         entry = listed.get(item_id)
         if entry is None:
-            entry = _at_cut(row, moved, now_rows, changed_due)
-            assert entry is not None  # an untouched row is its own state
-            if start < cut:
-                entry.was = entry.status
-            listed[item_id] = entry
+            entry = listed[item_id] = _Listed(
+                title, owner_id, goal_id, status, due, float(estimate or 0.0)
+            )
+            if begun:
+                entry.was = status
         entry.stale = bool(stale)
     # Open at T and touched since: their snapshot at T.
     for item_id, state in moved.items():
@@ -433,7 +448,7 @@ def goal_parts(
             state.estimate_hours,
             was=state.status if start < cut else None,
         )
-        entry.stale = state.last_at is None or state.last_at < stale_before
+        entry.stale = not state.recent
         listed[item_id] = entry
 
     parts = _percent_parts(session, workspace_id, goal_ids, start, cut)
@@ -559,7 +574,10 @@ def planned_in_week(
             text_id(ActionItem.owner_id),
             status_text(ActionItem.status),
             col(ActionItem.start_date),
-            col(ActionItem.created_at),
+            # Whether it existed at the cut, and its creation only where it is the start: a
+            # timestamp per row is a conversion per row.
+            col(ActionItem.created_at) <= cut,
+            case((col(ActionItem.start_date).is_(None), col(ActionItem.created_at))),
             col(ActionItem.due_date),
             col(ActionItem.load_from),
             col(ActionItem.load_to),
@@ -575,9 +593,10 @@ def planned_in_week(
     if not rows:
         return planned
     # Items created after the cut only come out: they have no snapshot by then.
-    then = states.of([row[0] for row in rows if row[4] <= cut])
+    then = states.of([row[0] for row in rows if row[4]])
     change: dict[str, float] = defaultdict(float)
-    for item_id, owner, status, start_date, created_at, due, first, last, rate in rows:
+    shares: dict[tuple[date, date], tuple[int, int]] = {}
+    for item_id, owner, status, start_date, _existed, created_at, due, first, last, rate in rows:
         if status in OPEN_STATUSES and first is not None and last is not None:
             overlap = working_days(max(first, monday), min(last, friday))
             change[owner] -= overlap * float(rate or 0.0)
@@ -585,9 +604,11 @@ def planned_in_week(
         if state is None or state.status not in OPEN_STATUSES:
             continue
         begin = start_date or _utc(created_at).date()  # type: ignore[union-attr]
-        change[owner] += _hours_in_week(
-            begin, changed_due.get(item_id, due), state.estimate_hours, week
-        )
+        due_then = changed_due.get(item_id, due)
+        share = shares.get((begin, due_then))
+        if share is None:
+            share = shares[begin, due_then] = _week_share(begin, due_then, week)
+        change[owner] += _spread(state.estimate_hours, share)
     for person_id in people:
         if person_id.hex in change:
             planned[person_id] = planned.get(person_id, 0.0) + change[person_id.hex]
@@ -597,9 +618,22 @@ def planned_in_week(
 def _hours_in_week(start: date, due: date, estimate: float, week: IsoWeek) -> float:
     """``spread_estimate(start, due, estimate).get(week, 0.0)``, without the dict of every week
     of the span (the same operations, so the same float)."""
+    return _spread(estimate, _week_share(start, due, week))
+
+
+def _week_share(start: date, due: date, week: IsoWeek) -> tuple[int, int]:
+    """The working days of the span from ``start`` to ``due`` and how many of them fall in
+    ``week``; no working day at all: (0, 1) if ``due`` is in ``week``, else (0, 0). Depends on
+    the dates only, so the planned hours compute it once per (start, due) pair."""
     first = min(start, due)
     days = working_days(first, due)
     if days == 0:
-        return estimate if IsoWeek.of(due) == week else 0.0
-    count = working_days(max(first, week.monday), min(due, week.sunday))
+        return 0, int(IsoWeek.of(due) == week)
+    return days, working_days(max(first, week.monday), min(due, week.sunday))
+
+
+def _spread(estimate: float, share: tuple[int, int]) -> float:
+    days, count = share
+    if days == 0:
+        return estimate if count else 0.0
     return estimate / days * count if count else 0.0

@@ -34,9 +34,10 @@ from __future__ import annotations
 import gc
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -202,16 +203,17 @@ def _weekly_review(
     owners = _plan_owners(session, workspace_id, goal_ids)
     planned = _planned(session, workspace_id, owners, week, states, frozen=frozen, store=store)
 
-    listed_owners = {row[2] for part in parts.values() for rows in part[2].values() for row in rows}
+    unique, keys = _listed_rows(parts)
+    listed_owners = {row[2] for row in unique.values()}
     people = _people(
         session,
         workspace_id,
         owners | {goal.owner_id for goal in goals} | {uuid.UUID(owner) for owner in listed_owners},
     )
-    items = _review_items(parts.values(), people)
+    items = _review_items(unique, people)
     goal_reviews = []
     for goal in goals:
-        percent_start, percent_end, lists = parts[goal.id]
+        percent_start, percent_end, _lists = parts[goal.id]
         goal_reviews.append(
             GoalReview(
                 goal_id=goal.id,
@@ -221,8 +223,8 @@ def _weekly_review(
                 percent_end=percent_end,
                 change=change(percent_end, percent_start),
                 **{
-                    list_name: [items[tuple(row)] for row in lists.get(list_name, [])]
-                    for list_name in LISTS
+                    list_name: list(map(items.__getitem__, list_keys))
+                    for list_name, list_keys in keys[goal.id].items()
                 },
             )
         )
@@ -249,21 +251,47 @@ Part = tuple[float | None, float | None, dict[str, list[list[Any]]]]
 _REVIEW_ITEMS = TypeAdapter(list[ReviewItem])
 
 
+def _listed_rows(
+    parts: dict[uuid.UUID, Part],
+) -> tuple[dict[Any, list[Any]], dict[uuid.UUID, dict[str, list[Any]]]]:
+    """The distinct rows of the parts' lists by key, and per goal and list the keys of its rows.
+
+    A row's key is its item's id: an item is listed under one goal (the one it was in at the
+    cut), its rows in several lists are one list object when computed and alike when stored
+    (renames put in everywhere). A row unlike its item's first one would still be keyed by all
+    its values, as a row of its own. One pass over the ~34,000 rows of a large plan's review.
+    """
+    unique: dict[Any, list[Any]] = {}
+    keys: dict[uuid.UUID, dict[str, list[Any]]] = {}
+    for goal_id, (_start, _end, lists) in parts.items():
+        goal_keys: dict[str, list[Any]] = {}
+        for list_name in LISTS:
+            list_keys: list[Any] = []
+            for row in lists.get(list_name, ()):
+                key = row[0]
+                first = unique.setdefault(key, row)
+                if first is not row and first != row:
+                    key = tuple(row)
+                    unique.setdefault(key, row)
+                list_keys.append(key)
+            goal_keys[list_name] = list_keys
+        keys[goal_id] = goal_keys
+    return unique, keys
+
+
 def _review_items(
-    parts: Iterable[Part], people: dict[uuid.UUID, Person]
-) -> dict[tuple[Any, ...], ReviewItem]:
-    """One ``ReviewItem`` per distinct row of the parts' lists, keyed by the row as a tuple.
+    unique: dict[Any, list[Any]], people: dict[uuid.UUID, Person]
+) -> dict[Any, ReviewItem]:
+    """One ``ReviewItem`` per distinct row (``_listed_rows``), by its key.
 
     An item listed several times (done and overdue, say) is one object in each list, and the
     owners' ids are the people's ``uuid.UUID`` objects: a large plan's review lists ~34,000 rows
     of ~24,000 items, and every object built is also one more for the cyclic garbage collector
     to walk when it runs again after the review (about 70 ms for 175,000 of them). The rows are
-    validated as one list in pydantic's core.
+    validated as one list in pydantic's core: faster than ``model_construct`` per item with the
+    ids, dates and statuses converted in Python (measured 40 against 95 ms for 24,000 items).
     """
     owners = {person_id.hex: (person_id, person.name) for person_id, person in people.items()}
-    unique = list(
-        dict.fromkeys(tuple(row) for part in parts for rows in part[2].values() for row in rows)
-    )
     validated = _REVIEW_ITEMS.validate_python(
         [
             {
@@ -275,15 +303,15 @@ def _review_items(
                 "due_date": due,
                 "estimate_hours": hours,
             }
-            for item_id, title, owner_id, status, due, hours in unique
+            for item_id, title, owner_id, status, due, hours in unique.values()
         ]
     )
     return dict(zip(unique, validated, strict=True))
 
 
-def _sort_key(row: list[Any]) -> tuple[str, str, str]:
-    # Due date, title, id: ISO dates and canonical UUID text sort as the values do.
-    return row[4], row[1], row[0]
+# Due date, title, id: ISO dates and canonical UUID text sort as the values do. An itemgetter
+# (C), not a function: the lists of a large plan's review hold ~34,000 rows.
+_sort_key = itemgetter(4, 1, 0)
 
 
 def _as_rows(part: GoalPart) -> Part:
