@@ -139,12 +139,13 @@ def _snapshot_status_at(at: datetime) -> Any:
 
 
 def state_columns(at: datetime, recent_from: datetime | None = None) -> tuple[Any, ...]:
-    """Correlated on ``action_item``: the status, estimate and goal (``text_id``) of the item's
-    latest snapshot at or before ``at``, and whether it had an event of any kind in
-    [``recent_from``, ``at``] (NULL without ``recent_from``). Backward probes of the covering
-    (item, at, status, estimate, goal) index, skipped for items created after ``at`` (none by
-    then). The test is made in SQL, not on the time of the last event in Python: a timestamp
-    read and converted per row cost more than the probe."""
+    """Correlated on ``action_item``: the status and goal (``text_id``) as one text, the status
+    followed by the goal's 32 digits (one probe for both; ``state_of`` splits it), and the
+    estimate of the item's latest snapshot at or before ``at``, and whether it had an event of
+    any kind in [``recent_from``, ``at``] (NULL without ``recent_from``). Backward probes of the
+    covering (item, at, status, estimate, goal) index, skipped for items created after ``at``
+    (none by then). The test is made in SQL, not on the time of the last event in Python: a
+    timestamp read and converted per row cost more than the probe."""
     existed = col(ActionItem.created_at) <= at
 
     def latest(column: Any) -> Any:
@@ -170,9 +171,9 @@ def state_columns(at: datetime, recent_from: datetime | None = None) -> tuple[An
             )
         )
     return (
-        latest(status_text(ItemEvent.status)),
+        # NULL if either is: no state, as when they were read apart.
+        latest(status_text(ItemEvent.status) + text_id(ItemEvent.goal_id)),
         latest(col(ItemEvent.estimate_hours)),
-        latest(text_id(ItemEvent.goal_id)),
         recent,
     )
 
@@ -194,10 +195,15 @@ def _latest(column: Any, at: datetime) -> Any:
 
 def state_of(columns: Any) -> _State | None:
     """The ``state_columns`` of a row as a state (None: no snapshot by then)."""
-    status, estimate, goal_id, recent = columns
-    if status is None or goal_id is None:
+    status_goal, estimate, recent = columns
+    if status_goal is None:
         return None
-    return _State(goal_id, status, float(estimate or 0.0), None if recent is None else bool(recent))
+    return _State(
+        status_goal[-32:],
+        status_goal[:-32],
+        float(estimate or 0.0),
+        None if recent is None else bool(recent),
+    )
 
 
 class StatesAt:
@@ -392,14 +398,15 @@ def goal_parts(
                 col(ActionItem.status).in_([ItemStatus.done, ItemStatus.blocked]),
             ),
         )
+    with_start = start < cut  # the rows then carry the status at S and the in-progress test
+    after = len(_ROW)
     for row in week_rows.all():  # one fetch, not a driver call per row
         entry = _at_cut(row, moved, now_rows, changed_due)
         if entry is None:
             continue
-        if len(row) > len(_ROW):
-            was = row[len(_ROW)]
-            entry.was = was
-            entry.started = bool(row[len(_ROW) + 1])
+        if with_start:
+            entry.was = row[after]
+            entry.started = bool(row[after + 1])
         listed[row[0]] = entry
 
     # Open at T and untouched since: the current rows, only those that fall in a list. Both
@@ -452,20 +459,23 @@ def goal_parts(
         listed[item_id] = entry
 
     parts = _percent_parts(session, workspace_id, goal_ids, start, cut)
-    not_begun = (ItemStatus.todo, None)
+    # Plain text, compared with the database's text (no enum member looked up per item).
+    done, blocked = ItemStatus.done.value, ItemStatus.blocked.value
+    not_begun = (ItemStatus.todo.value, None)
+    open_statuses = frozenset(status.value for status in OPEN_STATUSES)
     for item_id, entry in listed.items():
         part = parts.get(entry.goal_id)
         if part is None:
             continue  # at T the item was in a goal of another plan
         status, was, due = entry.status, entry.was, entry.due_date
         names = []
-        if status == ItemStatus.done and was != ItemStatus.done:
+        if status == done and was != done:
             names.append("done")
         if entry.started and was in not_begun:
             names.append("started")
-        if status == ItemStatus.blocked and was != ItemStatus.blocked:
+        if status == blocked and was != blocked:
             names.append("newly_blocked")
-        if status in OPEN_STATUSES:
+        if status in open_statuses:
             if due < today:
                 names.append("overdue")
             if entry.stale:
