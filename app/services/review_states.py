@@ -122,22 +122,6 @@ def _untouched_since(at: datetime) -> Any:
     return or_(col(ActionItem.last_event_at).is_(None), col(ActionItem.last_event_at) <= at)
 
 
-def _snapshot_status_at(at: datetime) -> Any:
-    """Correlated: the status of the item's latest snapshot at or before ``at``."""
-    return (
-        select(status_text(ItemEvent.status))
-        .where(
-            col(ItemEvent.item_id) == col(ActionItem.id),
-            col(ItemEvent.at) <= at,
-            col(ItemEvent.status).is_not(None),
-        )
-        .order_by(col(ItemEvent.at).desc())
-        .limit(1)
-        .correlate(ActionItem)
-        .scalar_subquery()
-    )
-
-
 def state_columns(at: datetime, recent_from: datetime | None = None) -> tuple[Any, ...]:
     """Correlated on ``action_item``: the status and goal (``text_id``) as one text, the status
     followed by the goal's 32 digits (one probe for both; ``state_of`` splits it), and the
@@ -179,6 +163,8 @@ def state_columns(at: datetime, recent_from: datetime | None = None) -> tuple[An
 
 
 def _latest(column: Any, at: datetime) -> Any:
+    """Correlated on ``action_item``: ``column`` of the item's latest snapshot at or before
+    ``at``."""
     return (
         select(column)
         .where(
@@ -385,7 +371,7 @@ def goal_parts(
         )
         week_rows = _rows(
             session,
-            select(*_ROW, _snapshot_status_at(start), went_in_progress).where(
+            select(*_ROW, _latest(status_text(ItemEvent.status), start), went_in_progress).where(
                 *in_plan, col(ActionItem.created_at) <= cut, col(ActionItem.id).in_(in_week)
             ),
         )
