@@ -204,20 +204,27 @@ def _reserve_or_defer(
         raise PushDeferred("waiting for a write slot", wait)
 
 
+def find_uncertain_create(
+    context: EngineContext, connector: Connector, started_at: datetime, spec: ItemSpec
+) -> RemoteItem | None:
+    """The object a create that may have reached the tracker made, found by its marker; deferred
+    until the tracker's search index can be trusted to show it."""
+    trusted_at = started_at + connector.marker_lookup_delay()
+    now = context.clock.now()
+    if now < trusted_at:
+        raise PushDeferred(
+            "waiting for the tracker's search index", (trusted_at - now).total_seconds()
+        )
+    return call_with_retries(
+        context.retry_policy, lambda: connector.find_by_marker(spec.item_id, spec.kind)
+    )
+
+
 def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPlan) -> None:
     """Give the link an external id: adopt an object an earlier attempt created, or create one."""
     link, engine = plan.link, context.engine
     if link.create_started_at is not None:
-        trusted_at = link.create_started_at + connector.marker_lookup_delay()
-        now = context.clock.now()
-        if now < trusted_at:
-            raise PushDeferred(
-                "waiting for the tracker's search index", (trusted_at - now).total_seconds()
-            )
-        found = call_with_retries(
-            context.retry_policy,
-            lambda: connector.find_by_marker(plan.spec.item_id, plan.spec.kind),
-        )
+        found = find_uncertain_create(context, connector, link.create_started_at, plan.spec)
         if found is not None:
             with Session(engine, expire_on_commit=False) as session:
                 row = session.get(ExternalLink, link.id)
@@ -364,15 +371,7 @@ def close_out(context: EngineContext, plan: PushPlan) -> str:
         ref = RemoteRef(link.external_id, link.key, link.url)
     elif link.create_started_at is not None:
         # An uncertain create before the move: the object may exist; find it by its marker.
-        trusted_at = link.create_started_at + connector.marker_lookup_delay()
-        now = context.clock.now()
-        if now < trusted_at:
-            raise PushDeferred(
-                "waiting for the tracker's search index", (trusted_at - now).total_seconds()
-            )
-        found = call_with_retries(
-            context.retry_policy, lambda: connector.find_by_marker(plan.spec.item_id, "item")
-        )
+        found = find_uncertain_create(context, connector, link.create_started_at, plan.spec)
         ref = found.ref if found is not None else None
     remote: RemoteItem | None = None
     if ref is not None:
