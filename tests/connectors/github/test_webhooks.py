@@ -1,4 +1,4 @@
-"""GitHub webhooks: GitHub's own check value and every recorded payload in shared/fixtures."""
+"""GitHub webhooks: GitHub's own check value and every recorded payload in tests/fixtures."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from connectors.base import RemoteStatus
 from connectors.github import mapping, webhooks
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "github-webhooks"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "github-webhooks"
 SCOPE = "Codertocat/Hello-World"
 RULES = mapping.StatusRules()
 

@@ -12,7 +12,7 @@ import pytest
 from connectors.base import Invalid, RemoteStatus
 from connectors.jira import JiraConfig, JiraConnector
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "jira-webhooks"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "jira-webhooks"
 SECRET = "It's a Secret to Everybody"
 
 

@@ -1,6 +1,6 @@
 """The GitHub emulator's state and GitHub's JSON formats for it (issues, milestones, repository).
 
-Formats follow GitHub's REST reference and the payloads in ../shared/fixtures/github-webhooks:
+Formats follow GitHub's REST reference and the payloads in tests/fixtures/github-webhooks:
 PyGithub builds later request paths from the ``url`` fields, so those carry the API root and prefix.
 """
 
