@@ -14,6 +14,7 @@ from app.models.execution import (
     Subscription,
 )
 from app.models.hours_ledger import GoalHoursChange
+from app.models.plan_documents import PlanDocumentKey
 from app.models.planning import (
     ActionItem,
     EventSource,
@@ -49,6 +50,7 @@ __all__ = [
     "NotificationDelivery",
     "Person",
     "Plan",
+    "PlanDocumentKey",
     "Scope",
     "ShareLink",
     "Subscription",
