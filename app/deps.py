@@ -90,9 +90,12 @@ def _authenticate(
 ) -> AuthContext:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("A bearer API token is required (Authorization: Bearer <token>).")
-    refuse_if_throttled(request)
     record = find_active_token(session, credentials.credentials)
     if record is None:
+        # Only failed attempts are slowed down: a valid token is always served, so one broken
+        # script behind an office's NAT cannot lock the office out. Tokens are long random
+        # secrets; answering a right guess gives an attacker nothing the guess did not.
+        refuse_if_throttled(request)
         record_failed_authentication(request)
         raise Unauthorized("The API token is unknown or revoked.")
     note_token_use(get_engine(request), record)

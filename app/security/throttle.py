@@ -1,9 +1,11 @@
 """Slow down repeated failed authentication from one client (API token guessing).
 
 After ``max_failures`` failed token checks from one client address within ``window_seconds``, every
-authenticated request from that address answers 429 with ``Retry-After`` until the window lets it
-try again. The check runs *before* the token is looked up, so a throttled client cannot keep
-guessing; successful requests never count.
+further failed attempt from that address answers 429 with ``Retry-After`` until the window lets it
+try again, and is not counted. A request with a valid token is always served, even from a throttled
+address: one broken script behind a NAT or an office proxy must not lock out the whole office, and
+as tokens are long random secrets, telling a right guess apart gives an attacker nothing.
+Successful requests never count.
 
 Each process keeps the failures it saw (a sliding window) and checks them without any I/O. On
 PostgreSQL, where several API replicas share the database, each failure is also counted in the

@@ -13,7 +13,7 @@ from tests.conftest import Tenant
 BAD_TOKEN = {"Authorization": "Bearer pb_not-a-real-token-0000000000"}
 
 
-def test_tenth_failure_from_one_client_throttles_even_a_valid_token(
+def test_tenth_failure_from_one_client_throttles_further_failed_attempts(
     client: TestClient, tenant: Tenant
 ) -> None:
     for _ in range(10):
@@ -22,10 +22,22 @@ def test_tenth_failure_from_one_client_throttles_even_a_valid_token(
     assert throttled.status_code == 429
     assert throttled.headers["content-type"].startswith("application/problem+json")
     assert 1 <= int(throttled.headers["Retry-After"]) <= 60
-    # Checked before the token: a throttled client learns nothing, not even that a token is right.
-    assert client.get("/api/v1/plans", headers=tenant.headers).status_code == 429
     # Unauthenticated routes stay open.
     assert client.get("/healthz").status_code == 200
+
+
+def test_valid_token_is_served_from_an_address_throttled_for_failed_attempts(
+    client: TestClient, tenant: Tenant
+) -> None:
+    # One broken script behind an office's NAT must not lock the office out.
+    for _ in range(10):
+        assert client.get("/api/v1/plans", headers=BAD_TOKEN).status_code == 401
+    assert client.get("/api/v1/plans", headers=BAD_TOKEN).status_code == 429
+    for _ in range(3):
+        assert client.get("/api/v1/plans", headers=tenant.headers).status_code == 200
+        assert client.post("/api/v1/plans", headers=BAD_TOKEN, json={}).status_code == 429
+    # Serving the valid token did not reset the count of the failures.
+    assert client.get("/api/v1/plans", headers=BAD_TOKEN).status_code == 429
 
 
 def test_successful_and_missing_tokens_do_not_count_as_failures(
@@ -81,10 +93,10 @@ def test_api_replicas_share_the_failure_count_on_postgresql_and_not_on_sqlite(
         if backend == "postgres":
             # The replica that counted the tenth failure blocks at once; the other one on the
             # next failure it sees: 11 tries in all, not 20.
-            assert first.get("/api/v1/plans", headers=tenant.headers).status_code == 429
+            assert first.get("/api/v1/plans", headers=BAD_TOKEN).status_code == 429
             assert second.get("/api/v1/plans", headers=BAD_TOKEN).status_code == 401
             assert second.get("/api/v1/plans", headers=BAD_TOKEN).status_code == 429
-            assert second.get("/api/v1/plans", headers=tenant.headers).status_code == 429
+            assert second.get("/api/v1/plans", headers=tenant.headers).status_code == 200
         else:
             # SQLite serves one process: each app counts only its own failures.
             for _ in range(5):
