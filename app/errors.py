@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 # What FastAPI says when it cannot decode a request body at all.
 FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
+# The first element of a 422's ``loc``: which part of the request the field is in.
+REQUEST_PARTS = ("body", "query", "path", "header", "cookie")
 
 
 class ServiceError(Exception):
@@ -67,9 +69,9 @@ class InvalidField(ServiceError):
 
     def __init__(self, field: str | list[str | int], message: str) -> None:
         loc = [field] if isinstance(field, str) else list(field)
-        super().__init__(
-            message, errors=[{"loc": ["body", *loc], "msg": message, "type": "value_error"}]
-        )
+        # A body field by default; a location that names its part (query, path) is kept as is.
+        where = loc if loc and loc[0] in REQUEST_PARTS else ["body", *loc]
+        super().__init__(message, errors=[{"loc": where, "msg": message, "type": "value_error"}])
         self.field = loc
 
 
@@ -178,12 +180,38 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _field_name(loc: list[str | int]) -> str:
+    names = [part for part in loc if isinstance(part, str) and part not in REQUEST_PARTS]
+    return names[-1] if names else "the value"
+
+
+def _readable_message(error: dict[str, Any], loc: list[str | int]) -> str:
+    """Pydantic's message, said for a person where it is unclear: an explicit null on a field
+    that cannot be null, and dates or times in another format than the one accepted."""
+    kind, message = str(error.get("type", "")), str(error.get("msg", ""))
+    field = _field_name(loc)
+    if kind != "missing" and "input" in error and error["input"] is None:
+        return f"{field} is required and cannot be null."
+    if kind.startswith("date_"):
+        return f"{field} must be a date as YYYY-MM-DD, e.g. 2027-01-18 ({message})."
+    if kind.startswith("datetime_"):
+        return (
+            f"{field} must be a date and time as YYYY-MM-DDTHH:MM:SS with a UTC offset, "
+            f"e.g. 2027-01-18T09:00:00Z ({message})."
+        )
+    return message
+
+
 def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     cleaned = []
     for error in errors:
         loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", [])]
         cleaned.append(
-            {"loc": loc, "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+            {
+                "loc": loc,
+                "msg": _readable_message(error, loc),
+                "type": str(error.get("type", "")),
+            }
         )
     return cleaned
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import __version__
 from app.dashboard import install_dashboard
@@ -27,6 +28,22 @@ and delete; admin tokens also manage tokens. Lists page with `limit` and `offset
 (created_at, id) and report the `total`. Errors are `application/problem+json`; a 422 names the
 offending field in `errors[].loc`.
 """
+
+
+class WithoutTrailingSlash:
+    """``/api/v1/items/`` answers as ``/api/v1/items`` (routing's default was an empty 307
+    redirect to it, which clients and people read as an error)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] in ("http", "websocket") and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+            if scope.get("raw_path"):
+                scope["raw_path"] = scope["raw_path"].rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -60,6 +77,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_observability(app)  # outermost: even a 413 gets a request id and a log line
     # Ahead of all of it: the lean route of webhook deliveries (it observes them itself).
     app.add_middleware(webhooks.WebhookReceiver, state=app.state)
+    app.add_middleware(WithoutTrailingSlash)  # outermost: every layer sees the one path
+    app.router.redirect_slashes = False
 
     app.include_router(health.router)
     app.include_router(metrics.router)
