@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -48,12 +50,30 @@ def format_change(value: float | None) -> str:
     return f"{value:+.0f} pts"
 
 
+ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
+
+
 def format_date(value: date | datetime | None) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
     return value.isoformat()
+
+
+def date_element(value: date | datetime | None) -> Markup:
+    """A date in a ``<time>`` element, which the stylesheet keeps on one line.
+
+    Browsers break lines after a hyphen, so a narrow cell showed "2027-" above "01-10".
+    """
+    if value is None:
+        return Markup("-")
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), format_date(value))
+
+
+def dates_unbroken(text: str | None) -> Markup:
+    """Escaped text whose ISO dates (as in health reasons) are ``<time>`` elements."""
+    return Markup(ISO_DATE.sub(r'<time datetime="\1">\1</time>', str(escape(text or ""))))
 
 
 def health_label(value: str | None) -> str:
@@ -69,7 +89,8 @@ def status_label(value: Any) -> str:
 templates.env.filters["hours"] = format_hours
 templates.env.filters["percent"] = format_percent
 templates.env.filters["change"] = format_change
-templates.env.filters["day"] = format_date
+templates.env.filters["day"] = date_element
+templates.env.filters["dates_unbroken"] = dates_unbroken
 templates.env.filters["health_label"] = health_label
 templates.env.filters["status_label"] = status_label
 
