@@ -1,14 +1,17 @@
 """Shared fixtures: every storage and API test runs on SQLite and on the real PostgreSQL.
 
-PostgreSQL is required, never skipped: if it does not answer, the fixtures fail the run. Each pytest
-session works in its own fresh database (dropped at the end), so parallel runs never clash.
+PostgreSQL is required, never skipped: tests/postgres_server.py chooses the server (the configured
+one, the local one, or a throwaway embedded one) and a failure fails the run. Each pytest session
+works in its own fresh database (dropped at the end), so parallel runs never clash.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,21 +30,55 @@ from app.main import create_app
 from app.models import Scope
 from app.services.tokens import get_or_create_workspace, issue_token
 from app.settings import Settings
-
-POSTGRES_ADMIN_URL = os.environ.get(
-    "PLANBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+from tests.postgres_server import (
+    ENVIRONMENT_VARIABLE,
+    EmbeddedServer,
+    conninfo,
+    postgres_server,
+    server_is_running,
+    url_for_database,
 )
+
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef"
-
-
-def _postgres_conninfo(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://")
+# The embedded PostgreSQL this session started, if any: the summary tells whether it is gone.
+_EMBEDDED_SERVERS: list[EmbeddedServer] = []
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_admin_url() -> Iterator[str]:
+    """The PostgreSQL server of this session (chosen by tests/postgres_server.py), never skipped."""
+    configured = os.environ.get(ENVIRONMENT_VARIABLE)
+    with ExitStack() as stack:
+        try:
+            admin_url, embedded = stack.enter_context(postgres_server())
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            pytest.fail(f"PostgreSQL is required and the embedded server did not start: {exc}")
+        if embedded is not None:
+            _EMBEDDED_SERVERS.append(embedded)
+        # Processes the tests start (workers, the CLI, benches) reach the same server.
+        os.environ[ENVIRONMENT_VARIABLE] = admin_url
+        try:
+            yield admin_url
+        finally:
+            if configured is None:
+                del os.environ[ENVIRONMENT_VARIABLE]
+            else:
+                os.environ[ENVIRONMENT_VARIABLE] = configured
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for server in _EMBEDDED_SERVERS:
+        if server.directory.exists() or server_is_running(server.pid):
+            state = f"STILL RUNNING or present at {server.directory}"
+        else:
+            state = "stopped, its data directory removed"
+        terminalreporter.write_line(f"embedded PostgreSQL (pid {server.pid}): {state}")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh PostgreSQL database for this pytest session (fails if the server is missing)."""
-    admin = _postgres_conninfo(POSTGRES_ADMIN_URL)
+    admin = conninfo(postgres_admin_url)
     name = f"pb_test_{uuid.uuid4().hex[:12]}"
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
@@ -50,8 +87,7 @@ def postgres_url() -> Iterator[str]:
         pytest.fail(
             f"PostgreSQL is required for the test suite and did not answer at {admin}: {exc}"
         )
-    base, _, _ = admin.rpartition("/")
-    url = f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    url = url_for_database(postgres_admin_url, name)
     yield url
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -21,7 +21,8 @@ from app.db import make_engine
 from app.main import create_app
 from app.migrations.runner import current_matches_head
 from app.settings import Settings, get_settings
-from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET_KEY, _postgres_conninfo
+from tests.conftest import TEST_SECRET_KEY
+from tests.postgres_server import conninfo, url_for_database
 from tests.trackers.server import free_port
 
 runner = CliRunner()
@@ -38,12 +39,12 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
 
 
 @pytest.fixture
-def postgres_scratch_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    admin = _postgres_conninfo(POSTGRES_ADMIN_URL)
+def postgres_scratch_url(postgres_admin_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    admin = conninfo(postgres_admin_url)
     name = f"pb_cli_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.rpartition("/")[0] + f"/{name}"
+    url = url_for_database(postgres_admin_url, name)
     monkeypatch.setenv("PLANBRIDGE_DATABASE_URL", url)
     monkeypatch.setenv("PLANBRIDGE_SECRET_KEY", TEST_SECRET_KEY)
     get_settings.cache_clear()

@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401  (all tables on the metadata)
 from app.db import make_engine
 from app.migrations.runner import current_matches_head, upgrade
-from tests.conftest import POSTGRES_ADMIN_URL, _postgres_conninfo
+from tests.postgres_server import conninfo, url_for_database
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -29,12 +29,12 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield engine
         engine.dispose()
         return
-    admin = _postgres_conninfo(POSTGRES_ADMIN_URL)
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    admin = conninfo(admin_url)
     name = f"pb_migrate_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = admin.rpartition("/")
-    engine = make_engine(f"{base}/{name}", pool_size=1)
+    engine = make_engine(url_for_database(admin_url, name), pool_size=1)
     yield engine
     engine.dispose()
     with psycopg.connect(admin, autocommit=True) as conn:

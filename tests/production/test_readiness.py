@@ -16,11 +16,14 @@ from app.db import make_engine
 from app.main import create_app
 from app.migrations.runner import upgrade
 from app.settings import Settings
-from tests.conftest import POSTGRES_ADMIN_URL, TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY
+from tests.postgres_server import conninfo, url_for_database
 
 
 @pytest.fixture
-def migrated_engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
+def migrated_engine(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Engine]:
     """A database brought to head by the real migrations (the shared fixtures use create_all)."""
     if backend == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'ready.db'}")
@@ -28,11 +31,12 @@ def migrated_engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    admin = POSTGRES_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    admin = conninfo(admin_url)
     name = f"pb_ready_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(f"{admin.rpartition('/')[0]}/{name}", pool_size=2)
+    engine = make_engine(url_for_database(admin_url, name), pool_size=2)
     try:
         upgrade(engine)
         yield engine
