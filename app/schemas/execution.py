@@ -35,7 +35,8 @@ def _time_zone(value: str) -> str:
 def _event_types(values: list[str]) -> list[str]:
     unknown = sorted(set(values) - set(EVENT_TYPES))
     if unknown:
-        raise ValueError(f"unknown event type(s) {unknown}; known: {list(EVENT_TYPES)}")
+        kind = "event type" if len(unknown) == 1 else "event types"
+        raise ValueError(f"unknown {kind} {unknown}; known: {list(EVENT_TYPES)}")
     return sorted(set(values))
 
 
@@ -43,11 +44,20 @@ IsoWeekText = Annotated[str, AfterValidator(_iso_week)]
 Text = Annotated[str, StringConstraints(max_length=5000), NoNul]
 
 
+CONFIDENCE_DESCRIPTION = (
+    "How sure the owner is that the goal meets its deadline: on_track (it will), at_risk (it "
+    "may not without a change) or off_track (it will not as planned)"
+)
+
+
 class CheckInCreate(WriteModel):
     owner_id: uuid.UUID
     goal_id: uuid.UUID
-    iso_week: IsoWeekText
-    confidence: Confidence
+    iso_week: IsoWeekText = Field(
+        description="The ISO week checked in for, e.g. 2027-W03: the current week, the previous "
+        "one (a late check-in) or the next one"
+    )
+    confidence: Confidence = Field(description=CONFIDENCE_DESCRIPTION)
     note: Text = ""
     blockers: Text = ""
     needs_help: bool = False
@@ -58,7 +68,7 @@ class CheckInPublic(PublicModel):
     owner_id: uuid.UUID
     goal_id: uuid.UUID
     iso_week: str
-    confidence: Confidence
+    confidence: Confidence = Field(description=CONFIDENCE_DESCRIPTION)
     note: str
     blockers: str
     needs_help: bool
@@ -105,16 +115,21 @@ class FeedTokenPublic(PublicModel):
     revoked_at: datetime | None
 
 
-Secret = Annotated[str, StringConstraints(min_length=16, max_length=200), NoNul]
+SECRET_LENGTH = (16, 200)
+Secret = Annotated[
+    str, StringConstraints(min_length=SECRET_LENGTH[0], max_length=SECRET_LENGTH[1]), NoNul
+]
+SECRET_DESCRIPTION = (
+    f"The HMAC signing key, {SECRET_LENGTH[0]} to {SECRET_LENGTH[1]} characters; generated (32 "
+    "random bytes, URL-safe) and shown once when left out"
+)
 
 
 class SubscriptionCreate(WriteModel):
     url: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), NoNul
     ]
-    secret: Secret | None = Field(
-        default=None, description="Generated and shown once when left out"
-    )
+    secret: Secret | None = Field(default=None, description=SECRET_DESCRIPTION)
     event_types: Annotated[list[str], AfterValidator(_event_types)] = Field(
         default_factory=lambda: list(EVENT_TYPES), min_length=1
     )
@@ -122,7 +137,7 @@ class SubscriptionCreate(WriteModel):
 
 
 class SecretRotation(WriteModel):
-    secret: Secret | None = None
+    secret: Secret | None = Field(default=None, description=SECRET_DESCRIPTION)
     grace_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
 
 

@@ -49,6 +49,7 @@ from app.services.capacity import PersonLoad, person_loads, weekly_capacity
 from app.services.forecast import Velocity, forecast_finish, velocities
 from app.services.item_rules import OPEN_STATUSES
 from app.services.progress import GoalIds, GoalProgress, get_goal, get_plan, plan_goals
+from app.services.wording import count_of, is_are
 from app.settings import Settings
 
 TIGHT_CAPACITY_SHARE = 0.8
@@ -166,11 +167,6 @@ def _figures(
     return figures
 
 
-def hours_left(load: PersonLoad, today: date, deadline: date) -> float | None:
-    """The person's strategic hours from today through the deadline (None when undeclared)."""
-    return hours_left_by_deadline(load, today, [deadline])[deadline]
-
-
 def hours_left_by_deadline(
     load: PersonLoad, today: date, deadlines: Iterable[date]
 ) -> dict[date, float | None]:
@@ -274,12 +270,22 @@ def judge(
             f"Overdue items hold {figures.overdue_hours:g} of the {remaining:g} h open.",
         )
     if figures.overdue:
-        reason("overdue_items", Health.at_risk, f"{figures.overdue} item(s) are overdue.")
-    if figures.blocked:
-        reason("blocked_items", Health.at_risk, f"{figures.blocked} item(s) are blocked.")
-    if figures.stale:
+        count = figures.overdue
         reason(
-            "stale_items", Health.at_risk, f"{figures.stale} open item(s) had no activity recently."
+            "overdue_items", Health.at_risk, f"{count_of(count, 'item')} {is_are(count)} overdue."
+        )
+    if figures.blocked:
+        count = figures.blocked
+        reason(
+            "blocked_items", Health.at_risk, f"{count_of(count, 'item')} {is_are(count)} blocked."
+        )
+    if figures.stale:
+        count = figures.stale
+        reason(
+            "stale_items",
+            Health.at_risk,
+            f"{count_of(count, 'item')} {is_are(count)} stale: in progress without activity, or "
+            "not started in time.",
         )
     if forecast is not None and forecast > deadline:
         reason(
@@ -412,7 +418,8 @@ def publish_health_changes(
     now: datetime | None = None,
 ) -> int:
     """Enqueue ``goal.health_changed`` for each goal whose health differs from the last one
-    published."""
+    known. A goal with no known health yet gets it recorded without an event: nothing is known
+    to have changed (``record_health_baselines`` knows every goal's from the subscription on)."""
     from app.models.execution import GoalHealthState
     from app.services.notifications import enqueue_event
 
@@ -433,16 +440,22 @@ def publish_health_changes(
     published = 0
     for health in _health_for_goals(session, workspace_id, goals, plans, settings, now):
         state = session.get(GoalHealthState, health.goal_id)
-        if state is not None and state.health == health.health:
-            continue
-        previous = state.health if state else None
         if state is None:
-            state = GoalHealthState(
-                goal_id=health.goal_id, workspace_id=workspace_id, health=health.health
+            session.add(
+                GoalHealthState(
+                    goal_id=health.goal_id,
+                    workspace_id=workspace_id,
+                    health=health.health,
+                    updated_at=now,
+                )
             )
+            continue
+        if state.health == health.health:
+            continue
+        previous = state.health
         state.health, state.updated_at = health.health, now
         session.add(state)
-        reasons = "; ".join(reason.message for reason in health.reasons)
+        reasons = " ".join(reason.message for reason in health.reasons)  # each a sentence
         enqueue_event(
             session,
             workspace_id,
@@ -460,6 +473,41 @@ def publish_health_changes(
         )
         published += 1
     return published
+
+
+def record_health_baselines(
+    session: Session, workspace_id: uuid.UUID, settings: Settings, *, now: datetime | None = None
+) -> int:
+    """Record the health of every goal of the workspace not known yet, without an event: a new
+    ``goal.health_changed`` subscription's first event is then a real change."""
+    from app.models.execution import GoalHealthState
+
+    now = now or utcnow()
+    known = select(col(GoalHealthState.goal_id))
+    goals = list(
+        session.scalars(
+            select(Goal).where(col(Goal.workspace_id) == workspace_id, col(Goal.id).not_in(known))
+        )
+    )
+    if not goals:
+        return 0
+    plans = {
+        plan.id: plan
+        for plan in session.scalars(
+            select(Plan).where(col(Plan.id).in_({goal.plan_id for goal in goals}))
+        )
+    }
+    for health in _health_for_goals(session, workspace_id, goals, plans, settings, now):
+        session.add(
+            GoalHealthState(
+                goal_id=health.goal_id,
+                workspace_id=workspace_id,
+                health=health.health,
+                updated_at=now,
+            )
+        )
+    session.flush()
+    return len(goals)
 
 
 def render_goal_status_text(progress: GoalProgress, health: GoalHealth) -> str:

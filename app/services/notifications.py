@@ -61,7 +61,7 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 def check_subscription_url(url: str, settings: Settings) -> str:
     """Same guard as connection base URLs (no private or loopback targets unless allowed)."""
     try:
-        return check_base_url(url, allow_private=settings.allow_private_trackers)
+        return check_base_url(url, policy=settings.address_policy)
     except InvalidField as error:
         raise InvalidField("url", error.detail.replace("base_url", "url")) from error
 
@@ -80,6 +80,10 @@ def create_subscription(
     )
     session.add(subscription)
     session.flush()
+    if "goal.health_changed" in subscription.event_types:
+        from app.services.health import record_health_baselines
+
+        record_health_baselines(session, workspace_id, settings)
     return subscription, secret
 
 

@@ -13,6 +13,7 @@ from app.errors import Conflict
 from app.models import ActionItem, Goal, Person
 from app.services.pagination import PageSlice, paginate_values
 from app.services.tenancy import get_in_workspace
+from app.services.wording import count_of
 
 
 def create_person(session: Session, workspace_id: uuid.UUID, values: dict[str, Any]) -> Person:
@@ -58,7 +59,8 @@ def delete_person(session: Session, workspace_id: uuid.UUID, person_id: uuid.UUI
     ).one()
     if items or goals:
         raise Conflict(
-            f"{person.name} owns {items} action item(s) and {goals} goal(s); "
+            f"{person.name} owns {count_of(items, 'action item')} and "
+            f"{count_of(goals, 'goal')}; "
             "give them another owner before deleting this person."
         )
     session.delete(person)

@@ -17,6 +17,17 @@ def _items(title: str, items: list[ReviewItem]) -> list[str]:
     return [*lines, ""]
 
 
+def _sentences(*parts: str) -> str:
+    """Free texts as sentences one after the other: each ends with a full stop unless it has
+    its own, so a note and the blockers after it never run together."""
+    texts = [part.strip() for part in parts if part.strip()]
+    return " ".join(text if text[-1] in ".!?" else f"{text}." for text in texts)
+
+
+def _words(value: str) -> str:
+    return value.replace("_", " ")
+
+
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:g} %"
 
@@ -32,11 +43,9 @@ def render_review_markdown(review: WeeklyReview) -> str:
     if review.needs_help:
         lines += ["## Needs help", ""]
         for entry in review.needs_help:
-            blockers = f" Blockers: {entry.blockers}" if entry.blockers else ""
-            lines.append(
-                f"- **{entry.goal}** ({entry.owner}, {entry.confidence}): "
-                f"{entry.note}{blockers}".rstrip()
-            )
+            blockers = f"Blockers: {entry.blockers.strip()}" if entry.blockers.strip() else ""
+            said = _sentences(entry.note, blockers) or "No note."
+            lines.append(f"- **{entry.goal}** ({entry.owner}, {_words(entry.confidence)}): {said}")
         lines.append("")
     lines += ["## Goals", ""]
     for goal in review.goals:
@@ -61,7 +70,7 @@ def render_review_markdown(review: WeeklyReview) -> str:
         lines.append("")
     lines += ["## Check-ins", ""]
     lines += [
-        f"- {entry.goal} ({entry.owner}): {entry.confidence}. {entry.note}".rstrip()
+        f"- {entry.goal} ({entry.owner}): {_sentences(_words(entry.confidence), entry.note)}"
         for entry in review.check_ins
     ]
     if not review.check_ins:

@@ -55,6 +55,7 @@ from app.schemas.weeks import IsoWeek
 from app.services.capacity import person_loads
 from app.services.progress import change, get_plan, plan_goals
 from app.services.review_states import LISTS, GoalPart, StatesAt, goal_parts, planned_in_week
+from app.services.wording import count_of
 from app.settings import Settings
 
 log = logging.getLogger("planbridge.reviews")
@@ -661,9 +662,9 @@ def enqueue_ready_reviews(
         review = weekly_review(session, plan.workspace_id, plan.id, week, settings, now=now)
         done = sum(len(goal.done) for goal in review.goals)
         text = (
-            f"Weekly review {week} of {plan.name}: {done} item(s) done, "
-            f"{len(review.needs_help)} need help, "
-            f"{len(review.missing_check_ins)} check-in(s) missing."
+            f"Weekly review {week} of {plan.name}: {count_of(done, 'item')} done, "
+            f"{count_of(len(review.needs_help), 'check-in')} asking for help, "
+            f"{count_of(len(review.missing_check_ins), 'check-in')} missing."
         )
         payload = {
             "plan_id": str(plan.id),

@@ -58,3 +58,12 @@ def test_capacity_range_error_names_the_query_parameter(client: TestClient, tena
     )
     (error,) = assert_problem(response, 422)["errors"]
     assert error["loc"] == ["query", "to_week"]
+
+
+def test_openapi_documents_confidence_values_and_the_secret_length(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    confidence = schemas["CheckInCreate"]["properties"]["confidence"]["description"]
+    assert all(value in confidence for value in ("on_track", "at_risk", "off_track"))
+    for model in ("SubscriptionCreate", "SecretRotation"):
+        secret = schemas[model]["properties"]["secret"]["description"]
+        assert "16 to 200 characters" in secret

@@ -95,7 +95,7 @@ def test_deleting_an_owner_is_a_conflict_naming_what_they_own(
     tree = create_tree(client, tenant)
     response = client.delete(f"{API}/people/{tree['person']['id']}", headers=tenant.headers)
     assert response.status_code == 409
-    assert "owns 1 action item(s) and 1 goal(s)" in response.json()["detail"]
+    assert "owns 1 action item and 1 goal" in response.json()["detail"]
     assert (
         client.get(f"{API}/people/{tree['person']['id']}", headers=tenant.headers).status_code
         == 200

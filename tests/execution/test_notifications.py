@@ -83,21 +83,38 @@ def test_status_change_is_delivered_signed_with_slack_text(
         f"/api/v1/subscriptions/{created['id']}", headers=tenant.headers
     ).json()
     assert shown_later["secret"] is None  # shown once, at creation
-    move(client, tenant, seeded["item"]["id"], "in_progress")
-    assert deliver_due_notifications(engine, settings=settings) == 2
+    move(client, tenant, seeded["item"]["id"], "in_progress")  # the goal stays on track
+    assert deliver_due_notifications(engine, settings=settings) == 1
     events = {body["type"]: body for body in target.bodies("a")}
     status = events["item.status_changed"]
     assert status["data"]["to"] == "in_progress" and status["text"] == "Draft: todo -> in_progress"
-    assert events["goal.health_changed"]["data"]["to"] == "on_track"
+    assert "goal.health_changed" not in events
+    move(client, tenant, seeded["item"]["id"], "blocked")  # blocked: on track -> at risk
+    assert deliver_due_notifications(engine, settings=settings) == 2
+    (health,) = [body for body in target.bodies("a") if body["type"] == "goal.health_changed"]
+    assert (health["data"]["from"], health["data"]["to"]) == ("on_track", "at_risk")
+    assert health["text"] == "Goal 'Ship' is now at risk: 1 item is blocked."
     for _path, headers, body in target.requests:
         assert verify_signature(headers[SIGNATURE_HEADER.lower()], body, "s" * 20)
         assert not verify_signature(headers[SIGNATURE_HEADER.lower()], body, "t" * 20)
         assert not verify_signature(headers[SIGNATURE_HEADER.lower()], body + b" ", "s" * 20)
-    move(client, tenant, seeded["item"]["id"], "blocked")  # health stays on... until it changes
+
+
+def test_health_changed_fires_only_when_a_known_health_changes(
+    client: TestClient, tenant: Tenant, engine: Engine, settings: Settings, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    """A goal created after the subscription has no known health: its first status change
+    records it without an event (no ``"from": null``); the next change is reported from it."""
+    target, url = receiver
+    subscribe(client, tenant, f"{url}/h", event_types=["goal.health_changed"])
+    seeded = seed_plan(client, tenant.headers)
+    move(client, tenant, seeded["item"]["id"], "in_progress")
     deliver_due_notifications(engine, settings=settings)
-    assert [body["type"] for body in target.bodies("a")].count(
-        "goal.health_changed"
-    ) == 2  # blocked -> at_risk
+    assert target.bodies("h") == []
+    move(client, tenant, seeded["item"]["id"], "blocked")
+    deliver_due_notifications(engine, settings=settings)
+    (event,) = target.bodies("h")
+    assert (event["data"]["from"], event["data"]["to"]) == ("on_track", "at_risk")
 
 
 def test_failed_delivery_is_retried_with_backoff_and_logged(

@@ -176,8 +176,21 @@ def test_markdown_lists_needs_help_before_the_goals(session: Session) -> None:
     )
     assert text.startswith("# 2027 Q1: weekly review 2027-W03")
     assert text.index("## Needs help") < text.index("## Goals") < text.index("## Over capacity")
-    assert "- **Launch** (Ada, at_risk): C waits on legal" in text
+    assert "- **Launch** (Ada, at risk): C waits on legal." in text
     assert "Missing: Quiet (Bob)" in text
+
+
+def test_markdown_needs_help_keeps_the_note_and_the_blockers_apart(session: Session) -> None:
+    workspace, plan, _items = script(session)
+    check_in = session.exec(select(CheckIn)).one()
+    check_in.blockers = "the vendor contract"
+    session.add(check_in)
+    session.flush()
+    text = render_review_markdown(
+        weekly_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=at("2027-01-25 10:00"))
+    )
+    assert "- **Launch** (Ada, at risk): C waits on legal. Blockers: the vendor contract." in text
+    assert "- Launch (Ada): at risk. C waits on legal." in text
 
 
 def test_items_finished_before_the_week_count_but_are_not_replayed(session: Session) -> None:
