@@ -8,22 +8,33 @@ done hours at every moment, exactly as they were then, whatever happened later.
 from __future__ import annotations
 
 import itertools
+import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from html import escape
 
 from sqlmodel import Session, col, select
 
 from app.models import ItemEvent, ItemStatus
 
-WIDTH = 640
+# Vertical layout in CSS pixels: two label rows ("today", "target") above the plot, dates below.
 HEIGHT = 260
-MARGIN_LEFT = 48
-MARGIN_RIGHT = 16
-MARGIN_TOP = 16
-MARGIN_BOTTOM = 36
+TODAY_ROW = 12.0
+END_ROW = 27.0
+PLOT_TOP = 36.0
+PLOT_BOTTOM = 228.0
+DATE_ROW = 248.0
+# The lines are drawn in an inner SVG this many units wide, stretched to the figure's width.
+X_UNITS = 1000.0
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Most week labels per width (the media queries of dashboard.css): a "14 Dec" label is about 45 px
+# of 12 px text, and the plot is about 1,000 px wide in a wide window, 600 px in a middle one and
+# 270 px on a 390 px phone. Hidden labels keep their week's tick mark.
+WEEK_LABELS_WIDE = 16
+WEEK_LABELS_MIDDLE = 9
+WEEK_LABELS_NARROW = 4
 
 
 @dataclass(frozen=True)
@@ -77,79 +88,174 @@ def _step_path(points: list[tuple[float, float]]) -> str:
     return " ".join(commands)
 
 
-def _nice_ceiling(value: float) -> float:
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):
-        if value <= step * 4:
-            return float(step * 4)
-    return float(int(value * 1.1) + 1)
+def nice_axis(value: float) -> tuple[float, float]:
+    """The hours axis: its top and its step, a 1, 2 or 5 times a power of ten.
+
+    The step is the smallest that covers ``value`` in at most five steps, the top the first multiple
+    of it at or above ``value``: 41 h of scope gives 50 h in steps of 10, 26 h gives 30 h.
+    """
+    value = max(value, 1.0)
+    least = value / 5
+    magnitude = 10.0 ** math.floor(math.log10(least))
+    step = next(
+        factor * magnitude for factor in (1, 2, 5, 10) if factor * magnitude >= least * (1 - 1e-9)
+    )
+    return math.ceil(value / step - 1e-9) * step, step
 
 
-def render_burnup_svg(points: list[BurnupPoint], *, title: str, target: date | None = None) -> str:
-    """Inline SVG with a text title and description, so screen readers get the figures too."""
+def label_stride(weeks: int, most_labels: int) -> int:
+    """Label every week, every other week, every fourth... whichever first fits ``most_labels``."""
+    stride = 1
+    while math.ceil(weeks / stride) > most_labels:
+        stride *= 2
+    return stride
+
+
+def short_date(day: date) -> str:
+    # Month names spelled here, not by strftime: %b follows the server's locale.
+    return f"{day.day} {MONTHS[day.month - 1]}"
+
+
+def _midnight(day: date, zone: tzinfo | None) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.2f}%"
+
+
+def render_burnup_svg(
+    points: list[BurnupPoint],
+    *,
+    title: str,
+    start: date,
+    end: date,
+    end_label: str = "target",
+    forecast: date | None = None,
+) -> str:
+    """Inline SVG of the burn-up, with a text title and description for screen readers.
+
+    Drawn against the plan: from ``start`` to ``end`` (the goal's deadline) with an ideal line from
+    0 h at the start to the scope at the end, a line at today (the series ends now:
+    ``burnup_series`` closes it at ``until``), and a forecast line from today's done hours to the
+    scope at ``forecast``, the forecast service's finish date.
+
+    The outer SVG has no viewBox, so its text keeps its CSS size at any width (a viewBox scaled
+    11 px labels down to 6 px on a phone). The lines sit in an inner SVG stretched to the width,
+    with strokes that do not scale; labels and vertical lines are placed in percent of the width.
+    """
     if not points:
         return ""
-    start, end = points[0].at, points[-1].at
-    if target is not None:
-        end = max(end, datetime.combine(target, datetime.min.time(), tzinfo=start.tzinfo))
-    span = max((end - start).total_seconds(), 1.0)
-    top = _nice_ceiling(max(max(point.scope_hours for point in points), 1.0))
-    plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
-    plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    zone = points[0].at.tzinfo
+    now, last = points[-1].at, points[-1]
+    chart_start = min(_midnight(start, zone), points[0].at)
+    deadline = max(_midnight(end, zone), chart_start + timedelta(days=7))
+    forecast_at = _midnight(forecast, zone) if forecast is not None else None
+    if forecast_at is not None and (forecast_at <= now or last.done_hours >= last.scope_hours):
+        forecast_at = None  # finished, or a finish date already behind us: nothing to project
+    # A forecast far past the deadline would squash the plan into the chart's left edge: the axis
+    # runs on at most half the plan's length past the deadline, and the forecast line is cut there.
+    horizon = deadline + (deadline - chart_start) / 2
+    chart_end = max(deadline, now, min(forecast_at, horizon) if forecast_at else deadline)
+    span = (chart_end - chart_start).total_seconds()
+    top, step = nice_axis(max(point.scope_hours for point in points))
+
+    def share(moment: datetime) -> float:
+        return (moment - chart_start).total_seconds() / span
 
     def x_of(moment: datetime) -> float:
-        return MARGIN_LEFT + plot_width * (moment - start).total_seconds() / span
+        return X_UNITS * share(moment)
 
     def y_of(hours: float) -> float:
-        return MARGIN_TOP + plot_height * (1 - hours / top)
+        return PLOT_BOTTOM - (PLOT_BOTTOM - PLOT_TOP) * hours / top
 
-    scope_path = _step_path([(x_of(p.at), y_of(p.scope_hours)) for p in points])
-    done_path = _step_path([(x_of(p.at), y_of(p.done_hours)) for p in points])
-    last = points[-1]
     description = (
-        f"From {start.date().isoformat()} to {last.at.date().isoformat()}: scope "
-        f"{last.scope_hours:g} h, done {last.done_hours:g} h."
+        f"From {chart_start.date().isoformat()} to {now.date().isoformat()}: scope "
+        f"{last.scope_hours:g} h, done {last.done_hours:g} h. Ideal: all of it by "
+        f"{end.isoformat()} ({end_label}). "
+        + (
+            f"Forecast finish at the recent pace: {forecast.isoformat()}."
+            if forecast_at is not None and forecast is not None
+            else "No forecast line: nothing is left, or nothing was done in the last four weeks."
+        )
     )
     parts = [
-        f'<svg class="burnup" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-labelledby="burnup-title burnup-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<svg class="burnup" width="100%" height="{HEIGHT}" role="img" '
+        'aria-labelledby="burnup-title burnup-desc" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="burnup-title">{escape(title)}</title>',
         f'<desc id="burnup-desc">{escape(description)}</desc>',
     ]
-    for step in range(5):
-        hours = top * step / 4
+    for index in range(round(top / step) + 1):
+        hours = round(step * index, 6)
         y = y_of(hours)
+        parts.append(f'<line class="grid" x1="0" y1="{y:.1f}" x2="100%" y2="{y:.1f}"/>')
+        # Left of the plot, in the margin the stylesheet gives the SVG (it overflows visibly).
         parts.append(
-            f'<line class="grid" x1="{MARGIN_LEFT}" y1="{y:.1f}" '
-            f'x2="{WIDTH - MARGIN_RIGHT}" y2="{y:.1f}"/>'
+            f'<text class="axis" x="-6" y="{y + 4:.1f}" text-anchor="end">{hours:g} h</text>'
         )
-        parts.append(
-            f'<text class="axis" x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" '
-            f'text-anchor="end">{hours:g} h</text>'
-        )
-    # The first and last dates align inward so neither is cut off at the chart's edge.
-    for moment, anchor in (
-        (start, "start"),
-        (start + timedelta(seconds=span / 2), "middle"),
-        (end, "end"),
-    ):
-        parts.append(
-            f'<text class="axis" x="{x_of(moment):.1f}" y="{HEIGHT - 12}" text-anchor="{anchor}">'
-            f"{moment.date().isoformat()}</text>"
-        )
-    target_moment = (
-        datetime.combine(target, datetime.min.time(), tzinfo=start.tzinfo) if target else None
+    parts.extend(_week_axis(chart_start, chart_end, share))
+    parts.append(
+        f'<svg class="plot" width="100%" height="{HEIGHT}" viewBox="0 0 {X_UNITS:g} {HEIGHT}" '
+        'preserveAspectRatio="none" aria-hidden="true">'
     )
-    if target_moment is not None and target_moment >= start:
-        x = x_of(target_moment)
-        parts.append(
-            f'<line class="target" x1="{x:.1f}" y1="{MARGIN_TOP}" x2="{x:.1f}" '
-            f'y2="{HEIGHT - MARGIN_BOTTOM}"/>'
+    ideal_from = _midnight(start, zone)
+    parts.append(
+        f'<line class="ideal" x1="{x_of(ideal_from):.1f}" y1="{y_of(0):.1f}" '
+        f'x2="{x_of(_midnight(end, zone)):.1f}" y2="{y_of(last.scope_hours):.1f}"/>'
+    )
+    if forecast_at is not None:
+        until = min(forecast_at, chart_end)
+        reached = last.done_hours + (last.scope_hours - last.done_hours) * (
+            (until - now).total_seconds() / (forecast_at - now).total_seconds()
         )
         parts.append(
-            f'<text class="axis" x="{x - 4:.1f}" y="{MARGIN_TOP + 10}" '
-            'text-anchor="end">target</text>'
+            f'<line class="forecast" x1="{x_of(now):.1f}" y1="{y_of(last.done_hours):.1f}" '
+            f'x2="{x_of(until):.1f}" y2="{y_of(reached):.1f}"/>'
         )
-    parts.append(f'<path class="scope" d="{scope_path}"/>')
-    parts.append(f'<path class="done" d="{done_path}"/>')
+    scope = _step_path([(x_of(point.at), y_of(point.scope_hours)) for point in points])
+    done = _step_path([(x_of(point.at), y_of(point.done_hours)) for point in points])
+    parts.append(f'<path class="scope" d="{scope}"/><path class="done" d="{done}"/>')
+    parts.append("</svg>")
+    for css_class, moment, row, label in (
+        ("today", now, TODAY_ROW, "today"),
+        ("target", _midnight(end, zone), END_ROW, end_label),
+    ):
+        x = _percent(share(moment))
+        parts.append(
+            f'<line class="{css_class}" x1="{x}" y1="{row + 4:.1f}" x2="{x}" '
+            f'y2="{PLOT_BOTTOM:.1f}"/>'
+        )
+        parts.append(
+            f'<text class="axis marker" x="{x}" y="{row:.1f}" text-anchor="middle">{label}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _week_axis(start: datetime, end: datetime, share: Callable[[datetime], float]) -> list[str]:
+    """A tick a week from ``start``; as many of them labelled as the width has room for.
+
+    Every label is in the page; classes hide the ones a middle or narrow window has no room for.
+    """
+    days = (end.date() - start.date()).days
+    weeks = [start.date() + timedelta(weeks=index) for index in range(days // 7 + 1)]
+    wide = label_stride(len(weeks), WEEK_LABELS_WIDE)
+    middle = label_stride(len(weeks), WEEK_LABELS_MIDDLE)
+    narrow = label_stride(len(weeks), WEEK_LABELS_NARROW)
+    parts = []
+    for index, day in enumerate(weeks):
+        x = _percent(share(_midnight(day, start.tzinfo)))
+        parts.append(
+            f'<line class="tick" x1="{x}" y1="{PLOT_BOTTOM:.1f}" x2="{x}" '
+            f'y2="{PLOT_BOTTOM + 5:.1f}"/>'
+        )
+        if index % wide:
+            continue
+        hidden = (" hide-middle" if index % middle else "") + (
+            " hide-narrow" if index % narrow else ""
+        )
+        parts.append(
+            f'<text class="axis week{hidden}" x="{x}" y="{DATE_ROW:.1f}" text-anchor="middle">'
+            f"{short_date(day)}</text>"
+        )
+    return parts

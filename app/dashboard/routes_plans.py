@@ -110,8 +110,15 @@ def goal_page(
     if goal is None:
         raise PageNotFound()
     detail = goal_detail(db, settings, viewer.workspace_id, goal)
+    # Drawn against the deadline the health figures judge by (the target, else the plan's end),
+    # and the forecast service's finish date: the chart never computes a forecast of its own.
     chart = render_burnup_svg(
-        detail.burnup, title=f"Burn-up of {goal.title}", target=goal.target_date
+        detail.burnup,
+        title=f"Burn-up of {goal.title}",
+        start=detail.plan.start_date,
+        end=detail.row.deadline or detail.plan.end_date,
+        end_label="target" if goal.target_date else "plan end",
+        forecast=detail.row.forecast_date,
     )
     context = {
         "viewer": viewer,
