@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from connectors.addresses import AddressPolicy, IPNetwork
 
 
 class UnsafeSettings(ValueError):
@@ -26,6 +30,9 @@ class Settings(BaseSettings):
     strict_capacity: bool = False
     stale_after_days: int = Field(default=7, ge=1)
     allow_private_trackers: bool = False
+    # Networks outbound requests may reach although private (comma-separated CIDRs, e.g. the
+    # intranet Jira's "10.20.0.0/16"); narrower than allow_private_trackers.
+    allowed_tracker_networks: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
     public_url: str | None = None
     embedded_worker: bool = True
     # Sync engine: pushes of one item are tried this many times before the link is marked dead;
@@ -39,6 +46,23 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def address_policy(self) -> AddressPolicy:
+        """What tracker and notification requests may reach (connectors/outbound.py)."""
+        return AddressPolicy(
+            allow_private=self.allow_private_trackers,
+            allowed_networks=self.allowed_tracker_networks,
+        )
+
+    @field_validator("allowed_tracker_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(
+                ipaddress.ip_network(part.strip()) for part in value.split(",") if part.strip()
+            )
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

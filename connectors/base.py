@@ -17,6 +17,8 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from connectors.addresses import AddressPolicy
+
 MARKER_LABEL = "planbridge"
 
 
@@ -180,6 +182,9 @@ class ConnectorConfig(BaseModel):
 # ---------------------------------------------------------------------------------------------
 # The interface
 
+    # Which addresses requests may reach; the service sets it from its own settings (never from a
+    # connection's stored config). Every connector sends through connectors/outbound.py with it.
+    address_policy: AddressPolicy = Field(default_factory=AddressPolicy, exclude=True)
 
 @runtime_checkable
 class Connector(Protocol):

@@ -26,6 +26,7 @@ from app.security.urls import check_base_url
 from app.services.pagination import PageSlice, paginate
 from app.services.tenancy import get_in_workspace
 from app.settings import Settings
+from connectors.addresses import AddressPolicy
 from connectors.base import AuthFailed, ConnectorError, NotFound
 from connectors.registry import available_kinds, build_connector, connector_class
 
@@ -61,6 +62,8 @@ def connector_settings(
     values.update(decrypt_json(settings, connection.credentials_encrypted))
     values["base_url"] = connection.base_url
     values["scope"] = connection.scope
+    # The deployment's rule on addresses, never a connection's own config.
+    values["address_policy"] = settings.address_policy
     if webhook_secret is None and connection.webhook_secret_encrypted:
         webhook_secret = decrypt_text(settings, connection.webhook_secret_encrypted)
     if webhook_secret is not None:
@@ -91,10 +94,16 @@ def validate_and_check(settings: Settings, connection: Connection) -> None:
         raise InvalidField(
             "kind", f"unknown connector kind '{connection.kind}' (installed: {installed})"
         )
+    if "address_policy" in connection.config:
+        raise InvalidField(
+            ["config", "address_policy"],
+            "config.address_policy is the deployment's setting (PLANBRIDGE_ALLOW_PRIVATE_TRACKERS, "
+            "PLANBRIDGE_ALLOWED_TRACKER_NETWORKS), not a connection's",
+        )
     schemes = OFFLINE_SCHEMES.get(connection.kind)
     connection.base_url = check_base_url(
         connection.base_url,
-        allow_private=settings.allow_private_trackers or schemes is not None,
+        policy=AddressPolicy(allow_private=True) if schemes else settings.address_policy,
         schemes=schemes or ("http", "https"),
     )
     try:

@@ -1,7 +1,8 @@
 """The dashboard in real headless Chromium against planbridge served by uvicorn on loopback.
 
-Debian's /usr/bin/chromium is driven by the playwright package (never ``playwright install``). Each
-page is opened at 1280 and 390 px and saved as a screenshot under test-artifacts/dashboard/.
+The machine's Chromium or Chrome is driven by the playwright package, else Playwright's own Chromium
+(tests/dashboard/chromium.py). Each page is opened at 1280 and 390 px and saved as a screenshot
+under test-artifacts/dashboard/.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from app.dashboard.rendering import format_hours, format_percent, health_label
 from tests.conftest import Tenant
+from tests.dashboard.chromium import ChromiumUnavailable, launch_chromium
 from tests.dashboard.seed import (
     SeededPlan,
     add_dead_link,
@@ -28,16 +30,6 @@ from tests.trackers.server import LoopbackServer
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 
@@ -52,7 +44,10 @@ def backend() -> str:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            chromium = launch_chromium(playwright)
+        except ChromiumUnavailable as exc:
+            pytest.fail(str(exc), pytrace=False)
         yield chromium
         chromium.close()
 

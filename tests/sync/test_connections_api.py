@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app.errors import InvalidField
 from app.models import Connection, Scope
 from app.security.urls import check_base_url
+from connectors.addresses import AddressPolicy
 from tests.conftest import Tenant
 from tests.sync.conftest import create_memory_connection
 
@@ -80,12 +81,13 @@ def test_private_base_url_is_refused_unless_allowed() -> None:
         "http://[::1]/",
     ):
         try:
-            check_base_url(url, allow_private=False)
+            check_base_url(url, policy=AddressPolicy())
         except InvalidField as error:
             assert error.field == ["base_url"]
         else:
             raise AssertionError(f"{url} was accepted")
-    assert check_base_url("http://127.0.0.1:8080/", allow_private=True) == "http://127.0.0.1:8080"
+    allowed = AddressPolicy(allow_private=True)
+    assert check_base_url("http://127.0.0.1:8080/", policy=allowed) == "http://127.0.0.1:8080"
 
 
 def test_read_token_lists_but_cannot_create(
