@@ -19,6 +19,17 @@ class ConnectionState(StrEnum):
     paused = "paused"  # auth failure or paused by a person; a readable reason is kept
 
 
+class SyncState(StrEnum):
+    """Where a link's tracker object stands; computed from the link by one SQL expression
+    (``app.services.tracker_links.sync_state_of``), never stored."""
+
+    pending = "pending"  # not created yet, or planbridge has changes the tracker lacks
+    synced = "synced"  # the tracker object holds the item's latest revision
+    failing = "failing"  # the last push failed; the engine tries again after a back-off
+    dead = "dead"  # pushes gave up; waits for POST /api/v1/sync/dead/{id}/retry
+    deleted = "deleted"  # the tracker object was deleted there; nothing is pushed any more
+
+
 class Connection(SQLModel, table=True):
     id: uuid.UUID = id_field()
     workspace_id: uuid.UUID = workspace_field()
@@ -124,6 +135,14 @@ class WebhookDelivery(SQLModel, table=True):
             postgresql_where=text("processed_at IS NULL"),
             sqlite_where=text("processed_at IS NULL"),
         ),
+        # Dead deliveries are few: health, /metrics and the API count and list them from this.
+        Index(
+            "ix_webhook_delivery_dead",
+            "workspace_id",
+            "connection_id",
+            postgresql_where=text("dead"),
+            sqlite_where=text("dead"),
+        ),
         # Every delivery row is written three times (stored, claimed, processed). Room left on
         # each page lets the claim (no indexed column changes) update in place (HOT) instead of
         # adding an entry to every index, and vacuuming after 2% dead rows, not 20%, keeps the
@@ -143,6 +162,10 @@ class WebhookDelivery(SQLModel, table=True):
     processed_at: datetime | None = timestamp_field()
     outcome: str | None = Field(default=None, max_length=200)
     attempts: int = 0
+    # The error of the last failed attempt; after too many (or a body the connector cannot use)
+    # the delivery is dead: processed_at is set and it waits for POST .../retry.
+    last_error: str | None = None
+    dead: bool = False
     leased_by: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = timestamp_field()
 

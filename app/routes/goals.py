@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from sqlmodel import Session
 
 from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
@@ -13,13 +14,23 @@ from app.models import Goal
 from app.routes.paging import page_response
 from app.schemas.common import RuleWarning
 from app.schemas.goals import GoalCreate, GoalPage, GoalPublic, GoalUpdate, GoalWritten
+from app.schemas.tracker_links import TrackerLink
 from app.services import goals
+from app.services.tracker_links import goal_links
 
 router = APIRouter(prefix="/goals", tags=["goals"])
 
 
-def _written(goal: Goal, warnings: list[RuleWarning]) -> GoalWritten:
-    return GoalWritten(**GoalPublic.model_validate(goal).model_dump(), warnings=warnings)
+def _public(session: Session, goal: Goal) -> GoalPublic:
+    """The goal with its tracker mirror."""
+    public = GoalPublic.model_validate(goal)
+    found = goal_links(session, goal.workspace_id, [goal.id]).get(goal.id, [])
+    public.links = [TrackerLink.model_validate(link) for link in found]
+    return public
+
+
+def _written(session: Session, goal: Goal, warnings: list[RuleWarning]) -> GoalWritten:
+    return GoalWritten(**_public(session, goal).model_dump(), warnings=warnings)
 
 
 @router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
@@ -27,7 +38,7 @@ def create_goal(body: GoalCreate, session: SessionDep, auth: WriteAuth) -> GoalW
     """Create a goal; a target date outside its plan is accepted with a warning."""
     goal, warnings = goals.create_goal(session, auth.workspace_id, body.model_dump())
     session.commit()
-    return _written(goal, warnings)
+    return _written(session, goal, warnings)
 
 
 @router.get("", response_model=GoalPage, responses=problem_responses(401, 422))
@@ -51,7 +62,7 @@ def list_goals(
 
 @router.get("/{goal_id}", responses=problem_responses(401, 404, 422))
 def get_goal(goal_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> GoalPublic:
-    return GoalPublic.model_validate(goals.get_goal(session, auth.workspace_id, goal_id))
+    return _public(session, goals.get_goal(session, auth.workspace_id, goal_id))
 
 
 @router.patch("/{goal_id}", responses=problem_responses(401, 403, 404, 413, 422))
@@ -62,7 +73,7 @@ def update_goal(
         session, auth.workspace_id, goal_id, body.model_dump(exclude_unset=True)
     )
     session.commit()
-    return _written(goal, warnings)
+    return _written(session, goal, warnings)
 
 
 @router.delete(

@@ -6,10 +6,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from sqlmodel import Session
 
 from app.deps import PageDep, ReadAuth, SessionDep, SettingsDep, WriteAuth
 from app.errors import problem_responses
 from app.models import ActionItem, ItemStatus
+from app.models.sync import SyncState
 from app.routes.paging import page_response
 from app.schemas.common import RuleWarning
 from app.schemas.items import (
@@ -21,15 +23,23 @@ from app.schemas.items import (
     ItemEventPage,
     ItemEventPublic,
 )
+from app.schemas.tracker_links import TrackerLink
 from app.services import items
+from app.services.tracker_links import item_links
 
 router = APIRouter(prefix="/items", tags=["action items"])
 
 
-def _written(item: ActionItem, warnings: list[RuleWarning]) -> ActionItemWritten:
-    return ActionItemWritten(
-        **ActionItemPublic.model_validate(item).model_dump(), warnings=warnings
-    )
+def _public(session: Session, item: ActionItem) -> ActionItemPublic:
+    """The item with its tracker links."""
+    public = ActionItemPublic.model_validate(item)
+    found = item_links(session, item.workspace_id, [item.id]).get(item.id, [])
+    public.links = [TrackerLink.model_validate(link) for link in found]
+    return public
+
+
+def _written(session: Session, item: ActionItem, warnings: list[RuleWarning]) -> ActionItemWritten:
+    return ActionItemWritten(**_public(session, item).model_dump(), warnings=warnings)
 
 
 @router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
@@ -43,7 +53,7 @@ def create_item(
         session, auth.workspace_id, body.model_dump(), actor=auth.actor, settings=settings
     )
     session.commit()
-    return _written(item, warnings)
+    return _written(session, item, warnings)
 
 
 @router.get("", response_model=ActionItemPage, responses=problem_responses(401, 422))
@@ -55,6 +65,10 @@ def list_items(
     plan_id: Annotated[uuid.UUID | None, Query()] = None,
     owner_id: Annotated[uuid.UUID | None, Query()] = None,
     status: Annotated[list[ItemStatus] | None, Query(description="Repeat for several")] = None,
+    sync_state: Annotated[
+        list[SyncState] | None,
+        Query(description="Items with a tracker link in this sync state; repeat for several"),
+    ] = None,
 ) -> Response:
     result = items.list_items(
         session,
@@ -63,6 +77,7 @@ def list_items(
         plan_id=plan_id,
         owner_id=owner_id,
         statuses=status,
+        sync_states=sync_state,
         limit=page.limit,
         offset=page.offset,
     )
@@ -71,7 +86,7 @@ def list_items(
 
 @router.get("/{item_id}", responses=problem_responses(401, 404, 422))
 def get_item(item_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> ActionItemPublic:
-    return ActionItemPublic.model_validate(items.get_item(session, auth.workspace_id, item_id))
+    return _public(session, items.get_item(session, auth.workspace_id, item_id))
 
 
 @router.patch("/{item_id}", responses=problem_responses(401, 403, 404, 413, 422))
@@ -92,7 +107,7 @@ def update_item(
         settings=settings,
     )
     session.commit()
-    return _written(item, warnings)
+    return _written(session, item, warnings)
 
 
 @router.delete(

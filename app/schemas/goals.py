@@ -17,6 +17,7 @@ from app.schemas.common import (
     WriteModel,
     left_unchanged,
 )
+from app.schemas.tracker_links import TrackerLink
 
 
 class GoalCreate(WriteModel):
@@ -51,6 +52,10 @@ class GoalPublic(PublicModel):
     revision: int
     created_at: datetime
     updated_at: datetime
+    links: list[TrackerLink] = Field(
+        default_factory=list,
+        description="The goal's mirror in its tracker (epic, milestone, goal label) and its sync",
+    )
 
 
 class GoalWritten(GoalPublic):

@@ -19,6 +19,7 @@ from app.schemas.common import (
     WriteModel,
     left_unchanged,
 )
+from app.schemas.tracker_links import TrackerLink
 
 
 class ActionItemCreate(WriteModel):
@@ -71,6 +72,10 @@ class ActionItemPublic(PublicModel):
     updated_at: datetime
     last_activity_at: datetime
     done_at: datetime | None
+    links: list[TrackerLink] = Field(
+        default_factory=list,
+        description="Where the item went: its tracker object (key, URL) and how its sync stands",
+    )
 
 
 class ActionItemWritten(ActionItemPublic):

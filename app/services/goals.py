@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -13,6 +14,7 @@ from app.schemas.common import RuleWarning
 from app.services.items import record_deleted_items
 from app.services.pagination import PageSlice, paginate_values
 from app.services.tenancy import get_in_workspace, require_reference
+from app.services.tracker_links import goal_links, with_links
 
 # Changes to these are pushed to a goal's tracker mirror, so they bump ``Goal.revision``.
 GOAL_PLANNING_FIELDS = frozenset({"title", "description", "target_date", "owner_id"})
@@ -77,7 +79,9 @@ def list_goals(
         conditions.append(col(Goal.plan_id) == plan_id)
     if owner_id is not None:
         conditions.append(col(Goal.owner_id) == owner_id)
-    return paginate_values(session, Goal, conditions, limit=limit, offset=offset)
+    page = paginate_values(session, Goal, conditions, limit=limit, offset=offset)
+    links = goal_links(session, workspace_id, [row["id"] for row in page.rows])
+    return replace(page, rows=with_links(page.rows, links))
 
 
 def update_goal(

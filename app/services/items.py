@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.db import utcnow
 from app.models import ActionItem, Connection, Goal, ItemEvent, ItemStatus, Person
+from app.models.sync import SyncState
 from app.schemas.common import RuleWarning
 from app.services.events import record_item_event
 from app.services.item_rules import check_item
 from app.services.pagination import PageSlice, paginate, paginate_values
 from app.services.tenancy import get_in_workspace, require_reference
+from app.services.tracker_links import item_has_link_in, item_links, with_links
 from app.settings import Settings
 
 PLANNING_FIELDS = frozenset(
@@ -89,9 +92,11 @@ def list_items(
     plan_id: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
     statuses: list[ItemStatus] | None = None,
+    sync_states: list[SyncState] | None = None,
     limit: int,
     offset: int,
 ) -> PageSlice[dict[str, Any]]:
+    """A page of items as column values, each with its tracker ``links``."""
     conditions = [col(ActionItem.workspace_id) == workspace_id]
     if goal_id is not None:
         conditions.append(col(ActionItem.goal_id) == goal_id)
@@ -102,7 +107,11 @@ def list_items(
         conditions.append(col(ActionItem.owner_id) == owner_id)
     if statuses:
         conditions.append(col(ActionItem.status).in_(statuses))
-    return paginate_values(session, ActionItem, conditions, limit=limit, offset=offset)
+    if sync_states:
+        conditions.append(item_has_link_in(workspace_id, sync_states))
+    page = paginate_values(session, ActionItem, conditions, limit=limit, offset=offset)
+    links = item_links(session, workspace_id, [row["id"] for row in page.rows])
+    return replace(page, rows=with_links(page.rows, links))
 
 
 def update_item(

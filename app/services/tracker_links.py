@@ -1,0 +1,120 @@
+"""Where items and goals went in the trackers, and the one definition of a link's sync state.
+
+The API shows every item and goal with its live links (a link the item moved away from is history
+and left out). A page of rows gets its links in one query, never one per row, and the sync state
+is computed in that query by ``sync_state_of``, the same expression ``GET /items?sync_state=``
+filters on, so a state shown and a state filtered can never disagree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, exists, or_, select
+from sqlmodel import Session
+
+from app.models import ActionItem, Connection, ExternalLink, Goal
+from app.models.sync import SyncState
+
+
+def sync_state_of(owner_revision: Any) -> ColumnElement[str]:
+    """The link's ``SyncState`` as SQL; ``owner_revision`` is its item's or goal's revision.
+
+    In this order: dead (pushes gave up), deleted (the tracker object is gone), failing (the last
+    push failed, another is coming), pending (not created yet, moved, or planbridge holds a newer
+    revision than it pushed), else synced.
+    """
+    link: Any = ExternalLink
+    return case(
+        (link.dead.is_(True), SyncState.dead.value),
+        (link.tombstoned_at.is_not(None), SyncState.deleted.value),
+        (link.attempts > 0, SyncState.failing.value),
+        (
+            or_(
+                link.external_id.is_(None),
+                link.moved_at.is_not(None),
+                owner_revision > link.pushed_revision,
+            ),
+            SyncState.pending.value,
+        ),
+        else_=SyncState.synced.value,
+    )
+
+
+def item_has_link_in(workspace_id: uuid.UUID, states: Sequence[SyncState]) -> ColumnElement[bool]:
+    """True for an action item with a live link in one of ``states`` (correlated to the item)."""
+    link: Any = ExternalLink
+    item: Any = ActionItem
+    return exists().where(
+        link.workspace_id == workspace_id,
+        link.item_id == item.id,
+        link.moved_at.is_(None),
+        sync_state_of(item.revision).in_([state.value for state in states]),
+    )
+
+
+def item_links(
+    session: Session, workspace_id: uuid.UUID, item_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Each item's live links as ``TrackerLink`` fields, oldest first; one query for them all."""
+    link: Any = ExternalLink
+    return _links(session, workspace_id, link.item_id, ActionItem, item_ids)
+
+
+def goal_links(
+    session: Session, workspace_id: uuid.UUID, goal_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """Each goal's mirrors (epic, milestone, goal label) as ``TrackerLink`` fields; one query."""
+    link: Any = ExternalLink
+    return _links(session, workspace_id, link.goal_id, Goal, goal_ids)
+
+
+def with_links(
+    rows: Sequence[dict[str, Any]], links: dict[uuid.UUID, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The rows of a page, each with its ``links`` (an empty list for a row without any)."""
+    return [{**row, "links": links.get(row["id"], [])} for row in rows]
+
+
+def _links(
+    session: Session,
+    workspace_id: uuid.UUID,
+    owner_column: Any,
+    owner_model: Any,
+    owner_ids: Collection[uuid.UUID],
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    if not owner_ids:
+        return {}
+    link: Any = ExternalLink
+    connection: Any = Connection
+    statement = (
+        select(
+            owner_column.label("owner_id"),
+            link.id,
+            link.connection_id,
+            connection.name.label("connection_name"),
+            link.scope,
+            link.key,
+            link.url,
+            sync_state_of(owner_model.revision).label("sync_state"),
+            link.last_synced_at,
+            link.last_error,
+        )
+        .select_from(link)
+        .join(owner_model, owner_model.id == owner_column)
+        .join(connection, connection.id == link.connection_id)
+        .where(
+            link.workspace_id == workspace_id,
+            owner_column.in_(list(owner_ids)),
+            link.moved_at.is_(None),
+        )
+        .order_by(link.created_at, link.id)
+    )
+    found: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    # Plain Core rows through the session's connection: this runs once per list page.
+    for row in session.connection().execute(statement).mappings():
+        values = dict(row)
+        found.setdefault(values.pop("owner_id"), []).append(values)
+    return found
