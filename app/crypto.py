@@ -25,6 +25,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from app.observability.logging import register_secret
 from app.settings import Settings
 
 KEY_FILE_SUFFIX = ".secret-key"
@@ -87,13 +88,16 @@ def encrypt_text(settings: Settings, plaintext: str) -> str:
 
 
 def decrypt_text(settings: Settings, token: str) -> str:
+    """The stored secret in clear; from now on the log formatter scrubs that exact value."""
     try:
-        return fernet_for(settings).decrypt(token.encode()).decode()
+        plaintext = fernet_for(settings).decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise SecretUnreadable(
             "a stored secret cannot be decrypted: PLANBRIDGE_SECRET_KEY changed "
             "or the key file was lost"
         ) from exc
+    register_secret(plaintext)
+    return plaintext
 
 
 def encrypt_json(settings: Settings, values: dict[str, Any]) -> str:
@@ -104,4 +108,7 @@ def decrypt_json(settings: Settings, token: str) -> dict[str, Any]:
     if not token:
         return {}
     loaded: dict[str, Any] = json.loads(decrypt_text(settings, token))
+    for value in loaded.values():
+        if isinstance(value, str):
+            register_secret(value)
     return loaded

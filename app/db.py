@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 
 def utcnow() -> datetime:
@@ -72,9 +71,3 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         pool_pre_ping=True,
         pool_recycle=1800,
     )
-
-
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One session per request or engine step; the caller owns commit, rollback closes it."""
-    with Session(engine, expire_on_commit=False) as session:
-        yield session

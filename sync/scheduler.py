@@ -69,15 +69,6 @@ def claim(
     return claimed
 
 
-def release(session: Session, row: Any, worker_id: str) -> None:
-    """Give a lease back as part of the caller's transaction (only if this worker still holds
-    it)."""
-    if row.leased_by == worker_id:
-        row.leased_by = None
-        row.lease_until = None
-        session.add(row)
-
-
 def release_by_id(engine: Engine, model: type[SQLModel], row_id: uuid.UUID, worker_id: str) -> None:
     table: Any = model
     with Session(engine) as session:

@@ -25,7 +25,7 @@ from fastapi import Depends, Request, Response
 from sqlmodel import Session, col, delete, select
 
 from app.db import utcnow
-from app.deps import AuthContext, SessionDep
+from app.deps import SessionDep
 from app.models import ApiToken, DashboardSession, Scope
 from app.services.tokens import find_active_token
 
@@ -69,15 +69,6 @@ class Viewer:
     @property
     def can_write(self) -> bool:
         return self.scope.allows(Scope.write)
-
-    def as_auth_context(self) -> AuthContext:
-        """The same identity the API sees for this token, for calls into API-level functions."""
-        return AuthContext(
-            workspace_id=self.workspace_id,
-            scope=self.scope,
-            token_id=self.token_id,
-            token_name=self.token_name,
-        )
 
 
 def hash_secret(value: str) -> str:

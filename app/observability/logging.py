@@ -186,15 +186,6 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-class RedactingFilter(logging.Filter):
-    """For handlers that keep their own formatter: scrub the message and arguments in place."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        return True
-
-
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     """Route every logger, uvicorn's included, through one JSON handler on stderr."""
     handler = logging.StreamHandler(stream or sys.stderr)

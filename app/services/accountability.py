@@ -3,13 +3,17 @@
 Attention order ("most urgent first"): by the most urgent reason of each item, in this order:
 overdue, blocked, dead sync, stale, no tracker link; within one reason, the earliest due date first.
 Only open items (todo, in progress, blocked) are listed: finished or dropped work needs no
-attention.
+attention. Stale is the rule of ``app.services.staleness``.
+
+Commitments list each open item once more, in the most telling of overdue, stale and due this
+week, in that order of precedence: an overdue item due this week is listed as overdue only, a
+stale one as stale. ``open`` holds all of them.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from pydantic import BaseModel
 from sqlalchemy import exists, or_, select
@@ -22,6 +26,7 @@ from app.schemas.weeks import IsoWeek
 from app.services.capacity import WeekLoad, person_loads
 from app.services.item_rules import OPEN_STATUSES
 from app.services.progress import get_plan
+from app.services.staleness import is_stale, quiet_since, stale_condition
 from app.settings import Settings
 
 REASON_ORDER = ("overdue", "blocked", "dead_sync", "stale", "no_tracker_link")
@@ -73,14 +78,6 @@ def commitments(
     return commitments_of_people(session, workspace_id, [person], settings, now=now)[person.id]
 
 
-def workspace_commitments(
-    session: Session, workspace_id: uuid.UUID, settings: Settings, *, now: datetime | None = None
-) -> dict[uuid.UUID, Commitments]:
-    """Everyone's commitments in one pass (the People page), keyed by person id."""
-    people = session.scalars(select(Person).where(col(Person.workspace_id) == workspace_id)).all()
-    return commitments_of_people(session, workspace_id, list(people), settings, now=now)
-
-
 def commitments_of_people(
     session: Session,
     workspace_id: uuid.UUID,
@@ -102,12 +99,24 @@ def commitments_of_people(
         .order_by(col(ActionItem.due_date), col(ActionItem.id))
     ).all()
     entries: dict[uuid.UUID, list[CommitmentItem]] = {person_id: [] for person_id in person_ids}
+    today, this_week = now.date(), IsoWeek.of(now.date())
+    quiet_before = quiet_since(now, settings.stale_after_days)
+    hours = {person.id: person.weekly_strategic_hours for person in people}
+    stale: set[uuid.UUID] = set()
     for item in items:
         entries[item.owner_id].append(
             CommitmentItem(item_id=item.id, **item.model_dump(exclude={"id"}))
         )
-    today, this_week = now.date(), IsoWeek.of(now.date())
-    stale_before = now - timedelta(days=settings.stale_after_days)
+        if is_stale(
+            item.status,
+            quiet=item.last_activity_at < quiet_before,
+            start_date=item.start_date,
+            due_date=item.due_date,
+            estimate_hours=item.estimate_hours,
+            weekly_hours=hours[item.owner_id],
+            today=today,
+        ):
+            stale.add(item.id)
     loads = person_loads(
         session,
         workspace_id,
@@ -117,15 +126,20 @@ def commitments_of_people(
     result: dict[uuid.UUID, Commitments] = {}
     for person in people:
         own = entries[person.id]
+        overdue = [entry for entry in own if entry.due_date < today]
+        stale_ones = [entry for entry in own if entry.item_id in stale and entry.due_date >= today]
+        due_this_week = [
+            entry
+            for entry in own
+            if today <= entry.due_date <= this_week.sunday and entry.item_id not in stale
+        ]
         result[person.id] = Commitments(
             person_id=person.id,
             name=person.name,
             open=own,
-            overdue=[entry for entry in own if entry.due_date < today],
-            stale=[entry for entry in own if entry.last_activity_at < stale_before],
-            due_this_week=[
-                entry for entry in own if this_week.monday <= entry.due_date <= this_week.sunday
-            ],
+            overdue=overdue,
+            stale=stale_ones,
+            due_this_week=due_this_week,
             weeks=[
                 loads[person.id].load(this_week.shifted(offset))
                 for offset in range(COMMITMENT_WEEKS)
@@ -145,7 +159,6 @@ def attention(
     now = now or utcnow()
     plan = get_plan(session, workspace_id, plan_id)
     today = now.date()
-    stale_before = now - timedelta(days=settings.stale_after_days)
     linked = exists().where(
         col(ExternalLink.item_id) == col(ActionItem.id), col(ExternalLink.tombstoned_at).is_(None)
     )
@@ -164,7 +177,9 @@ def attention(
     )
     overdue = col(ActionItem.due_date) < today
     blocked = col(ActionItem.status) == ItemStatus.blocked
-    stale = col(ActionItem.last_activity_at) < stale_before
+    stale = stale_condition(
+        today, col(ActionItem.last_activity_at) < quiet_since(now, settings.stale_after_days)
+    )
     rows = session.execute(
         select(ActionItem, overdue, blocked, dead, stale, linked, link_url).where(
             col(ActionItem.workspace_id) == workspace_id,
@@ -174,8 +189,8 @@ def attention(
         )
     ).all()
     entries: list[AttentionItem] = []
-    for item, is_overdue, is_blocked, is_dead, is_stale, is_linked, url in rows:
-        flags = (is_overdue, is_blocked, is_dead, is_stale, not is_linked)
+    for item, is_overdue, is_blocked, is_dead, stale_now, is_linked, url in rows:
+        flags = (is_overdue, is_blocked, is_dead, stale_now, not is_linked)
         reasons = [reason for reason, flag in zip(REASON_ORDER, flags, strict=True) if flag]
         entries.append(
             AttentionItem(

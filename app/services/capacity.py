@@ -56,6 +56,27 @@ def spread_estimate(start: date, due: date, estimate: float) -> dict[IsoWeek, fl
     return {week: per_day * count for week, count in weeks}
 
 
+def week_share(start: date, due: date, week: IsoWeek) -> tuple[int, int]:
+    """The working days of the span from ``start`` to ``due`` and how many of them fall in
+    ``week``; no working day at all: (0, 1) if ``due`` is in ``week``, else (0, 0). Depends on
+    the dates only, so the weekly review computes it once per (start, due) pair and reads one
+    week of a spread without building ``spread_estimate``'s dict of every week."""
+    first = min(start, due)
+    days = working_days(first, due)
+    if days == 0:
+        return 0, int(IsoWeek.of(due) == week)
+    return days, working_days(max(first, week.monday), min(due, week.sunday))
+
+
+def hours_of_share(estimate: float, share: tuple[int, int]) -> float:
+    """One week's hours of an estimate, from ``week_share``: the same operations as
+    ``spread_estimate``, so the same float."""
+    days, count = share
+    if days == 0:
+        return estimate if count else 0.0
+    return estimate / days * count if count else 0.0
+
+
 @lru_cache(maxsize=8192)
 def _spread_shape(start: date, due: date) -> tuple[int, tuple[tuple[IsoWeek, int], ...]]:
     """Working days of the span and, per week with any, how many; shared by every item with the

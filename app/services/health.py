@@ -5,7 +5,8 @@ Inputs (all for items not dropped): remaining hours (open items: todo, in progre
 deadline (the goal's target date, else its plan's end date), the owners' strategic hours left (for
 each owner of an open item: weekly capacity x working days from today through the deadline / 5;
 owners with undeclared capacity add nothing), overdue items (open, due before today), blocked items,
-stale items (open, no activity for ``stale_after_days``), and the velocity forecast.
+stale items (``app.services.staleness``: in progress without activity for ``stale_after_days``, or
+not started in time), and the velocity forecast.
 
 Rules, first match wins:
 
@@ -42,13 +43,14 @@ from sqlalchemy import case, exists, func, select
 from sqlmodel import Session, col
 
 from app.db import utcnow
-from app.models import ActionItem, Goal, ItemStatus, Plan
+from app.models import ActionItem, Goal, ItemStatus, Person, Plan
 from app.models.execution import CheckIn
 from app.schemas.weeks import IsoWeek, working_days
 from app.services.capacity import PersonLoad, person_loads, weekly_capacity
 from app.services.forecast import Velocity, forecast_finish, velocities
 from app.services.item_rules import OPEN_STATUSES
 from app.services.progress import GoalIds, GoalProgress, get_goal, get_plan, plan_goals
+from app.services.staleness import quiet_since, stale_condition
 from app.services.wording import count_of, is_are
 from app.settings import Settings
 
@@ -108,7 +110,7 @@ def _figures(
     workspace_id: uuid.UUID,
     goal_ids: GoalIds,
     today: date,
-    stale_before: datetime,
+    quiet_before: datetime,
 ) -> dict[uuid.UUID, _Figures]:
     """Per goal: whether it has planned work (an item not dropped), and the open items' figures
     per owner from the open items only.
@@ -130,6 +132,11 @@ def _figures(
     for (planned_goal_id,) in session.execute(select(goal_id).where(has_planned_work)):
         figures[planned_goal_id].planned = True
     overdue = col(ActionItem.due_date) < today
+    stale = stale_condition(
+        today,
+        col(ActionItem.last_activity_at) < quiet_before,
+        weekly_hours=col(Person.weekly_strategic_hours),
+    )
     open_figures = (
         select(
             col(ActionItem.goal_id),
@@ -140,8 +147,9 @@ def _figures(
             ),
             func.sum(case((overdue, 1), else_=0)),
             func.sum(case((col(ActionItem.status) == ItemStatus.blocked, 1), else_=0)),
-            func.sum(case((col(ActionItem.last_activity_at) < stale_before, 1), else_=0)),
+            func.sum(case((stale, 1), else_=0)),
         )
+        .join(Person, col(Person.id) == col(ActionItem.owner_id))
         .where(
             col(ActionItem.goal_id).in_(goal_ids), col(ActionItem.status).in_(list(OPEN_STATUSES))
         )
@@ -311,7 +319,7 @@ def _health_for_goals(
     today = now.date()
     goal_ids = [goal.id for goal in goals]
     figures = _figures(
-        session, workspace_id, goal_ids, today, now - timedelta(days=settings.stale_after_days)
+        session, workspace_id, goal_ids, today, quiet_since(now, settings.stale_after_days)
     )
     velocity = velocities(session, workspace_id, goal_ids, now)
     check_ins = _latest_check_ins(session, workspace_id, goal_ids)

@@ -55,7 +55,7 @@ from sqlmodel import Session, col
 
 from app.models import ActionItem, ItemEvent, ItemStatus
 from app.schemas.weeks import IsoWeek, working_days
-from app.services.capacity import planned_hours
+from app.services.capacity import hours_of_share, planned_hours, week_share
 from app.services.item_rules import OPEN_STATUSES
 from app.services.progress import Hours, current_hours, hours_at, percent
 
@@ -603,33 +603,9 @@ def planned_in_week(
         due_then = changed_due.get(item_id, due)
         share = shares.get((begin, due_then))
         if share is None:
-            share = shares[begin, due_then] = _week_share(begin, due_then, week)
-        change[owner] += _spread(state.estimate_hours, share)
+            share = shares[begin, due_then] = week_share(begin, due_then, week)
+        change[owner] += hours_of_share(state.estimate_hours, share)
     for person_id in people:
         if person_id.hex in change:
             planned[person_id] = planned.get(person_id, 0.0) + change[person_id.hex]
     return planned
-
-
-def _hours_in_week(start: date, due: date, estimate: float, week: IsoWeek) -> float:
-    """``spread_estimate(start, due, estimate).get(week, 0.0)``, without the dict of every week
-    of the span (the same operations, so the same float)."""
-    return _spread(estimate, _week_share(start, due, week))
-
-
-def _week_share(start: date, due: date, week: IsoWeek) -> tuple[int, int]:
-    """The working days of the span from ``start`` to ``due`` and how many of them fall in
-    ``week``; no working day at all: (0, 1) if ``due`` is in ``week``, else (0, 0). Depends on
-    the dates only, so the planned hours compute it once per (start, due) pair."""
-    first = min(start, due)
-    days = working_days(first, due)
-    if days == 0:
-        return 0, int(IsoWeek.of(due) == week)
-    return days, working_days(max(first, week.monday), min(due, week.sunday))
-
-
-def _spread(estimate: float, share: tuple[int, int]) -> float:
-    days, count = share
-    if days == 0:
-        return estimate if count else 0.0
-    return estimate / days * count if count else 0.0

@@ -18,7 +18,6 @@ from typing import Any
 from connectors.base import (
     MARKER_LABEL,
     ItemSpec,
-    RateLimitState,
     RemoteItem,
     RemoteRef,
     RemoteStatus,
@@ -263,18 +262,6 @@ def change_digest(item: RemoteItem) -> str:
 
 def lower_keys(headers: Mapping[str, Any]) -> dict[str, str]:
     return {str(key).lower(): str(value) for key, value in headers.items()}
-
-
-def rate_limit_state(headers: Mapping[str, Any]) -> RateLimitState | None:
-    lowered = lower_keys(headers)
-    if "x-ratelimit-remaining" not in lowered:
-        return None
-    reset = lowered.get("x-ratelimit-reset")
-    return RateLimitState(
-        limit=int(float(lowered["x-ratelimit-limit"])) if "x-ratelimit-limit" in lowered else None,
-        remaining=int(float(lowered["x-ratelimit-remaining"])),
-        reset_at=datetime.fromtimestamp(float(reset), UTC) if reset else None,
-    )
 
 
 def is_rate_limit_message(message: str) -> bool:

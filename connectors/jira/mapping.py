@@ -164,12 +164,6 @@ def parse_jira_datetime(value: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def format_jira_datetime(moment: datetime) -> str:
-    """The inverse of ``parse_jira_datetime``, in Jira's millisecond form."""
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
-    return text + moment.strftime("%z")
-
-
 def jql_datetime(moment: datetime, time_zone: str) -> str:
     """A JQL date literal: minute resolution, in the searching user's time zone."""
     local = moment.astimezone(ZoneInfo(time_zone))

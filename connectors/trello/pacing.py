@@ -65,15 +65,6 @@ class RequestPacer:
         while self._spent and self._spent[0].spent_at + self._hold <= now:
             self._spent.popleft()
 
-    def wait_time(self) -> float:
-        """Seconds until the next request may go (0 when a token is free)."""
-        with self._lock:
-            now = self._clock()
-            self._release_returned_tokens(now)
-            if len(self._spent) < self.requests:
-                return 0.0
-            return self._spent[0].spent_at + self._hold - now
-
     def acquire(self) -> Token:
         """Take a token, sleeping until one comes back when the window is used up."""
         while True:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from app.models import ItemStatus
-from app.services.accountability import commitments, workspace_commitments
+from app.models import ItemStatus, Person
+from app.services.accountability import commitments, commitments_of_people
 from app.settings import Settings
 from tests.execution.factories import (
     at,
@@ -22,7 +22,7 @@ SETTINGS = Settings(database_url="sqlite://")
 NOW = at("2027-01-20 12:00")
 
 
-def test_workspace_commitments_equal_each_persons_commitments(session: Session) -> None:
+def test_batched_commitments_equal_each_persons_commitments(session: Session) -> None:
     workspace = make_workspace(session)
     ada = make_person(session, workspace.id, "Ada", hours=4)
     bob = make_person(session, workspace.id, "Bob", hours=None)
@@ -34,7 +34,8 @@ def test_workspace_commitments_equal_each_persons_commitments(session: Session) 
     make_item(session, goal, bob, title="Later", due=date(2027, 2, 10))
     other = make_workspace(session, "other")
     stranger = make_person(session, other.id, "Stranger")
-    batched = workspace_commitments(session, workspace.id, SETTINGS, now=NOW)
+    people = session.exec(select(Person).where(Person.workspace_id == workspace.id)).all()
+    batched = commitments_of_people(session, workspace.id, list(people), SETTINGS, now=NOW)
     assert set(batched) == {ada.id, bob.id, idle.id}
     assert stranger.id not in batched
     for person in (ada, bob, idle):

@@ -11,8 +11,7 @@ from sqlmodel import Session, select
 from app.models import Goal, ItemStatus, Person, Plan
 from app.models.execution import CheckIn, Confidence, FrozenGoalReview, FrozenPlannedWeek
 from app.schemas.weeks import IsoWeek
-from app.services import review_states
-from app.services.capacity import spread_estimate
+from app.services.capacity import hours_of_share, spread_estimate, week_share
 from app.services.goals import delete_goal
 from app.services.items import delete_item
 from app.services.reviews import freeze_last_week_reviews, weekly_review
@@ -124,8 +123,9 @@ def test_review_equals_the_event_by_event_replay(session: Session, cut: str) -> 
 
 
 def test_hours_in_a_week_are_the_capacity_spread_of_that_week() -> None:
-    """The planned hours at a cut take one week of an item's spread: exactly (same float) the
-    capacity rule's figure for that week, with weekend-only spans, a start after the due date,
+    """The planned hours at a cut take one week of an item's spread (``week_share``, as the
+    weekly review reads it): exactly (same float) the capacity rule's figure for that week,
+    with weekend-only spans, a start after the due date,
     and weeks before, inside and after the span."""
     first = date(2026, 12, 24)
     for start_offset in range(0, 40, 3):
@@ -135,7 +135,7 @@ def test_hours_in_a_week_are_the_capacity_spread_of_that_week() -> None:
             spread = spread_estimate(start, due, 7.5)
             for shift in range(-2, 8):
                 week = IsoWeek.of(start).shifted(shift)
-                got = review_states._hours_in_week(start, due, 7.5, week)
+                got = hours_of_share(7.5, week_share(start, due, week))
                 assert got == spread.get(week, 0.0)
 
 

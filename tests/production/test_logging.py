@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from app.crypto import decrypt_json, encrypt_json
 from app.observability.logging import (
     JsonFormatter,
     bind_log_context,
@@ -189,3 +190,20 @@ def test_no_secret_is_logged_through_requests_a_sync_and_webhooks(
         TEST_SECRET_KEY,
     ):
         assert secret not in output, f"a secret reached the logs: {secret[:6]}..."
+
+
+def test_a_decrypted_tracker_credential_is_scrubbed_from_every_later_line(
+    captured_log: io.StringIO,
+) -> None:
+    """A tracker may echo a credential back in an error; once decrypted, its exact value is known
+    to the formatter, whatever its shape."""
+    settings = Settings(database_url="sqlite://", secret_key=TEST_SECRET_KEY)  # type: ignore[arg-type]
+    credential = f"plain-{uuid.uuid4().hex}"
+    stored = encrypt_json(settings, {"api_token": credential})
+    assert credential not in stored
+
+    assert decrypt_json(settings, stored) == {"api_token": credential}
+    logging.getLogger("planbridge.test").warning("tracker answered 401 for %s", credential)
+
+    assert credential not in captured_log.getvalue()
+    assert "[redacted]" in captured_log.getvalue()

@@ -182,20 +182,6 @@ def test_rate_limit_wait_follows_githubs_documented_order(
     assert mapping.rate_limit_wait(status, headers, message, NOW) == wait
 
 
-def test_rate_limit_headers_parse_into_state() -> None:
-    state = mapping.rate_limit_state(
-        {
-            "X-RateLimit-Limit": "5000",
-            "X-RateLimit-Remaining": "4999",
-            "X-RateLimit-Reset": "1800000000",
-        }
-    )
-    assert state is not None
-    assert (state.limit, state.remaining) == (5000, 4999)
-    assert state.reset_at == datetime.fromtimestamp(1800000000, UTC)
-    assert mapping.rate_limit_state({}) is None
-
-
 def test_next_link_is_read_from_githubs_link_header() -> None:
     header = (
         '<https://api.github.com/repositories/1/issues?page=1>; rel="prev", '
