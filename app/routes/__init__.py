@@ -12,6 +12,7 @@ from app.routes import (
     insights,
     items,
     people,
+    plan_import,
     plans,
     reviews,
     subscriptions,
@@ -23,6 +24,7 @@ api_router = APIRouter(prefix="/api/v1")
 # Resource routers register here (one line each):
 api_router.include_router(people.router)
 api_router.include_router(plans.router)
+api_router.include_router(plan_import.router)
 api_router.include_router(goals.router)
 api_router.include_router(items.router)
 api_router.include_router(tokens.router)
