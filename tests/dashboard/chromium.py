@@ -2,7 +2,7 @@
 
 A browser installed on the machine is used as it is (CI installs Debian's chromium). Without one,
 Playwright's own Chromium is used, downloaded once by ``python -m playwright install chromium``
-(needs the internet). When neither works, the tests fail with one line saying what to install.
+(needs the internet). When neither works, the browser tests fail in one line saying what to do.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
@@ -41,10 +42,6 @@ APPLICATION_PATHS = (
 INSTALL_COMMAND = (sys.executable, "-m", "playwright", "install", "chromium")
 
 
-class ChromiumUnavailable(Exception):
-    """Neither a system browser nor Playwright's own Chromium can be had on this machine."""
-
-
 def system_chromium(
     search_path: str | None = None, application_paths: Sequence[str] = APPLICATION_PATHS
 ) -> str | None:
@@ -56,17 +53,23 @@ def system_chromium(
     return next((path for path in application_paths if Path(path).is_file()), None)
 
 
-def install_playwright_chromium(command: Sequence[str] = INSTALL_COMMAND) -> None:
+def failed_playwright_install(command: Sequence[str] = INSTALL_COMMAND) -> str | None:
+    """Run ``playwright install chromium``; None when it worked, else why not in one line."""
     result = subprocess.run(list(command), capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:
-        output = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()
-        raise ChromiumUnavailable(
-            "no Chromium or Chrome is installed and `playwright install chromium` failed "
-            f"({output[-1].strip()}): install Chromium or Chrome, or run it with internet access"
-        )
+    if result.returncode == 0:
+        return None
+    lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error")]
+    # The first error says why (a name that did not resolve); the later ones only that it gave up.
+    reason = (errors or lines[-1:] or ["no output"])[0]
+    return (
+        f"no Chromium or Chrome is installed and `playwright install chromium` failed ({reason}): "
+        "install Chromium or Chrome, or run the tests once with internet access"
+    )
 
 
 def launch_chromium(playwright: Playwright) -> Browser:
+    """Launch the system browser, else Playwright's own (installed first when missing)."""
     executable = system_chromium()
     if executable is not None:
         return playwright.chromium.launch(executable_path=executable, args=ARGS)
@@ -75,5 +78,7 @@ def launch_chromium(playwright: Playwright) -> Browser:
     except PlaywrightError as exc:
         if "Executable doesn't exist" not in exc.message:
             raise
-    install_playwright_chromium()
+    failure = failed_playwright_install()
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
     return playwright.chromium.launch(args=ARGS)

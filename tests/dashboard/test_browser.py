@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from app.dashboard.rendering import format_hours, format_percent, health_label
 from tests.conftest import Tenant
-from tests.dashboard.chromium import ChromiumUnavailable, launch_chromium
+from tests.dashboard.chromium import launch_chromium
 from tests.dashboard.seed import (
     SeededPlan,
     add_dead_link,
@@ -44,10 +44,7 @@ def backend() -> str:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        try:
-            chromium = launch_chromium(playwright)
-        except ChromiumUnavailable as exc:
-            pytest.fail(str(exc), pytrace=False)
+        chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
 

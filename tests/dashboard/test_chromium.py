@@ -5,13 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.dashboard.chromium import (
-    ChromiumUnavailable,
-    install_playwright_chromium,
-    system_chromium,
-)
+from tests.dashboard.chromium import failed_playwright_install, system_chromium
 
 
 def _executable(folder: Path, name: str) -> Path:
@@ -39,9 +33,17 @@ def test_no_system_browser_means_playwright_s_own(tmp_path: Path) -> None:
 
 
 def test_failed_download_is_one_line_saying_what_to_install() -> None:
-    refused = [sys.executable, "-c", "import sys; print('progress'); sys.exit('download refused')"]
-    with pytest.raises(ChromiumUnavailable) as raised:
-        install_playwright_chromium(refused)
-    message = str(raised.value)
-    assert "\n" not in message
-    assert "download refused" in message and "install Chromium or Chrome" in message
+    refused = [
+        sys.executable,
+        "-c",
+        "import sys; print('Downloading'); print('Error: no route to host', file=sys.stderr); "
+        "print('  at somewhere', file=sys.stderr); print('Error: gave up', file=sys.stderr); "
+        "sys.exit(1)",
+    ]
+    failure = failed_playwright_install(refused)
+    assert failure is not None and "\n" not in failure
+    assert "Error: no route to host" in failure and "install Chromium or Chrome" in failure
+
+
+def test_successful_download_is_no_failure() -> None:
+    assert failed_playwright_install([sys.executable, "-c", "print('done')"]) is None
