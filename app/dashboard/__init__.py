@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlmodel import Session
 
 from app.dashboard import auth
 from app.dashboard.errors import PageNotFound
@@ -16,6 +17,17 @@ from app.dashboard.routes_plans import router as plans_router
 from app.dashboard.routes_team import router as team_router
 
 STATIC_PATH = "/static/dashboard"
+
+
+def signed_in_viewer(request: Request) -> auth.Viewer | None:
+    """Who is signed in, so an error page keeps the navigation (its handler has no dependencies)."""
+    with Session(request.app.state.engine) as db:
+        return auth.find_viewer(db, request.cookies.get(auth.SESSION_COOKIE))
+
+
+def error_page(request: Request, message: str, status_code: int) -> Response:
+    context = {"viewer": signed_in_viewer(request), "message": message}
+    return render(request, "not_found.html", context, status_code=status_code)
 
 
 def install_dashboard(app: FastAPI) -> None:
@@ -30,23 +42,17 @@ def install_dashboard(app: FastAPI) -> None:
         target = "/signin" if exc.next_path == "/" else f"/signin?next={quote(exc.next_path)}"
         return RedirectResponse(target, status_code=303)
 
-    async def csrf_refused(request: Request, exc: Exception) -> Response:
+    # Plain functions: Starlette runs them in its thread pool, where the session lookup may block.
+    def csrf_refused(request: Request, exc: Exception) -> Response:
         message = "The form expired or did not come from this dashboard; nothing was changed."
-        return render(
-            request, "not_found.html", {"viewer": None, "message": message}, status_code=403
-        )
+        return error_page(request, message, 403)
 
-    async def scope_too_narrow(request: Request, exc: Exception) -> Response:
+    def scope_too_narrow(request: Request, exc: Exception) -> Response:
         message = "This token may only read; signing in with a write token allows changes."
-        return render(
-            request, "not_found.html", {"viewer": None, "message": message}, status_code=403
-        )
+        return error_page(request, message, 403)
 
-    async def page_not_found(request: Request, exc: Exception) -> Response:
-        message = "There is no such page in this workspace."
-        return render(
-            request, "not_found.html", {"viewer": None, "message": message}, status_code=404
-        )
+    def page_not_found(request: Request, exc: Exception) -> Response:
+        return error_page(request, "There is no such page in this workspace.", 404)
 
     app.add_exception_handler(auth.SignInRequired, sign_in_required)
     app.add_exception_handler(auth.CsrfRefused, csrf_refused)

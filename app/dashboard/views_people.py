@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.models import Person
+from app.models import Person, Plan
 from app.models.execution import CalendarFeedToken, FocusBlock
+from app.schemas.weeks import IsoWeek
 from app.services.accountability import Commitments, commitments_of_people
 from app.services.capacity import WeekLoad
 from app.settings import Settings
@@ -44,16 +47,28 @@ class PersonRow:
     commitments: Commitments
     focus_blocks: list[str]
     feed_tokens: list[CalendarFeedToken]
+    shown_weeks: int
 
     @property
     def cells(self) -> list[HeatCell]:
-        return [HeatCell(load) for load in self.commitments.weeks]
+        return [HeatCell(load) for load in self.commitments.weeks[: self.shown_weeks]]
 
 
 @dataclass
 class PeopleOverview:
     weeks: list[str]
     people: list[PersonRow]
+    plans_end: date | None
+
+
+def weeks_before_plans_end(weeks: list[str], plans_end: date | None) -> int:
+    """How many of the commitment weeks to show: those that start by the last plan's end.
+
+    Weeks after every plan has ended hold no planned work; the current week always shows.
+    """
+    if plans_end is None:
+        return len(weeks)
+    return max(1, sum(1 for week in weeks if IsoWeek.parse(week).monday <= plans_end))
 
 
 def describe_block(block: FocusBlock) -> str:
@@ -84,14 +99,19 @@ def people_overview(db: Session, settings: Settings, workspace_id: uuid.UUID) ->
         feeds.setdefault(feed.person_id, []).append(feed)
     # One batched call for everyone: per person it was two queries each (50 people, 100 queries).
     everyone = commitments_of_people(db, workspace_id, list(people), settings)
+    all_weeks = [load.week for load in everyone[people[0].id].weeks] if people else []
+    plans_end = db.exec(
+        select(func.max(Plan.end_date)).where(Plan.workspace_id == workspace_id)
+    ).one()
+    shown = weeks_before_plans_end(all_weeks, plans_end)
     rows = [
         PersonRow(
             person=person,
             commitments=everyone[person.id],
             focus_blocks=blocks.get(person.id, []),
             feed_tokens=feeds.get(person.id, []),
+            shown_weeks=shown,
         )
         for person in people
     ]
-    weeks = [load.week for load in rows[0].commitments.weeks] if rows else []
-    return PeopleOverview(weeks=weeks, people=rows)
+    return PeopleOverview(weeks=all_weeks[:shown], people=rows, plans_end=plans_end)
