@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # When set, GET /metrics needs "Authorization: Bearer <this>"; unset, it is open like /healthz.
     metrics_token: SecretStr | None = None
+    # Where the memory connector keeps each memory://<name> tracker (a SQLite file per name), so a
+    # demo survives a restart. Unset: ``<database file>.memory-tracker/`` beside a SQLite database,
+    # process memory with PostgreSQL; ":memory:" always process memory (forgotten at restart).
+    memory_tracker_dir: str | None = None
 
     @property
     def is_sqlite(self) -> bool:

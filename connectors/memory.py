@@ -2,7 +2,8 @@
 
 Deterministic: ids count up from 1, timestamps strictly increase, faults fire when switched on (see
 ``connectors.memory_store.MemoryTracker.inject_fault``). ``base_url`` is ``memory://<store name>``;
-the config field ``store_path`` keeps the store in a file shared by several processes instead.
+the config field ``store_path`` keeps the store in a file, shared by several processes and kept
+across restarts (the app sets it to a file beside its SQLite database unless the config names one).
 Webhooks are signed ``X-Memory-Signature: sha256=<hex HMAC-SHA256 of the body>``.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -52,6 +54,15 @@ class MemoryConfig(ConnectorConfig):
     latency_seconds: float = Field(default=0.0, ge=0, le=5)
     # Write limit the engine paces to, as (requests, seconds) pairs.
     write_limits: list[tuple[int, float]] = Field(default_factory=list)
+
+
+def store_file_name(base_url: str) -> str:
+    """The file that keeps ``memory://<name>`` in a store directory: ``<name>.sqlite``, or a
+    digest of the name when it is not a plain file name."""
+    name = base_url.removeprefix("memory://").strip("/") or "default"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
+        name = hashlib.sha256(name.encode()).hexdigest()[:32]
+    return f"{name}.sqlite"
 
 
 def tracker_for(config: MemoryConfig) -> MemoryTracker:

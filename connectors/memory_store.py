@@ -1,8 +1,8 @@
 """The memory connector's tracker: a tiny deterministic issue store in SQLite, with fault switches.
 
 A named store lives in process memory (``memory://<name>``); with ``store_path`` it lives in a
-file, so
-worker processes that are killed and restarted keep talking to the same "tracker" (crash tests).
+file, so a restarted service, and worker processes that are killed and restarted, keep talking to
+the same "tracker" (demos, crash tests).
 Tests act as the people in the tracker through this class (``person_sets_status`` ...).
 """
 
@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 SCHEMA = """
@@ -79,6 +80,7 @@ class MemoryTracker:
     def __init__(self, name: str, store_path: str | None = None) -> None:
         if store_path:
             self._target, self._uri = store_path, False
+            Path(store_path).parent.mkdir(parents=True, exist_ok=True)
         else:
             self._target, self._uri = (
                 f"file:planbridge-memory-{name}?mode=memory&cache=shared",

@@ -138,6 +138,8 @@ def settings(database_url: str) -> Settings:
         secret_key=TEST_SECRET_KEY,  # type: ignore[arg-type]
         allow_private_trackers=True,
         embedded_worker=False,
+        # Tests act as the people in a memory tracker through its in-process store by name.
+        memory_tracker_dir=":memory:",
     )
 
 

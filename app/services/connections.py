@@ -11,13 +11,20 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from app.crypto import decrypt_json, decrypt_text, encrypt_json, encrypt_text
+from app.crypto import (
+    decrypt_json,
+    decrypt_text,
+    encrypt_json,
+    encrypt_text,
+    sqlite_database_path,
+)
 from app.db import utcnow
 from app.errors import InvalidField
 from app.models import Connection, ExternalLink
@@ -28,14 +35,28 @@ from app.services.tenancy import get_in_workspace
 from app.settings import Settings
 from connectors.addresses import AddressPolicy
 from connectors.base import AuthFailed, ConnectorError, NotFound
+from connectors.memory import store_file_name
 from connectors.registry import available_kinds, build_connector, connector_class
 
 # Base URL schemes of connectors that reach no network (the in-memory demo connector).
 OFFLINE_SCHEMES = {"memory": ("memory",)}
+# The memory trackers' directory beside a SQLite database file, and the setting's "no files".
+MEMORY_TRACKER_SUFFIX = ".memory-tracker"
+IN_PROCESS_MEMORY = ":memory:"
 
 
 def webhook_path(connection_id: uuid.UUID) -> str:
     return f"/webhooks/{connection_id}"
+
+
+def memory_tracker_directory(settings: Settings) -> Path | None:
+    """Where memory:// trackers keep their files (None: in process memory); see Settings."""
+    if settings.memory_tracker_dir == IN_PROCESS_MEMORY:
+        return None
+    if settings.memory_tracker_dir:
+        return Path(settings.memory_tracker_dir)
+    database = sqlite_database_path(settings.database_url) if settings.is_sqlite else None
+    return database.with_name(database.name + MEMORY_TRACKER_SUFFIX) if database else None
 
 
 def credential_fields(settings: Settings, connection: Connection) -> list[str]:
@@ -62,6 +83,10 @@ def connector_settings(
     values.update(decrypt_json(settings, connection.credentials_encrypted))
     values["base_url"] = connection.base_url
     values["scope"] = connection.scope
+    if connection.kind == "memory" and not values.get("store_path"):
+        directory = memory_tracker_directory(settings)
+        if directory is not None:
+            values["store_path"] = str(directory / store_file_name(connection.base_url))
     # The deployment's rule on addresses, never a connection's own config.
     values["address_policy"] = settings.address_policy
     if webhook_secret is None and connection.webhook_secret_encrypted:
