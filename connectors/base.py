@@ -59,6 +59,11 @@ class Invalid(ConnectorError):
     """The tracker refused the request as malformed (400/422), or the config is wrong: no retry."""
 
 
+class OutOfScope(ConnectorError):
+    """A verified delivery about an object outside the connection's scope (another repository,
+    project or board, as one organization webhook or one shared secret sends): never applied."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Data
 
@@ -226,7 +231,11 @@ class Connector(Protocol):
         """The id that makes a redelivery recognisable (header, action id, or a body hash)."""
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[RemoteHint]:
-        """Hints from a verified delivery; events planbridge does not use give an empty list."""
+        """Hints from a verified delivery; events planbridge does not use give an empty list.
+
+        Raises ``OutOfScope`` for a delivery about another repository, project or board, and
+        ``Invalid`` for a body it cannot use (any malformed field), never another exception.
+        """
 
     def register_webhook(self, callback_url: str) -> str:
         """Register the webhook where the tracker's API allows; returns the tracker's hook id."""
@@ -263,6 +272,18 @@ class RequestPacedConnector(Protocol):
 
     def use_request_pacer(self, pacer: RequestPacer) -> None:
         """Pace every later request through ``pacer``."""
+
+
+@runtime_checkable
+class ScopeLearningConnector(Protocol):
+    """Optional capability: ``check()`` learns what identifies the target beyond its name.
+
+    GitHub: the repository id, which a rename or a transfer keeps; webhook deliveries are matched
+    to the connection by it. The values are stored in the connection's config after a check.
+    """
+
+    def learned_config(self) -> dict[str, Any]:
+        """Config values the last successful ``check()`` learned (empty before one)."""
 
 
 @runtime_checkable

@@ -20,6 +20,15 @@ brings the connection's pull forward. So:
 
 Deliveries that need the tracker (a reference-only hint, a deletion) are processed one at a time,
 outside any transaction, as before.
+
+One bad delivery never holds back another: a delivery about another repository, project or board
+(``OutOfScope``) is marked processed as ignored, with the reason; one the connector cannot use
+(``Invalid``) is dead at once, since its body never changes; any other error while parsing or
+applying it counts an attempt with the error, and it is tried again later, then dead after
+``MAX_PROCESSING_ATTEMPTS``. A batch whose transaction fails is applied again one delivery at a
+time, so only the delivery at fault is counted. Dead deliveries keep their error, are shown in
+the connection's health and ``/metrics``, listed by ``GET /api/v1/sync/dead-deliveries`` and
+retried like dead pushes.
 """
 
 from __future__ import annotations
@@ -37,7 +46,14 @@ from sqlmodel import Session, col, select
 
 from app.models import Connection, ExternalLink, WebhookDelivery
 from app.observability.logging import bind_log_context
-from connectors.base import AuthFailed, ConnectorError, Invalid, RateLimited, RemoteItem
+from connectors.base import (
+    AuthFailed,
+    ConnectorError,
+    Invalid,
+    OutOfScope,
+    RateLimited,
+    RemoteItem,
+)
 from sync.context import EngineContext
 from sync.pull import apply_remote_item, confirm_vanished
 from sync.retry import call_with_retries
@@ -141,8 +157,14 @@ def _apply_group(
     for delivery in group:
         try:
             hints = connector.parse_webhook(delivery.headers, delivery.body)
+        except OutOfScope as exc:
+            batch.append((delivery, f"ignored: {exc}"[:200]))
+            continue
         except Invalid as exc:
-            batch.append((delivery, f"not understood: {exc}"[:200]))
+            delivery_failed(context, delivery, f"not understood: {exc}", final=True)
+            continue
+        except Exception as exc:  # a connector's bug: counted against this delivery only
+            delivery_failed(context, delivery, describe_error(exc))
             continue
         remotes = [hint.item for hint in hints if hint.item is not None]
         if len(remotes) == len(hints) and not any(
@@ -152,8 +174,34 @@ def _apply_group(
         else:
             one_by_one.append(delivery)
     for start in range(0, len(batch), DELIVERY_BATCH):
-        apply_batch(context, connection, batch[start : start + DELIVERY_BATCH])
+        _apply_batch_or_each(context, connection, batch[start : start + DELIVERY_BATCH])
     return one_by_one
+
+
+def _apply_batch_or_each(
+    context: EngineContext,
+    connection: Connection,
+    batch: Sequence[tuple[WebhookDelivery, list[RemoteItem] | str]],
+) -> None:
+    """Apply a batch in one transaction; when that fails, each delivery in its own, so only the
+    one at fault is counted (and the others are applied)."""
+    try:
+        apply_batch(context, connection, batch)
+        return
+    except Exception as exc:
+        if len(batch) == 1:
+            delivery_failed(context, batch[0][0], describe_error(exc))
+            return
+        log.warning(
+            "a batch of %d deliveries failed (%s); applying them one at a time",
+            len(batch),
+            describe_error(exc),
+        )
+    for entry in batch:
+        try:
+            apply_batch(context, connection, [entry])
+        except Exception as exc:
+            delivery_failed(context, entry[0], describe_error(exc))
 
 
 def _process_one_by_one(
@@ -321,13 +369,19 @@ def process_delivery(context: EngineContext, delivery_id: uuid.UUID) -> str:
                 applied += 1
             applied += outcome == "applied"
         outcome_text = f"applied {applied} of {len(hints)} hints"
+    except OutOfScope as exc:
+        outcome_text = f"ignored: {exc}"[:200]
     except Invalid as exc:
-        outcome_text = f"not understood: {exc}"[:200]
+        return delivery_failed(context, delivery, f"not understood: {exc}", final=True)
+    except (RateLimited, AuthFailed):
+        # Not the delivery's fault: it waits, uncounted, while the engine backs off or pauses
+        # the whole connection.
+        _hand_back(context, [delivery], timedelta(0))
+        raise
     except ConnectorError as exc:
-        outcome_text = _retry_later(context, delivery_id, str(exc))
-        if isinstance(exc, RateLimited | AuthFailed):
-            raise  # the engine backs off or pauses the whole connection
-        return outcome_text
+        return delivery_failed(context, delivery, str(exc))
+    except Exception as exc:  # a connector's or the engine's bug: counted, never a stalled inbox
+        return delivery_failed(context, delivery, describe_error(exc))
     now = context.clock.now()
     with Session(context.engine) as session:
         if _mark_processed(session, context.worker_id, {outcome_text: [delivery_id]}, now):
@@ -336,20 +390,41 @@ def process_delivery(context: EngineContext, delivery_id: uuid.UUID) -> str:
     return outcome_text
 
 
-def _retry_later(context: EngineContext, delivery_id: uuid.UUID, error: str) -> str:
-    """A tracker error while processing: try again later; give up after a few attempts (pull
-    repairs)."""
+def describe_error(error: BaseException) -> str:
+    """The error as stored on a delivery: its class (the message alone may be empty) and text."""
+    return f"{type(error).__name__}: {error}"
+
+
+def delivery_failed(
+    context: EngineContext, delivery: WebhookDelivery, error: str, *, final: bool = False
+) -> str:
+    """Count a failed attempt at a claimed delivery, with its error: tried again later (5 s,
+    10 s, ...), or dead when ``final`` (a body that can never be used) or after
+    ``MAX_PROCESSING_ATTEMPTS``. Returns the outcome; nothing is written once the lease is lost."""
+    now = context.clock.now()
     with Session(context.engine) as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        if delivery is None:
+        row = session.get(WebhookDelivery, delivery.id)
+        if row is None or row.processed_at is not None or row.leased_by != context.worker_id:
             return "gone"
-        delivery.attempts += 1
-        # A lease end in the future with no holder delays the next claim (5 s, 10 s, ...).
-        delivery.leased_by = None
-        delivery.lease_until = context.clock.now() + timedelta(seconds=5 * delivery.attempts)
-        if delivery.attempts >= MAX_PROCESSING_ATTEMPTS:
-            delivery.processed_at = context.clock.now()
-            delivery.outcome = f"gave up (the next pull repairs it): {error}"[:200]
-        session.add(delivery)
+        row.attempts += 1
+        row.last_error = error[:1000]
+        row.leased_by = None
+        with bind_log_context(delivery_id=row.delivery_id):
+            if final or row.attempts >= MAX_PROCESSING_ATTEMPTS:
+                row.dead = True
+                row.processed_at = now
+                row.lease_until = None
+                row.outcome = f"dead after {row.attempts} attempt(s): {error}"[:200]
+                log.warning("delivery %s is dead: %s", row.id, error)
+            else:
+                # A lease end in the future with no holder delays the next claim.
+                row.lease_until = now + timedelta(seconds=5 * row.attempts)
+                row.outcome = f"will retry: {error}"[:200]
+                if row.attempts == 1:  # the transition only; the retries are in its attempts
+                    log.warning("delivery %s failed, will retry: %s", row.id, error)
+        outcome = row.outcome or ""
+        session.add(row)
+        if row.dead:
+            _bring_pull_forward(session, row.connection_id, now)
         session.commit()
-        return delivery.outcome or f"will retry: {error}"
+    return outcome

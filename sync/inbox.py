@@ -21,7 +21,9 @@ Processing is the engine's (sync/deliveries.py).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import logging
 import threading
 import time
 import uuid
@@ -42,8 +44,10 @@ from sqlmodel import Session
 from app.models import Connection, WebhookDelivery
 from app.services.connections import connector_settings, webhook_secrets
 from app.settings import Settings
-from connectors.base import Connector
+from connectors.base import Connector, Invalid
 from connectors.registry import build_connector
+
+log = logging.getLogger("planbridge.sync")
 
 # Headers worth keeping with a delivery (the connector may need them to parse it); never auth
 # headers.
@@ -85,7 +89,18 @@ class DeliveryVerifier:
         )
 
     def delivery_id(self, headers: Mapping[str, str], body: bytes) -> str:
-        return self._reader.webhook_delivery_id(headers, body)[:200]
+        """The connector's delivery id; ``Invalid`` when the body cannot be named at all.
+
+        Any other error is a connector's bug, which must not lose a signed delivery nor answer
+        500: the delivery is stored under a hash of its body, and processing records what fails.
+        """
+        try:
+            return self._reader.webhook_delivery_id(headers, body)[:200]
+        except Invalid:
+            raise
+        except Exception:
+            log.exception("connection %s: no delivery id for a signed delivery", self.connection_id)
+            return "sha256:" + hashlib.sha256(body).hexdigest()
 
     def close(self) -> None:
         for connector, _until in self._signers:
@@ -205,6 +220,7 @@ def received_delivery(
         "headers": kept,
         "body": body,
         "attempts": 0,
+        "dead": False,
     }
     return ReceivedDelivery(row, verifier.version)
 
@@ -236,9 +252,9 @@ _POSTGRES_INSERT = """
         )
     )
     INSERT INTO webhook_delivery
-        (id, workspace_id, connection_id, delivery_id, received_at, headers, body, attempts)
+        (id, workspace_id, connection_id, delivery_id, received_at, headers, body, attempts, dead)
     SELECT received.id, received.workspace_id, received.connection_id, received.delivery_id,
-        received.received_at, CAST(received.headers AS json), received.body, 0
+        received.received_at, CAST(received.headers AS json), received.body, 0, false
     FROM received
     JOIN connection
         ON connection.id = received.connection_id AND connection.updated_at = received.version

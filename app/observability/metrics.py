@@ -189,9 +189,17 @@ class DatabaseCollector(Collector):
             ).all()
             pending_deliveries = connection.execute(
                 text(
-                    "SELECT connection_id, COUNT(*), MIN(received_at) FROM webhook_delivery "
+                    "SELECT connection_id, COUNT(*), MIN(received_at), "
+                    "SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) FROM webhook_delivery "
                     "WHERE processed_at IS NULL GROUP BY connection_id"
                 )
+            ).all()
+            dead_deliveries = connection.execute(
+                text(
+                    "SELECT connection_id, COUNT(*) FROM webhook_delivery WHERE dead = :true "
+                    "GROUP BY connection_id"
+                ),
+                {"true": True},
             ).all()
 
         up = GaugeMetricFamily("planbridge_database_up", DATABASE_UP_HELP)
@@ -265,12 +273,28 @@ class DatabaseCollector(Collector):
             "Age of the oldest unprocessed webhook delivery.",
             labels=["connection"],
         )
-        for connection_id, count, first_received in pending_deliveries:
+        failing_deliveries = GaugeMetricFamily(
+            "planbridge_failing_webhook_deliveries",
+            "Unprocessed webhook deliveries whose last attempt failed (tried again later).",
+            labels=["connection"],
+        )
+        for connection_id, count, first_received, failing in pending_deliveries:
             deliveries.add_metric([_connection_label(connection_id)], float(count))
+            failing_deliveries.add_metric([_connection_label(connection_id)], float(failing or 0))
             age = _seconds_since(_as_datetime(first_received), now)
             if age is not None:
                 oldest.add_metric([_connection_label(connection_id)], age)
-        yield from (deliveries, oldest)
+        yield from (deliveries, oldest, failing_deliveries)
+
+        dead_inbox = GaugeMetricFamily(
+            "planbridge_dead_webhook_deliveries",
+            "Webhook deliveries given up (unusable, or too many failed attempts), waiting for "
+            "someone to retry them.",
+            labels=["connection"],
+        )
+        for connection_id, count in dead_deliveries:
+            dead_inbox.add_metric([_connection_label(connection_id)], float(count))
+        yield dead_inbox
 
 
 def serve_process_metrics(port: int, host: str = "0.0.0.0") -> None:

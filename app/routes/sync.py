@@ -1,4 +1,4 @@
-"""``/api/v1/sync``: pushes that gave up (dead links), and retrying them."""
+"""``/api/v1/sync``: pushes and webhook deliveries that gave up (dead), and retrying them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
-from app.schemas.connections import DeadLink, DeadLinkPage
+from app.schemas.connections import DeadDelivery, DeadDeliveryPage, DeadLink, DeadLinkPage
 from app.services import sync_status
 
 router = APIRouter(prefix="/sync", tags=["sync"])
@@ -34,3 +34,30 @@ def retry_dead(link_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> Dead
     link = sync_status.retry_dead_link(session, auth.workspace_id, link_id)
     session.commit()
     return DeadLink.model_validate(link)
+
+
+@router.get("/dead-deliveries", responses=problem_responses(401, 422))
+def list_dead_deliveries(session: SessionDep, auth: ReadAuth, page: PageDep) -> DeadDeliveryPage:
+    """Webhook deliveries the engine gave up on (a body it cannot use, or too many failed
+    attempts), with the last error; they wait for a retry."""
+    result = sync_status.list_dead_deliveries(
+        session, auth.workspace_id, limit=page.limit, offset=page.offset
+    )
+    return DeadDeliveryPage(
+        items=[DeadDelivery.model_validate(row) for row in result.rows],
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
+    )
+
+
+@router.post(
+    "/dead-deliveries/{delivery_id}/retry", responses=problem_responses(401, 403, 404, 422)
+)
+def retry_dead_delivery(
+    delivery_id: uuid.UUID, session: SessionDep, auth: WriteAuth
+) -> DeadDelivery:
+    """Process a dead delivery again from scratch (attempts reset)."""
+    delivery = sync_status.retry_dead_delivery(session, auth.workspace_id, delivery_id)
+    session.commit()
+    return DeadDelivery.model_validate(delivery)

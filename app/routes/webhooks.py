@@ -44,6 +44,7 @@ from app.errors import (
 )
 from app.observability.metrics import record_webhook_delivery
 from app.observability.middleware import RequestObservabilityMiddleware
+from connectors.base import Invalid
 from sync.inbox import DeliveryBatcher, DeliveryVerifier, VerifierCache, received_delivery
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -57,6 +58,11 @@ MAX_STORE_ATTEMPTS = 3
 class ConnectionChanging(ServiceError):
     status_code = 503
     title = "Service unavailable"
+
+
+class UnusableDelivery(ServiceError):
+    """A signed body the connector cannot even name (a Trello body without an action id): 400,
+    nothing stored."""
 
 
 def _verifiers(state: State) -> VerifierCache:
@@ -104,9 +110,12 @@ async def accept_delivery(
         if not isinstance(verdict, DeliveryVerifier):
             record_webhook_delivery(connection_id, "rejected")
             raise Unauthorized("The webhook signature is missing or does not match.")
-        delivery = received_delivery(
-            verdict, verdict.delivery_id(headers, body), headers, body, now
-        )
+        try:
+            delivery_id = verdict.delivery_id(headers, body)
+        except Invalid as exc:
+            record_webhook_delivery(connection_id, "rejected")
+            raise UnusableDelivery(f"The delivery cannot be used: {exc}") from None
+        delivery = received_delivery(verdict, delivery_id, headers, body, now)
         outcome = await _batcher(state).store(delivery)
         if outcome != "stale":
             record_webhook_delivery(connection_id, "accepted" if outcome == "new" else "duplicate")

@@ -102,6 +102,12 @@ class ConnectionHealth(WriteModel):
     write_windows: list[dict[str, float | int]]
     webhook_deliveries_seen: int
     webhook_deliveries_pending: int
+    webhook_deliveries_failing: int = Field(
+        description="Pending deliveries whose last attempt failed; they are tried again"
+    )
+    webhook_deliveries_dead: int = Field(
+        description="Deliveries given up (see GET /api/v1/sync/dead-deliveries); retry them there"
+    )
     pending_pushes: int
     failing_pushes: int
     dead_pushes: int
@@ -119,5 +125,19 @@ class DeadLink(PublicModel):
     created_at: datetime
 
 
+class DeadDelivery(PublicModel):
+    """A webhook delivery the engine gave up on, with the error of its last attempt."""
+
+    id: uuid.UUID
+    connection_id: uuid.UUID
+    delivery_id: str
+    received_at: datetime
+    failed_at: datetime | None = Field(validation_alias="processed_at")
+    attempts: int
+    last_error: str | None
+    dead: bool
+
+
 ConnectionPage = Page[ConnectionPublic]
 DeadLinkPage = Page[DeadLink]
+DeadDeliveryPage = Page[DeadDelivery]

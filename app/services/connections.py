@@ -34,7 +34,7 @@ from app.services.pagination import PageSlice, paginate
 from app.services.tenancy import get_in_workspace
 from app.settings import Settings
 from connectors.addresses import AddressPolicy
-from connectors.base import AuthFailed, ConnectorError, NotFound
+from connectors.base import AuthFailed, ConnectorError, NotFound, ScopeLearningConnector
 from connectors.memory import store_file_name
 from connectors.registry import available_kinds, build_connector, connector_class
 
@@ -141,6 +141,9 @@ def validate_and_check(settings: Settings, connection: Connection) -> None:
         raise InvalidField("config", str(exc)) from exc
     try:
         connector.check()
+        if isinstance(connector, ScopeLearningConnector):
+            # E.g. GitHub's repository id: deliveries are matched to the connection by it.
+            connection.config = {**connection.config, **connector.learned_config()}
     except AuthFailed as exc:
         raise InvalidField("credentials", f"the tracker refused the credentials: {exc}") from exc
     except NotFound as exc:
@@ -250,18 +253,30 @@ def rotate_webhook_secret(
 
 
 def request_resync(session: Session, connection: Connection) -> int:
-    """Full reconcile: forget the pull cursor and let every link be pushed again; returns links."""
-    now = utcnow()
-    connection.cursor = {}
-    connection.next_poll_at = now
-    connection.updated_at = now
-    session.add(connection)
+    """Full reconcile: forget the pull cursor and let every link be pushed again; returns links.
+
+    Transactions that change several links lock them in id order, then the connection (the pull's
+    pages, the webhook batches): so does this one, or two resyncs, or a resync and a pull, each
+    holding links the other waits for, deadlock on PostgreSQL.
+    """
+    with session.no_autoflush:
+        session.exec(
+            select(ExternalLink.id)
+            .where(col(ExternalLink.connection_id) == connection.id)
+            .order_by(col(ExternalLink.id))
+            .with_for_update()
+        ).all()
     result = session.execute(
         update(ExternalLink)
         .where(col(ExternalLink.connection_id) == connection.id)
         .values(pushed_revision=0, dead=False, attempts=0, next_attempt_at=None, last_error=None)
         .execution_options(synchronize_session=False)
     )
+    now = utcnow()
+    connection.cursor = {}
+    connection.next_poll_at = now
+    connection.updated_at = now
+    session.add(connection)
     session.flush()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -1,4 +1,5 @@
-"""How the sync stands, for the API and the dashboard alike: connection health and dead links.
+"""How the sync stands, for the API and the dashboard alike: connection health, dead links and
+dead webhook deliveries.
 
 Both web layers call these functions, so a figure on the Connections page is by construction the
 one ``GET /api/v1/connections/{id}/health`` answers. Nothing here calls a tracker: a dead link's
@@ -106,6 +107,18 @@ def connection_health(
         webhook_deliveries_pending=_deliveries(
             session, connection.id, col(WebhookDelivery.processed_at).is_(None)
         ),
+        webhook_deliveries_failing=_deliveries(
+            session,
+            connection.id,
+            col(WebhookDelivery.processed_at).is_(None),
+            col(WebhookDelivery.attempts) > 0,
+        ),
+        webhook_deliveries_dead=_deliveries(
+            session,
+            connection.id,
+            col(WebhookDelivery.workspace_id) == connection.workspace_id,
+            col(WebhookDelivery.dead).is_(True),
+        ),
         pending_pushes=count_links(
             session,
             connection.id,
@@ -153,3 +166,46 @@ def retry_dead_link(session: Session, workspace_id: uuid.UUID, link_id: uuid.UUI
     link.next_attempt_at = None
     session.add(link)
     return link
+
+
+def list_dead_deliveries(
+    session: Session, workspace_id: uuid.UUID, *, limit: int, offset: int
+) -> PageSlice[WebhookDelivery]:
+    """Webhook deliveries the engine gave up on, oldest first, with their last error."""
+    statement = select(WebhookDelivery).where(
+        col(WebhookDelivery.workspace_id) == workspace_id, col(WebhookDelivery.dead).is_(True)
+    )
+    return paginate(
+        session,
+        statement,
+        [col(WebhookDelivery.received_at), col(WebhookDelivery.id)],
+        limit=limit,
+        offset=offset,
+    )
+
+
+def retry_dead_delivery(
+    session: Session, workspace_id: uuid.UUID, delivery_id: uuid.UUID
+) -> WebhookDelivery:
+    """Queue a dead delivery for a fresh round of attempts; NotFound unless dead and ours.
+
+    The caller commits; the engine claims it again (the last error stays until an attempt
+    succeeds or fails anew).
+    """
+    delivery = session.exec(
+        select(WebhookDelivery).where(
+            col(WebhookDelivery.id) == delivery_id,
+            col(WebhookDelivery.workspace_id) == workspace_id,
+            col(WebhookDelivery.dead).is_(True),
+        )
+    ).first()
+    if delivery is None:
+        raise NotFound(f"No dead webhook delivery with id {delivery_id} in this workspace.")
+    delivery.dead = False
+    delivery.attempts = 0
+    delivery.processed_at = None
+    delivery.outcome = None
+    delivery.leased_by = None
+    delivery.lease_until = None
+    session.add(delivery)
+    return delivery

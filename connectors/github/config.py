@@ -14,6 +14,9 @@ class GitHubConfig(ConnectorConfig):
     token: SecretStr
     # "owner/repo": GitHub's rules for account and repository names.
     scope: str = Field(min_length=3, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$")
+    # The repository's id, learned when the connection is checked: a delivery belongs to the
+    # connection when it names this id (a rename keeps it); without one, by the full name.
+    repository_id: int | None = None
     # Open issues carrying this label count as in progress; None disables it.
     in_progress_label: str | None = "in progress"
     blocked_label: str | None = "blocked"

@@ -37,6 +37,7 @@ class GitHubConnector:
     def __init__(self, config: GitHubConfig) -> None:
         self.config = config
         self.client = GitHubClient(config)
+        self._learned: dict[str, Any] = {}
         self.rules = mapping.StatusRules(
             in_progress_label=config.in_progress_label,
             blocked_label=config.blocked_label,
@@ -53,6 +54,12 @@ class GitHubConnector:
         # Without push access GitHub silently drops labels, assignees and milestones on create.
         if not (repository.get("permissions") or {}).get("push", True):
             raise Invalid(f"the token has no push access to {self.config.scope}")
+        if isinstance(repository.get("id"), int):
+            self._learned = {"repository_id": repository["id"]}
+
+    def learned_config(self) -> dict[str, Any]:
+        """The repository id the last check read (deliveries are matched to it)."""
+        return dict(self._learned)
 
     def create_item(self, spec: ItemSpec) -> RemoteItem:
         """One POST and no read: lazy repository; the marker goes in with the create."""
@@ -201,7 +208,9 @@ class GitHubConnector:
         return webhooks.delivery_id(headers, body)
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[RemoteHint]:
-        return webhooks.hints(headers, body, self.config.scope, self.rules)
+        return webhooks.hints(
+            headers, body, self.config.scope, self.rules, self.config.repository_id
+        )
 
     def register_webhook(self, callback_url: str) -> str:
         if self.config.webhook_secret is None:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.base import Invalid, RemoteHint, RemoteRef
+from connectors.base import Invalid, OutOfScope, RemoteHint, RemoteRef
 from connectors.jira.config import JiraConfig
 from connectors.jira.issues import browse_url, remote_item
 from connectors.jira.mapping import item_id_from_labels, status_from_jira
@@ -22,6 +22,13 @@ from connectors.jira.mapping import item_id_from_labels, status_from_jira
 SIGNATURE_HEADER = "X-Hub-Signature"
 DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
 ISSUE_EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted"}
+# The issue fields planbridge reads, and the JSON types each may have (description: ADF on
+# Cloud, wiki text on Data Center).
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "summary": str, "updated": str, "created": str, "duedate": str, "labels": list,
+    "status": dict, "resolution": dict, "assignee": dict, "parent": dict,
+    "description": (str, dict),
+}  # fmt: skip
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -53,17 +60,60 @@ def delivery_id(headers: Mapping[str, str], body: bytes) -> str:
 
 
 def parse(config: JiraConfig, body: bytes) -> list[RemoteHint]:
-    """Hints from a delivery; events planbridge does not use (and non-issue payloads) give []."""
+    """Hints from a delivery; events planbridge does not use (and non-issue payloads) give [].
+
+    Raises ``OutOfScope`` for an issue of another project (an admin webhook without a JQL filter
+    sends every project's) and ``Invalid`` for a body it cannot use, whatever field is malformed.
+    """
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise Invalid(f"webhook body is not JSON: {error}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise Invalid(f"webhook body is not JSON: {type(error).__name__}") from None
     if not isinstance(payload, dict):
         return []
     event = payload.get("webhookEvent")
     issue = payload.get("issue")
     if event not in ISSUE_EVENTS or not isinstance(issue, dict) or not issue.get("id"):
         return []
+    check_project(config, issue)
+    try:
+        return _issue_hints(config, payload, event, issue)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        raise Invalid(f"malformed issue in the delivery: {type(exc).__name__}: {exc}") from None
+
+
+def check_project(config: JiraConfig, issue: Mapping[str, Any]) -> None:
+    """The issue belongs to the connection's project: by ``fields.project`` (key or id), else by
+    the prefix of its key."""
+    key = issue.get("key")
+    fields = issue.get("fields")
+    project = fields.get("project") if isinstance(fields, dict) else None
+    wanted = config.scope.upper()
+    if isinstance(project, dict) and (project.get("key") or project.get("id")):
+        if str(project.get("key") or "").upper() == wanted or str(project.get("id")) == wanted:
+            return
+        raise OutOfScope(
+            f"the delivery is about issue {key} of project {project.get('key')}, not {config.scope}"
+        )
+    if isinstance(key, str) and "-" in key:
+        if key.rsplit("-", 1)[0].upper() == wanted:
+            return
+        raise OutOfScope(f"the delivery is about issue {key}, not of project {config.scope}")
+    raise OutOfScope("the delivery names no project for its issue")
+
+
+def _issue_hints(
+    config: JiraConfig, payload: Mapping[str, Any], event: str, issue: Mapping[str, Any]
+) -> list[RemoteHint]:
+    fields_value = issue.get("fields")
+    if fields_value is not None and not isinstance(fields_value, dict):
+        raise Invalid("the issue's fields are not an object")
+    if event != "jira:issue_deleted" and not fields_value:
+        raise Invalid("the issue has no fields")
+    for name, kinds in FIELD_TYPES.items():
+        value = (fields_value or {}).get(name)
+        if value is not None and not isinstance(value, kinds):
+            raise Invalid(f"issue field {name} has the wrong type ({type(value).__name__})")
     if event == "jira:issue_deleted":
         key = str(issue.get("key") or "")
         labels = (issue.get("fields") or {}).get("labels") or []

@@ -24,11 +24,12 @@ from connectors.base import (
     RemoteStatus,
     RequestPacer,
 )
+from connectors.outbound import GuardedTransport, json_shape
 from connectors.trello import mapping
 from connectors.trello.changes import ChangeReader
 from connectors.trello.client import TrelloClient, make_pacer
 from connectors.trello.config import TrelloConfig
-from connectors.trello.webhooks import hints_from_action, is_signed_by, load_action
+from connectors.trello.webhooks import is_signed_by, load_action, parse_hints
 
 TRELLO_ID = re.compile(r"^[0-9a-f]{24}$")
 COMMENT_LIMIT = 16384
@@ -56,7 +57,7 @@ class TrelloConnector:
             config.api_token.get_secret_value(),
             config.timeout_seconds,
             pacer,
-            transport=transport,
+            transport=transport or GuardedTransport(config.address_policy),
             window_seconds=config.window_seconds,
         )
         self.board_id = config.scope
@@ -75,6 +76,12 @@ class TrelloConnector:
             f"/boards/{self.board_id}",
             {"fields": "id,name,closed", "lists": "all", "list_fields": "id,name,closed"},
         )
+        if not isinstance(board, dict) or not isinstance(board.get("lists"), list):
+            found = "nothing" if board is None else f"{json_shape(board)} without lists"
+            raise Invalid(
+                f"base_url: GET /1/boards/{self.board_id} answered {found}; "
+                "is this the Trello API address?"
+            )
         if board.get("closed"):
             raise Invalid(f"Trello board '{board.get('name')}' is closed")
         self._remember_lists(board.get("lists") or [])
@@ -270,7 +277,9 @@ class TrelloConnector:
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[RemoteHint]:
         action = load_action(body)
-        return hints_from_action(action) if action is not None else []
+        if action is None:
+            raise Invalid("the delivery carries no Trello action")
+        return parse_hints(action, self.board_id)
 
     def register_webhook(self, callback_url: str) -> str:
         """POST /1/webhooks on the board; Trello HEADs ``callback_url`` and needs a 200."""

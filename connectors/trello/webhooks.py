@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import RemoteHint
+from connectors.base import Invalid, OutOfScope, RemoteHint
 from connectors.trello.mapping import card_ref, item_id_from_description, parse_trello_datetime
 
 SIGNATURE_HEADER = "x-trello-webhook"
@@ -38,17 +38,42 @@ def is_signed_by(headers: Mapping[str, str], body: bytes, secret: str, callback_
 
 
 def load_action(body: bytes) -> dict[str, Any] | None:
+    """The delivery's action, or None when the body is not a JSON object with one."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: RecursionError
         return None
     action = payload.get("action") if isinstance(payload, dict) else None
     return action if isinstance(action, dict) else None
 
 
+def check_board(action: Mapping[str, Any], board_id: str) -> None:
+    """The action happened on the connection's board (by id, or the short link a person may
+    have configured): a token's webhooks on other boards may share the callback URL."""
+    data = action.get("data")
+    board = data.get("board") if isinstance(data, dict) else None
+    if not isinstance(board, dict) or not (board.get("id") or board.get("shortLink")):
+        raise OutOfScope("the delivery names no board")
+    if board_id in (board.get("id"), board.get("shortLink")):
+        return
+    raise OutOfScope(f"the delivery is about board {board.get('id')}, not {board_id}")
+
+
+def parse_hints(action: Mapping[str, Any], board_id: str) -> list[RemoteHint]:
+    """Hints of a verified action on the board; OutOfScope for another board, Invalid for an
+    action whose fields are malformed."""
+    check_board(action, board_id)
+    try:
+        return hints_from_action(action)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        raise Invalid(f"malformed action in the delivery: {type(exc).__name__}: {exc}") from None
+
+
 def update_event(data: Mapping[str, Any]) -> str | None:
     """What an updateCard action did, from the fields it lists in ``data.old``."""
     old = data.get("old") or {}
+    if not isinstance(old, dict):
+        raise Invalid("the action's data.old is not an object")
     if "listAfter" in data or "idList" in old:
         return "card_moved"
     if "closed" in old:

@@ -252,6 +252,8 @@ def upgrade() -> None:
     sa.Column('processed_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('dead', sa.Boolean(), nullable=False),
     sa.Column('leased_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('lease_until', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['connection_id'], ['connection.id'], ondelete='CASCADE'),
@@ -261,6 +263,7 @@ def upgrade() -> None:
     postgresql_with={'fillfactor': 70, 'autovacuum_vacuum_scale_factor': 0.02}
     )
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_delivery_dead', ['workspace_id', 'connection_id'], unique=False, postgresql_where=sa.text('dead'), sqlite_where=sa.text('dead'))
         batch_op.create_index('ix_webhook_delivery_pending', ['received_at'], unique=False, postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_webhook_delivery_workspace_id'), ['workspace_id'], unique=False)
 
@@ -589,6 +592,7 @@ def downgrade() -> None:
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_delivery_workspace_id'))
         batch_op.drop_index('ix_webhook_delivery_pending', postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
+        batch_op.drop_index('ix_webhook_delivery_dead', postgresql_where=sa.text('dead'), sqlite_where=sa.text('dead'))
 
     op.drop_table('webhook_delivery')
     with op.batch_alter_table('plan', schema=None) as batch_op:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import RemoteStatus
+from connectors.base import Invalid, OutOfScope, RemoteStatus
 from connectors.github import mapping, webhooks
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "github-webhooks"
@@ -61,8 +61,9 @@ def test_every_recorded_payload_parses_into_the_expected_hints(path: Path) -> No
     body = path.read_bytes()
     payload = json.loads(body)
     event = "ping" if path.stem == "ping" else "issues"
+    scope = payload["repository"]["full_name"]  # one recorded payload is of another repository
 
-    hints = webhooks.hints(signed_headers(event, body), body, SCOPE, RULES)
+    hints = webhooks.hints(signed_headers(event, body), body, scope, RULES)
 
     issue = payload.get("issue") or {}
     if event == "ping" or "pull_request" in issue:
@@ -112,4 +113,61 @@ def test_other_events_and_unused_actions_are_ignored_without_error() -> None:
     pinned = json.loads(body) | {"action": "pinned"}
     pinned_body = json.dumps(pinned).encode()
     assert webhooks.hints(signed_headers("issues", pinned_body), pinned_body, SCOPE, RULES) == []
-    assert webhooks.hints(signed_headers("issues", b"not json"), b"not json", SCOPE, RULES) == []
+
+
+def test_a_body_that_is_not_json_is_invalid() -> None:
+    with pytest.raises(Invalid):
+        webhooks.hints(signed_headers("issues", b"not json"), b"not json", SCOPE, RULES)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(Invalid):
+        webhooks.hints(signed_headers("issues", deep), deep, SCOPE, RULES)
+
+
+def _opened(**issue_changes: object) -> bytes:
+    payload = json.loads((FIXTURES / "issues.opened.json").read_bytes())
+    payload["issue"].update(issue_changes)
+    return json.dumps(payload).encode()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"updated_at": "last tuesday"},
+        {"updated_at": 1700000000},
+        {"number": "three"},
+        {"title": {"text": "a title"}},
+        {"labels": "bug"},
+        {"assignees": [{"name": "no login"}]},
+    ],
+    ids=["non-iso-time", "numeric-time", "text-number", "object-title", "text-labels", "no-login"],
+)
+def test_a_malformed_issue_field_is_invalid_never_another_error(changes: dict[str, object]) -> None:
+    body = _opened(**changes)
+    with pytest.raises(Invalid):
+        webhooks.hints(signed_headers("issues", body), body, SCOPE, RULES)
+
+
+def test_an_issue_of_another_repository_is_out_of_scope() -> None:
+    body = (FIXTURES / "issues.transferred.json").read_bytes()  # about octo-org/octo-repo
+    with pytest.raises(OutOfScope, match="octo-org/octo-repo"):
+        webhooks.hints(signed_headers("issues", body), body, SCOPE, RULES)
+    opened = (FIXTURES / "issues.opened.json").read_bytes()  # about Codertocat/Hello-World
+    with pytest.raises(OutOfScope):
+        webhooks.hints(signed_headers("issues", opened), opened, "octo-org/octo-repo", RULES)
+
+
+def test_repository_is_matched_by_id_when_known_so_a_rename_keeps_it() -> None:
+    body = (FIXTURES / "issues.opened.json").read_bytes()  # repository id 186853002
+    renamed_scope = "Codertocat/Hello-Renamed"
+    [hint] = webhooks.hints(signed_headers("issues", body), body, renamed_scope, RULES, 186853002)
+    assert hint.item is not None
+    with pytest.raises(OutOfScope):
+        webhooks.hints(signed_headers("issues", body), body, SCOPE, RULES, 17273051)
+
+
+def test_a_delivery_naming_no_repository_is_out_of_scope() -> None:
+    payload = json.loads((FIXTURES / "issues.opened.json").read_bytes())
+    del payload["repository"]
+    body = json.dumps(payload).encode()
+    with pytest.raises(OutOfScope):
+        webhooks.hints(signed_headers("issues", body), body, SCOPE, RULES)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Invalid, RemoteStatus
+from connectors.base import Invalid, OutOfScope, RemoteStatus
 from connectors.jira import JiraConfig, JiraConnector
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "jira-webhooks"
@@ -45,7 +45,8 @@ def test_every_recorded_payload_parses_into_one_hint_for_its_issue() -> None:
     for name in names:
         body = load(name)
         payload = json.loads(body)
-        hints = connector().parse_webhook(signed(body), body)
+        project = payload["issue"]["fields"]["project"]["key"]
+        hints = connector(scope=project).parse_webhook(signed(body), body)
         assert len(hints) == 1, name
         hint = hints[0]
         assert hint.event == payload["webhookEvent"]
@@ -57,7 +58,7 @@ def test_every_recorded_payload_parses_into_one_hint_for_its_issue() -> None:
 
 def test_created_payload_maps_category_new_and_epic_link() -> None:
     body = load("issue.created.json")
-    (hint,) = connector().parse_webhook({}, body)
+    (hint,) = connector(scope="BBCOM").parse_webhook({}, body)
     assert hint.item is not None
     assert hint.item.status is RemoteStatus.todo
     assert hint.item.raw_status == "Open"
@@ -72,7 +73,7 @@ def test_status_change_is_read_from_the_changelog_and_the_category() -> None:
 
 
 def test_status_name_override_applies_to_webhook_status() -> None:
-    (hint,) = connector().parse_webhook({}, load("issue.updated.generic.json"))
+    (hint,) = connector(scope="BBCOM").parse_webhook({}, load("issue.updated.generic.json"))
     assert hint.item is not None
     assert (hint.item.status, hint.item.raw_status) == (RemoteStatus.blocked, "Paused")
 
@@ -133,3 +134,52 @@ def test_events_planbridge_does_not_use_give_no_hints(payload: object) -> None:
 def test_body_that_is_not_json_is_invalid() -> None:
     with pytest.raises(Invalid):
         connector().parse_webhook({}, b"<html>")
+
+
+def test_an_issue_of_another_project_is_out_of_scope() -> None:
+    body = load("issue.created.json")  # an issue of project BBCOM
+    with pytest.raises(OutOfScope, match="BBCOM"):
+        connector(scope="INDEV").parse_webhook({}, body)
+    deleted = json.dumps(
+        {
+            "webhookEvent": "jira:issue_deleted",
+            "issue": {"id": "10001", "key": "OTHER-7", "fields": {"labels": ["planbridge"]}},
+        }
+    ).encode()
+    with pytest.raises(OutOfScope, match="OTHER-7"):
+        connector().parse_webhook({}, deleted)
+
+
+def _status_changed(**field_changes: object) -> bytes:
+    payload = json.loads(load("issue.updated.status-changed.json"))
+    payload["issue"]["fields"].update(field_changes)
+    return json.dumps(payload).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _status_changed(updated="yesterday at noon"),
+        _status_changed(updated=17),
+        _status_changed(labels="planbridge"),
+        _status_changed(status="Done"),
+        json.dumps(
+            {"webhookEvent": "jira:issue_updated", "issue": {"id": "1", "key": "INDEV-1"}}
+        ).encode(),
+        json.dumps(
+            {
+                "webhookEvent": "jira:issue_updated",
+                "issue": {"id": "1", "key": "INDEV-1", "fields": []},
+            }
+        ).encode(),
+        b'{"webhookEvent": "jira:issue_updated", "issue": ' + b"[" * 100_000,
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=[
+        "non-iso-updated", "numeric-updated", "text-labels", "text-status", "no-fields",
+        "list-fields", "deep-unterminated", "deep-nesting",
+    ],
+)  # fmt: skip
+def test_a_malformed_field_is_invalid_never_another_error(body: bytes) -> None:
+    with pytest.raises(Invalid):
+        connector().parse_webhook({}, body)

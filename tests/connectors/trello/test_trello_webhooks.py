@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from connectors.base import Invalid, ItemSpec
+from connectors.base import Invalid, ItemSpec, OutOfScope
 from connectors.trello import TrelloConnector
 from tests.trackers.server import LoopbackServer
 from tests.trackers.trello.harness import TrelloHarness
@@ -131,12 +132,69 @@ def test_archive_edit_delete_and_unrelated_actions_become_the_right_hints(
     connector.close()
 
 
+def _action_body(board_id: str, **action: Any) -> bytes:
+    return json.dumps(
+        {"action": {"id": "1", "data": {"board": {"id": board_id}}, **action}}
+    ).encode()
+
+
 def test_a_delivery_that_is_not_a_card_change_gives_no_hints(harness: TrelloHarness) -> None:
     connector = harness.connector()
-    body = b'{"action": {"id": "1", "type": "addMemberToBoard", "data": {"board": {"id": "b"}}}}'
+    body = _action_body(harness.emulator.board["id"], type="addMemberToBoard")
     try:
         assert connector.parse_webhook({}, body) == []
-        assert connector.parse_webhook({}, b"not json") == []
         assert connector.webhook_delivery_id({}, body) == "1"
+    finally:
+        connector.close()
+
+
+def test_an_action_on_another_board_is_out_of_scope(harness: TrelloHarness) -> None:
+    connector = harness.connector()
+    card = {"id": "c1", "name": "Elsewhere", "desc": ""}
+    body = _action_body("another-board", type="createCard", date="2026-01-05T10:00:00.000Z")
+    body = body.replace(b'"data": {', b'"data": {"card": ' + json.dumps(card).encode() + b", ")
+    try:
+        with pytest.raises(OutOfScope, match="another-board"):
+            connector.parse_webhook({}, body)
+        with pytest.raises(OutOfScope, match="no board"):
+            connector.parse_webhook({}, b'{"action": {"id": "2", "type": "createCard"}}')
+    finally:
+        connector.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"", b"[1,2,3]", b"[" * 100_000 + b"]" * 100_000, b'{"model": {}}'],
+    ids=["not-json", "empty", "list", "deep-nesting", "no-action"],
+)
+def test_a_body_without_an_action_is_invalid_for_its_id_and_its_hints(
+    harness: TrelloHarness, body: bytes
+) -> None:
+    connector = harness.connector()
+    try:
+        with pytest.raises(Invalid):
+            connector.webhook_delivery_id({}, body)
+        with pytest.raises(Invalid):
+            connector.parse_webhook({}, body)
+    finally:
+        connector.close()
+
+
+def test_a_malformed_action_field_is_invalid_never_another_error(harness: TrelloHarness) -> None:
+    connector = harness.connector()
+    board = harness.emulator.board["id"]
+    bodies = [
+        _action_body(board, type="createCard", date="the fifth of May")
+        .replace(b'"data": {', b'"data": {"card": {"id": "c1"}, '),
+        json.dumps({"action": {"id": "3", "type": "updateCard", "data": [board]}}).encode(),
+        json.dumps(
+            {"action": {"id": "4", "type": "updateCard", "data": {"board": {"id": board},
+             "card": {"id": "c1"}, "old": ["name"]}}}
+        ).encode(),
+    ]  # fmt: skip
+    try:
+        for body in bodies:
+            with pytest.raises((Invalid, OutOfScope)):
+                connector.parse_webhook({}, body)
     finally:
         connector.close()
