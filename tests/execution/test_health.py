@@ -80,14 +80,26 @@ def test_zero_capacity_owner_makes_any_remaining_work_off_track(session: Session
 def test_tight_capacity_blocked_and_stale_are_at_risk(session: Session) -> None:
     workspace, owner, goal = setup(session, target=date(2027, 1, 29))  # 8 working days left: 16 h
     make_item(
-        session, goal, owner, estimate=14, due=date(2027, 1, 28), created=at("2027-01-19 10:00")
+        session,
+        goal,
+        owner,
+        estimate=14,
+        due=date(2027, 1, 28),
+        status=ItemStatus.in_progress,
+        created=at("2027-01-19 10:00"),
     )
     blocked = make_item(
         session, goal, owner, estimate=1, due=date(2027, 1, 28), created=at("2027-01-19 10:00")
     )
     set_status(session, blocked, ItemStatus.blocked, at("2027-01-19 11:00"))
-    make_item(
-        session, goal, owner, estimate=0.5, due=date(2027, 1, 28), created=at("2027-01-12 11:59")
+    make_item(  # in progress, quiet for a little over 8 days
+        session,
+        goal,
+        owner,
+        estimate=0.5,
+        due=date(2027, 1, 28),
+        status=ItemStatus.in_progress,
+        created=at("2027-01-12 11:59"),
     )
     health = goal_health(session, workspace.id, goal.id, SETTINGS, now=NOW)
     assert health.health == Health.at_risk
@@ -98,7 +110,13 @@ def test_tight_capacity_blocked_and_stale_are_at_risk(session: Session) -> None:
 def test_stale_threshold_follows_the_setting(session: Session) -> None:
     workspace, owner, goal = setup(session)
     make_item(
-        session, goal, owner, estimate=1, due=date(2027, 2, 20), created=at("2027-01-15 12:00")
+        session,
+        goal,
+        owner,
+        estimate=1,
+        due=date(2027, 2, 20),
+        status=ItemStatus.in_progress,
+        created=at("2027-01-15 12:00"),
     )
     lenient = goal_health(session, workspace.id, goal.id, SETTINGS, now=NOW)
     strict = goal_health(
