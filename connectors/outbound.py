@@ -67,6 +67,22 @@ def resolve_checked(policy: AddressPolicy, host: str, port: int) -> list[str]:
     return addresses
 
 
+def describe_answer(status: int, content_type: str | None, size: int) -> str:
+    """What came back, for a message: status, content type and size (never the body, which may
+    echo a credential)."""
+    kind = (content_type or "").split(";", 1)[0].strip() or "no content type"
+    return f"{status} {kind} ({size} bytes)"
+
+
+def json_shape(value: object) -> str:
+    """A parsed JSON answer described by its shape, for messages about unexpected answers."""
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list):
+        return "a JSON list"
+    return "JSON that is not an object"
+
+
 def _first_connected(
     addresses: list[str],
     connect: Callable[[str], T],

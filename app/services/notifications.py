@@ -43,6 +43,7 @@ from app.security.urls import check_base_url
 from app.services.pagination import PageSlice, paginate
 from app.services.tenancy import get_in_workspace
 from app.settings import Settings, get_settings
+from connectors.outbound import GuardedTransport, OutboundRefused
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +274,7 @@ def _attempt(
         delivery.last_status_code = response.status_code
         delivery.last_error = None if response.is_success else f"HTTP {response.status_code}"
         succeeded = response.is_success
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, OutboundRefused) as error:
         delivery.last_status_code = None
         delivery.last_error = f"{type(error).__name__}: {error}"[:500]
         succeeded = False
@@ -306,7 +307,9 @@ def deliver_due_notifications(
     if not claimed:
         return 0
     own_client = client is None
-    http = client or httpx.Client(timeout=REQUEST_TIMEOUT_SECONDS, follow_redirects=False)
+    http = client or httpx.Client(
+        transport=GuardedTransport(settings.address_policy), timeout=REQUEST_TIMEOUT_SECONDS
+    )
     try:
         for delivery_id in claimed:
             with Session(engine, expire_on_commit=False) as session:

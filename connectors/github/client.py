@@ -14,11 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github, GithubException
 from github.GithubObject import NotSet
+from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 
+from connectors.addresses import AddressPolicy
 from connectors.base import (
     AuthFailed,
     ConnectorError,
@@ -30,6 +33,7 @@ from connectors.base import (
 )
 from connectors.github.config import GitHubConfig
 from connectors.github.mapping import lower_keys, rate_limit_wait
+from connectors.outbound import describe_answer, guard_session, json_shape
 
 LINK_NEXT = 'rel="next"'
 
@@ -100,6 +104,42 @@ def github_errors() -> Iterator[None]:
         raise Transient(f"GitHub answer cut short: {error}") from error
 
 
+def _json_or_none(body: str | None) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def _guard_requester(requester: Requester, address_policy: AddressPolicy) -> None:
+    """Make every connection of ``requester`` go through the address guard.
+
+    PyGithub opens a fresh ``requests.Session`` per connection object and takes no session from
+    outside; its documented hook, ``Requester.injectConnectionClasses``, is process-wide. These
+    instance attributes (the name-mangled fields that hook sets on the class) give one Github
+    client connection classes whose sessions carry the guard.
+    """
+
+    class GuardedHTTP(HTTPRequestsConnectionClass):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            guard_session(self.session, address_policy)
+
+    class GuardedHTTPS(HTTPSRequestsConnectionClass):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            guard_session(self.session, address_policy)
+
+    https = urlsplit(requester.base_url).scheme == "https"
+    vars(requester).update(
+        {
+            "_Requester__httpConnectionClass": GuardedHTTP,
+            "_Requester__httpsConnectionClass": GuardedHTTPS,
+            "_Requester__connectionClass": GuardedHTTPS if https else GuardedHTTP,
+        }
+    )
+
+
 class GitHubClient:
     """The requests one connector makes; every method returns GitHub's JSON as a dict."""
 
@@ -114,6 +154,8 @@ class GitHubClient:
             retry=None,
             lazy=True,
         )
+        _guard_requester(self.github.requester, config.address_policy)
+        self.base_url = config.base_url
         self.repo = self.github.get_repo(config.scope)
 
     @property
@@ -126,8 +168,23 @@ class GitHubClient:
         return RateLimitState(limit=limit, remaining=remaining, reset_at=reset_at)
 
     def repository(self) -> dict[str, Any]:
+        """The repository, or Invalid naming ``base_url`` when the answer is not GitHub's."""
         with github_errors():
-            return self.request("GET", self.repo.url)
+            status, headers, body = self.github.requester.requestJson("GET", self.repo.url)
+            if status >= 400:
+                data = _json_or_none(body)
+                raise self.github.requester.createException(status, headers, data or {})
+        data = _json_or_none(body)
+        if status != 200 or not isinstance(data, dict) or "full_name" not in data:
+            answer = describe_answer(
+                status, lower_keys(headers).get("content-type"), len(body or "")
+            )
+            found = "" if data is None else f" ({json_shape(data)} without full_name)"
+            raise Invalid(
+                f"base_url: GET {self.repo.url} answered {answer}{found}; "
+                "is this the GitHub API address?"
+            )
+        return data
 
     def create_issue(
         self, title: str, body: str, labels: list[str], assignees: list[str], milestone: int | None

@@ -31,6 +31,7 @@ from connectors.base import (
     Transient,
 )
 from connectors.jira.config import JiraConfig
+from connectors.outbound import describe_answer, guard_session
 
 # Without a Retry-After, wait this long after a 429 before the next request.
 DEFAULT_RATE_LIMIT_SECONDS = 10.0
@@ -115,6 +116,7 @@ class JiraClient:
         self._clock = clock
         self.rate_limit = RateLimitState()
         self.requests_sent = 0
+        self._last_response: requests.Response | None = None
 
     # -- construction -------------------------------------------------------------------------
 
@@ -143,15 +145,51 @@ class JiraClient:
             "max_retries": 0,
             "timeout": config.timeout_seconds,
         }
-        # The constructor calls GET serverInfo and takes "Cloud or not" from its deploymentType.
+        # Built without its serverInfo call, so that the first request already goes through the
+        # address guard; serverInfo is read below, as the constructor would.
         if config.is_cloud:
             token = config.api_token.get_secret_value() if config.api_token else ""
-            client = JIRA(basic_auth=(config.email or "", token), **common)
+            client = JIRA(basic_auth=(config.email or "", token), get_server_info=False, **common)
         else:
             pat = config.personal_access_token
-            client = JIRA(token_auth=pat.get_secret_value() if pat else "", **common)
+            client = JIRA(
+                token_auth=pat.get_secret_value() if pat else "", get_server_info=False, **common
+            )
+        guard_session(client._session, config.address_policy)
         client._session.hooks["response"].append(self._observe)
+        info = self._server_info(client)
+        client._version = tuple(info["versionNumbers"])
+        # "Cloud or not" comes from the deploymentType, as in the library's constructor.
+        client.deploymentType = info.get("deploymentType")
         return client
+
+    def _server_info(self, client: JIRA) -> dict[str, Any]:
+        """GET serverInfo; Invalid naming ``base_url`` when the answer is not Jira's."""
+        where = f"{self._config.base_url.rstrip('/')}/rest/api/{self._config.rest_api_version}"
+        try:
+            info = client.server_info()
+        except ValueError:
+            raise Invalid(
+                f"base_url: {where}/serverInfo answered {self._last_answer()}, not JSON; "
+                "is this the Jira address?"
+            ) from None
+        if not isinstance(info, dict) or not isinstance(info.get("versionNumbers"), list):
+            found = (
+                "JSON without versionNumbers" if isinstance(info, dict) else "JSON, not an object"
+            )
+            raise Invalid(
+                f"base_url: {where}/serverInfo answered {self._last_answer()} {found}; "
+                "is this the Jira address?"
+            )
+        return info
+
+    def _last_answer(self) -> str:
+        response = self._last_response
+        if response is None:
+            return "nothing"
+        return describe_answer(
+            response.status_code, response.headers.get("Content-Type"), len(response.content)
+        )
 
     @property
     def deployment_type(self) -> str | None:
@@ -161,6 +199,7 @@ class JiraClient:
 
     def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.requests_sent += 1
+        self._last_response = response
         headers = response.headers
         if "X-RateLimit-Limit" not in headers and "X-RateLimit-Remaining" not in headers:
             return
@@ -193,7 +232,16 @@ class JiraClient:
             response = self.jira._session.request(method, url, **kwargs)
             if response.status_code == 204 or not response.content:
                 return {}
-            return response.json()
+            try:
+                return response.json()
+            except ValueError:
+                # An HTML error page from a proxy in front of Jira, or a body cut short.
+                answer = describe_answer(
+                    response.status_code,
+                    response.headers.get("Content-Type"),
+                    len(response.content),
+                )
+                raise Transient(f"Jira answered {answer} to {method} {url}, not JSON") from None
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._request("GET", self._url(path), params=params)

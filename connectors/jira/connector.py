@@ -47,6 +47,7 @@ from connectors.jira.mapping import (
     override_name_for,
     parse_jira_datetime,
 )
+from connectors.outbound import json_shape
 
 # "Updated" of a just-created issue: older than any time Jira can report, so whatever Jira says
 # about the issue next is applied.
@@ -73,8 +74,16 @@ class JiraConnector:
                 f"deployment: configured '{self.config.deployment}' "
                 f"but the server says '{deployment}'"
             )
-        self._remember_time_zone(self._client.myself())
-        self._client.project(self.config.scope)
+        myself = self._client.myself()
+        if not isinstance(myself, dict):
+            raise Invalid(f"base_url: GET myself answered {json_shape(myself)}; is this Jira?")
+        self._remember_time_zone(myself)
+        project = self._client.project(self.config.scope)
+        if not isinstance(project, dict) or "key" not in project:
+            raise Invalid(
+                f"base_url: GET project/{self.config.scope} answered {json_shape(project)} "
+                "without a project key; is this Jira?"
+            )
 
     def _remember_time_zone(self, myself: Mapping[str, Any]) -> str:
         if self._time_zone is None:

@@ -25,6 +25,7 @@ from connectors.base import (
     RequestPacer,
     Transient,
 )
+from connectors.outbound import describe_answer
 from connectors.trello.pacing import RequestPacer as InProcessPacer
 
 # The batch endpoint answers at most this many GET routes per call.
@@ -66,6 +67,7 @@ class TrelloClient:
         self.window_seconds = window_seconds
         self._auth = {"key": api_key, "token": api_token}
         self.pacer = pacer
+        # ``transport``: the address guard (connectors/outbound.py), or a test's mock.
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/1",
             timeout=timeout_seconds,
@@ -129,7 +131,14 @@ class TrelloClient:
             raise self._error_for(method, path, response)
         if not response.content:
             return None
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            # An HTML page from a proxy or a login wall, or a body cut short.
+            answer = describe_answer(
+                response.status_code, response.headers.get("content-type"), len(response.content)
+            )
+            raise Transient(f"Trello answered {answer} to {method} {path}, not JSON") from None
 
     def _record_rate_limit(self, headers: httpx.Headers) -> None:
         # Undocumented but sent by Trello: x-rate-limit-api-token-{max,remaining,interval-ms}.

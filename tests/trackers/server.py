@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 import time
@@ -9,6 +10,12 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
+
+from connectors.addresses import AddressPolicy
+
+# What connectors built straight from a harness may reach: the emulators' loopback address only,
+# so the outbound guard runs as in production (where it refuses loopback).
+EMULATOR_ADDRESSES = AddressPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),))
 
 
 def free_port() -> int:

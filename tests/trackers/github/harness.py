@@ -11,7 +11,7 @@ from connectors.github import GitHubConfig, GitHubConnector
 from connectors.github.mapping import body_with_marker, item_id_from_body
 from tests.trackers.github.api import GitHubApi
 from tests.trackers.github.emulator import GitHubEmulator
-from tests.trackers.server import LoopbackServer
+from tests.trackers.server import EMULATOR_ADDRESSES, LoopbackServer
 
 TOKEN = "ghp_emulator_token"
 IN_PROGRESS_LABEL = "in progress"
@@ -45,6 +45,7 @@ class GitHubHarness:
             "in_progress_label": IN_PROGRESS_LABEL,
             "blocked_label": BLOCKED_LABEL,
             "timeout_seconds": 5,
+            "address_policy": EMULATOR_ADDRESSES,
         }
         settings.update(overrides)
         return GitHubConnector(GitHubConfig.model_validate(settings))

@@ -10,7 +10,7 @@ from connectors.jira import JiraConfig, JiraConnector
 from tests.trackers.faults import EmulatorClock
 from tests.trackers.jira.app import JiraEmulator
 from tests.trackers.jira.store import STATUSES, Issue
-from tests.trackers.server import LoopbackServer
+from tests.trackers.server import EMULATOR_ADDRESSES, LoopbackServer
 
 WEBHOOK_SECRET = "jira-webhook-secret"
 EPIC_LINK_FIELD = "customfield_10006"
@@ -47,6 +47,7 @@ class JiraHarness:
             "status_overrides": {"Blocked": "blocked"},
             "index_lag_seconds": self.store.index_lag_seconds,
             "timeout_seconds": 5,
+            "address_policy": EMULATOR_ADDRESSES,
         }
         if self.cloud:
             settings.update(

@@ -9,6 +9,7 @@ from connectors.base import RemoteRef, RemoteStatus
 from connectors.trello import TrelloConfig, TrelloConnector
 from connectors.trello.config import DEFAULT_LIST_NAMES
 from connectors.trello.mapping import description_with_marker, item_id_from_description
+from tests.trackers.server import EMULATOR_ADDRESSES
 from tests.trackers.trello.emulator import TrelloEmulator
 
 CALLBACK_URL = "https://planbridge.example/webhooks/trello?connection=7"
@@ -32,6 +33,7 @@ class TrelloHarness:
             "callback_url": CALLBACK_URL,
             "page_size": PAGE_SIZE,
             "timeout_seconds": 5,
+            "address_policy": EMULATOR_ADDRESSES,
         }
         values.update(overrides)
         return values
