@@ -11,14 +11,22 @@ from sqlmodel import Session
 from app.db import make_engine
 from app.migrations.runner import upgrade
 from app.models import Scope
+from app.services.connections import memory_tracker_directory
 from app.services.tokens import get_or_create_workspace, issue_token
 from app.settings import Settings, get_settings
+from connectors.base import RemoteStatus
+from connectors.memory import store_file_name
+from connectors.memory_store import MemoryTracker
 
 cli = typer.Typer(
     help="planbridge: strategic plans turned into tracked, owned work.", no_args_is_help=True
 )
 token_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
+memory_cli = typer.Typer(
+    help="The memory tracker of demos: see its items, act as a person in it.", no_args_is_help=True
+)
+cli.add_typer(memory_cli, name="memory-tracker")
 
 
 def _settings() -> Settings:
@@ -216,6 +224,50 @@ def sync(
     typer.echo(f"sync pass done: {summary}")
     if totals.get("failed") or totals.get("dead"):
         raise typer.Exit(1)
+
+
+def _memory_tracker(name: str) -> MemoryTracker:
+    """The file store of ``memory://<name>`` that ``planbridge serve`` uses with these settings."""
+    directory = memory_tracker_directory(_settings())
+    if directory is None:
+        typer.echo(
+            "planbridge: memory trackers live in the service's process memory with these "
+            "settings; set PLANBRIDGE_MEMORY_TRACKER_DIR to reach them from the command line",
+            err=True,
+        )
+        raise typer.Exit(2)
+    path = directory / store_file_name(f"memory://{name}")
+    if not path.exists():
+        typer.echo(f"planbridge: no memory tracker memory://{name} in {directory}", err=True)
+        raise typer.Exit(2)
+    return MemoryTracker(name, str(path))
+
+
+@memory_cli.command("show")
+def memory_show(
+    name: Annotated[str, typer.Argument(help="The tracker's name: memory://<name>.")],
+) -> None:
+    """List the tracker's objects: key, status, kind, title."""
+    for stored in _memory_tracker(name).all_items():
+        typer.echo(f"MEM-{stored.id}\t{stored.status}\t{stored.kind}\t{stored.title}")
+
+
+@memory_cli.command("set-status")
+def memory_set_status(
+    name: Annotated[str, typer.Argument(help="The tracker's name: memory://<name>.")],
+    key: Annotated[str, typer.Argument(help="The object's key, e.g. MEM-2.")],
+    status: Annotated[RemoteStatus, typer.Argument(help="The new status.")],
+) -> None:
+    """Change an object's status as a person in the tracker would; planbridge reads it back at
+    its next pull of the connection (``planbridge sync`` pulls at once)."""
+    tracker = _memory_tracker(name)
+    number = key.upper().removeprefix("MEM-")
+    stored = tracker.get(int(number)) if number.isdigit() else None
+    if stored is None or stored.deleted:
+        typer.echo(f"planbridge: memory://{name} has no object {key}", err=True)
+        raise typer.Exit(2)
+    tracker.person_sets_status(str(stored.id), status.value)
+    typer.echo(f"MEM-{stored.id} is now {status.value} in memory://{name}")
 
 
 def main() -> None:
