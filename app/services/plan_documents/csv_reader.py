@@ -31,6 +31,8 @@ from app.services.plan_documents.places import (
 )
 
 MAX_ROWS = 20_000
+# Descriptions keep their spaces and line ends; every other cell is stripped.
+_KEPT_AS_WRITTEN = frozenset({"description", "goal_description"})
 
 
 def _problem(row: int, column: str | None, code: str, message: str) -> Problem:
@@ -154,7 +156,11 @@ def read_csv(content: bytes | str) -> tuple[Any, Places]:
                     )
                 )
                 continue
-            rows.row({name: cell.strip() for name, cell in zip(header, cells, strict=True)}, number)
+            values = {
+                name: cell if name in _KEPT_AS_WRITTEN else cell.strip()
+                for name, cell in zip(header, cells, strict=True)
+            }
+            rows.row(values, number)
     except csv.Error as exc:
         raise DocumentInvalid(
             [_problem(reader.line_num, None, "csv_syntax", f"The file is not valid CSV: {exc}.")]

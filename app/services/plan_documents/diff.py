@@ -133,6 +133,9 @@ class _Differ:
                 differs = row is None or wanted.id != current
             elif isinstance(wanted, PlannedObject):
                 differs = row is None or wanted.row is None or wanted.row.id != current
+            elif name == "description" and row is not None:
+                # Trailing line ends are not part of a text (Markdown and YAML's ``|`` disagree).
+                differs = wanted.rstrip() != (current or "").rstrip()
             else:
                 differs = row is None or wanted != current
             if differs and not (row is None and wanted in (None, "")):

@@ -37,32 +37,31 @@ _TRAILING_WORD = re.compile(r'(?:^|\s)(\S+:"[^"]*"|\S+)\s*$')
 _NAMED = re.compile(r'^([a-z_]+):(?:"([^"]*)"|(\S+))$')
 _HOURS = re.compile(r"^(\d+(?:\.\d+)?)h$")
 _ITEM = re.compile(r"^- \[([ xX])\]\s+(.*)$")
-_PERSON = re.compile(r"^person:\s*(.*)$")
 _EMAIL = re.compile(r"^(.*?)\s*<([^<>\s]+)>$")
 
 # The names a line may carry as ``name:value``, and what they are called in the document.
 PLAN_FIELDS = {
-    "key": "key",
     "start": "start_date",
     "end": "end_date",
     "connection": "connection",
     "scope": "scope",
     "post_reviews_to_trackers": "post_reviews_to_trackers",
+    "key": "key",
 }
 PERSON_FIELDS = {"key": "key"}
 GOAL_FIELDS = {
-    "key": "key",
     "target": "target_date",
     "connection": "connection",
     "scope": "scope",
+    "key": "key",
 }
 ITEM_FIELDS = {
-    "key": "key",
     "due": "due_date",
     "start": "start_date",
     "status": "status",
     "connection": "connection",
     "scope": "scope",
+    "key": "key",
 }
 
 
@@ -162,7 +161,7 @@ class _Reader:
 
     def person(self, text: str, line: int) -> None:
         path: Path = ("people", len(self.people))
-        rest, tokens = self.split(text, line, 9, PERSON_FIELDS)
+        rest, tokens = self.split(text, line, 8, PERSON_FIELDS)
         entry: dict[str, Any] = {}
         email = _EMAIL.match(rest)
         entry["name"] = email.group(1) if email else rest
@@ -227,8 +226,8 @@ class _Reader:
                 self._description = None
             elif line.startswith("## "):
                 self.goal_heading(line[3:], number)
-            elif self.plan is not None and not self.goals and _PERSON.match(line):
-                self.person(line, number)
+            elif self.plan is not None and not self.goals and line.startswith("person:"):
+                self.person(line.removeprefix("person:"), number)
             elif _ITEM.match(line):
                 match = _ITEM.match(line)
                 assert match is not None

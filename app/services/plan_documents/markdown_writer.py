@@ -48,8 +48,8 @@ def write_markdown(document: PlanDocument) -> str:
             "",
             _line("##", goal.title, f"@{goal.owner}", *_fields(goal.model_dump(), GOAL_FIELDS)),
         ]
-        if goal.description:
-            lines += goal.description.split("\n")
+        if goal.description.rstrip():
+            lines += goal.description.rstrip().split("\n")
         if goal.items:
             lines.append("")
         for item in goal.items:
@@ -74,7 +74,7 @@ def write_markdown(document: PlanDocument) -> str:
             )
             lines += [
                 f"  {text}" if text else ""
-                for text in item.description.split("\n")
-                if item.description
+                for text in item.description.rstrip().split("\n")
+                if item.description.rstrip()
             ]
     return "\n".join(lines) + "\n"

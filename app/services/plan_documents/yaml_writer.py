@@ -15,7 +15,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # Lists indented under their key (``goals:\n  - title: ...``), as people write YAML.
+        super().increase_indent(flow, False)
 
 
 def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
@@ -26,19 +28,22 @@ def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _text)
 
 
-def _dates(value: Any, name: str = "") -> Any:
+def _plain(value: Any, name: str = "") -> Any:
+    """Dates as YAML dates (unquoted) and whole hours as integers (``6``, not ``6.0``)."""
     if isinstance(value, dict):
-        return {key: _dates(child, key) for key, child in value.items()}
+        return {key: _plain(child, key) for key, child in value.items()}
     if isinstance(value, list):
-        return [_dates(child) for child in value]
+        return [_plain(child) for child in value]
     if name.endswith("_date") and isinstance(value, str) and _DATE.match(value):
         return date.fromisoformat(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
 def write_yaml(document: PlanDocument) -> str:
     return yaml.dump(
-        _dates(document_data(document)),
+        _plain(document_data(document)),
         Dumper=_Dumper,
         sort_keys=False,
         allow_unicode=True,
