@@ -16,6 +16,7 @@ from app.db import make_engine
 from app.errors import BodySizeLimit, install_error_handlers
 from app.observability.middleware import install_observability
 from app.routes import api_router, health, metrics, webhooks
+from app.routes.docs import install_api_docs
 from app.settings import Settings, get_settings
 from sync.worker import start_embedded_worker
 
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the package by install_api_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Webhooks first: routes are matched in order, and deliveries are the busiest path.
     app.include_router(webhooks.router)
     app.include_router(api_router)
+    install_api_docs(app)
     # The dashboard lives under / and is mounted last, after the API, webhooks, docs and probes.
     install_dashboard(app)
     return app
