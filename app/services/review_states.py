@@ -26,8 +26,14 @@ in Python; the work is split by what can differ from the current rows:
   since T taken out as they are now and put back as they were at T.
 
 Membership, as before: the items of the plan are those whose goal is now one of its goals; each
-is listed under the goal it was in at T. Stale: open at T, no event of any kind in the
-``stale_after_days`` before T.
+is listed under the goal it was in at T. Stale: the rule of ``app.services.staleness`` at T, with
+the status, due date and estimate at T, "activity" as an event of any kind in the
+``stale_after_days`` before T, and the item's current start date and owner's current weekly hours
+(as the planned hours count them).
+
+Each item is listed once per group, in its most telling list: of what changed in the week, done
+before newly blocked before started (an item started and finished in the week is done); of the
+open work at T, overdue before stale before due next week.
 """
 
 from __future__ import annotations
@@ -53,11 +59,12 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from app.models import ActionItem, ItemEvent, ItemStatus
+from app.models import ActionItem, ItemEvent, ItemStatus, Person
 from app.schemas.weeks import IsoWeek, working_days
 from app.services.capacity import hours_of_share, planned_hours, week_share
 from app.services.item_rules import OPEN_STATUSES
 from app.services.progress import Hours, current_hours, hours_at, percent
+from app.services.staleness import is_stale, quiet_since, stale_condition
 
 LISTS = ("done", "started", "newly_blocked", "overdue", "stale", "due_next_week")
 CHUNK = 2000  # item ids per probing query (SQLite allows 32,766 bound values; keeps plans small)
@@ -306,7 +313,7 @@ def goal_parts(
     start = week.start_utc
     today, next_week = cut.date(), week.shifted(1)
     next_monday, next_sunday = next_week.monday, next_week.sunday
-    stale_before = cut - timedelta(days=stale_after_days)
+    quiet_before = quiet_since(cut, stale_after_days)
     _without_jit(session)
     in_plan = (
         col(ActionItem.workspace_id) == workspace_id,
@@ -326,7 +333,8 @@ def goal_parts(
                 col(ActionItem.title),
                 text_id(ActionItem.owner_id),
                 col(ActionItem.due_date),
-                *state_columns(cut, stale_before),
+                col(ActionItem.start_date),
+                *state_columns(cut, quiet_before),
             ).where(
                 *in_plan,
                 # Created after the cut: in no list (no snapshot by then, no event in the week).
@@ -335,11 +343,11 @@ def goal_parts(
             ),
         ).all()
     )
-    now_rows: dict[str, tuple[str, str, date]] = {}
+    now_rows: dict[str, tuple[str, str, date, date | None]] = {}
     moved: dict[str, _State] = {}
     for row in touched:
-        now_rows[row[0]] = (row[1], row[2], row[3])
-        state = state_of(row[4:])
+        now_rows[row[0]] = (row[1], row[2], row[3], row[4])
+        state = state_of(row[5:])
         states.remember(row[0], state)
         if state is not None:
             moved[row[0]] = state
@@ -397,9 +405,11 @@ def goal_parts(
 
     # Open at T and untouched since: the current rows, only those that fall in a list. Both
     # tests read the row's ``last_event_at``: untouched since T, its last event by T is its last
-    # event (stale: none in the ``stale_after_days`` before T).
-    is_stale = or_(
-        col(ActionItem.last_event_at).is_(None), col(ActionItem.last_event_at) < stale_before
+    # event (quiet: none in the ``stale_after_days`` before T).
+    stale_now = stale_condition(
+        today,
+        or_(col(ActionItem.last_event_at).is_(None), col(ActionItem.last_event_at) < quiet_before),
+        weekly_hours=col(Person.weekly_strategic_hours),
     )
     untouched_since = _untouched_since(cut)
     due_soon = and_(
@@ -407,12 +417,14 @@ def goal_parts(
     )
     open_rows = _rows(
         session,
-        select(*_ROW, is_stale).where(
+        select(*_ROW, stale_now)
+        .join(Person, col(Person.id) == col(ActionItem.owner_id))
+        .where(
             *in_plan,
             col(ActionItem.status).in_(list(OPEN_STATUSES)),
             col(ActionItem.created_at) <= cut,
             untouched_since if anything_since else true(),
-            or_(col(ActionItem.due_date) < today, due_soon, is_stale),
+            or_(col(ActionItem.due_date) < today, due_soon, stale_now),
         ),
     )
     # An item with no event in the week was at S as it is at T (when S is before T at all).
@@ -428,10 +440,11 @@ def goal_parts(
                 entry.was = status
         entry.stale = bool(stale)
     # Open at T and touched since: their snapshot at T.
+    weekly = _weekly_hours(session, workspace_id) if moved else {}
     for item_id, state in moved.items():
         if state.status not in OPEN_STATUSES:
             continue
-        title, owner_id, due = now_rows[item_id]
+        title, owner_id, due, start_date = now_rows[item_id]
         entry = listed.get(item_id) or _Listed(
             title,
             owner_id,
@@ -441,7 +454,15 @@ def goal_parts(
             state.estimate_hours,
             was=state.status if start < cut else None,
         )
-        entry.stale = not state.recent
+        entry.stale = is_stale(
+            entry.status,
+            quiet=not state.recent,
+            start_date=start_date,
+            due_date=entry.due_date,
+            estimate_hours=entry.estimate_hours,
+            weekly_hours=weekly.get(owner_id),
+            today=today,
+        )
         listed[item_id] = entry
 
     parts = _percent_parts(session, workspace_id, goal_ids, start, cut)
@@ -454,19 +475,20 @@ def goal_parts(
         if part is None:
             continue  # at T the item was in a goal of another plan
         status, was, due = entry.status, entry.was, entry.due_date
+        # One list per group, the most telling (see the module).
         names = []
         if status == done and was != done:
             names.append("done")
-        if entry.started and was in not_begun:
-            names.append("started")
-        if status == blocked and was != blocked:
+        elif status == blocked and was != blocked:
             names.append("newly_blocked")
+        elif entry.started and was in not_begun:
+            names.append("started")
         if status in open_statuses:
             if due < today:
                 names.append("overdue")
-            if entry.stale:
+            elif entry.stale:
                 names.append("stale")
-            if next_monday <= due <= next_sunday:
+            elif next_monday <= due <= next_sunday:
                 names.append("due_next_week")
         if not names:
             continue  # in no list: no row built
@@ -474,6 +496,16 @@ def goal_parts(
         for name in names:
             part.lists[name].append(item)
     return parts
+
+
+def _weekly_hours(session: Session, workspace_id: uuid.UUID) -> dict[str, float | None]:
+    """Each person's declared weekly strategic hours, by ``text_id``."""
+    rows = session.execute(
+        select(text_id(Person.id), col(Person.weekly_strategic_hours)).where(
+            col(Person.workspace_id) == workspace_id
+        )
+    )
+    return {person_id: hours for person_id, hours in rows}
 
 
 def _at_cut(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -26,6 +26,7 @@ from app.services.reviews import (
     WeeklyReview,
     _check_ins,
 )
+from app.services.staleness import is_stale, quiet_since
 from app.settings import Settings
 
 
@@ -113,7 +114,7 @@ def reference_review(
     at_start = (
         {i: s for i in items if (s := history.state(i, start)) is not None} if start < cut else {}
     )
-    stale_before = cut - timedelta(days=settings.stale_after_days)
+    quiet_before = quiet_since(cut, settings.stale_after_days)
     next_week = week.shifted(1)
 
     def entry(item_id: uuid.UUID) -> ReviewItem:
@@ -151,6 +152,41 @@ def reference_review(
         open_ids = [i for i in ids if at_end[i].status in OPEN_STATUSES]
         last = {i: history.last_activity(i, cut) for i in open_ids}
         before, after = hours(at_start, goal.id), hours(at_end, goal.id)
+
+        def stale(item_id: uuid.UUID, last: dict[uuid.UUID, datetime | None] = last) -> bool:
+            item = items[item_id]
+            return is_stale(
+                at_end[item_id].status,
+                quiet=(last[item_id] or cut) < quiet_before,
+                start_date=item.start_date,
+                due_date=history.due(item, cut),
+                estimate_hours=at_end[item_id].estimate,
+                weekly_hours=people[item.owner_id].weekly_strategic_hours,
+                today=cut.date(),
+            )
+
+        # Each item in one list per group, the most telling: done, newly blocked, started; and
+        # overdue, stale, due next week.
+        done = {i for i in ids if at_end[i].status == "done" and was(i) != "done"}
+        newly_blocked = {
+            i for i in ids if at_end[i].status == "blocked" and was(i) != "blocked"
+        } - done
+        started = (
+            {i for i in ids if history.went_in_progress(i, start, cut) and was(i) in (None, "todo")}
+            - done
+            - newly_blocked
+        )
+        overdue = {i for i in open_ids if history.due(items[i], cut) < cut.date()}
+        stale_ids = {i for i in open_ids if stale(i)} - overdue
+        due_next_week = (
+            {
+                i
+                for i in open_ids
+                if next_week.monday <= history.due(items[i], cut) <= next_week.sunday
+            }
+            - overdue
+            - stale_ids
+        )
         reviews.append(
             GoalReview(
                 goal_id=goal.id,
@@ -159,22 +195,12 @@ def reference_review(
                 percent_start=before,
                 percent_end=after,
                 change=change(after, before),
-                done=[entry(i) for i in ids if at_end[i].status == "done" and was(i) != "done"],
-                started=[
-                    entry(i)
-                    for i in ids
-                    if history.went_in_progress(i, start, cut) and was(i) in (None, "todo")
-                ],
-                newly_blocked=[
-                    entry(i) for i in ids if at_end[i].status == "blocked" and was(i) != "blocked"
-                ],
-                overdue=[entry(i) for i in open_ids if history.due(items[i], cut) < cut.date()],
-                stale=[entry(i) for i in open_ids if (last[i] or cut) < stale_before],
-                due_next_week=[
-                    entry(i)
-                    for i in open_ids
-                    if next_week.monday <= history.due(items[i], cut) <= next_week.sunday
-                ],
+                done=[entry(i) for i in ids if i in done],
+                started=[entry(i) for i in ids if i in started],
+                newly_blocked=[entry(i) for i in ids if i in newly_blocked],
+                overdue=[entry(i) for i in ids if i in overdue],
+                stale=[entry(i) for i in ids if i in stale_ids],
+                due_next_week=[entry(i) for i in ids if i in due_next_week],
             )
         )
     owners = {item.owner_id for item in items.values()}
