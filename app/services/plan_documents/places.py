@@ -66,10 +66,11 @@ class Problem(BaseModel):
     line: int | None = None
     column: int | None = None
     row: int | None = None
+    csv_column: str | None = None
 
     @property
     def where(self) -> str:
-        place = Place(line=self.line, column=self.column, row=self.row).describe()
+        place = Place(self.line, self.column, self.row, self.csv_column).describe()
         return f"{place} ({self.path})" if place else self.path
 
 
@@ -91,6 +92,7 @@ def problem_at(
         line=place.line,
         column=place.column,
         row=place.row,
+        csv_column=place.column_name,
     )
 
 
