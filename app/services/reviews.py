@@ -24,9 +24,10 @@ A stored part is dropped when its inputs change after all (the ``after_flush`` h
 an event written with a time before a stored week's end (a scripted or imported history), a
 ``deleted`` event (the item's open hours leave the planned figures) or a move of an item to
 another goal (membership) drop the workspace's parts of the weeks concerned; a change of an
-item's owner or start drops the stored planned hours (they count items for their current owner
-from their current start); a goal's deletion takes its parts with it (cascade); a different
-``stale_after_days`` is ignored and recomputed.
+item's owner or start drops the stored planned hours and lists (they count items for their current
+owner from their current start, and staleness reads both), as does a change of a person's weekly
+strategic hours (staleness reads them); a goal's deletion takes its parts with it (cascade); a
+different ``stale_after_days`` is ignored and recomputed.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
-from sqlalchemy import delete, event, exists, select, text
+from sqlalchemy import delete, event, exists, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
@@ -65,7 +66,8 @@ FREEZE_AFTER = timedelta(minutes=10)
 # app.models.execution).
 RENAME_FIELDS = ("title", "owner_id")
 # Planned hours at a past cut count each item for its current owner from its current start (as
-# the rule spreads it): a change of either makes a recomputation differ from the stored figures.
+# the rule spreads it), and staleness reads both: a change of either makes a recomputation differ
+# from the stored figures and lists.
 PLANNED_BY_CURRENT = ("owner_id", "start_date")
 
 
@@ -482,13 +484,17 @@ def _drop_outdated_parts(session: OrmSession, _context: UOWTransaction) -> None:
     for obj in session.new:
         if not isinstance(obj, ItemEvent) or obj.item_id is None:
             continue
-        if obj.kind == "deleted" or obj.field == "goal_id":
+        read_as_current = obj.kind == "planning" and obj.field in PLANNED_BY_CURRENT
+        if obj.kind == "deleted" or obj.field == "goal_id" or read_as_current:
             every_week[FrozenGoalReview].add(obj.workspace_id)
-            every_week[FrozenPlannedWeek].add(obj.workspace_id)
-        elif obj.kind == "planning" and obj.field in PLANNED_BY_CURRENT:
             every_week[FrozenPlannedWeek].add(obj.workspace_id)
         if obj.workspace_id not in earliest or obj.at < earliest[obj.workspace_id]:
             earliest[obj.workspace_id] = obj.at
+    for obj in session.dirty:
+        # Staleness reads the owners' weekly hours as they are now.
+        if isinstance(obj, Person) and inspect(obj).attrs.weekly_strategic_hours.history.deleted:
+            every_week[FrozenGoalReview].add(obj.workspace_id)
+            earliest.setdefault(obj.workspace_id, utcnow())
     if not earliest:
         return
     connection = session.connection()

@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from app.models import ActionItem, ItemStatus
+from app.models.execution import FrozenGoalReview
 from app.schemas.weeks import IsoWeek
 from app.services.accountability import attention, commitments_of_people
 from app.services.health import goal_health
@@ -22,6 +23,7 @@ from tests.execution.factories import (
     make_person,
     make_plan,
     make_workspace,
+    record,
     set_status,
 )
 from tests.execution.review_reference import reference_review
@@ -147,3 +149,36 @@ def test_the_rule_at_its_edges(
         )
         is stale
     )
+
+
+def test_a_stored_week_follows_a_changed_start_date_and_weekly_hours(session: Session) -> None:
+    """Staleness reads the current start date and owner's hours, so a stored week changes with
+    them as a recomputation would."""
+    workspace, plan, _goal, (ada, _bob) = quarter(session)
+    week, now = IsoWeek.parse("2027-W03"), at("2027-01-25 10:00")
+
+    def stale_titles() -> set[str]:
+        review = weekly_review(session, workspace.id, plan.id, week, SETTINGS, now=now, store=True)
+        assert review == reference_review(session, workspace.id, plan.id, week, SETTINGS, now=now)
+        return {entry.title for entry in review.goals[0].stale}
+
+    before = stale_titles()
+    assert "Later" not in before and "Future start" not in before
+    assert session.exec(select(FrozenGoalReview)).all() != []
+    ada.weekly_strategic_hours = 0.5  # 4 h then need 56 days; 36 are left before March 1
+    session.add(ada)
+    session.flush()
+    assert "Later" in stale_titles()
+    (future,) = session.exec(select(ActionItem).where(ActionItem.title == "Future start")).all()
+    future.start_date = date(2027, 1, 19)
+    session.add(future)
+    record(
+        session,
+        future,
+        "planning",
+        at("2027-01-26 09:00"),
+        field="start_date",
+        from_value="2027-01-25",
+        to_value="2027-01-19",
+    )
+    assert "Future start" in stale_titles()
