@@ -8,7 +8,8 @@ from pydantic import Field, SecretStr, model_validator
 
 from connectors.base import ConnectorConfig, RemoteStatus
 
-# Cloud's search index trails writes by seconds in practice; 30 s leaves a margin (DESIGN.md, Push).
+# Cloud's search index trails writes by seconds in practice; 30 s leaves a margin before the marker
+# lookup of an uncertain create (docs/design-notes.md, crash-safe create).
 DEFAULT_CLOUD_INDEX_LAG_SECONDS = 30.0
 
 

@@ -1,7 +1,8 @@
 """The Jira connector (Cloud REST v3 and Data Center REST v2), over the ``jira`` library.
 
-https://developer.atlassian.com/cloud/jira/platform/rest/v3/ ; Data Center differences in
-TRACKER_APIS.md 1.6. One kind, ``jira``; the flavour comes from ``deployment`` in the config.
+https://developer.atlassian.com/cloud/jira/platform/rest/v3/ ; Data Center (REST v2) differs in
+auth and the epic link (config.py), user identity (mapping.py) and description format (adf.py).
+One kind, ``jira``; the flavour comes from ``deployment`` in the config.
 """
 
 from __future__ import annotations
