@@ -81,7 +81,14 @@ def hints(
     check_repository(payload.get("repository"), scope, repository_id)
     try:
         return _issue_hints(issue, action, scope, rules)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        AttributeError,
+        LookupError,
+        ArithmeticError,
+        RecursionError,
+    ) as exc:
         raise Invalid(f"malformed issue in the delivery: {type(exc).__name__}: {exc}") from None
 
 

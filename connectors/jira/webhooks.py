@@ -78,7 +78,14 @@ def parse(config: JiraConfig, body: bytes) -> list[RemoteHint]:
     check_project(config, issue)
     try:
         return _issue_hints(config, payload, event, issue)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        AttributeError,
+        LookupError,
+        ArithmeticError,
+        RecursionError,
+    ) as exc:
         raise Invalid(f"malformed issue in the delivery: {type(exc).__name__}: {exc}") from None
 
 

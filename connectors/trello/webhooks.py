@@ -65,7 +65,14 @@ def parse_hints(action: Mapping[str, Any], board_id: str) -> list[RemoteHint]:
     check_board(action, board_id)
     try:
         return hints_from_action(action)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        AttributeError,
+        LookupError,
+        ArithmeticError,
+        RecursionError,
+    ) as exc:
         raise Invalid(f"malformed action in the delivery: {type(exc).__name__}: {exc}") from None
 
 
