@@ -179,11 +179,9 @@ class GitHubClient:
             answer = describe_answer(
                 status, lower_keys(headers).get("content-type"), len(body or "")
             )
-            found = "" if data is None else f" ({json_shape(data)} without full_name)"
-            raise Invalid(
-                f"base_url: GET {self.repo.url} answered {answer}{found}; "
-                "is this the GitHub API address?"
-            )
+            found = "" if data is None else f", {json_shape(data)} without full_name"
+            url = self.repo.url if "://" in self.repo.url else f"{self.base_url}{self.repo.url}"
+            raise Invalid(f"{url} answered {answer}{found}; is this the GitHub API address?")
         return data
 
     def create_issue(

@@ -31,7 +31,7 @@ from connectors.base import (
     Transient,
 )
 from connectors.jira.config import JiraConfig
-from connectors.outbound import describe_answer, guard_session
+from connectors.outbound import describe_answer, guard_session, json_shape
 
 # Without a Retry-After, wait this long after a 429 before the next request.
 DEFAULT_RATE_LIMIT_SECONDS = 10.0
@@ -170,16 +170,13 @@ class JiraClient:
             info = client.server_info()
         except ValueError:
             raise Invalid(
-                f"base_url: {where}/serverInfo answered {self._last_answer()}, not JSON; "
+                f"{where}/serverInfo answered {self._last_answer()}, not JSON; "
                 "is this the Jira address?"
             ) from None
         if not isinstance(info, dict) or not isinstance(info.get("versionNumbers"), list):
-            found = (
-                "JSON without versionNumbers" if isinstance(info, dict) else "JSON, not an object"
-            )
             raise Invalid(
-                f"base_url: {where}/serverInfo answered {self._last_answer()} {found}; "
-                "is this the Jira address?"
+                f"{where}/serverInfo answered {self._last_answer()}, {json_shape(info)} without "
+                "versionNumbers; is this the Jira address?"
             )
         return info
 

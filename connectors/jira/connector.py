@@ -77,12 +77,12 @@ class JiraConnector:
             )
         myself = self._client.myself()
         if not isinstance(myself, dict):
-            raise Invalid(f"base_url: GET myself answered {json_shape(myself)}; is this Jira?")
+            raise Invalid(f"GET myself answered {json_shape(myself)}; is this Jira?")
         self._remember_time_zone(myself)
         project = self._client.project(self.config.scope)
         if not isinstance(project, dict) or "key" not in project:
             raise Invalid(
-                f"base_url: GET project/{self.config.scope} answered {json_shape(project)} "
+                f"GET project/{self.config.scope} answered {json_shape(project)} "
                 "without a project key; is this Jira?"
             )
 

@@ -77,10 +77,9 @@ class TrelloConnector:
             {"fields": "id,name,closed", "lists": "all", "list_fields": "id,name,closed"},
         )
         if not isinstance(board, dict) or not isinstance(board.get("lists"), list):
-            found = "nothing" if board is None else f"{json_shape(board)} without lists"
+            found = "an empty body" if board is None else f"{json_shape(board)}, not a board"
             raise Invalid(
-                f"base_url: GET /1/boards/{self.board_id} answered {found}; "
-                "is this the Trello API address?"
+                f"GET /1/boards/{self.board_id} answered {found}; is this the Trello API address?"
             )
         if board.get("closed"):
             raise Invalid(f"Trello board '{board.get('name')}' is closed")
