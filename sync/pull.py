@@ -258,6 +258,7 @@ def pull_scope(
         counts["pages"] += 1
         vanished: list[RemoteRef] = list(page.deleted)
         with Session(context.engine, expire_on_commit=False) as session:
+            _lock_links_in_id_order(session, connection.id, page.items)
             now = context.clock.now()
             for remote in page.items:
                 outcome = apply_remote_item(session, connection, remote, now, actor)
@@ -273,6 +274,25 @@ def pull_scope(
         if not page.has_more:
             break
     return cursor, counts
+
+
+def _lock_links_in_id_order(
+    session: Session, connection_id: uuid.UUID, remotes: list[RemoteItem]
+) -> None:
+    """Lock the links a page changes before changing any, in id order like every transaction
+    that changes several links (a resync, a webhook batch), so that none waits in a cycle."""
+    external_ids = sorted({remote.ref.external_id for remote in remotes})
+    if not external_ids:
+        return
+    session.exec(
+        select(ExternalLink.id)
+        .where(
+            ExternalLink.connection_id == connection_id,
+            col(ExternalLink.external_id).in_(external_ids),
+        )
+        .order_by(col(ExternalLink.id))
+        .with_for_update()
+    ).all()
 
 
 def _save_cursor(
