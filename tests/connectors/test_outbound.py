@@ -1,7 +1,9 @@
 """The outbound guard (connectors/outbound.py): refused addresses, pinning, no redirects.
 
 Real HTTP on 127.0.0.1 only. Refused addresses are refused before any connection is tried, and a
-host name's answers come from a fake resolver standing in for DNS.
+host name's answers come from a fake resolver standing in for DNS; a "rebound" name answers
+127.0.0.2, refused by the policy (only 127.0.0.1/32 is allowed) and still loopback should the
+guard fail.
 """
 
 from __future__ import annotations
@@ -194,7 +196,7 @@ def test_connection_goes_to_the_checked_address_with_the_host_name_kept(
     tracker: CountingServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    resolver = FakeResolver("127.0.0.1", "10.0.0.1")
+    resolver = FakeResolver("127.0.0.1", "127.0.0.2")
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
     port = tracker.server.port
     assert get(LOOPBACK_ONLY, f"http://{TRACKER_NAME}:{port}/") == 200
@@ -210,11 +212,11 @@ def test_name_rebound_to_a_private_address_after_the_check_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The base URL check saw an allowed address; the connection resolves again and is refused."""
-    resolver = FakeResolver("127.0.0.1", "10.0.0.1")
+    resolver = FakeResolver("127.0.0.1", "127.0.0.2")
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
     port = tracker.server.port
-    assert LOOPBACK_ONLY.refusal(socket.getaddrinfo(TRACKER_NAME, port)[0][4][0]) is None
-    with pytest.raises(AddressRefused, match=r"resolves to 10\.0\.0\.1"):
+    assert LOOPBACK_ONLY.refusal(str(socket.getaddrinfo(TRACKER_NAME, port)[0][4][0])) is None
+    with pytest.raises(AddressRefused, match=r"resolves to 127\.0\.0\.2"):
         get(LOOPBACK_ONLY, f"http://{TRACKER_NAME}:{port}/")
     assert tracker.hosts == []
 
@@ -229,11 +231,11 @@ def test_a_name_with_any_refused_address_is_refused(
             return real(host, port, *args, **kwargs)
         return [
             (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", port)),
-            (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("10.0.0.1", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.2", port)),
         ]
 
     monkeypatch.setattr(socket, "getaddrinfo", both)
-    with pytest.raises(AddressRefused, match=r"10\.0\.0\.1"):
+    with pytest.raises(AddressRefused, match=r"127\.0\.0\.2"):
         _get_with_httpx(LOOPBACK_ONLY, f"http://{TRACKER_NAME}:{tracker.server.port}/")
     assert tracker.hosts == []
 

@@ -3,7 +3,9 @@ cross-tenant."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from app.db import utcnow
@@ -243,3 +245,75 @@ def test_subscription_url_and_fields_are_validated(
         headers=tenant.headers,
     )
     assert short.status_code == 422 and short.json()["errors"][0]["loc"] == ["body", "secret"]
+
+
+@pytest.fixture
+def loopback_only(settings: Settings) -> Settings:
+    """Production's address policy, with the test receivers' 127.0.0.1 allowed."""
+    settings.allow_private_trackers = False
+    settings.allowed_tracker_networks = (ipaddress.ip_network("127.0.0.1/32"),)
+    return settings
+
+
+def _deliveries(client: TestClient, tenant: Tenant, subscription_id: str) -> list[dict[str, Any]]:
+    response = client.get(
+        f"/api/v1/subscriptions/{subscription_id}/deliveries", headers=tenant.headers
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def test_notification_redirect_is_not_followed(
+    client: TestClient, tenant: Tenant, engine: Engine, loopback_only: Settings, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    target, url = receiver
+    redirecting = Starlette(
+        routes=[
+            Route(
+                "/{path:path}",
+                lambda request: RedirectResponse(f"{url}/internal", status_code=307),
+                methods=["POST"],
+            )
+        ]
+    )
+    seeded = seed_plan(client, tenant.headers)
+    with LoopbackServer(redirecting) as server:
+        created = subscribe(client, tenant, f"{server.url}/hook")
+        move(client, tenant, seeded["item"]["id"], "in_progress")
+        assert deliver_due_notifications(engine, settings=loopback_only) == 1
+    (delivery,) = _deliveries(client, tenant, created["id"])
+    assert delivery["state"] == "pending" and delivery["last_status_code"] is None
+    assert f"answered 307 to {url}/internal" in delivery["last_error"]
+    assert target.requests == []
+
+
+def test_notification_to_a_name_rebound_to_a_private_address_is_refused(
+    client: TestClient,
+    tenant: Tenant,
+    engine: Engine,
+    loopback_only: Settings,
+    receiver,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The URL was checked on an allowed address; at delivery the name answers another."""
+    target, url = receiver
+    port = url.rsplit(":", 1)[1]
+    answers = iter(["127.0.0.1"])
+    real = socket.getaddrinfo
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "hooks.example":
+            return real(host, *args, **kwargs)
+        # 127.0.0.2 is outside the allowed 127.0.0.1/32, and still loopback should the guard fail.
+        address = next(answers, "127.0.0.2")
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    seeded = seed_plan(client, tenant.headers)
+    created = subscribe(client, tenant, f"http://hooks.example:{port}/a")
+    move(client, tenant, seeded["item"]["id"], "in_progress")
+    assert deliver_due_notifications(engine, settings=loopback_only) == 1
+    (delivery,) = _deliveries(client, tenant, created["id"])
+    assert "hooks.example resolves to 127.0.0.2" in delivery["last_error"]
+    assert target.requests == []
