@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -339,18 +339,9 @@ def plan_capacity(
     )
 
 
-def warn_owner_over_capacity(
-    session: Session, item: ActionItem, settings: Settings
+def _over_capacity_warnings(
+    item: ActionItem, item_weeks: list[IsoWeek], load: PersonLoad | None, settings: Settings
 ) -> list[RuleWarning]:
-    """Item checker: the owner's weeks this item lands in that are now over capacity."""
-    if item.status not in OPEN_STATUSES:
-        return []
-    start = item.start_date or item.created_at.astimezone(UTC).date()
-    item_weeks = sorted(spread_estimate(start, item.due_date, item.estimate_hours))
-    # The item is flushed before the checkers run, so its own load is in the sums.
-    load = person_loads(
-        session, item.workspace_id, [item.owner_id], weeks=(item_weeks[0], item_weeks[-1])
-    ).get(item.owner_id)
     if load is None:
         return []
     warnings: list[RuleWarning] = []
@@ -373,4 +364,52 @@ def warn_owner_over_capacity(
     return warnings
 
 
-register_item_checker(warn_owner_over_capacity)
+def _item_weeks(item: ActionItem) -> list[IsoWeek]:
+    start = item.start_date or item.created_at.astimezone(UTC).date()
+    return sorted(spread_estimate(start, item.due_date, item.estimate_hours))
+
+
+def warn_owner_over_capacity(
+    session: Session, item: ActionItem, settings: Settings
+) -> list[RuleWarning]:
+    """Item checker: the owner's weeks this item lands in that are now over capacity."""
+    if item.status not in OPEN_STATUSES:
+        return []
+    item_weeks = _item_weeks(item)
+    # The item is flushed before the checkers run, so its own load is in the sums.
+    load = person_loads(
+        session, item.workspace_id, [item.owner_id], weeks=(item_weeks[0], item_weeks[-1])
+    ).get(item.owner_id)
+    return _over_capacity_warnings(item, item_weeks, load, settings)
+
+
+def warn_owners_over_capacity(
+    session: Session, items: Sequence[ActionItem], settings: Settings
+) -> list[list[RuleWarning] | InvalidField]:
+    """The same check for many flushed items: each owner's load read once, over all their weeks."""
+    open_items = [item for item in items if item.status in OPEN_STATUSES]
+    weeks = {id(item): _item_weeks(item) for item in open_items}
+    loads: dict[uuid.UUID, PersonLoad] = {}
+    by_workspace: dict[uuid.UUID, list[ActionItem]] = defaultdict(list)
+    for item in open_items:
+        by_workspace[item.workspace_id].append(item)
+    for workspace_id, of_workspace in by_workspace.items():
+        first = min(weeks[id(item)][0] for item in of_workspace)
+        last = max(weeks[id(item)][-1] for item in of_workspace)
+        owners = [item.owner_id for item in of_workspace]
+        loads.update(person_loads(session, workspace_id, owners, weeks=(first, last)))
+    results: list[list[RuleWarning] | InvalidField] = []
+    for item in items:
+        if item.status not in OPEN_STATUSES:
+            results.append([])
+            continue
+        try:
+            results.append(
+                _over_capacity_warnings(item, weeks[id(item)], loads.get(item.owner_id), settings)
+            )
+        except InvalidField as exc:
+            results.append(exc)
+    return results
+
+
+register_item_checker(warn_owner_over_capacity, batch=warn_owners_over_capacity)

@@ -12,7 +12,7 @@ when an owner's week is over-planned, or rejects under ``strict_capacity``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from sqlmodel import Session, col, select
@@ -24,6 +24,10 @@ from app.schemas.common import RuleWarning
 from app.settings import Settings
 
 ItemChecker = Callable[[Session, ActionItem, Settings], list[RuleWarning]]
+# A checker's form for many items at once (a plan import): per item, its warnings or its error.
+BatchItemChecker = Callable[
+    [Session, Sequence[ActionItem], Settings], list[list[RuleWarning] | InvalidField]
+]
 
 OPEN_STATUSES = frozenset({ItemStatus.todo, ItemStatus.in_progress, ItemStatus.blocked})
 
@@ -49,14 +53,7 @@ def reject_start_after_due(
     return []
 
 
-def warn_due_after_plan_end(
-    session: Session, item: ActionItem, settings: Settings
-) -> list[RuleWarning]:
-    plan_end = session.exec(
-        select(col(Plan.end_date))
-        .join(Goal, col(Goal.plan_id) == col(Plan.id))
-        .where(Goal.id == item.goal_id)
-    ).first()
+def _due_after_plan_end(item: ActionItem, plan_end: date | None) -> list[RuleWarning]:
     if plan_end is not None and item.due_date > plan_end:
         return [
             RuleWarning(
@@ -67,6 +64,31 @@ def warn_due_after_plan_end(
             )
         ]
     return []
+
+
+def warn_due_after_plan_end(
+    session: Session, item: ActionItem, settings: Settings
+) -> list[RuleWarning]:
+    plan_end = session.exec(
+        select(col(Plan.end_date))
+        .join(Goal, col(Goal.plan_id) == col(Plan.id))
+        .where(Goal.id == item.goal_id)
+    ).first()
+    return _due_after_plan_end(item, plan_end)
+
+
+def warn_due_after_plan_end_of_items(
+    session: Session, items: Sequence[ActionItem], settings: Settings
+) -> list[list[RuleWarning] | InvalidField]:
+    goal_ids = {item.goal_id for item in items}
+    plan_ends = dict(
+        session.exec(
+            select(col(Goal.id), col(Plan.end_date))
+            .join(Plan, col(Goal.plan_id) == col(Plan.id))
+            .where(col(Goal.id).in_(goal_ids))
+        ).all()
+    )
+    return [_due_after_plan_end(item, plan_ends.get(item.goal_id)) for item in items]
 
 
 def warn_due_in_past(session: Session, item: ActionItem, settings: Settings) -> list[RuleWarning]:
@@ -91,10 +113,22 @@ ITEM_CHECKERS: list[ItemChecker] = [
 ]
 
 
-def register_item_checker(checker: ItemChecker) -> ItemChecker:
-    """Add a checker (usable as a decorator); registering the same function twice is a no-op."""
+# Checkers that also have a form for many items, which check_items uses instead of a loop.
+BATCH_FORMS: dict[ItemChecker, BatchItemChecker] = {
+    warn_due_after_plan_end: warn_due_after_plan_end_of_items,
+}
+
+
+def register_item_checker(
+    checker: ItemChecker, batch: BatchItemChecker | None = None
+) -> ItemChecker:
+    """Add a checker (usable as a decorator); registering the same function twice is a no-op.
+
+    ``batch`` is the checker's form for many items at once, if it has one."""
     if checker not in ITEM_CHECKERS:
         ITEM_CHECKERS.append(checker)
+    if batch is not None:
+        BATCH_FORMS[checker] = batch
     return checker
 
 
@@ -104,3 +138,28 @@ def check_item(session: Session, item: ActionItem, settings: Settings) -> list[R
     for checker in ITEM_CHECKERS:
         warnings.extend(checker(session, item, settings))
     return warnings
+
+
+def check_items(
+    session: Session, items: Sequence[ActionItem], settings: Settings
+) -> list[list[RuleWarning] | InvalidField]:
+    """Every checker on each of many flushed items, in one pass per checker: per item, the
+    warnings of all checkers or the first checker's InvalidField (as ``check_item`` would)."""
+    results: list[list[RuleWarning] | InvalidField] = [[] for _ in items]
+    for checker in ITEM_CHECKERS:
+        batch = BATCH_FORMS.get(checker)
+        if batch is not None:
+            outcomes = batch(session, items, settings)
+        else:
+            outcomes = []
+            for item in items:
+                try:
+                    outcomes.append(checker(session, item, settings))
+                except InvalidField as exc:
+                    outcomes.append(exc)
+        for index, outcome in enumerate(outcomes):
+            so_far = results[index]
+            if isinstance(so_far, InvalidField):
+                continue
+            results[index] = outcome if isinstance(outcome, InvalidField) else so_far + outcome
+    return results

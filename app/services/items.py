@@ -11,18 +11,20 @@ through here, so it never causes a push of what the tracker already says.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.db import utcnow
+from app.errors import InvalidField
 from app.models import ActionItem, Connection, Goal, ItemEvent, ItemStatus, Person
 from app.models.sync import SyncState
 from app.schemas.common import RuleWarning
 from app.services.events import record_item_event
-from app.services.item_rules import check_item
+from app.services.item_rules import check_item, check_items
 from app.services.pagination import PageSlice, paginate, paginate_values
 from app.services.tenancy import get_in_workspace, require_reference
 from app.services.tracker_links import item_has_link_in, item_links, with_links
@@ -66,18 +68,45 @@ def create_item(
     actor: str,
     settings: Settings,
 ) -> tuple[ActionItem, list[RuleWarning]]:
-    _check_references(session, workspace_id, values)
-    item = ActionItem(workspace_id=workspace_id, **values)
-    now = utcnow()
-    item.created_at = item.updated_at = item.last_activity_at = now
-    if item.status == ItemStatus.done:
-        item.done_at = now
-    session.add(item)
+    [(item, outcome)] = create_items(
+        session, workspace_id, [values], actor=actor, settings=settings
+    )
+    if isinstance(outcome, InvalidField):
+        raise outcome
+    return item, outcome
+
+
+def create_items(
+    session: Session,
+    workspace_id: uuid.UUID,
+    values_of_items: Sequence[dict[str, Any]],
+    *,
+    actor: str,
+    settings: Settings,
+) -> list[tuple[ActionItem, list[RuleWarning] | InvalidField]]:
+    """Create items in one flush; each with its rules' warnings, or the error of a rule it
+    breaks (the caller then rolls the transaction back). A plan import creates thousands so."""
+    for values in values_of_items:
+        _check_references(session, workspace_id, values)
+    start = utcnow()
+    created = []
+    for index, values in enumerate(values_of_items):
+        item = ActionItem(workspace_id=workspace_id, **values)
+        # A microsecond apart, so that lists in (created_at, id) order keep the given order.
+        now = start + timedelta(microseconds=index)
+        item.created_at = item.updated_at = item.last_activity_at = now
+        if item.status == ItemStatus.done:
+            item.done_at = now
+        created.append(item)
+    session.add_all(created)
     session.flush()
-    warnings = check_item(session, item, settings)
-    record_item_event(session, item, "created", actor=actor, to_value=item.title, at=now)
+    outcomes = check_items(session, created, settings)
+    for item in created:
+        record_item_event(
+            session, item, "created", actor=actor, to_value=item.title, at=item.created_at
+        )
     session.flush()
-    return item, warnings
+    return list(zip(created, outcomes, strict=True))
 
 
 def get_item(session: Session, workspace_id: uuid.UUID, item_id: uuid.UUID) -> ActionItem:

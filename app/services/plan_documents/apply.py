@@ -35,6 +35,11 @@ def _resolved(planned: PlannedObject) -> bool:
     return planned.values.get("owner_id") is not None
 
 
+def _goal_exists(planned: PlannedObject) -> bool:
+    goal: PlannedObject = planned.values["goal_id"]
+    return goal.row is not None
+
+
 class _Applier:
     def __init__(
         self,
@@ -121,29 +126,38 @@ class _Applier:
         except ServiceError as exc:
             self._rule_error(planned.path, exc)
 
-    def item(self, planned: PlannedObject) -> None:
-        if not _resolved(planned) or planned.values["goal_id"].row is None:
+    def new_items(self, planned_items: list[PlannedObject]) -> None:
+        """Create the document's new items in one flush (a new plan has thousands)."""
+        new = [p for p in planned_items if p.row is None and _resolved(p) and _goal_exists(p)]
+        if not new:
+            return
+        created = items.create_items(
+            self.session,
+            self.workspace_id,
+            [self._ids(planned.values) for planned in new],
+            actor=self.actor,
+            settings=self.settings,
+        )
+        for planned, (row, outcome) in zip(new, created, strict=True):
+            planned.row = row
+            if isinstance(outcome, ServiceError):
+                self._rule_error(planned.path, outcome)
+            else:
+                self._warnings(planned.path, outcome)
+
+    def changed_item(self, planned: PlannedObject) -> None:
+        if planned.row is None or not _resolved(planned) or not self._changed(planned):
             return
         try:
-            if planned.row is None:
-                planned.row, warnings = items.create_item(
-                    self.session,
-                    self.workspace_id,
-                    self._ids(planned.values),
-                    actor=self.actor,
-                    settings=self.settings,
-                )
-                self._warnings(planned.path, warnings)
-            elif self._changed(planned):
-                _, warnings = items.update_item(
-                    self.session,
-                    self.workspace_id,
-                    planned.row.id,
-                    self._changed(planned),
-                    actor=self.actor,
-                    settings=self.settings,
-                )
-                self._warnings(planned.path, warnings)
+            _, warnings = items.update_item(
+                self.session,
+                self.workspace_id,
+                planned.row.id,
+                self._changed(planned),
+                actor=self.actor,
+                settings=self.settings,
+            )
+            self._warnings(planned.path, warnings)
         except ServiceError as exc:
             self._rule_error(planned.path, exc)
 
@@ -211,7 +225,8 @@ def apply_changes(
     for goal in change_set.goals:
         applier.goal(goal)
     for item in change_set.items:
-        applier.item(item)
+        applier.changed_item(item)
+    applier.new_items(change_set.items)
     applier.deletions(change_set)
     if not applier.outcome.errors:
         applier.keys(change_set)

