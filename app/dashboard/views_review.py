@@ -52,5 +52,10 @@ def review_page_data(
     else:
         plans = list_plans(db, workspace_id)
         plan = plans[0] if plans else None
-    review = weekly_review(db, workspace_id, plan.id, week, settings) if plan is not None else None
+    review = None
+    if plan is not None:
+        try:
+            review = weekly_review(db, workspace_id, plan.id, week, settings)
+        except InvalidField as exc:  # a week that has not begun
+            error = error or exc.detail
     return ReviewPageData(plan=plan, week=week, review=review, error=error)

@@ -1,9 +1,11 @@
 """Weekly check-ins: one current per owner, goal and ISO week; a newer one replaces it, kept as
-history."""
+history. A check-in is for the current week, the previous one (late: the review lists it as late)
+or the next one; any other week is a 422 on ``iso_week``."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from sqlmodel import Session, col, select
 
@@ -12,10 +14,25 @@ from app.errors import InvalidField
 from app.models import Goal, Person
 from app.models.execution import CheckIn
 from app.schemas.execution import CheckInCreate
+from app.schemas.weeks import IsoWeek
 from app.services.pagination import PageSlice, paginate
 
 
+def check_in_weeks(today: date) -> tuple[IsoWeek, IsoWeek, IsoWeek]:
+    """The weeks a check-in may be for on ``today``: the previous, the current and the next."""
+    current = IsoWeek.of(today)
+    return current.shifted(-1), current, current.shifted(1)
+
+
 def record_check_in(session: Session, workspace_id: uuid.UUID, data: CheckInCreate) -> CheckIn:
+    now = utcnow()
+    previous, this_week, following = check_in_weeks(now.date())
+    if data.iso_week not in (str(previous), str(this_week), str(following)):
+        raise InvalidField(
+            "iso_week",
+            f"A check-in is for the current week ({this_week}), the previous one ({previous}, "
+            f"late) or the next one ({following}); {data.iso_week} is none of them.",
+        )
     owner = session.get(Person, data.owner_id)
     if owner is None or owner.workspace_id != workspace_id:
         raise InvalidField("owner_id", f"Person {data.owner_id} does not exist in this workspace.")
@@ -31,7 +48,6 @@ def record_check_in(session: Session, workspace_id: uuid.UUID, data: CheckInCrea
             col(CheckIn.replaced_at).is_(None),
         )
     ).first()
-    now = utcnow()
     if current is not None:
         # Retire the old one first: the unique index allows one current row per owner, goal and
         # week.

@@ -220,14 +220,18 @@ def hours_left_by_deadline(
 
 
 def _latest_check_ins(
-    session: Session, workspace_id: uuid.UUID, goal_ids: GoalIds
+    session: Session, workspace_id: uuid.UUID, goal_ids: GoalIds, today: date
 ) -> dict[uuid.UUID, CheckIn]:
+    # Up to next week's (the latest a check-in may be for): an older row for a far week, from
+    # before that rule, does not stand in for this week's confidence.
+    latest_week = str(IsoWeek.of(today).shifted(1))
     query = (
         select(CheckIn)
         .where(
             col(CheckIn.workspace_id) == workspace_id,
             col(CheckIn.goal_id).in_(goal_ids),
             col(CheckIn.replaced_at).is_(None),
+            col(CheckIn.iso_week) <= latest_week,
         )
         .order_by(col(CheckIn.iso_week).desc(), col(CheckIn.created_at).desc())
     )
@@ -322,7 +326,7 @@ def _health_for_goals(
         session, workspace_id, goal_ids, today, quiet_since(now, settings.stale_after_days)
     )
     velocity = velocities(session, workspace_id, goal_ids, now)
-    check_ins = _latest_check_ins(session, workspace_id, goal_ids)
+    check_ins = _latest_check_ins(session, workspace_id, goal_ids, today)
     owners = {owner for entry in figures.values() for owner in entry.remaining_by_owner}
     loads = person_loads(session, workspace_id, owners, with_items=False)
     deadlines = {goal.id: goal.target_date or plans[goal.plan_id].end_date for goal in goals}

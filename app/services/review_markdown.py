@@ -45,7 +45,8 @@ def render_review_markdown(review: WeeklyReview) -> str:
         for entry in review.needs_help:
             blockers = f"Blockers: {entry.blockers.strip()}" if entry.blockers.strip() else ""
             said = _sentences(entry.note, blockers) or "No note."
-            lines.append(f"- **{entry.goal}** ({entry.owner}, {_words(entry.confidence)}): {said}")
+            said_by = f"{entry.owner}, {_words(entry.confidence)}{', late' if entry.late else ''}"
+            lines.append(f"- **{entry.goal}** ({said_by}): {said}")
         lines.append("")
     lines += ["## Goals", ""]
     for goal in review.goals:
@@ -70,7 +71,8 @@ def render_review_markdown(review: WeeklyReview) -> str:
         lines.append("")
     lines += ["## Check-ins", ""]
     lines += [
-        f"- {entry.goal} ({entry.owner}): {_sentences(_words(entry.confidence), entry.note)}"
+        f"- {entry.goal} ({entry.owner}{', late' if entry.late else ''}): "
+        f"{_sentences(_words(entry.confidence), entry.note)}"
         for entry in review.check_ins
     ]
     if not review.check_ins:

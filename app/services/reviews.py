@@ -2,9 +2,11 @@
 later.
 
 What each part means (S and T, the lists, membership, staleness) is in
-``app.services.review_states``, which reads it from the database. Check-ins count as of T too
-(the latest per owner and goal created before T); missing check-ins are the goals whose owner has
-none. Every "needs help" check-in is listed first. People over capacity are the owners of the
+``app.services.review_states``, which reads it from the database. A week that has not begun
+has no review (a 422 naming the week); the running week's covers its start to now. Check-ins of
+the week count as they are now (the latest per owner and goal), a check-in created after the
+week ended as ``late``; missing check-ins are the goals whose owner has none. Every "needs help"
+check-in is listed first. People over capacity are the owners of the
 plan's items whose open items, as they stood at T, plan more hours in W than their capacity.
 Items deleted since are left out (their events no longer name them); the percent figures keep
 their hours (the goal hours ledger keeps every change).
@@ -17,8 +19,8 @@ estimate at T (``FrozenGoalReview``), per workspace and week the planned hours o
 (``FrozenPlannedWeek``). The worker stores last week's as soon as it may
 (``freeze_last_week_reviews``), and a review that finds a part missing computes and stores it.
 Everything else is read fresh with each review, exactly as a recomputation would read it:
-titles, names, owners, capacities (current values) and check-ins (created before T: a check-in
-created later never counts, one written into the week by other means shows at once).
+titles, names, owners, capacities (current values) and check-ins (a late one counts from when it
+is written).
 
 A stored part is dropped when its inputs change after all (the ``after_flush`` hook below):
 an event written with a time before a stored week's end (a scripted or imported history), a
@@ -41,7 +43,7 @@ from datetime import date, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 from sqlalchemy import delete, event, exists, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -50,6 +52,7 @@ from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session, col
 
 from app.db import utcnow
+from app.errors import InvalidField
 from app.models import ActionItem, Goal, ItemEvent, ItemStatus, Person
 from app.models.execution import CheckIn, FrozenGoalReview, FrozenPlannedWeek
 from app.schemas.weeks import IsoWeek
@@ -105,6 +108,7 @@ class ReviewCheckIn(BaseModel):
     note: str
     blockers: str
     needs_help: bool
+    late: bool = Field(description="Written after the week ended (accepted during the next week)")
 
 
 class MissingCheckIn(BaseModel):
@@ -171,6 +175,17 @@ def weekly_review(
         return _weekly_review(session, workspace_id, plan_id, week, settings, now, store)
 
 
+def check_week_has_begun(week: IsoWeek, now: datetime) -> None:
+    """A review reports what happened: a week that has not begun has none (422 on the path)."""
+    if now < week.start_utc:
+        current = IsoWeek.of(now.date())
+        raise InvalidField(
+            ["path", "iso_week"],
+            f"{week} has not begun (it starts on Monday {week.monday}); a review covers a week "
+            f"from its start, so the latest one is the running week, {current}.",
+        )
+
+
 def _weekly_review(
     session: Session,
     workspace_id: uuid.UUID,
@@ -182,6 +197,7 @@ def _weekly_review(
 ) -> WeeklyReview:
     now = now or utcnow()
     plan = get_plan(session, workspace_id, plan_id)
+    check_week_has_begun(week, now)
     goals = plan_goals(session, workspace_id, plan.id)
     goal_ids = [goal.id for goal in goals]
     cut = min(now, week.end_utc)
@@ -231,7 +247,7 @@ def _weekly_review(
                 },
             )
         )
-    check_ins, missing = _check_ins(session, workspace_id, goals, people, week, cut)
+    check_ins, missing = _check_ins(session, workspace_id, goals, people, week, now)
     return WeeklyReview(
         plan_id=plan.id,
         plan=plan.name,
@@ -542,15 +558,17 @@ def _check_ins(
     goals: list[Goal],
     people: dict[uuid.UUID, Person],
     week: IsoWeek,
-    cut: datetime,
+    now: datetime,
 ) -> tuple[list[ReviewCheckIn], list[MissingCheckIn]]:
+    """The week's check-ins written before ``now``, the latest per owner and goal; those
+    written after the week ended are ``late``."""
     rows = session.scalars(
         select(CheckIn)
         .where(
             col(CheckIn.workspace_id) == workspace_id,
             col(CheckIn.goal_id).in_([goal.id for goal in goals]),
             col(CheckIn.iso_week) == str(week),
-            col(CheckIn.created_at) < cut,
+            col(CheckIn.created_at) < now,
         )
         .order_by(col(CheckIn.created_at).desc())
     )
@@ -568,6 +586,7 @@ def _check_ins(
             note=check_in.note,
             blockers=check_in.blockers,
             needs_help=check_in.needs_help,
+            late=check_in.created_at >= week.end_utc,
         )
         for check_in in sorted(
             latest.values(), key=lambda c: (not c.needs_help, titles[c.goal_id], str(c.id))

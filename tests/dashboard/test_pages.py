@@ -8,6 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from app.db import utcnow
+from app.schemas.weeks import IsoWeek
 from tests.conftest import Tenant
 from tests.dashboard.seed import add_dead_link, seed_plan
 
@@ -128,8 +130,15 @@ def test_a_plan_without_goals_and_a_goal_without_items_render(
         assert signed_in.get(path).status_code == 200, path
     page = signed_in.get(f"/goals/{goal['id']}").text
     assert "No action items yet." in page and "No estimated items yet" in page
-    review = signed_in.get(f"/reviews?plan={plan['id']}&week=2027-W02")
+    review = signed_in.get(f"/reviews?plan={plan['id']}&week={IsoWeek.of(utcnow().date())}")
     assert review.status_code == 200 and "Nothing planned yet" in review.text
+
+
+def test_review_of_a_week_not_begun_says_so(signed_in: TestClient, tenant: Tenant) -> None:
+    seed_plan(signed_in, tenant.headers)
+    response = signed_in.get("/reviews?week=2030-W10")
+    assert response.status_code == 422  # as the API answers, and as a week that does not exist
+    assert "2030-W10 has not begun" in response.text
 
 
 def test_review_of_a_week_that_does_not_exist_names_the_problem(signed_in: TestClient) -> None:

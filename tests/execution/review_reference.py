@@ -204,7 +204,7 @@ def reference_review(
             )
         )
     owners = {item.owner_id for item in items.values()}
-    check_ins, missing = _check_ins(session, workspace_id, goals, people, week, cut)
+    check_ins, missing = _check_ins(session, workspace_id, goals, people, week, now)
     return WeeklyReview(
         plan_id=plan.id,
         plan=plan.name,

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from app.errors import InvalidField
 from app.models import Goal, ItemStatus, Person, Plan
 from app.models.execution import CheckIn, Confidence, FrozenGoalReview, FrozenPlannedWeek
 from app.schemas.weeks import IsoWeek
@@ -110,6 +111,10 @@ def test_review_equals_the_event_by_event_replay(session: Session, cut: str) -> 
     workspace, plan, _items = richer_script(session)
     now = at(cut)
     for week in (WEEK.shifted(-1), WEEK, WEEK.shifted(1)):
+        if now < week.start_utc:
+            with pytest.raises(InvalidField, match="has not begun"):
+                weekly_review(session, workspace.id, plan.id, week, SETTINGS, now=now)
+            continue
         expected = reference_review(session, workspace.id, plan.id, week, SETTINGS, now=now)
         assert (
             weekly_review(session, workspace.id, plan.id, week, SETTINGS, now=now, store=True)
@@ -205,8 +210,8 @@ def test_later_events_keep_the_stored_week(session: Session) -> None:
 
 
 def test_check_ins_of_a_stored_week_are_read_fresh(session: Session) -> None:
-    """A check-in is not part of what is stored: one created late never counts (as when
-    recomputed), one written into the week later (an import) shows at once."""
+    """A check-in is not part of what is stored: one created late counts as late, one written
+    into the week later (an import) shows at once as on time."""
     workspace, plan, _items = script(session)
     now = at("2027-02-10 10:00")
     weekly_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now, store=True)
@@ -223,12 +228,14 @@ def test_check_ins_of_a_stored_week_are_read_fresh(session: Session) -> None:
     session.add(late)
     session.flush()
     review = weekly_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now, store=True)
-    assert [c.goal for c in review.missing_check_ins] == ["Quiet"]
+    assert review.missing_check_ins == []
+    assert [(c.goal, c.late) for c in review.check_ins] == [("Launch", False), ("Quiet", True)]
+    assert review == reference_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now)
     late.created_at = at("2027-01-23 09:00")
     session.add(late)
     session.flush()
     review = weekly_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now, store=True)
-    assert review.missing_check_ins == []
+    assert review.missing_check_ins == [] and not any(c.late for c in review.check_ins)
     assert [c.goal for c in review.needs_help] == ["Launch", "Quiet"]
     assert review == reference_review(session, workspace.id, plan.id, WEEK, SETTINGS, now=now)
 
