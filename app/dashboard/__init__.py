@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.dashboard import auth
 from app.dashboard.errors import PageNotFound
@@ -28,6 +31,15 @@ def signed_in_viewer(request: Request) -> auth.Viewer | None:
 def error_page(request: Request, message: str, status_code: int) -> Response:
     context = {"viewer": signed_in_viewer(request), "message": message}
     return render(request, "not_found.html", context, status_code=status_code)
+
+
+def asks_for_a_page(request: Request) -> bool:
+    """A browser navigating outside the API: it should see a page, not a JSON problem."""
+    return (
+        request.method in ("GET", "HEAD")
+        and "text/html" in request.headers.get("accept", "")
+        and not request.url.path.startswith("/api/")
+    )
 
 
 def install_dashboard(app: FastAPI) -> None:
@@ -57,7 +69,23 @@ def install_dashboard(app: FastAPI) -> None:
     app.add_exception_handler(auth.SignInRequired, sign_in_required)
     app.add_exception_handler(auth.CsrfRefused, csrf_refused)
     app.add_exception_handler(auth.ScopeTooNarrow, scope_too_narrow)
+    # A mistyped address (no route at all) is answered by the app's JSON problem handler; a
+    # browser asking for a page gets the dashboard's 404 instead. Everything else goes on as before.
+    answer_http_error = app.exception_handlers.get(StarletteHTTPException)
+
+    async def no_such_address(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404 and asks_for_a_page(request):
+            page: Response = await run_in_threadpool(page_not_found, request, exc)
+            return page
+        if answer_http_error is None:
+            raise exc
+        answer = answer_http_error(request, exc)
+        response: Response = await answer if inspect.isawaitable(answer) else answer
+        return response
+
     app.add_exception_handler(PageNotFound, page_not_found)
+    app.add_exception_handler(StarletteHTTPException, no_such_address)
 
 
 __all__ = ["STATIC_PATH", "install_dashboard"]

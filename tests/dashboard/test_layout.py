@@ -40,6 +40,20 @@ def test_the_404_page_keeps_the_navigation_for_a_signed_in_viewer(signed_in: Tes
     assert 'action="/signout"' in response.text
 
 
+def test_a_mistyped_address_in_a_browser_gets_the_404_page_with_the_navigation(
+    signed_in: TestClient, tenant: Tenant
+) -> None:
+    page = signed_in.get("/plan", headers={"accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<nav aria-label="Main">' in page.text
+    # API clients and the API's own paths keep their JSON problem.
+    assert signed_in.get("/plan").headers["content-type"] == "application/problem+json"
+    api = signed_in.get("/api/v1/nothing-here", headers={"accept": "text/html"})
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"
+
+
 def test_revoke_buttons_are_styled_apart_from_create_buttons(
     signed_in: TestClient, tenant: Tenant
 ) -> None:
