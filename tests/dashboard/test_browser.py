@@ -324,6 +324,9 @@ def test_every_page_fits_the_screen_with_readable_charts_and_unbroken_dates(
     expect(page.get_by_role("alert")).to_contain_text("no such page")
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     snapshot(page, "not-found", width)
+    page.goto("/plan")  # a mistyped address: no route at all
+    expect(page.get_by_role("alert")).to_contain_text("no such page")
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     page.context.close()
 
     viewport_width, viewport_height = WIDTHS[width]
