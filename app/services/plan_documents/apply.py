@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, delete
 
 from app.errors import ServiceError
@@ -168,41 +169,53 @@ class _Applier:
             goals.delete_goal(self.session, self.workspace_id, goal.id, actor=self.actor)
 
     def keys(self, change_set: ChangeSet) -> None:
-        """Store the document's keys of the objects whose key is new or changed."""
+        """Store the document's keys of the objects whose key is new or changed: one delete of
+        their old keys and of stale holders of the new ones (objects that left the file), one
+        insert."""
         plan_id = self.outcome.plan_id
         assert plan_id is not None
         planned = [change_set.plan] if change_set.plan else []
-        for obj in [*planned, *change_set.goals, *change_set.items]:
-            if obj.key is None or obj.key == obj.stored_key or obj.row is None:
+        rows: list[PlanDocumentKey] = []
+        stale = []
+        for kind, objects in (
+            ("plan", planned),
+            ("goal", change_set.goals),
+            ("item", change_set.items),
+        ):
+            keyed = [o for o in objects if o.key is not None and o.key != o.stored_key and o.row]
+            if not keyed:
                 continue
-            kind = obj.change.kind
-            # The object's old key, and any stale holder of this key (its object left the file).
+            ids = [o.row.id for o in keyed]
+            keys = [str(o.key) for o in keyed]
+            held: ColumnElement[bool]
             if kind == "plan":
-                same_object = col(PlanDocumentKey.plan_id) == obj.row.id
-                same_key = col(PlanDocumentKey.key) == obj.key
+                # A plan's key is the workspace's: a plan that held it before gives it up.
+                held = col(PlanDocumentKey.key).in_(keys)
             else:
                 column = PlanDocumentKey.goal_id if kind == "goal" else PlanDocumentKey.item_id
-                same_object = col(column) == obj.row.id
-                same_key = (col(PlanDocumentKey.plan_id) == plan_id) & (
-                    col(PlanDocumentKey.key) == obj.key
+                held = (col(PlanDocumentKey.plan_id) == plan_id) & (
+                    col(PlanDocumentKey.key).in_(keys) | col(column).in_(ids)
                 )
-            self.session.exec(
-                delete(PlanDocumentKey).where(
-                    col(PlanDocumentKey.workspace_id) == self.workspace_id,
-                    col(PlanDocumentKey.kind) == kind,
-                    same_object | same_key,
-                )
-            )
-            self.session.add(
+            stale.append((col(PlanDocumentKey.kind) == kind) & held)
+            rows += [
                 PlanDocumentKey(
                     workspace_id=self.workspace_id,
                     plan_id=plan_id,
                     kind=kind,
-                    key=obj.key,
-                    goal_id=obj.row.id if kind == "goal" else None,
-                    item_id=obj.row.id if kind == "item" else None,
+                    key=str(o.key),
+                    goal_id=o.row.id if kind == "goal" else None,
+                    item_id=o.row.id if kind == "item" else None,
                 )
+                for o in keyed
+            ]
+        if not rows:
+            return
+        self.session.exec(
+            delete(PlanDocumentKey).where(
+                col(PlanDocumentKey.workspace_id) == self.workspace_id, or_(*stale)
             )
+        )
+        self.session.add_all(rows)
         self.session.flush()
 
 
