@@ -43,6 +43,7 @@ def record_item_event(
 ) -> ItemEvent:
     """Append one event; ``estimate_hours`` and ``status`` snapshot the item as it is now."""
     event = ItemEvent(
+        id=uuid.uuid4(),  # given, not defaulted: SQLModel's default factories are slow
         workspace_id=item.workspace_id,
         item_id=item.id,
         goal_id=item.goal_id,

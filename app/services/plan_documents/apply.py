@@ -10,9 +10,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, insert, or_
 from sqlmodel import Session, col, delete
 
+from app.db import utcnow
 from app.errors import ServiceError
 from app.models import PlanDocumentKey
 from app.schemas.common import RuleWarning
@@ -175,7 +176,8 @@ class _Applier:
         plan_id = self.outcome.plan_id
         assert plan_id is not None
         planned = [change_set.plan] if change_set.plan else []
-        rows: list[PlanDocumentKey] = []
+        rows: list[dict[str, Any]] = []
+        now = utcnow()
         stale = []
         for kind, objects in (
             ("plan", planned),
@@ -198,14 +200,16 @@ class _Applier:
                 )
             stale.append((col(PlanDocumentKey.kind) == kind) & held)
             rows += [
-                PlanDocumentKey(
-                    workspace_id=self.workspace_id,
-                    plan_id=plan_id,
-                    kind=kind,
-                    key=str(o.key),
-                    goal_id=o.row.id if kind == "goal" else None,
-                    item_id=o.row.id if kind == "item" else None,
-                )
+                {
+                    "id": uuid.uuid4(),
+                    "workspace_id": self.workspace_id,
+                    "plan_id": plan_id,
+                    "kind": kind,
+                    "key": o.key,
+                    "goal_id": o.row.id if kind == "goal" else None,
+                    "item_id": o.row.id if kind == "item" else None,
+                    "created_at": now,
+                }
                 for o in keyed
             ]
         if not rows:
@@ -215,8 +219,8 @@ class _Applier:
                 col(PlanDocumentKey.workspace_id) == self.workspace_id, or_(*stale)
             )
         )
-        self.session.add_all(rows)
-        self.session.flush()
+        # A bulk insert of plain rows: thousands of keys need no ORM objects.
+        self.session.execute(insert(PlanDocumentKey), rows)
 
 
 def apply_changes(
