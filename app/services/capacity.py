@@ -35,12 +35,13 @@ from pydantic import BaseModel
 from sqlalchemy import func, literal, select, union_all
 from sqlmodel import Session, col
 
+from app.db import utcnow
 from app.errors import InvalidField
 from app.models import ActionItem, Goal, Person
 from app.models.execution import FocusBlock
 from app.schemas.common import RuleWarning
 from app.schemas.weeks import IsoWeek, working_days
-from app.services.item_rules import OPEN_STATUSES, register_item_checker
+from app.services.item_rules import OPEN_STATUSES, MeasuredWarning, register_item_checker
 from app.services.progress import get_plan
 from app.settings import Settings
 
@@ -344,23 +345,29 @@ def _over_capacity_warnings(
 ) -> list[RuleWarning]:
     if load is None:
         return []
+    # Past weeks are past planning: no warning about them.
+    this_week = IsoWeek.of(utcnow().date())
     warnings: list[RuleWarning] = []
     for week in item_weeks:
         entry = load.load(week)
-        if entry.over_by > 0:
+        if entry.over_by > 0 and week >= this_week:
+            message = (
+                f"{load.person.name} is over capacity in {entry.week}: "
+                f"{entry.planned_hours:g} h planned against {entry.capacity_hours:g} h "
+                f"(over by {entry.over_by:g} h)."
+            )
             warnings.append(
-                RuleWarning(
+                MeasuredWarning(
                     code="over_capacity",
-                    message=f"{load.person.name} is over capacity in {entry.week}: "
-                    f"{entry.planned_hours:g} h planned against {entry.capacity_hours:g} h "
-                    f"(over by {entry.over_by:g} h).",
+                    message=message,
                     field="estimate_hours",
+                    key=f"over_capacity:{load.person.id}:{entry.week}",
+                    amount=entry.over_by,
+                    rejection=f"{message} (PLANBRIDGE_STRICT_CAPACITY is on)"
+                    if settings.strict_capacity
+                    else None,
                 )
             )
-    if warnings and settings.strict_capacity:
-        raise InvalidField(
-            "estimate_hours", warnings[0].message + " (PLANBRIDGE_STRICT_CAPACITY is on)"
-        )
     return warnings
 
 

@@ -8,6 +8,13 @@ values are applied and flushed, inside the request's transaction: a checker may 
 
 Other features add their checks with ``register_item_checker`` (e.g. a capacity check that warns
 when an owner's week is over-planned, or rejects under ``strict_capacity``).
+
+A change is warned about only for what it made worse, not for what was already true: an update
+runs the checkers on the item as it was (``warnings_before_change``) and as it is, and keeps the
+warnings that are new or grew (``made_worse``). A ``MeasuredWarning`` says what it is about
+(``key``, e.g. the owner's week) and how bad it is (``amount``, e.g. the hours over); any other
+warning is the same one when code, field and message are. A measured warning with a
+``rejection`` (a strict setting) is a 422 when the change made it worse.
 """
 
 from __future__ import annotations
@@ -30,6 +37,44 @@ BatchItemChecker = Callable[
 ]
 
 OPEN_STATUSES = frozenset({ItemStatus.todo, ItemStatus.in_progress, ItemStatus.blocked})
+
+
+class MeasuredWarning(RuleWarning):
+    """A warning that can be compared with the one before a change (the module docstring).
+    Only the ``RuleWarning`` fields are in an answer."""
+
+    key: str
+    amount: float = 0.0
+    rejection: str | None = None  # set when a strict setting makes the warning a 422
+
+
+def _key(warning: RuleWarning) -> str:
+    if isinstance(warning, MeasuredWarning):
+        return warning.key
+    return f"{warning.code}|{warning.field}|{warning.message}"
+
+
+def _amount(warning: RuleWarning) -> float:
+    return warning.amount if isinstance(warning, MeasuredWarning) else 0.0
+
+
+def made_worse(warnings: list[RuleWarning], before: list[RuleWarning]) -> list[RuleWarning]:
+    """The warnings that are new since ``before``, or measure more than they did."""
+    previous: dict[str, float] = {}
+    for warning in before:
+        previous[_key(warning)] = max(previous.get(_key(warning), 0.0), _amount(warning))
+    return [
+        warning
+        for warning in warnings
+        if _key(warning) not in previous or _amount(warning) > previous[_key(warning)] + 1e-9
+    ]
+
+
+def _rejected(warnings: list[RuleWarning]) -> InvalidField | None:
+    for warning in warnings:
+        if isinstance(warning, MeasuredWarning) and warning.rejection is not None:
+            return InvalidField(warning.field or "body", warning.rejection)
+    return None
 
 
 def reject_oversized_estimate(
@@ -56,11 +101,13 @@ def reject_start_after_due(
 def _due_after_plan_end(item: ActionItem, plan_end: date | None) -> list[RuleWarning]:
     if plan_end is not None and item.due_date > plan_end:
         return [
-            RuleWarning(
+            MeasuredWarning(
                 code="due_after_plan_end",
                 message=f"The due date {item.due_date.isoformat()} is after the plan ends "
                 f"({plan_end.isoformat()}).",
                 field="due_date",
+                key="due_after_plan_end",
+                amount=(item.due_date - plan_end).days,
             )
         ]
     return []
@@ -96,10 +143,12 @@ def warn_due_in_past(session: Session, item: ActionItem, settings: Settings) -> 
     today: date = utcnow().date()
     if item.status in OPEN_STATUSES and item.due_date < today:
         return [
-            RuleWarning(
+            MeasuredWarning(
                 code="due_in_past",
                 message=f"The due date {item.due_date.isoformat()} is in the past.",
                 field="due_date",
+                key="due_in_past",
+                amount=(today - item.due_date).days,
             )
         ]
     return []
@@ -132,11 +181,37 @@ def register_item_checker(
     return checker
 
 
-def check_item(session: Session, item: ActionItem, settings: Settings) -> list[RuleWarning]:
-    """Run every checker; the warnings of all of them, or the first checker's InvalidField."""
+def check_item(
+    session: Session,
+    item: ActionItem,
+    settings: Settings,
+    *,
+    before: list[RuleWarning] | None = None,
+) -> list[RuleWarning]:
+    """Run every checker; the warnings of all of them (of a change: those it made worse than
+    ``before``), or the first checker's InvalidField, or the rejection of a strict setting."""
     warnings: list[RuleWarning] = []
     for checker in ITEM_CHECKERS:
         warnings.extend(checker(session, item, settings))
+    if before is not None:
+        warnings = made_worse(warnings, before)
+    rejected = _rejected(warnings)
+    if rejected is not None:
+        raise rejected
+    return warnings
+
+
+def warnings_before_change(
+    session: Session, item: ActionItem, settings: Settings
+) -> list[RuleWarning]:
+    """The warnings of the item as it stands, before a change: what is already true. A rule
+    that would reject it now (a limit lowered since) is not about the change and is skipped."""
+    warnings: list[RuleWarning] = []
+    for checker in ITEM_CHECKERS:
+        try:
+            warnings.extend(checker(session, item, settings))
+        except InvalidField:
+            continue
     return warnings
 
 
@@ -162,4 +237,7 @@ def check_items(
             if isinstance(so_far, InvalidField):
                 continue
             results[index] = outcome if isinstance(outcome, InvalidField) else so_far + outcome
-    return results
+    return [
+        result if isinstance(result, InvalidField) else _rejected(result) or result
+        for result in results
+    ]

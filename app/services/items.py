@@ -24,7 +24,7 @@ from app.models import ActionItem, Connection, Goal, ItemEvent, ItemStatus, Pers
 from app.models.sync import SyncState
 from app.schemas.common import RuleWarning
 from app.services.events import record_item_event
-from app.services.item_rules import check_item, check_items
+from app.services.item_rules import check_item, check_items, warnings_before_change
 from app.services.pagination import PageSlice, paginate, paginate_values
 from app.services.tenancy import get_in_workspace, require_reference
 from app.services.tracker_links import item_has_link_in, item_links, with_links
@@ -159,7 +159,8 @@ def update_item(
     actor: str,
     settings: Settings,
 ) -> tuple[ActionItem, list[RuleWarning]]:
-    """Apply a partial update; one event per changed field, one revision bump per request."""
+    """Apply a partial update; one event per changed field, one revision bump per request.
+    The warnings are those the change made worse (``item_rules``): none when nothing changed."""
     item = get_item(session, workspace_id, item_id)
     before = {
         field: getattr(item, field)
@@ -168,7 +169,8 @@ def update_item(
     }
     _check_references(session, workspace_id, {field: changes[field] for field in before})
     if not before:
-        return item, check_item(session, item, settings)
+        return item, []
+    already = warnings_before_change(session, item, settings)
     for field in before:
         setattr(item, field, changes[field])
     now = utcnow()
@@ -178,7 +180,7 @@ def update_item(
         item.done_at = now if item.status == ItemStatus.done else None
     session.add(item)
     session.flush()
-    warnings = check_item(session, item, settings)
+    warnings = check_item(session, item, settings, before=already)
     for field, old in before.items():
         record_item_event(
             session,

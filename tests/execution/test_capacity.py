@@ -18,6 +18,7 @@ from app.services.capacity import (
     warn_owner_over_capacity,
     weekly_capacity,
 )
+from app.services.item_rules import MeasuredWarning, check_item
 from app.settings import Settings
 from tests.execution.factories import (
     at,
@@ -147,10 +148,11 @@ def test_capacity_checker_warns_and_strict_mode_rejects(session: Session) -> Non
     warnings = warn_owner_over_capacity(session, extra, settings)
     assert [warning.code for warning in warnings] == ["over_capacity"]
     assert "2027-W01" in warnings[0].message and "over by 2 h" in warnings[0].message
+    strict = Settings(database_url="sqlite://", strict_capacity=True)
+    (refusing,) = warn_owner_over_capacity(session, extra, strict)
+    assert isinstance(refusing, MeasuredWarning) and refusing.rejection is not None
     with pytest.raises(InvalidField) as error:
-        warn_owner_over_capacity(
-            session, extra, Settings(database_url="sqlite://", strict_capacity=True)
-        )
+        check_item(session, extra, strict)
     assert error.value.field == ["estimate_hours"]
 
 
