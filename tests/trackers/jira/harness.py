@@ -47,7 +47,6 @@ class JiraHarness:
             "status_overrides": {"Blocked": "blocked"},
             "index_lag_seconds": self.store.index_lag_seconds,
             "timeout_seconds": 5,
-            "address_policy": EMULATOR_ADDRESSES,
         }
         if self.cloud:
             settings.update(
@@ -61,7 +60,8 @@ class JiraHarness:
         return settings
 
     def connector(self, **overrides: Any) -> JiraConnector:
-        return JiraConnector(JiraConfig.model_validate(self.settings(**overrides)))
+        settings = {"address_policy": EMULATOR_ADDRESSES, **self.settings(**overrides)}
+        return JiraConnector(JiraConfig.model_validate(settings))
 
     def connector_with_bad_credentials(self) -> JiraConnector:
         if self.cloud:

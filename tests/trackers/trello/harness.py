@@ -33,7 +33,6 @@ class TrelloHarness:
             "callback_url": CALLBACK_URL,
             "page_size": PAGE_SIZE,
             "timeout_seconds": 5,
-            "address_policy": EMULATOR_ADDRESSES,
         }
         values.update(overrides)
         return values
@@ -41,7 +40,9 @@ class TrelloHarness:
     def connector(self, **overrides: Any) -> TrelloConnector:
         # The connector paces on the emulator clock: waiting out a window moves that clock on.
         return TrelloConnector(
-            TrelloConfig.model_validate(self.settings(**overrides)),
+            TrelloConfig.model_validate(
+                {"address_policy": EMULATOR_ADDRESSES, **self.settings(**overrides)}
+            ),
             clock=self.emulator.clock.timestamp,
             sleep=self.emulator.clock.advance,
         )
