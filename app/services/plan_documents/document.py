@@ -148,3 +148,7 @@ def plan_document_json_schema() -> dict[str, Any]:
 def plan_document_json_schema_text() -> str:
     """The schema as committed in docs/plan-document.schema.json."""
     return json.dumps(plan_document_json_schema(), indent=2, sort_keys=False) + "\n"
+
+
+if __name__ == "__main__":  # python -m app.services.plan_documents.document > docs/plan-...json
+    print(plan_document_json_schema_text(), end="")
