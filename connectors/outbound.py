@@ -265,10 +265,12 @@ class GuardedTransport(httpx.HTTPTransport):
         verify: bool = True,
         limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20),
     ) -> None:
-        super().__init__(verify=verify, limits=limits, trust_env=False)
-        # HTTPTransport takes no network backend; its pool is rebuilt with the pinning one.
+        super().__init__(verify=verify, limits=limits)
+        # HTTPTransport takes no network backend; its pool is rebuilt with the pinning one. A CA
+        # bundle named in the environment (SSL_CERT_FILE) still counts; proxies do not, since a
+        # client with an explicit transport ignores them.
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            ssl_context=httpx.create_ssl_context(verify=verify),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

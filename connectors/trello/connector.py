@@ -83,6 +83,13 @@ class TrelloConnector:
             )
         if board.get("closed"):
             raise Invalid(f"Trello board '{board.get('name')}' is closed")
+        if not all(
+            isinstance(entry, dict) and {"id", "name"} <= entry.keys() for entry in board["lists"]
+        ):
+            raise Invalid(
+                f"GET /1/boards/{self.board_id} answered lists without ids and names; "
+                "is this the Trello API address?"
+            )
         self._remember_lists(board.get("lists") or [])
         _, missing = mapping.list_ids_by_status(board.get("lists") or [], self.config.list_names)
         if missing:

@@ -165,3 +165,12 @@ def test_address_policy_in_a_connection_config_is_refused(
     assert [error["loc"] for error in response.json()["errors"]] == [
         ["body", "config", "address_policy"]
     ]
+
+
+def test_trello_board_with_malformed_lists_is_a_422_naming_base_url(
+    client: TestClient, tenant: Tenant, private_refused: Settings
+) -> None:
+    junk = Tracker(lambda: JSONResponse({"id": "board", "name": "Board", "lists": ["To Do"]}))
+    with junk.server:
+        response = _create(client, tenant, _body("trello", junk.server.url))
+    _assert_refused_on_base_url(client, tenant, response, "lists without ids and names")
