@@ -17,6 +17,7 @@ used either: through a proxy the guard would check the proxy, not the target.
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -197,9 +198,6 @@ class GuardedAdapter(HTTPAdapter):
             self.address_policy, num_pools=connections, maxsize=maxsize, block=block, **pool_kwargs
         )
 
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        raise AddressRefused("planbridge does not send tracker traffic through a proxy")
-
     def send(
         self,
         request: requests.PreparedRequest,
@@ -262,7 +260,7 @@ class GuardedTransport(httpx.HTTPTransport):
         self,
         address_policy: AddressPolicy,
         *,
-        verify: bool = True,
+        verify: ssl.SSLContext | str | bool = True,
         limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20),
     ) -> None:
         super().__init__(verify=verify, limits=limits)

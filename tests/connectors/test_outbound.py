@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import requests
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -29,7 +38,7 @@ from connectors.outbound import (
     RedirectRefused,
     guard_session,
 )
-from tests.trackers.server import LoopbackServer
+from tests.trackers.server import LoopbackServer, free_port
 
 LOOPBACK_ONLY = AddressPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),))
 TRACKER_NAME = "tracker.example"
@@ -255,3 +264,76 @@ def test_proxy_from_the_environment_is_not_used(
     assert get(LOOPBACK_ONLY, f"{tracker.url}/") == 200
     assert len(tracker.hosts) == 1
     assert target.hosts == []
+
+
+def _certificate_for(name: str, directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` only (no IP address in it): (cert file, key file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture
+def tls_tracker(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """An HTTPS server on 127.0.0.1 whose certificate names only ``TRACKER_NAME``."""
+    cert_file, key_file = _certificate_for(TRACKER_NAME, tmp_path)
+    port = free_port()
+    config = uvicorn.Config(
+        Starlette(routes=[Route("/", lambda request: JSONResponse({"ok": True}))]),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ssl_certfile=str(cert_file),
+        ssl_keyfile=str(key_file),
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the TLS server did not start"
+        time.sleep(0.01)
+    try:
+        yield port, cert_file
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_tls_to_a_pinned_address_verifies_the_certificate_against_the_host_name(
+    tls_tracker: tuple[int, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pinning changes where the socket goes, not the name TLS sends (SNI) and checks."""
+    port, ca_file = tls_tracker
+    monkeypatch.setattr(socket, "getaddrinfo", FakeResolver("127.0.0.1"))
+    url = f"https://{TRACKER_NAME}:{port}/"
+    with _session(LOOPBACK_ONLY) as session:
+        assert session.get(url, verify=str(ca_file), timeout=5).json() == {"ok": True}
+    transport = GuardedTransport(LOOPBACK_ONLY, verify=ssl.create_default_context(cafile=ca_file))
+    with httpx.Client(transport=transport, timeout=5) as client:
+        assert client.get(url).json() == {"ok": True}
+    # The certificate names the host, not the address: asked by address, verification fails.
+    with _session(LOOPBACK_ONLY) as session, pytest.raises(requests.exceptions.SSLError):
+        session.get(f"https://127.0.0.1:{port}/", verify=str(ca_file), timeout=5)
