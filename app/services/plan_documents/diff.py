@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from app.models import ActionItem, Goal, Plan, PlanDocumentKey
@@ -37,7 +38,20 @@ from app.services.plan_documents.references import (
 )
 from app.services.plan_documents.report import Change, FieldChange
 
-Row = Plan | Goal | ActionItem
+# What the difference reads of each item (the fields a document sets, and its id and goal).
+ITEM_COLUMNS = (
+    "id",
+    "goal_id",
+    "title",
+    "description",
+    "owner_id",
+    "due_date",
+    "start_date",
+    "estimate_hours",
+    "status",
+    "connection_id",
+    "scope",
+)
 
 
 @dataclass
@@ -69,7 +83,7 @@ class ChangeSet:
     goals: list[PlannedObject] = field(default_factory=list)
     items: list[PlannedObject] = field(default_factory=list)
     delete_goals: list[Goal] = field(default_factory=list)
-    delete_items: list[ActionItem] = field(default_factory=list)
+    delete_items: list[Any] = field(default_factory=list)  # rows with an id
     left_alone: list[Change] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
 
@@ -198,10 +212,16 @@ class _Differ:
     def _stored_keys(self, plan: Plan | None) -> dict[tuple[str, uuid.UUID], str]:
         if plan is None:
             return {}
-        rows = self.session.exec(
-            select(PlanDocumentKey).where(
-                PlanDocumentKey.workspace_id == self.workspace_id,
-                PlanDocumentKey.plan_id == plan.id,
+        rows = self.session.execute(
+            select_columns(
+                col(PlanDocumentKey.kind),
+                col(PlanDocumentKey.key),
+                col(PlanDocumentKey.plan_id),
+                col(PlanDocumentKey.goal_id),
+                col(PlanDocumentKey.item_id),
+            ).where(
+                col(PlanDocumentKey.workspace_id) == self.workspace_id,
+                col(PlanDocumentKey.plan_id) == plan.id,
             )
         ).all()
         keys: dict[tuple[str, uuid.UUID], str] = {}
@@ -299,14 +319,16 @@ class _Differ:
         return self._plan_object("goal", path, entry.key, row, values, entry.title, stored)
 
     def items(self, plan: Plan | None, keys: dict[tuple[str, uuid.UUID], str]) -> None:
-        existing: list[ActionItem] = []
+        existing: list[Any] = []
         if plan is not None:
             goals_of_plan = select(Goal.id).where(Goal.plan_id == plan.id)
+            # Plain rows, not ORM objects: 2,000 items read in a fraction of the time; the few
+            # items an apply changes are loaded by update_item.
             existing = list(
-                self.session.exec(
-                    select(ActionItem)
+                self.session.execute(
+                    select_columns(*[getattr(ActionItem, name) for name in ITEM_COLUMNS])
                     .where(
-                        ActionItem.workspace_id == self.workspace_id,
+                        col(ActionItem.workspace_id) == self.workspace_id,
                         col(ActionItem.goal_id).in_(goals_of_plan),
                     )
                     .order_by(col(ActionItem.created_at), col(ActionItem.id))
@@ -336,7 +358,7 @@ class _Differ:
         g: int,
         i: int,
         entry: ItemEntry,
-        row: ActionItem | None,
+        row: Any,
         keys: dict[tuple[str, uuid.UUID], str],
     ) -> PlannedObject:
         path: Path = ("goals", g, "items", i)
