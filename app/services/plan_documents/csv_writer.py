@@ -34,12 +34,17 @@ def write_csv(document: PlanDocument) -> str:
     plan = document.plan.model_dump()
     plan["post_reviews_to_trackers"] = document.plan.settings.post_reviews_to_trackers or None
     plan_cells = {column: _cell(plan[name]) for column, name in PLAN_COLUMNS.items()}
+    # CSV declares no people: owners are named by email (by key only for people without one).
+    emails = {person.key: person.email for person in document.people if person.email}
     for goal in document.goals:
         goal_values = goal.model_dump()
+        goal_values["owner"] = emails.get(goal.owner, goal.owner)
         goal_cells = {column: _cell(goal_values[name]) for column, name in GOAL_COLUMNS.items()}
         rows: list[ItemEntry | None] = list(goal.items) or [None]
         for item in rows:
             item_values = item.model_dump() if item is not None else {}
+            if item is not None:
+                item_values["owner"] = emails.get(item.owner, item.owner)
             item_cells = {
                 column: _cell(item_values.get(name)) for column, name in ITEM_COLUMNS.items()
             }

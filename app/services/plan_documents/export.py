@@ -23,14 +23,13 @@ from app.services.plans import get_plan
 
 
 def _person_keys(owners: list[Person]) -> dict[uuid.UUID, str]:
-    """How the document names each owner: the email, else a key made from the name."""
+    """The key each owner is declared with and named by: the email's local part (``ada``),
+    else the name (``ada-lovelace``), with a number when two would be the same."""
     names: dict[uuid.UUID, str] = {}
     taken: set[str] = set()
     for person in owners:
-        if person.email:
-            names[person.id] = person.email
-            continue
-        base = re.sub(r"[^a-z0-9]+", "-", person.name.lower()).strip("-") or "person"
+        source = person.email.split("@")[0] if person.email else person.name
+        base = re.sub(r"[^a-z0-9]+", "-", source.lower()).strip("-") or "person"
         key, n = base, 1
         while key in taken:
             n += 1
@@ -91,7 +90,7 @@ def export_plan(session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID) -
         ),
         people=[
             PersonDeclaration(
-                key=None if person.email else names[person.id],
+                key=names[person.id],
                 name=person.name,
                 email=person.email,
                 weekly_strategic_hours=person.weekly_strategic_hours,
