@@ -61,3 +61,21 @@ def test_readme_documents_every_setting() -> None:
         name for name in Settings.model_fields if f"`PLANBRIDGE_{name.upper()}`" not in readme
     ]
     assert missing == [], f"add these to the README's configuration table: {missing}"
+
+
+def test_allowed_tracker_networks_are_read_as_a_comma_separated_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PLANBRIDGE_ALLOWED_TRACKER_NETWORKS", "10.20.0.0/16, fd00:1::/64")
+    policy = _settings().address_policy
+    assert not policy.allow_private
+    assert [str(network) for network in policy.allowed_networks] == ["10.20.0.0/16", "fd00:1::/64"]
+    assert policy.refusal("10.20.3.4") is None and policy.refusal("10.21.3.4") is not None
+
+
+def test_a_malformed_allowed_tracker_network_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PLANBRIDGE_ALLOWED_TRACKER_NETWORKS", "10.20.0.1/16")
+    with pytest.raises(ValidationError, match="allowed_tracker_networks"):
+        _settings()
