@@ -182,14 +182,14 @@ class ConnectorConfig(BaseModel):
     # Tracker status name (case-insensitive) -> planbridge status, overriding category mapping.
     status_overrides: dict[str, RemoteStatus] = Field(default_factory=dict)
     timeout_seconds: float = Field(default=30.0, gt=0)
+    # Which addresses requests may reach; the service sets it from its own settings (never from a
+    # connection's stored config). Every connector sends through connectors/outbound.py with it.
+    address_policy: AddressPolicy = Field(default_factory=AddressPolicy, exclude=True)
 
 
 # ---------------------------------------------------------------------------------------------
 # The interface
 
-    # Which addresses requests may reach; the service sets it from its own settings (never from a
-    # connection's stored config). Every connector sends through connectors/outbound.py with it.
-    address_policy: AddressPolicy = Field(default_factory=AddressPolicy, exclude=True)
 
 @runtime_checkable
 class Connector(Protocol):
