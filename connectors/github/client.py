@@ -175,11 +175,16 @@ class GitHubClient:
                 data = _json_or_none(body)
                 raise self.github.requester.createException(status, headers, data or {})
         data = _json_or_none(body)
-        if status != 200 or not isinstance(data, dict) or "full_name" not in data:
+        if (
+            status != 200
+            or not isinstance(data, dict)
+            or "full_name" not in data
+            or not isinstance(data.get("permissions", {}), dict)
+        ):
             answer = describe_answer(
                 status, lower_keys(headers).get("content-type"), len(body or "")
             )
-            found = "" if data is None else f", {json_shape(data)} without full_name"
+            found = "" if data is None else f", {json_shape(data)} not shaped as a repository"
             url = self.repo.url if "://" in self.repo.url else f"{self.base_url}{self.repo.url}"
             raise Invalid(f"{url} answered {answer}{found}; is this the GitHub API address?")
         return data

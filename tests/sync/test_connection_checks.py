@@ -174,3 +174,12 @@ def test_trello_board_with_malformed_lists_is_a_422_naming_base_url(
     with junk.server:
         response = _create(client, tenant, _body("trello", junk.server.url))
     _assert_refused_on_base_url(client, tenant, response, "lists without ids and names")
+
+
+def test_github_repository_with_malformed_permissions_is_a_422_naming_base_url(
+    client: TestClient, tenant: Tenant, private_refused: Settings
+) -> None:
+    junk = Tracker(lambda: JSONResponse({"full_name": "acme/platform", "permissions": ["push"]}))
+    with junk.server:
+        response = _create(client, tenant, _body("github", junk.server.url))
+    _assert_refused_on_base_url(client, tenant, response, "not shaped as a repository")
