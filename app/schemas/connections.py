@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import AliasChoices, Field, StringConstraints
 
 from app.models.sync import ConnectionState
 from app.schemas.common import Name, NoNul, Page, PublicModel, TrackerScope, WriteModel
@@ -132,7 +132,10 @@ class DeadDelivery(PublicModel):
     connection_id: uuid.UUID
     delivery_id: str
     received_at: datetime
-    failed_at: datetime | None = Field(validation_alias="processed_at")
+    failed_at: datetime | None = Field(
+        validation_alias=AliasChoices("processed_at", "failed_at"),
+        description="When it was given up (None once it is retried)",
+    )
     attempts: int
     last_error: str | None
     dead: bool

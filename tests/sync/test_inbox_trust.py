@@ -466,7 +466,7 @@ def test_delivery_failing_every_attempt_is_dead_shown_and_retryable(
         assert [(d["id"], d["attempts"], d["dead"]) for d in listed["items"]] == [
             (str(delivery.id), MAX_PROCESSING_ATTEMPTS, True)
         ]
-        assert "500" in listed["items"][0]["last_error"]
+        assert "500" in listed["items"][0]["last_error"] and listed["items"][0]["failed_at"]
         elsewhere = client.get("/api/v1/sync/dead-deliveries", headers=other_tenant.headers)
         assert elsewhere.json()["items"] == []
         retry_path = f"/api/v1/sync/dead-deliveries/{delivery.id}/retry"
