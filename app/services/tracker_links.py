@@ -88,23 +88,28 @@ def _links(
     if not owner_ids:
         return {}
     link: Any = ExternalLink
+    owner: Any = owner_model
     connection: Any = Connection
+    # Only external_link is scanned (by its item_id or goal_id index); the owner's revision and
+    # the connection's name are looked up by primary key per link. Joins gave PostgreSQL the
+    # choice of a plan, and before its statistics caught up it scanned a connection's every link.
+    revision = select(owner.revision).where(owner.id == owner_column).scalar_subquery()
+    connection_name = (
+        select(connection.name).where(connection.id == link.connection_id).scalar_subquery()
+    )
     statement = (
         select(
             owner_column.label("owner_id"),
             link.id,
             link.connection_id,
-            connection.name.label("connection_name"),
+            connection_name.label("connection_name"),
             link.scope,
             link.key,
             link.url,
-            sync_state_of(owner_model.revision).label("sync_state"),
+            sync_state_of(revision).label("sync_state"),
             link.last_synced_at,
             link.last_error,
         )
-        .select_from(link)
-        .join(owner_model, owner_model.id == owner_column)
-        .join(connection, connection.id == link.connection_id)
         .where(
             link.workspace_id == workspace_id,
             owner_column.in_(list(owner_ids)),
