@@ -14,7 +14,7 @@ from pydantic import BaseModel
 Path = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Place:
     """A line and column (YAML, Markdown), a row and column name (CSV), or neither (JSON)."""
 

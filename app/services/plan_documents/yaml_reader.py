@@ -80,6 +80,10 @@ def _scan_events(text: str) -> None:
             depth -= 1
 
 
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+
+
 def _place(node: yaml.Node) -> Place:
     return Place(line=node.start_mark.line + 1, column=node.start_mark.column + 1)
 
@@ -106,6 +110,12 @@ class _Converter:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.value(child, (*path, index)) for index, child in enumerate(node.value)]
+        # The common scalars directly (a plan has tens of thousands); the rest by the safe
+        # constructor, which reads them exactly as yaml.safe_load would.
+        if node.tag == _STR:
+            return node.value
+        if node.tag == _INT and node.value.isdigit() and not node.value.startswith("0"):
+            return int(node.value)
         return self._scalars.construct_object(node)
 
 
