@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -35,6 +35,8 @@ from connectors.outbound import describe_answer, guard_session, json_shape
 
 # Without a Retry-After, wait this long after a 429 before the next request.
 DEFAULT_RATE_LIMIT_SECONDS = 10.0
+# search/jql: "reconcileIssues ... Accepts max 50 ids" (Jira Cloud platform REST API reference).
+MAX_RECONCILE_ISSUES = 50
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -117,6 +119,8 @@ class JiraClient:
         self.rate_limit = RateLimitState()
         self.requests_sent = 0
         self._last_response: requests.Response | None = None
+        # Jira's own time, from the Date header of the last answer that had one.
+        self.server_time: datetime | None = None
 
     # -- construction -------------------------------------------------------------------------
 
@@ -198,6 +202,9 @@ class JiraClient:
         self.requests_sent += 1
         self._last_response = response
         headers = response.headers
+        if headers.get("Date"):
+            with suppress(TypeError, ValueError, IndexError):
+                self.server_time = parsedate_to_datetime(headers["Date"])
         if "X-RateLimit-Limit" not in headers and "X-RateLimit-Remaining" not in headers:
             return
         reset_at = None
@@ -264,12 +271,20 @@ class JiraClient:
         result: dict[str, Any] = self.get(f"issue/{key}", {"fields": ",".join(fields)})
         return result
 
-    def edit_issue(self, key: str, fields: dict[str, Any]) -> None:
-        self._request("PUT", self._url(f"issue/{key}"), data=json.dumps({"fields": fields}))
+    def edit_issue(
+        self, key: str, fields: dict[str, Any], update: dict[str, Any] | None = None
+    ) -> None:
+        body: dict[str, Any] = {"fields": fields}
+        if update:
+            body["update"] = update
+        self._request("PUT", self._url(f"issue/{key}"), data=json.dumps(body))
 
     def transitions(self, key: str) -> list[dict[str, Any]]:
+        """The transitions open to the issue, each with its screen's ``fields``."""
         with jira_errors():
-            transitions: list[dict[str, Any]] = self.jira.transitions(key)
+            transitions: list[dict[str, Any]] = self.jira.transitions(
+                key, expand="transitions.fields"
+            )
         return transitions
 
     def transition(self, key: str, transition_id: str, fields: dict[str, Any]) -> None:
@@ -279,17 +294,27 @@ class JiraClient:
         self._request("POST", self._url(f"issue/{key}/transitions"), data=json.dumps(body))
 
     def search(
-        self, jql: str, fields: list[str], page_size: int, page: str | None
+        self,
+        jql: str,
+        fields: list[str],
+        page_size: int,
+        page: str | None,
+        reconcile: list[str] | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a JQL search and the token of the next page (None on the last one).
 
-        Cloud: ``search/jql`` with ``nextPageToken`` (the old ``search`` answers 410 there).
-        Data Center: classic ``search`` with ``startAt``; its offset travels as the page token.
+        Cloud: ``search/jql`` with ``nextPageToken`` (the old ``search`` answers 410 there); its
+        index lags writes, except for the issue ids in ``reconcile`` (``reconcileIssues``, at most
+        50). Data Center: classic ``search`` with ``startAt``; its offset travels as the page
+        token, and its index does not lag.
         """
         params: dict[str, Any] = {"jql": jql, "fields": ",".join(fields), "maxResults": page_size}
         if self._config.is_cloud:
             if page:
                 params["nextPageToken"] = page
+            if reconcile:
+                # An array parameter: repeated, as the OpenAPI description's form style has it.
+                params["reconcileIssues"] = reconcile[-MAX_RECONCILE_ISSUES:]
             body = self.get("search/jql", params)
             next_page = body.get("nextPageToken") or None
             if body.get("isLast") is True:

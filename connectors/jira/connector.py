@@ -8,6 +8,7 @@ One kind, ``jira``; the flavour comes from ``deployment`` in the config.
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -27,7 +28,7 @@ from connectors.base import (
 )
 from connectors.jira import webhooks
 from connectors.jira.adf import normalize_markdown
-from connectors.jira.client import JiraClient
+from connectors.jira.client import MAX_RECONCILE_ISSUES, JiraClient
 from connectors.jira.config import JiraConfig
 from connectors.jira.issues import (
     EDITABLE,
@@ -39,6 +40,7 @@ from connectors.jira.issues import (
     spec_fields,
 )
 from connectors.jira.mapping import (
+    DROPPED_LABEL,
     STATUS_CATEGORY,
     choose_transition,
     floor_to_minute,
@@ -47,6 +49,7 @@ from connectors.jira.mapping import (
     marker_label,
     override_name_for,
     parse_jira_datetime,
+    screen_offers_resolution,
 )
 from connectors.outbound import json_shape
 
@@ -65,6 +68,14 @@ class JiraConnector:
         self.config = config
         self._client = JiraClient(config)
         self._time_zone = config.time_zone
+        # Ids of the issues this connector wrote last: Cloud's search shows them at once when
+        # named in reconcileIssues, though its index lags every other write.
+        self._written: deque[str] = deque(maxlen=MAX_RECONCILE_ISSUES)
+
+    def _wrote(self, issue_id: str) -> None:
+        if issue_id in self._written:
+            self._written.remove(issue_id)
+        self._written.append(issue_id)
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -102,6 +113,7 @@ class JiraConnector:
     def create_item(self, spec: ItemSpec) -> RemoteItem:
         created = self._client.create_issue(create_fields(self.config, spec))
         key = str(created["key"])
+        self._wrote(str(created["id"]))
         # The create answer holds only {id, key, self}; the rest is what was sent. Reading the issue
         # back would cost a second request, and a new issue sits in its workflow's initial status.
         # Jira's own time of the create is unknown: our clock would be a guess that, ahead of
@@ -128,6 +140,7 @@ class JiraConnector:
         if unknown:
             raise Invalid(f"fields: cannot write {', '.join(sorted(unknown))} to Jira")
         edit = spec_fields(self.config, spec, fields & EDITABLE)
+        self._wrote(ref.external_id)
         if edit:
             self._client.edit_issue(ref.external_id, edit)
         if "status" in fields and spec.status is not None:
@@ -145,26 +158,41 @@ class JiraConnector:
         self._client.add_comment(ref.key or ref.external_id, body)
 
     def _move(self, ref: RemoteRef, target: RemoteStatus) -> None:
-        """Transition chosen by the target's status category (names differ per workflow)."""
-        now = self.fetch_item(ref)
-        if now is None:
-            raise NotFound(f"Jira issue {ref.key or ref.external_id} is gone")
+        """Transition chosen by the target's status category (names differ per workflow).
+
+        "dropped" sends its resolution (e.g. "Won't Do") only through a transition whose screen
+        holds the resolution field: Jira refuses a field that is not on the screen. Without one,
+        the issue gets ``DROPPED_LABEL`` first and then moves to a done status as it is.
+        """
+        issue = self._client.issue(ref.external_id, requested_fields(self.config))
+        now = remote_item(self.config, issue)
+        labels = (issue.get("fields") or {}).get("labels") or []
         if now.status == target:
             return
+        if DROPPED_LABEL in labels and target is not RemoteStatus.dropped:
+            # Off before the move, so the issue never reads "dropped" in its new status.
+            self._client.edit_issue(ref.external_id, {}, {"labels": [{"remove": DROPPED_LABEL}]})
         transitions = self._client.transitions(ref.external_id)
-        transition = choose_transition(transitions, target, self.config.status_overrides)
+        resolution = override_name_for(self.config.resolution_overrides, target)
+        if override_name_for(self.config.status_overrides, target) is not None:
+            resolution = None  # a status of its own says it; the resolution is the workflow's
+        transition = None
+        if resolution is not None:
+            with_screen = [t for t in transitions if screen_offers_resolution(t, resolution)]
+            transition = choose_transition(with_screen, target, self.config.status_overrides)
+        transition_fields: dict[str, Any] = {}
+        if transition is not None and resolution is not None:
+            transition_fields["resolution"] = {"name": resolution}
+        else:
+            transition = choose_transition(transitions, target, self.config.status_overrides)
         if transition is None:
             raise Invalid(
                 f"status: no transition from '{now.raw_status}' into category "
                 f"'{STATUS_CATEGORY[target]}' for {ref.key or ref.external_id}"
             )
-        transition_fields: dict[str, Any] = {}
-        resolution = override_name_for(self.config.resolution_overrides, target)
-        if (
-            resolution is not None
-            and override_name_for(self.config.status_overrides, target) is None
-        ):
-            transition_fields["resolution"] = {"name": resolution}
+        named = override_name_for(self.config.status_overrides, target) is not None
+        if target is RemoteStatus.dropped and not transition_fields and not named:
+            self._client.edit_issue(ref.external_id, {}, {"labels": [{"add": DROPPED_LABEL}]})
         self._client.transition(ref.external_id, str(transition["id"]), transition_fields)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -179,12 +207,19 @@ class JiraConnector:
     def find_by_marker(
         self, item_id: uuid.UUID, kind: Literal["item", "goal"] = "item"
     ) -> RemoteItem | None:
-        """Search by the marker label; trust a miss only after ``marker_lookup_delay()``."""
+        """Search by the marker label; trust a miss only after ``marker_lookup_delay()``.
+
+        The issues this connector wrote go in ``reconcileIssues`` (Cloud): one whose create
+        answered before the engine lost track of it is found at once. A create whose answer never
+        came leaves no id to name, so its lookup still waits out the index lag.
+        """
         jql = (
             f'project = "{self.config.scope}" AND labels = "{marker_label(item_id)}" '
             "ORDER BY created ASC"
         )
-        issues, _ = self._client.search(jql, requested_fields(self.config), 1, None)
+        issues, _ = self._client.search(
+            jql, requested_fields(self.config), 1, None, reconcile=list(self._written)
+        )
         return remote_item(self.config, issues[0]) if issues else None
 
     def marker_lookup_delay(self) -> timedelta:
@@ -193,18 +228,24 @@ class JiraConnector:
     def fetch_changes(self, cursor: dict[str, Any] | None) -> ChangePage:
         """Issues updated since the cursor, oldest first, one page.
 
-        JQL compares at minute resolution, so each pass re-reads from the cursor minus a lookback
-        (which also covers the search index lag) and drops (key, updated) pairs already returned.
+        JQL compares at minute resolution and the index lags writes, so a pass re-reads from
+        ``settled``: a minute before which every change has been returned. A pass moves it to
+        the first page's ``Date`` (Jira's clock) minus the lookback, which exceeds the index lag,
+        so a minute where many issues changed is re-read only until it settles; then a quiet poll
+        is one request that returns nothing. (key, updated) pairs already returned are dropped.
         """
         state = cursor or {}
-        last_seen = parse_jira_datetime(state["updated"]) if state.get("updated") else None
-        jql = state.get("jql") or self._changes_jql(last_seen)
+        settled = self._settled(state)
+        jql = state.get("jql") or self._changes_jql(settled)
         issues, next_page = self._client.search(
             jql, requested_fields(self.config), self.config.page_size, state.get("page")
         )
+        asked_at = state.get("asked_at")
+        if state.get("page") is None and self._client.server_time is not None:
+            asked_at = self._client.server_time.isoformat()
         seen = {(str(key), str(stamp)) for key, stamp in state.get("seen") or []}
         items: list[RemoteItem] = []
-        newest = last_seen
+        newest: datetime | None = None
         for issue in issues:
             stamp = str((issue.get("fields") or {}).get("updated"))
             identity = (str(issue.get("key")), stamp)
@@ -214,28 +255,43 @@ class JiraConnector:
             item = remote_item(self.config, issue)
             items.append(item)
             newest = item.updated_at if newest is None else max(newest, item.updated_at)
-        next_cursor: dict[str, Any] = {
-            "updated": newest.isoformat() if newest else None,
-            "seen": self._boundary(seen, newest),
-        }
         if next_page is not None:
-            next_cursor.update(jql=jql, page=next_page)
-        return ChangePage(items=items, cursor=next_cursor, has_more=next_page is not None)
+            # Mid-pass: the same query and window until its last page.
+            next_cursor: dict[str, Any] = {
+                "settled": settled.isoformat() if settled else None,
+                "asked_at": asked_at,
+                "seen": sorted([list(pair) for pair in seen]),
+                "jql": jql,
+                "page": next_page,
+            }
+            return ChangePage(items=items, cursor=next_cursor, has_more=True)
+        lookback = timedelta(seconds=self.config.lookback_seconds)
+        # Without a Date header, the newest change returned stands in for Jira's clock.
+        clock = datetime.fromisoformat(asked_at) if asked_at else newest
+        if clock is not None:
+            moved = floor_to_minute(clock - lookback)
+            settled = moved if settled is None else max(settled, moved)
+        kept = [
+            list(pair)
+            for pair in sorted(seen)
+            if settled is None or parse_jira_datetime(pair[1]) >= settled
+        ]
+        next_cursor = {"settled": settled.isoformat() if settled else None, "seen": kept}
+        return ChangePage(items=items, cursor=next_cursor, has_more=False)
 
-    def _changes_jql(self, since: datetime | None) -> str:
+    def _settled(self, state: Mapping[str, Any]) -> datetime | None:
+        if state.get("settled"):
+            return datetime.fromisoformat(str(state["settled"]))
+        if state.get("updated"):  # a cursor written before "settled" existed
+            since = parse_jira_datetime(str(state["updated"]))
+            return floor_to_minute(since - timedelta(seconds=self.config.lookback_seconds))
+        return None
+
+    def _changes_jql(self, settled: datetime | None) -> str:
         clauses = [f'project = "{self.config.scope}"', f"labels = {MARKER_LABEL}"]
-        if since is not None:
-            start = since - timedelta(seconds=self.config.lookback_seconds)
-            clauses.append(f'updated >= "{jql_datetime(start, self._user_time_zone())}"')
+        if settled is not None:
+            clauses.append(f'updated >= "{jql_datetime(settled, self._user_time_zone())}"')
         return " AND ".join(clauses) + " ORDER BY updated ASC"
-
-    def _boundary(self, seen: set[tuple[str, str]], newest: datetime | None) -> list[list[str]]:
-        """The pairs the next query can return again: those inside the lookback window."""
-        if newest is None:
-            return []
-        horizon = floor_to_minute(newest - timedelta(seconds=self.config.lookback_seconds + 60))
-        kept = [pair for pair in seen if parse_jira_datetime(pair[1]) >= horizon]
-        return [list(pair) for pair in sorted(kept)]
 
     # -- webhooks ------------------------------------------------------------------------------
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import MARKER_LABEL, ItemSpec, RemoteItem, RemoteRef
+from connectors.base import MARKER_LABEL, ItemSpec, RemoteItem, RemoteRef, RemoteStatus
 from connectors.jira import adf
 from connectors.jira.config import JiraConfig
 from connectors.jira.mapping import (
+    DROPPED_LABEL,
     MARKER_PREFIX,
     assignee_identity,
     assignee_value,
@@ -85,7 +86,9 @@ def spec_fields(config: JiraConfig, spec: ItemSpec, names: set[str]) -> dict[str
     if "assignee" in names:
         fields["assignee"] = assignee_value(spec.assignee, config.is_cloud)
     if "labels" in names:
-        fields["labels"] = issue_labels(spec.item_id, spec.labels)
+        labels = issue_labels(spec.item_id, spec.labels)
+        # A label write replaces them all: keep the one that says "dropped" on a dropped item.
+        fields["labels"] = labels + [DROPPED_LABEL] * (spec.status is RemoteStatus.dropped)
     if "estimate_hours" in names and config.write_estimate and spec.estimate_hours:
         fields["timetracking"] = {"originalEstimate": estimate_text(spec.estimate_hours)}
     if "parent" in names and spec.kind == "item":

@@ -30,6 +30,10 @@ STATUS_CATEGORY: dict[RemoteStatus, str] = {
 }
 
 MARKER_PREFIX = f"{MARKER_LABEL}-"
+# What says "dropped" on an issue planbridge closed through a transition whose screen holds no
+# resolution (Jira then sets its default one, usually "Done"): a label, read only while the issue
+# is in the done category (docs/connectors.md, Jira specifics).
+DROPPED_LABEL = f"{MARKER_PREFIX}dropped"
 
 
 def marker_label(item_id: uuid.UUID) -> str:
@@ -73,14 +77,18 @@ def status_from_jira(
     resolution_name: str | None,
     status_overrides: Mapping[str, RemoteStatus],
     resolution_overrides: Mapping[str, RemoteStatus],
+    dropped_label: bool = False,
 ) -> RemoteStatus:
-    """planbridge status: status-name override, then resolution override, then category."""
+    """planbridge status: status-name override, then resolution override, then the dropped label
+    in the done category, then category."""
     by_name = _lookup(status_overrides, status_name)
     if by_name is not None:
         return by_name
     by_resolution = _lookup(resolution_overrides, resolution_name)
     if by_resolution is not None:
         return by_resolution
+    if dropped_label and category_key == "done":
+        return RemoteStatus.dropped
     return CATEGORY_STATUS.get(category_key or "", RemoteStatus.todo)
 
 
@@ -99,6 +107,7 @@ def status_from_fields(
         resolution.get("name"),
         status_overrides,
         resolution_overrides,
+        dropped_label=DROPPED_LABEL in (fields.get("labels") or ()),
     )
     return mapped, status.get("name")
 
@@ -135,6 +144,24 @@ def choose_transition(
         if in_category and _target_name(transition).casefold() not in claimed:
             return transition
     return None
+
+
+def screen_offers_resolution(transition: Mapping[str, Any], resolution: str) -> bool:
+    """Whether the transition's screen (``expand=transitions.fields``) takes this resolution.
+
+    Jira refuses (400) any field the screen does not hold, so a resolution goes only where the
+    screen has the field and, when it lists them, the value among its allowed values.
+    """
+    field = (transition.get("fields") or {}).get("resolution")
+    if not isinstance(field, Mapping):
+        return False
+    allowed = field.get("allowedValues")
+    if not allowed:
+        return True
+    names = {
+        str(value.get("name", "")).casefold() for value in allowed if isinstance(value, Mapping)
+    }
+    return resolution.casefold() in names
 
 
 def _target_name(transition: Mapping[str, Any]) -> str:

@@ -43,7 +43,9 @@ class SharedClock:
 
 @pytest.fixture
 def jira() -> Iterator[JiraCloudHarness]:
-    harness = JiraCloudHarness()
+    # A slow index ("from a few seconds to minutes", Atlassian's search-and-reconcile page):
+    # longer than the engine's first back-off, so a too-early lookup would show.
+    harness = JiraCloudHarness(index_lag_seconds=30.0)
     yield harness
     harness.close()
 

@@ -28,7 +28,8 @@ def free_port() -> int:
 class LoopbackServer:
     """``with LoopbackServer(app) as server: server.url`` -- real HTTP on 127.0.0.1."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, *, date_header: bool = True) -> None:
+        # date_header=False: the app writes its own Date (an emulator on its own clock).
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
@@ -38,6 +39,7 @@ class LoopbackServer:
             log_level="warning",
             lifespan="off",
             timeout_keep_alive=30,
+            date_header=date_header,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

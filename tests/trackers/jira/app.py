@@ -31,7 +31,7 @@ from tests.trackers.jira.comments import Comment, CommentRoutes
 from tests.trackers.jira.fields import FieldErrors, changelog_items, validate, validate_create
 from tests.trackers.jira.formats import Formats, error_body
 from tests.trackers.jira.search import SearchRoutes
-from tests.trackers.jira.store import STATUSES, Change, Issue, JiraStore
+from tests.trackers.jira.store import RESOLUTIONS, STATUSES, Change, Issue, JiraStore, Status
 from tests.trackers.jira.webhooks import WebhookSender, build_delivery
 
 NOT_FOUND = "Issue does not exist or you do not have permission to see it."
@@ -64,15 +64,18 @@ class JiraEmulator(SearchRoutes, CommentRoutes):
         personal_access_token: str = "dc-personal-access-token",
         burst_limit: tuple[int, float] | None = None,
         deployment_type: str | None = None,
+        workflow: str | None = None,
     ) -> None:
         self.clock = clock or EmulatorClock()
         self.sender = WebhookSender()
         self.store = JiraStore(
             self.clock,
             cloud=cloud,
-            index_lag_seconds=(30.0 if cloud else 0.0)
+            index_lag_seconds=(3.0 if cloud else 0.0)
             if index_lag_seconds is None
             else index_lag_seconds,
+            # Team-managed Cloud projects use the simplified workflow; Data Center the classic one.
+            workflow=workflow or ("simplified" if cloud else "classic"),
             on_change=self._deliver,
         )
         self.cloud = cloud
@@ -115,6 +118,7 @@ class JiraEmulator(SearchRoutes, CommentRoutes):
             return
         method, path = scope["method"], scope["path"]
         self.requests.append(LoggedRequest(method, path, scope.get("query_string", b"").decode()))
+        send = self._dated(send)
         fault = self.faults.take(method, path)
         if fault is not None:
             if fault.kind == "latency":
@@ -162,6 +166,18 @@ class JiraEmulator(SearchRoutes, CommentRoutes):
                 return
             self.limiter.record(principal)
         await self.app(scope, receive, send)
+
+    def _dated(self, send: Send) -> Send:
+        """Every answer carries a ``Date`` on the emulator clock, as Jira's carry its own time."""
+        stamp = format_datetime(self.clock.now(), usegmt=True).encode()
+
+        async def dated(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                message = {**message, "headers": [*headers, (b"date", stamp)]}
+            await send(message)
+
+        return dated
 
     def authenticate(self, authorization: str | None) -> str | None:
         """The principal for valid credentials; None for missing or wrong ones (401)."""
@@ -360,25 +376,14 @@ class JiraEmulator(SearchRoutes, CommentRoutes):
         issue = self.store.issue(str(request.path_params["key"]))
         if version is None or issue is None:
             return json_response(error_body(NOT_FOUND), 404)
-        formats = self.formats()
         available = [status for status in STATUSES if status != issue.status]
         if request.method == "GET":
+            with_fields = "transitions.fields" in request.query_params.get("expand", "")
             return json_response(
                 {
                     "expand": "transitions",
                     "transitions": [
-                        {
-                            "id": status.transition_id,
-                            "name": status.name,
-                            "to": formats.status(status, version),
-                            "hasScreen": False,
-                            "isGlobal": True,
-                            "isInitial": False,
-                            "isAvailable": True,
-                            "isConditional": False,
-                            "isLooped": False,
-                        }
-                        for status in available
+                        self.transition_body(status, version, with_fields) for status in available
                     ],
                 }
             )
@@ -389,14 +394,42 @@ class JiraEmulator(SearchRoutes, CommentRoutes):
             return json_response(
                 error_body(f"Transition id '{wanted}' is not valid for this issue."), 400
             )
+        # Jira refuses any field the transition's screen does not hold, in `fields` or `update`.
+        screen = self.store.screen_fields(target)
+        sent = {**(body.get("update") or {}), **(body.get("fields") or {})}
+        refused = {
+            name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
+            for name in sent
+            if name not in screen
+        }
+        if refused:
+            return json_response(error_body(**refused), 400)
         resolution_field = (body.get("fields") or {}).get("resolution")
         resolution = (
             (resolution_field or {}).get("name") if isinstance(resolution_field, dict) else None
         )
-        if resolution is not None and target.category != "done":
-            return json_response(error_body(resolution="Field 'resolution' cannot be set."), 400)
+        if resolution_field is not None and resolution not in RESOLUTIONS:
+            return json_response(error_body(resolution="Resolution is invalid."), 400)
         self.person_transition(issue, target.name, resolution, user=None)
         return Response(status_code=204)
+
+    def transition_body(self, status: Status, version: str, with_fields: bool) -> dict[str, Any]:
+        """One entry of GET transitions; ``fields`` (the screen's) only with that expand."""
+        screen = self.store.screen_fields(status)
+        body: dict[str, Any] = {
+            "id": status.transition_id,
+            "name": status.name,
+            "to": self.formats().status(status, version),
+            "hasScreen": bool(screen),
+            "isGlobal": True,
+            "isInitial": False,
+            "isAvailable": True,
+            "isConditional": False,
+            "looped": False,
+        }
+        if with_fields:
+            body["fields"] = {name: self.formats().screen_field(name, version) for name in screen}
+        return body
 
     def person_transition(
         self, issue: Issue, status_name: str, resolution: str | None, user: Any

@@ -89,6 +89,27 @@ class Formats:
             },
         }
 
+    def resolution(self, name: str, version: str) -> dict[str, Any]:
+        return {
+            "self": f"{self.api(version)}/resolution/{RESOLUTIONS[name]}",
+            "id": RESOLUTIONS[name],
+            "description": "",
+            "name": name,
+        }
+
+    def screen_field(self, name: str, version: str) -> dict[str, Any]:
+        """A transition screen's field as ``expand=transitions.fields`` lists it (FieldMetadata)."""
+        if name != "resolution":
+            raise ValueError(f"the emulator's screens hold no field {name!r}")
+        return {
+            "required": True,
+            "schema": {"type": "resolution", "system": "resolution"},
+            "name": "Resolution",
+            "key": "resolution",
+            "operations": ["set"],
+            "allowedValues": [self.resolution(known, version) for known in RESOLUTIONS],
+        }
+
     def issue_type(self, name: str, version: str) -> dict[str, Any]:
         type_id = ISSUE_TYPES[name]
         return {
@@ -142,12 +163,7 @@ class Formats:
         if name == "resolution":
             if issue.resolution is None:
                 return None
-            return {
-                "self": f"{self.api(version)}/resolution/{RESOLUTIONS[issue.resolution]}",
-                "id": RESOLUTIONS[issue.resolution],
-                "description": "",
-                "name": issue.resolution,
-            }
+            return self.resolution(issue.resolution, version)
         if name == "resolutiondate":
             return jira_time(issue.updated) if issue.resolution else None
         if name == "assignee":

@@ -32,7 +32,7 @@ class JiraHarness:
         self.clock = EmulatorClock()
         self.emulator = JiraEmulator(cloud=self.cloud, clock=self.clock, **emulator_options)
         self.emulator.webhook_secret = WEBHOOK_SECRET
-        self.server = LoopbackServer(self.emulator).start()
+        self.server = LoopbackServer(self.emulator, date_header=False).start()
         self.emulator.base_url = self.server.url
         self.store = self.emulator.store
 

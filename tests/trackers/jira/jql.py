@@ -1,9 +1,19 @@
-"""The JQL subset the emulator understands: what the connector sends, parsed as Jira would.
+"""The JQL the emulator understands, parsed and refused as Jira does.
 
-Clauses joined by AND: ``project``, ``labels``, ``key``, ``issuetype`` with ``=``, ``!=``, ``in``;
-``updated`` / ``created`` with ``>=``, ``>``, ``<=``, ``<``, ``=`` against "yyyy/MM/dd HH:mm" (or
-"yyyy-MM-dd[ HH:mm]") read in the searching user's time zone; ``ORDER BY`` field [ASC|DESC], ...
-Anything else is a 400 as Jira gives it ("Error in the JQL Query: ...").
+Clauses joined by AND / OR, grouped with parentheses, negated with NOT. Fields: ``project``,
+``key``, ``id``, ``issuetype`` (``type``), ``status``, ``statusCategory``, ``resolution``,
+``labels``, ``assignee``, ``summary`` (``~`` / ``!~`` only), ``duedate`` (``due``), ``updated`` /
+``created`` (and their ``…Date`` aliases). Operators ``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=``,
+``~``, ``!~``, ``IN``, ``NOT IN``, ``IS [NOT] EMPTY`` (or ``NULL``). Dates: "yyyy/MM/dd HH:mm",
+"yyyy-MM-dd HH:mm", "yyyy/MM/dd", "yyyy-MM-dd" in the searching user's time zone, periods such as
+``-1d`` or ``"-4w 2d"`` (from now), and the functions ``now()``, ``startOfDay()``, ``endOfDay()``,
+``startOfWeek()``, ``endOfWeek()``, ``startOfMonth()``, ``endOfMonth()`` (with an optional period
+such as ``"-1"`` or ``"-2d"``); ``currentUser()`` for ``assignee``.
+``ORDER BY`` field [ASC|DESC], ...
+
+Anything else is a 400 with Jira's messages ("Field 'xyz' does not exist or you do not have
+permission to view it.", "Error in the JQL Query: ..."), from Jira's "Advanced search reference"
+pages (fields, operators, functions) on support.atlassian.com.
 """
 
 from __future__ import annotations
@@ -11,17 +21,52 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.trackers.jira.store import CATEGORIES, ISSUE_TYPES, RESOLUTIONS, STATUSES
+
 _TOKEN = re.compile(
-    r"\s*(?:(?P<string>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')|(?P<op>>=|<=|!=|=|>|<|~)"
+    r"\s*(?:(?P<string>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')|(?P<op>>=|<=|!=|!~|=|>|<|~)"
     r"|(?P<punct>[(),])|(?P<word>[^\s(),=<>!~\"']+))"
 )
 _DATE_FORMATS = ("%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y-%m-%d")
-TEXT_FIELDS = {"project", "labels", "key", "issuetype", "status"}
-DATE_FIELDS = {"updated", "created"}
+_PERIOD = re.compile(r"^([-+]?)\s*((?:\d+\s*[wdhm]\s*)+)$")
+_PERIOD_PART = re.compile(r"(\d+)\s*([wdhm])")
+_UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
+OPERATORS = (
+    "The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' "
+    "and 'IS NOT'."
+)
+
+# Field name (and aliases, lower case) -> the row key it reads.
+FIELDS = {
+    "project": "project",
+    "key": "key",
+    "issuekey": "key",
+    "id": "id",
+    "issuetype": "issuetype",
+    "type": "issuetype",
+    "status": "status",
+    "statuscategory": "statuscategory",
+    "resolution": "resolution",
+    "labels": "labels",
+    "assignee": "assignee",
+    "summary": "summary",
+    "duedate": "duedate",
+    "due": "duedate",
+    "updated": "updated",
+    "updateddate": "updated",
+    "created": "created",
+    "createddate": "created",
+}
+DATE_FIELDS = {"updated", "created", "duedate"}
+TEXT_FIELDS = {"summary"}
+ORDERING = ("=", "!=", "<", ">", "<=", ">=")
+
+Row = dict[str, Any]
+Predicate = Callable[[Row], bool]
 
 
 class JqlError(ValueError):
@@ -30,137 +75,396 @@ class JqlError(ValueError):
 
 @dataclass(frozen=True)
 class Query:
-    predicate: Callable[[dict[str, Any]], bool]
+    predicate: Predicate
     order: list[tuple[str, bool]]  # (field, descending)
     bounded: bool  # Jira Cloud's search/jql refuses unbounded queries
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    tokens: list[tuple[str, str]] = []
+@dataclass(frozen=True)
+class Token:
+    kind: str  # string, op, punct, word
+    value: str
+
+    def keyword(self) -> str:
+        return self.value.upper() if self.kind == "word" else ""
+
+
+def _tokens(text: str) -> list[Token]:
+    tokens: list[Token] = []
     position = 0
     text = text.strip()
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise JqlError(f"Error in the JQL Query: unexpected character at {position}.")
+            raise JqlError(
+                f"Error in the JQL Query: The character '{text[position]}' is a reserved JQL "
+                f"character. (line 1, character {position + 1})"
+            )
         kind = match.lastgroup or ""
         value = match.group(kind)
         if kind == "string":
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        tokens.append((kind, value))
+        tokens.append(Token(kind, value))
         position = match.end()
     return tokens
 
 
-def _parse_date(value: str, time_zone: str) -> datetime:
-    for pattern in _DATE_FORMATS:
-        try:
-            return datetime.strptime(value, pattern).replace(tzinfo=ZoneInfo(time_zone))
-        except ValueError:
-            continue
-    raise JqlError(
-        f"Date value '{value}' for field 'updated' is invalid. Valid formats include: "
-        "'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period format."
-    )
+class _Parser:
+    def __init__(self, text: str, time_zone: str, now: datetime | None) -> None:
+        self.tokens = _tokens(text)
+        self.position = 0
+        self.zone = ZoneInfo(time_zone)
+        self.now = (now or datetime.now(self.zone)).astimezone(self.zone)
+        self.clauses = 0
 
+    def peek(self) -> Token | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
 
-def parse(text: str, time_zone: str) -> Query:
-    tokens = _tokens(text)
-    position = 0
+    def take(self) -> Token:
+        if self.position >= len(self.tokens):
+            raise JqlError("Error in the JQL Query: The query ended unexpectedly.")
+        self.position += 1
+        return self.tokens[self.position - 1]
 
-    def peek() -> tuple[str, str] | None:
-        return tokens[position] if position < len(tokens) else None
+    def at_keyword(self, *words: str) -> bool:
+        token = self.peek()
+        return token is not None and token.keyword() in words
 
-    def take() -> tuple[str, str]:
-        nonlocal position
-        if position >= len(tokens):
-            raise JqlError("Error in the JQL Query: the query ended unexpectedly.")
-        position += 1
-        return tokens[position - 1]
+    # -- boolean structure -----------------------------------------------------------------------
 
-    predicates: list[Callable[[dict[str, Any]], bool]] = []
-    while peek() is not None and peek()[1].upper() != "ORDER":  # type: ignore[index]
-        if predicates:
-            _, word = take()
-            if word.upper() != "AND":
-                raise JqlError(f"Error in the JQL Query: expecting 'AND' but got '{word}'.")
-        predicates.append(_clause(take, peek, time_zone))
-    order: list[tuple[str, bool]] = []
-    if peek() is not None:
-        take()
-        if take()[1].upper() != "BY":
-            raise JqlError("Error in the JQL Query: expecting 'BY' after 'ORDER'.")
+    def parse(self) -> Query:
+        predicate: Predicate = lambda row: True  # noqa: E731
+        if self.peek() is not None and not self.at_keyword("ORDER"):
+            predicate = self.any_of()
+        order: list[tuple[str, bool]] = []
+        if self.peek() is not None:
+            if not self.at_keyword("ORDER"):
+                raise JqlError(
+                    f"Error in the JQL Query: Expecting either 'OR' or 'AND' but got "
+                    f"'{self.take().value}'."
+                )
+            self.take()
+            if self.take().keyword() != "BY":
+                raise JqlError("Error in the JQL Query: Expecting 'by' after 'order'.")
+            order = self.order_by()
+        return Query(predicate, order, self.clauses > 0)
+
+    def any_of(self) -> Predicate:
+        parts = [self.all_of()]
+        while self.at_keyword("OR"):
+            self.take()
+            parts.append(self.all_of())
+        return parts[0] if len(parts) == 1 else (lambda row: any(p(row) for p in parts))
+
+    def all_of(self) -> Predicate:
+        parts = [self.negation()]
+        while self.at_keyword("AND"):
+            self.take()
+            parts.append(self.negation())
+        return parts[0] if len(parts) == 1 else (lambda row: all(p(row) for p in parts))
+
+    def negation(self) -> Predicate:
+        token = self.peek()
+        if token is not None and token.keyword() == "NOT":
+            self.take()
+            inner = self.negation()
+            return lambda row: not inner(row)
+        if token is not None and token.kind == "punct" and token.value == "(":
+            self.take()
+            inner = self.any_of()
+            closing = self.take()
+            if closing.value != ")":
+                raise JqlError(f"Error in the JQL Query: Expecting ')' but got '{closing.value}'.")
+            return inner
+        return self.clause()
+
+    def order_by(self) -> list[tuple[str, bool]]:
+        order: list[tuple[str, bool]] = []
         while True:
-            _, name = take()
+            name = self.take().value.lower()
+            if name not in FIELDS:
+                raise JqlError(
+                    f"Not able to sort using field '{name}'."
+                    if name in ("description",)
+                    else f"Field '{name}' does not exist or you do not have permission to view it."
+                )
             descending = False
-            following = peek()
-            if following is not None and following[1].upper() in ("ASC", "DESC"):
-                descending = take()[1].upper() == "DESC"
-            order.append((name.lower(), descending))
-            following = peek()
+            if self.at_keyword("ASC", "DESC"):
+                descending = self.take().keyword() == "DESC"
+            order.append((FIELDS[name], descending))
+            following = self.peek()
             if following is None:
-                break
-            if following[1] != ",":
-                raise JqlError(f"Error in the JQL Query: unexpected '{following[1]}'.")
-            take()
-    return Query(lambda issue: all(p(issue) for p in predicates), order, bool(predicates))
+                return order
+            if following.value != ",":
+                raise JqlError(
+                    f"Error in the JQL Query: Expecting ',' but got '{following.value}'."
+                )
+            self.take()
 
+    # -- clauses ---------------------------------------------------------------------------------
 
-def _clause(
-    take: Callable[[], tuple[str, str]],
-    peek: Callable[[], tuple[str, str] | None],
-    time_zone: str,
-) -> Callable[[dict[str, Any]], bool]:
-    _, name = take()
-    field_name = name.lower()
-    kind, operator = take()
-    if kind == "word" and operator.upper() in ("IN", "NOT"):
-        negate = operator.upper() == "NOT"
-        if negate and take()[1].upper() != "IN":
-            raise JqlError("Error in the JQL Query: expecting 'IN' after 'NOT'.")
-        if take()[1] != "(":
-            raise JqlError("Error in the JQL Query: expecting '(' after 'IN'.")
-        values: list[str] = []
-        while True:
-            _, value = take()
-            values.append(value)
-            _, separator = take()
-            if separator == ")":
-                break
-            if separator != ",":
-                raise JqlError(f"Error in the JQL Query: unexpected '{separator}' in a list.")
-        return _membership(field_name, values, negate)
-    if kind != "op":
-        raise JqlError(f"Error in the JQL Query: expecting an operator but got '{operator}'.")
-    _, value = take()
-    if field_name in DATE_FIELDS:
-        moment = _parse_date(value, time_zone)
-        compare = {
-            ">=": lambda a: a >= moment,
-            ">": lambda a: a > moment,
-            "<=": lambda a: a <= moment,
-            "<": lambda a: a < moment,
-            "=": lambda a: a == moment,
-        }.get(operator)
-        if compare is None:
+    def clause(self) -> Predicate:
+        name_token = self.take()
+        name = name_token.value
+        column = FIELDS.get(name.lower())
+        if column is None or name_token.kind not in ("word", "string"):
+            raise JqlError(
+                f"Field '{name}' does not exist or you do not have permission to view it."
+            )
+        self.clauses += 1
+        operator = self.operator()
+        if operator in ("IS", "IS NOT"):
+            value = self.take()
+            if value.keyword() not in ("EMPTY", "NULL"):
+                raise JqlError(
+                    f"Error in the JQL Query: Expecting 'EMPTY' or 'NULL' after '{operator}' but "
+                    f"got '{value.value}'."
+                )
+            return _emptiness(column, operator == "IS")
+        if operator in ("IN", "NOT IN"):
+            values = self.value_list(name, column)
+            return _membership(column, values, operator == "NOT IN")
+        value = self.value(name, column)
+        if column in TEXT_FIELDS:
+            if operator not in ("~", "!~"):
+                raise JqlError(f"The operator '{operator}' is not supported by the '{name}' field.")
+            return _contains(column, str(value), operator == "!~")
+        if operator in ("~", "!~"):
             raise JqlError(f"The operator '{operator}' is not supported by the '{name}' field.")
-        return lambda issue: bool(compare(issue[field_name]))
-    if field_name not in TEXT_FIELDS:
-        raise JqlError(f"Field '{name}' does not exist or you do not have permission to view it.")
-    if operator not in ("=", "!="):
-        raise JqlError(f"The operator '{operator}' is not supported by the '{name}' field.")
-    return _membership(field_name, [value], operator == "!=")
+        if column in DATE_FIELDS:
+            return _compare_dates(column, operator, value)
+        if operator not in ("=", "!="):
+            raise JqlError(f"The operator '{operator}' is not supported by the '{name}' field.")
+        if value is None:  # "= EMPTY" reads as IS EMPTY
+            return _emptiness(column, operator == "=")
+        return _membership(column, [value], operator == "!=")
+
+    def operator(self) -> str:
+        token = self.take()
+        if token.kind == "op":
+            return token.value
+        word = token.keyword()
+        if word == "IN":
+            return "IN"
+        if word in ("NOT", "IS"):
+            if word == "NOT":
+                if self.take().keyword() != "IN":
+                    raise JqlError("Error in the JQL Query: Expecting 'IN' after 'NOT'.")
+                return "NOT IN"
+            if self.at_keyword("NOT"):
+                self.take()
+                return "IS NOT"
+            return "IS"
+        raise JqlError(
+            f"Error in the JQL Query: Expecting operator but got '{token.value}'. {OPERATORS}"
+        )
+
+    def value_list(self, name: str, column: str) -> list[Any]:
+        if self.take().value != "(":
+            raise JqlError("Error in the JQL Query: Expecting '(' after 'IN'.")
+        values: list[Any] = []
+        while True:
+            values.append(self.value(name, column))
+            separator = self.take()
+            if separator.value == ")":
+                return values
+            if separator.value != ",":
+                raise JqlError(
+                    f"Error in the JQL Query: Expecting ',' or ')' but got '{separator.value}'."
+                )
+
+    def value(self, name: str, column: str) -> Any:
+        """The clause's value, resolved for its field: a datetime for dates, a key for statuses."""
+        token = self.take()
+        following = self.peek()
+        if token.kind == "word" and following is not None and following.value == "(":
+            return self.function(token.value, name, column)
+        if token.kind == "word" and token.keyword() in ("EMPTY", "NULL"):
+            return None
+        if column in DATE_FIELDS:
+            return self.date_value(token.value, name)
+        return _known_value(name, column, token.value)
+
+    def function(self, function: str, name: str, column: str) -> Any:
+        self.take()  # (
+        arguments: list[str] = []
+        while True:
+            token = self.take()
+            if token.value == ")":
+                break
+            if token.value != ",":
+                arguments.append(token.value)
+        folded = function.lower()
+        if folded == "currentuser" and column == "assignee":
+            return "currentUser()"
+        starts = {
+            "startofday": ("day", False),
+            "endofday": ("day", True),
+            "startofweek": ("week", False),
+            "endofweek": ("week", True),
+            "startofmonth": ("month", False),
+            "endofmonth": ("month", True),
+        }
+        if column in DATE_FIELDS and folded == "now" and not arguments:
+            return self.now
+        if column in DATE_FIELDS and folded in starts:
+            unit, end = starts[folded]
+            return self.calendar(unit, end, arguments[0] if arguments else None)
+        if folded in starts or folded in ("now", "currentuser"):
+            raise JqlError(
+                f"Function '{function}' is not supported for the '{name}' field or takes "
+                "other arguments."
+            )
+        raise JqlError(f"Unable to find JQL function '{function}()'.")
+
+    def calendar(self, unit: str, end: bool, increment: str | None) -> datetime:
+        today = self.now.date()
+        if unit == "week":  # Jira's weeks start on Sunday
+            first = today - timedelta(days=(today.weekday() + 1) % 7)
+        elif unit == "month":
+            first = today.replace(day=1)
+        else:
+            first = today
+        start = datetime.combine(first, time(), self.zone)
+        if increment:
+            match = re.fullmatch(r"([-+]?\d+)\s*([wdhmM]?)", increment.strip())
+            if match is None:
+                raise JqlError(f"Invalid increment '{increment}'.")
+            amount = int(match.group(1))
+            letter = match.group(2) or {"day": "d", "week": "w", "month": "M"}[unit]
+            if letter == "M":
+                month = start.month - 1 + amount
+                start = start.replace(year=start.year + month // 12, month=month % 12 + 1)
+            else:
+                start += timedelta(seconds=amount * _UNIT_SECONDS.get(letter, 86400))
+        if not end:
+            return start
+        if unit == "month":
+            month = start.month % 12 + 1
+            following = start.replace(year=start.year + (start.month == 12), month=month)
+        else:
+            following = start + timedelta(days=7 if unit == "week" else 1)
+        return following - timedelta(milliseconds=1)
+
+    def date_value(self, text: str, name: str) -> datetime:
+        period = _PERIOD.match(text.strip())
+        if period is not None:
+            seconds = sum(
+                int(amount) * _UNIT_SECONDS[unit]
+                for amount, unit in _PERIOD_PART.findall(period.group(2))
+            )
+            return self.now + timedelta(seconds=-seconds if period.group(1) == "-" else seconds)
+        for pattern in _DATE_FORMATS:
+            try:
+                return datetime.strptime(text, pattern).replace(tzinfo=self.zone)
+            except ValueError:
+                continue
+        raise JqlError(
+            f"Date value '{text}' for field '{name}' is invalid. Valid formats include: "
+            "'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd', or a period "
+            "format e.g. '-5d', '4w 2d'."
+        )
 
 
-def _membership(
-    field_name: str, values: list[str], negate: bool
-) -> Callable[[dict[str, Any]], bool]:
-    wanted = {value.casefold() for value in values}
+def parse(text: str, time_zone: str, now: datetime | None = None) -> Query:
+    """``now``: the emulator's time, for periods and date functions."""
+    return _Parser(text, time_zone, now).parse()
 
-    def matches(issue: dict[str, Any]) -> bool:
-        held = issue[field_name]
-        held_values = held if isinstance(held, list | tuple | set) else [held]
-        found = any(str(value).casefold() in wanted for value in held_values)
+
+def _known_value(name: str, column: str, value: str) -> Any:
+    """Jira names values it does not know for fields with a fixed set of them."""
+    folded = value.casefold()
+    known: dict[str, list[str]] = {
+        "status": [status.name for status in STATUSES] + [status.id for status in STATUSES],
+        "issuetype": [*ISSUE_TYPES, *ISSUE_TYPES.values()],
+        "resolution": [*RESOLUTIONS, *RESOLUTIONS.values(), "Unresolved"],
+    }
+    if column == "statuscategory":
+        for key, category in CATEGORIES.items():
+            if folded in (key, str(category["id"]), str(category["name"]).casefold()):
+                return key
+    elif column not in known or folded in (choice.casefold() for choice in known[column]):
+        if column == "status":
+            return next(s.name for s in STATUSES if folded in (s.name.casefold(), s.id))
+        if column == "issuetype":
+            return next(n for n, i in ISSUE_TYPES.items() if folded in (n.casefold(), i))
+        if column == "resolution":
+            if folded == "unresolved":
+                return None
+            return next(n for n, i in RESOLUTIONS.items() if folded in (n.casefold(), i))
+        return value
+    raise JqlError(f"The value '{value}' does not exist for the field '{name}'.")
+
+
+def _held(row: Row, column: str) -> list[Any]:
+    held = row[column]
+    if held is None:
+        return []
+    values = list(held) if isinstance(held, list | tuple | set) else [held]
+    if column == "assignee":
+        return [identity for user in values for identity in (user.account_id, user.name)]
+    return values
+
+
+def _emptiness(column: str, empty: bool) -> Predicate:
+    return lambda row: (not _held(row, column)) == empty
+
+
+def _membership(column: str, values: list[Any], negate: bool) -> Predicate:
+    wanted = {str(value).casefold() for value in values if value is not None}
+    wants_empty = any(value is None for value in values)
+
+    def matches(row: Row) -> bool:
+        held = _held(row, column)
+        if column == "assignee" and row.get("assignee_is_current_user"):
+            held = [*held, "currentUser()"]
+        if not held:
+            # Negative operators never match an empty field (Jira's operator reference).
+            return wants_empty and not negate
+        found = any(str(value).casefold() in wanted for value in held)
         return found != negate
 
     return matches
+
+
+def _contains(column: str, text: str, negate: bool) -> Predicate:
+    """``~``: every word of the query appears in the field (a trailing ``*`` matches a prefix)."""
+    terms = [term.casefold() for term in re.findall(r"[\w*]+", text)]
+    if not terms:
+        raise JqlError(f"The field '{column}' does not support searching for an empty string.")
+
+    def matches(row: Row) -> bool:
+        words = re.findall(r"\w+", str(row[column] or "").casefold())
+        found = all(any(_word_matches(word, term) for word in words) for term in terms)
+        return found != negate
+
+    return matches
+
+
+def _compare_dates(column: str, operator: str, moment: Any) -> Predicate:
+    if operator not in ORDERING:
+        raise JqlError(f"The operator '{operator}' is not supported by the '{column}' field.")
+    if moment is None:
+        return _emptiness(column, operator == "=")
+    compare: Callable[[datetime], bool] = {
+        ">=": lambda held: held >= moment,
+        ">": lambda held: held > moment,
+        "<=": lambda held: held <= moment,
+        "<": lambda held: held < moment,
+        "=": lambda held: held == moment,
+        "!=": lambda held: held != moment,
+    }[operator]
+
+    def matches(row: Row) -> bool:
+        held = row[column]
+        if held is None:
+            return False
+        if isinstance(held, str):  # a due date: the start of that day in the user's zone
+            held = datetime.combine(date.fromisoformat(held), time(), moment.tzinfo)
+        return compare(held)
+
+    return matches
+
+
+def _word_matches(word: str, term: str) -> bool:
+    return word.startswith(term[:-1]) if term.endswith("*") else word == term

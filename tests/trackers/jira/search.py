@@ -25,6 +25,8 @@ UNBOUNDED = (
     "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
 )
 MAX_RESULTS = 100
+# "Accepts max 50 ids" (reconcileIssues, Jira Cloud platform REST API, search/jql).
+MAX_RECONCILE = 50
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -34,6 +36,8 @@ def json_response(body: Any, status: int = 200) -> Response:
 class SearchRoutes:
     store: JiraStore
     cloud: bool
+    # Issues the search routes have answered with, for tests that count what a poll costs.
+    issues_returned: int = 0
 
     def version(self, request: Request) -> str | None:
         raise NotImplementedError
@@ -60,18 +64,38 @@ class SearchRoutes:
             "maxResults": params.get("maxResults"),
             "nextPageToken": params.get("nextPageToken"),
             "startAt": params.get("startAt"),
+            "reconcileIssues": params.getlist("reconcileIssues"),
         }
 
-    def _matching(self, text: str) -> list[Issue]:
-        query = jql.parse(text, self.store.time_zone)
+    def _reconcile(self, values: Any) -> frozenset[int]:
+        """``reconcileIssues``: repeated or comma-separated in a query, an array in a body."""
+        raw = values if isinstance(values, list) else [values] if values is not None else []
+        parts = [part for value in raw for part in str(value).split(",") if part.strip()]
+        try:
+            ids = frozenset(int(part) for part in parts)
+        except ValueError as error:
+            raise ValueError("reconcileIssues must be a list of issue ids.") from error
+        if len(ids) > MAX_RECONCILE:
+            raise ValueError(f"reconcileIssues accepts at most {MAX_RECONCILE} issue ids.")
+        return ids
+
+    def _matching(self, text: str, reconcile: frozenset[int] = frozenset()) -> list[Issue]:
+        query = jql.parse(text, self.store.time_zone, self.store.now())
         found = []
-        for issue in self.store.searchable():
+        for issue in self.store.searchable(reconcile):
             row = {
                 "project": issue.project,
+                "id": issue.id,
                 "labels": issue.labels,
                 "key": issue.key,
                 "issuetype": issue.issue_type,
                 "status": issue.status.name,
+                "statuscategory": issue.status.category,
+                "resolution": issue.resolution,
+                "summary": issue.summary,
+                "assignee": issue.assignee,
+                "assignee_is_current_user": issue.assignee == self.store.api_user,
+                "duedate": issue.duedate,
                 "updated": issue.updated,
                 "created": issue.created,
             }
@@ -92,12 +116,13 @@ class SearchRoutes:
         try:
             if not text.strip() or not jql.parse(text, self.store.time_zone).bounded:
                 raise jql.JqlError(UNBOUNDED)
-            found = self._matching(text)
+            found = self._matching(text, self._reconcile(params.get("reconcileIssues")))
             offset = _decode_token(params.get("nextPageToken"))
             size = _page_size(params.get("maxResults"), 50)
         except (jql.JqlError, ValueError) as error:
             return json_response(error_body(str(error)), 400)
         page = found[offset : offset + size]
+        self.issues_returned += len(page)
         wanted = self.wanted_fields(params.get("fields") or [], set())
         body: dict[str, Any] = {
             "issues": [self.formats().issue(issue, version, wanted) for issue in page],
@@ -121,6 +146,7 @@ class SearchRoutes:
         except (jql.JqlError, ValueError) as error:
             return json_response(error_body(str(error)), 400)
         wanted = self.wanted_fields(params.get("fields") or [], None)
+        self.issues_returned += len(found[start : start + size])
         return json_response(
             {
                 "expand": "schema,names",

@@ -45,6 +45,16 @@ STATUSES = [
     Status("10002", "Done", "done", "31"),
 ]
 RESOLUTIONS = {"Done": "10000", "Won't Do": "10001", "Duplicate": "10002"}
+
+# The fields on each transition's screen, by transition id, as Jira's default workflows have them.
+# "simplified" (the Jira Software simplified workflow of team-managed projects): no transition has a
+# screen; moving into Done sets the resolution "Done" by a post function, and nothing else can set
+# one. "classic" (Jira's default "jira" workflow, company-managed and Data Center): the transition
+# into Done shows the Resolve Issue Screen, which holds the resolution (defaulting to "Done").
+WORKFLOW_SCREENS: dict[str, dict[str, tuple[str, ...]]] = {
+    "simplified": {},
+    "classic": {"31": ("resolution",)},
+}
 ISSUE_TYPES = {"Epic": "10000", "Task": "10001"}
 
 
@@ -100,7 +110,10 @@ class JiraStore:
     project_key: str = "PB"
     project_name: str = "Planbridge"
     time_zone: str = "Europe/Berlin"
-    index_lag_seconds: float = 30.0
+    # Cloud's search index: most changes are searchable within seconds (developer.atlassian.com
+    # "Search after write with search and reconcile"); issues named in reconcileIssues at once.
+    index_lag_seconds: float = 3.0
+    workflow: str = "simplified"
     epic_link_field: str = "customfield_10006"
     users: list[User] = field(default_factory=list)
     # Called with every Change, outside the lock (webhook sending).
@@ -152,6 +165,10 @@ class JiraStore:
 
     def status_named(self, name: str) -> Status:
         return next(status for status in STATUSES if status.name.casefold() == name.casefold())
+
+    def screen_fields(self, status: Status) -> tuple[str, ...]:
+        """The fields on the screen of the transition into ``status`` (empty: no screen)."""
+        return WORKFLOW_SCREENS[self.workflow].get(status.transition_id, ())
 
     def now(self) -> datetime:
         # Jira answers in the user's zone, with milliseconds.
@@ -232,15 +249,18 @@ class JiraStore:
 
     # -- search --------------------------------------------------------------------------------
 
-    def searchable(self) -> list[Issue]:
-        """What the search index shows now: each issue's latest version whose lag has passed."""
+    def searchable(self, reconcile: frozenset[int] = frozenset()) -> list[Issue]:
+        """What the search index shows now: each issue's latest version whose lag has passed, and
+        the current version of every issue named in ``reconcile`` (read-after-write)."""
         now = self.clock.now()
         visible: list[Issue] = []
         with self.lock:
-            for versions in self.index.values():
+            for issue_id, versions in self.index.items():
                 ready = [version for moment, version in versions if moment <= now]
                 if len(ready) > 1:  # older versions can never be shown again
                     del versions[: len(ready) - 1]
+                if issue_id in reconcile and versions:
+                    ready = [versions[-1][1]]
                 if ready and not ready[-1].deleted:
                     visible.append(ready[-1])
         return visible
