@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import create_engine
 
@@ -44,6 +46,68 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+log = logging.getLogger(__name__)
+SQLITE_BUSY_TIMEOUT_SECONDS = 10
+# Statements that start writing: DML and DDL, and SAVEPOINT, which opens a transaction that
+# usually reads before it writes.
+_WRITE_STATEMENTS = frozenset(
+    {"INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER"}
+)
+_HOLDS_WRITE_TURN = "planbridge_holds_sqlite_write_turn"
+
+
+def _starts_writing(statement: str) -> bool:
+    words = statement.lstrip().split(None, 1)
+    return bool(words) and words[0].upper() in _WRITE_STATEMENTS
+
+
+def _install_sqlite_write_turn(engine: Engine) -> None:
+    """Every transaction of this process that writes, a request's or a worker thread's, takes the
+    engine's write turn at its first write and gives it back when it ends.
+
+    SQLite has one writer at a time. Writers that find it busy poll with back-off, and some poll
+    past the busy timeout under a burst ("database is locked"); a transaction that read first and
+    then writes fails at once if another one committed in between (its snapshot is stale, no busy
+    timeout applies). So the process's writers wait for each other here instead, and a
+    transaction opened by a savepoint starts with ``BEGIN IMMEDIATE``: it reads what the previous
+    turn committed. A turn not given within the busy timeout (a writer that waits for another
+    connection of its own thread) is skipped, and SQLite decides as it did without the turn.
+    """
+    turn = threading.Lock()
+
+    def take_turn(
+        connection: Connection,
+        cursor: Any,
+        statement: str,
+        _parameters: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> None:
+        if connection.info.get(_HOLDS_WRITE_TURN) or not _starts_writing(statement):
+            return
+        if not turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_SECONDS):
+            log.warning("waited %d s for the SQLite write turn", SQLITE_BUSY_TIMEOUT_SECONDS)
+            return
+        connection.info[_HOLDS_WRITE_TURN] = True
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None and not dbapi_connection.in_transaction:
+            cursor.execute("BEGIN IMMEDIATE")
+
+    def give_turn_back(connection: Connection) -> None:
+        if connection.info.pop(_HOLDS_WRITE_TURN, False):
+            turn.release()
+
+    def give_turn_back_on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        # A connection invalidated mid-transaction ends it without a rollback event.
+        if record is not None and record.info.pop(_HOLDS_WRITE_TURN, False):
+            turn.release()
+
+    event.listen(engine, "before_cursor_execute", take_turn)
+    event.listen(engine, "commit", give_turn_back)
+    event.listen(engine, "rollback", give_turn_back)
+    event.listen(engine.pool, "checkin", give_turn_back_on_checkin)
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the API and the embedded worker read while the other writes; busy_timeout makes a
@@ -51,7 +115,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
     cursor.close()
 
 
@@ -60,9 +124,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 10},
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
         )
         event.listen(engine, "connect", _configure_sqlite)
+        _install_sqlite_write_turn(engine)
         return engine
     return create_engine(
         url,

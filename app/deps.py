@@ -41,6 +41,8 @@ async def take_sqlite_write_turn(request: Request) -> AsyncIterator[None]:
     SQLite has one writer at a time and makes the others poll with back-off; under a burst of
     concurrent writes some poll past ``busy_timeout`` and fail with "database is locked". Waiting
     here instead is fair and holds no thread (the queue is an asyncio lock). PostgreSQL needs none.
+    At its first write the request also takes the engine's write turn (app/db.py), which the
+    embedded worker's threads take too.
     """
     if request.method in READ_METHODS or get_engine(request).dialect.name != "sqlite":
         yield
