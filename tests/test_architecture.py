@@ -47,6 +47,7 @@ FRAMEWORK_DECORATORS = [
     "@field_serializer",
     "@computed_field",
     "@event.listens_for",
+    "@compiles",  # SQLAlchemy calls a construct's compiler per dialect
 ]
 # Kinds of unused code the check reports; attributes, variables and properties are left out
 # because templates and pydantic read them by name, which no static tool can follow.
