@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.models import ItemStatus
-from app.models.execution import CheckIn, Confidence
+from app.models.execution import (
+    CheckIn,
+    Confidence,
+    GoalHealthState,
+    NotificationDelivery,
+    Subscription,
+)
 from app.services.forecast import Velocity, forecast_finish
-from app.services.health import Health, goal_health, plan_health
+from app.services.health import Health, goal_health, plan_health, publish_health_changes
 from app.settings import Settings
 from tests.execution.factories import (
     at,
@@ -225,3 +231,28 @@ def test_focus_block_capacity_counts_week_by_week_and_undeclared_adds_nothing(
     other = make_goal(session, make_plan(session, workspace.id), unplanned)
     make_item(session, other, unplanned, estimate=8, due=date(2027, 2, 20))
     assert goal_health(session, workspace.id, other.id, SETTINGS, now=NOW).available_hours is None
+
+
+def test_health_change_text_reads_as_sentences(session: Session) -> None:
+    """Each reason is a sentence of its own: no "overdue.;", no "item(s)"."""
+    workspace, owner, goal = setup(session)
+    session.add(
+        Subscription(
+            workspace_id=workspace.id,
+            url="https://example.com/hook",
+            event_types=["goal.health_changed"],
+            secret_encrypted="unused here",
+        )
+    )
+    session.add(GoalHealthState(goal_id=goal.id, workspace_id=workspace.id, health="on_track"))
+    make_item(session, goal, owner, title="Late", estimate=1, due=date(2027, 1, 15))
+    blocked = make_item(session, goal, owner, estimate=1, due=date(2027, 2, 20))
+    set_status(session, blocked, ItemStatus.blocked, at("2027-01-19 09:00"))
+    make_item(session, goal, owner, title="Also late", estimate=1, due=date(2027, 1, 18))
+    session.flush()
+    assert publish_health_changes(session, workspace.id, [goal.id], SETTINGS, now=NOW) == 1
+    (delivery,) = session.exec(select(NotificationDelivery)).all()
+    assert delivery.payload["data"]["from"] == "on_track"
+    text = delivery.payload["text"]
+    assert "2 items are overdue. 1 item is blocked." in text
+    assert ".;" not in text and "(s)" not in text
