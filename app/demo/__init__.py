@@ -1,0 +1,1 @@
+"""``planbridge demo``: a workspace with a quarter already under way, to look around in."""
