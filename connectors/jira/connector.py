@@ -166,16 +166,20 @@ class JiraConnector:
         """
         issue = self._client.issue(ref.external_id, requested_fields(self.config))
         now = remote_item(self.config, issue)
-        labels = (issue.get("fields") or {}).get("labels") or []
+        fields = issue.get("fields") or {}
+        labels = [label for label in fields.get("labels") or [] if label != DROPPED_LABEL]
         if now.status == target:
             return
-        if DROPPED_LABEL in labels and target is not RemoteStatus.dropped:
+        if len(labels) < len(fields.get("labels") or []) and target is not RemoteStatus.dropped:
             # Off before the move, so the issue never reads "dropped" in its new status.
             self._client.edit_issue(ref.external_id, {}, {"labels": [{"remove": DROPPED_LABEL}]})
+            unlabelled = {**issue, "fields": {**fields, "labels": labels}}
+            if remote_item(self.config, unlabelled).status == target:
+                return  # dropped -> done: already in a done status
         transitions = self._client.transitions(ref.external_id)
-        resolution = override_name_for(self.config.resolution_overrides, target)
-        if override_name_for(self.config.status_overrides, target) is not None:
-            resolution = None  # a status of its own says it; the resolution is the workflow's
+        # A status of its own says it (an override); the resolution is then the workflow's.
+        named = override_name_for(self.config.status_overrides, target) is not None
+        resolution = None if named else override_name_for(self.config.resolution_overrides, target)
         transition = None
         if resolution is not None:
             with_screen = [t for t in transitions if screen_offers_resolution(t, resolution)]
@@ -185,13 +189,18 @@ class JiraConnector:
             transition_fields["resolution"] = {"name": resolution}
         else:
             transition = choose_transition(transitions, target, self.config.status_overrides)
+        labelled = target is RemoteStatus.dropped and not transition_fields and not named
+        category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
+        if transition is None and labelled and category == STATUS_CATEGORY[target]:
+            # done -> dropped with no resolution screen to pass through: the label says it.
+            self._client.edit_issue(ref.external_id, {}, {"labels": [{"add": DROPPED_LABEL}]})
+            return
         if transition is None:
             raise Invalid(
                 f"status: no transition from '{now.raw_status}' into category "
                 f"'{STATUS_CATEGORY[target]}' for {ref.key or ref.external_id}"
             )
-        named = override_name_for(self.config.status_overrides, target) is not None
-        if target is RemoteStatus.dropped and not transition_fields and not named:
+        if labelled:
             self._client.edit_issue(ref.external_id, {}, {"labels": [{"add": DROPPED_LABEL}]})
         self._client.transition(ref.external_id, str(transition["id"]), transition_fields)
 

@@ -17,7 +17,7 @@ from typing import Any
 from connectors.base import Invalid, OutOfScope, RemoteHint, RemoteRef
 from connectors.jira.config import JiraConfig
 from connectors.jira.issues import browse_url, remote_item
-from connectors.jira.mapping import item_id_from_labels, status_from_jira
+from connectors.jira.mapping import DROPPED_LABEL, item_id_from_labels, status_from_jira
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
@@ -144,7 +144,12 @@ def _issue_hints(
         category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
         resolution = (fields.get("resolution") or {}).get("name")
         status = status_from_jira(
-            moved_to, category, resolution, config.status_overrides, config.resolution_overrides
+            moved_to,
+            category,
+            resolution,
+            config.status_overrides,
+            config.resolution_overrides,
+            dropped_label=DROPPED_LABEL in (fields.get("labels") or ()),
         )
         item = replace(item, status=status, raw_status=moved_to)
     return [
