@@ -23,10 +23,10 @@ LAG = 10.0
 
 def library(jira: JiraHarness) -> JIRA:
     if jira.cloud:
-        email, token = jira.emulator.credentials
+        email, token = tuple(jira.emulator.credentials)
         return JIRA(
             server=jira.server.url,
-            basic_auth=(email, token),
+            basic_auth=(str(email), str(token)),
             options={"rest_api_version": "3"},
             max_retries=0,
         )
@@ -40,7 +40,7 @@ def keys(jira: JiraHarness, jql: str, **options: Any) -> list[str]:
             found = client.enhanced_search_issues(jql, fields="summary", **options)
         else:
             found = client.search_issues(jql, fields="summary", **options)
-        return sorted(issue.key for issue in found)  # type: ignore[union-attr]
+        return sorted(issue.key for issue in found)
     finally:
         client.close()  # type: ignore[no-untyped-call]
 
