@@ -178,10 +178,14 @@ def attention(
     overdue = col(ActionItem.due_date) < today
     blocked = col(ActionItem.status) == ItemStatus.blocked
     stale = stale_condition(
-        today, col(ActionItem.last_activity_at) < quiet_since(now, settings.stale_after_days)
+        today,
+        col(ActionItem.last_activity_at) < quiet_since(now, settings.stale_after_days),
+        col(Person.weekly_strategic_hours),
     )
     rows = session.execute(
-        select(ActionItem, overdue, blocked, dead, stale, linked, link_url).where(
+        select(ActionItem, overdue, blocked, dead, stale, linked, link_url)
+        .join(Person, col(Person.id) == col(ActionItem.owner_id))
+        .where(
             col(ActionItem.workspace_id) == workspace_id,
             col(ActionItem.goal_id).in_(select(col(Goal.id)).where(col(Goal.plan_id) == plan.id)),
             col(ActionItem.status).in_(list(OPEN_STATUSES)),

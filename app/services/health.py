@@ -135,7 +135,7 @@ def _figures(
     stale = stale_condition(
         today,
         col(ActionItem.last_activity_at) < quiet_before,
-        weekly_hours=col(Person.weekly_strategic_hours),
+        col(Person.weekly_strategic_hours),
     )
     open_figures = (
         select(

@@ -409,7 +409,7 @@ def goal_parts(
     stale_now = stale_condition(
         today,
         or_(col(ActionItem.last_event_at).is_(None), col(ActionItem.last_event_at) < quiet_before),
-        weekly_hours=col(Person.weekly_strategic_hours),
+        col(Person.weekly_strategic_hours),
     )
     untouched_since = _untouched_since(cut)
     due_soon = and_(

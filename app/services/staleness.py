@@ -30,14 +30,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select
+from sqlalchemy import and_, literal, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Float
 from sqlmodel import col
 
-from app.models import ActionItem, ItemStatus, Person
+from app.models import ActionItem, ItemStatus
 
 DAYS_PER_WEEK = 7
 
@@ -91,33 +91,12 @@ def _days_between_postgresql(element: _DaysBetween, compiler: SQLCompiler, **kw:
     return f"({compiler.process(last, **kw)} - CAST({compiler.process(first, **kw)} AS DATE))"
 
 
-def owner_weekly_hours() -> Any:
-    """Correlated on ``action_item``: the owner's declared weekly strategic hours (or NULL)."""
-    return (
-        select(col(Person.weekly_strategic_hours))
-        .where(col(Person.id) == col(ActionItem.owner_id))
-        .correlate(ActionItem)
-        .scalar_subquery()
-    )
-
-
-def stale_condition(
-    today: date,
-    quiet: Any,
-    *,
-    status: Any = None,
-    due_date: Any = None,
-    estimate_hours: Any = None,
-    weekly_hours: Any = None,
-) -> Any:
-    """``is_stale`` as a SQL condition on ``action_item``. ``quiet`` is the condition "no
-    activity in the stale period"; the other columns default to the item's own (current) ones
-    and the owner's declared hours (``weekly_hours``: a column or an expression)."""
-    status = col(ActionItem.status) if status is None else status
-    due_date = col(ActionItem.due_date) if due_date is None else due_date
-    estimate_hours = col(ActionItem.estimate_hours) if estimate_hours is None else estimate_hours
-    weekly_hours = owner_weekly_hours() if weekly_hours is None else weekly_hours
-    start_date = col(ActionItem.start_date)
+def stale_condition(today: date, quiet: Any, weekly_hours: Any) -> Any:
+    """``is_stale`` as a SQL condition on ``action_item`` (its current status, start, due date and
+    estimate). ``quiet`` is the condition "no activity in the stale period", ``weekly_hours`` the
+    owner's declared hours (``person.weekly_strategic_hours`` of a join)."""
+    status, due_date = col(ActionItem.status), col(ActionItem.due_date)
+    estimate_hours, start_date = col(ActionItem.estimate_hours), col(ActionItem.start_date)
     days_left = _DaysBetween(literal(today), due_date) + 1
     late_without_start = and_(
         weekly_hours.is_not(None), days_left * weekly_hours < estimate_hours * DAYS_PER_WEEK
