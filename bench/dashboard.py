@@ -8,7 +8,9 @@ through the ASGI app and prints the median and p95 per page.
     python -m bench.dashboard --backend postgres   # PLANBRIDGE_BENCH_POSTGRES_URL or local server
 
 The generator dates its history in 2027, after today's date: every item then counts as changed in
-the last seven days, the most expensive case for the "change this week" figures.
+the last seven days, the most expensive case for the "change this week" figures. The weekly review
+page reviews the generator's "now" week as of that instant (a week that has not begun by the wall
+clock has no review): the review service's clock is set to it.
 
 Aim: every page p95 under 500 ms at this size on the 2-core container.
 """
@@ -31,6 +33,7 @@ from app.dashboard.auth import SESSION_COOKIE, open_session
 from app.db import make_engine
 from app.main import create_app
 from app.models import Goal, Plan, Scope
+from app.services import reviews
 from app.services.tokens import issue_token
 from app.settings import Settings
 from bench.rollups import NOW, p95, postgres_database, seed, timed
@@ -53,6 +56,7 @@ def signed_in_client(settings: Settings, url: str, plan_id: uuid.UUID) -> TestCl
 
 
 def measure(client: TestClient, plan_id: uuid.UUID, goal_id: uuid.UUID, runs: int) -> None:
+    reviews.utcnow = lambda: NOW  # the review of NOW's week, as of NOW (module docstring)
     week = NOW.date().isocalendar()
     pages = {
         "plans (/)": "/",
