@@ -27,7 +27,7 @@ def test_error_responses_are_declared_as_problem_documents(client: TestClient) -
         or path == "/api/v1/items/{item_id}/events"
         for operation in operations.values()
     ]
-    assert len(api_operations) == 24
+    assert len(api_operations) == 25  # with POST /plans/import (plan documents)
     for operation in api_operations:
         responses = operation["responses"]
         assert "401" in responses and "422" in responses, operation["operationId"]

@@ -140,9 +140,6 @@ class _Reader:
             entry[name] = token.value
             self.places.record((*path, name), Place(line=line, column=token.column))
 
-    def close_description(self) -> None:
-        self._description = None
-
     def plan_heading(self, text: str, line: int) -> None:
         if self.plan is not None:
             self.error(line, 1, "second_plan", "A document holds one plan: one '# ' heading.")
