@@ -7,6 +7,7 @@ directly because its lists cannot send ``If-None-Match``.
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import json
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ class Page:
     rows: list[dict[str, Any]]
     etag: str | None
     next_url: str | None
+    # GitHub's clock (the ``date`` header) when it answered, if it said.
+    server_time: datetime | None = None
 
 
 def next_link(link_header: str | None) -> str | None:
@@ -55,6 +58,14 @@ def next_link(link_header: str | None) -> str | None:
         if relation.strip() == LINK_NEXT:
             return target.strip().removeprefix("<").removesuffix(">")
     return None
+
+
+def server_time(headers: dict[str, str]) -> datetime | None:
+    """The ``date`` header of a (lower-cased) answer as an aware datetime, if it parses."""
+    try:
+        return email.utils.parsedate_to_datetime(headers["date"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def error_message(data: Any) -> str:
@@ -244,12 +255,18 @@ class GitHubClient:
             )
             lowered = lower_keys(response_headers)
             if status == 304:
-                return Page(304, [], etag, None)
+                return Page(304, [], etag, None, server_time(lowered))
             data = json.loads(body) if body else None
             if status >= 400:
                 raise self.github.requester.createException(status, response_headers, data or {})
             rows = data if isinstance(data, list) else []
-            return Page(status, rows, lowered.get("etag"), next_link(lowered.get("link")))
+            return Page(
+                status,
+                rows,
+                lowered.get("etag"),
+                next_link(lowered.get("link")),
+                server_time(lowered),
+            )
 
     def request(self, verb: str, url: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         _, data = self.github.requester.requestJsonAndCheck(verb, url, input=payload)

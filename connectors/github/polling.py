@@ -5,7 +5,8 @@ keeps the ``since`` it asks with, the ETag of the last full answer (an unchanged
 answers 304, which costs no rate limit), and a digest per issue it has already reported, so the
 issues re-listed at the boundary second or inside the lookback window are not reported twice.
 While the answer stays small, ``since`` is left where it is so the request, and its ETag, stay the
-same; once it grows, ``since`` moves to the newest change minus the lookback.
+same; once it grows, ``since`` moves to the newest change minus the lookback, and once GitHub's
+clock (its ``date`` header) is past that lookback, to the second after the newest change.
 Pages after the first are asked for by moving ``since`` to the last timestamp of the page (keyset,
 immune to issues jumping to the end of the list while it is read); only a page whose issues all
 share one second follows the ``link`` header's next URL instead.
@@ -25,6 +26,8 @@ from connectors.github.mapping import format_time, parse_time
 # GitHub's timestamps are whole seconds; a keyset restart overlaps one second in case ``since``
 # turns out to be exclusive at that resolution.
 KEYSET_OVERLAP = timedelta(seconds=1)
+# Once settled, the poll asks from the second after the newest change it has read.
+SETTLED_STEP = timedelta(seconds=1)
 
 
 @dataclass
@@ -105,7 +108,18 @@ class PollCursor:
             self.etag = page.etag
         else:
             newest = max((at for at, _ in self.seen.values()), default=self.since)
-            self.since = newest - self.lookback if newest is not None else None
             self.etag = None
+            if newest is None:
+                self.since = None
+            elif page.server_time is not None and page.server_time - self.lookback > newest:
+                # Settled: GitHub's clock is past the lookback, so every issue updated up to
+                # ``newest`` has been read. Without this, a burst larger than half a page inside
+                # the newest lookback window was downloaded again by every quiet poll. ``since`` is
+                # inclusive, so the next second on is asked for at once (an empty answer, whose
+                # ETag makes the next quiet poll one 304).
+                self.since = newest + SETTLED_STEP
+                self.more = True
+            else:
+                self.since = newest - self.lookback
         if self.since is not None:
             self.seen = {n: entry for n, entry in self.seen.items() if entry[0] >= self.since}

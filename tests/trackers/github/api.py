@@ -8,6 +8,7 @@ https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import json
 import math
@@ -149,6 +150,8 @@ class GitHubApi:
         if token is not None:
             self.count(request, token, status)
         headers = {**self.rate_headers(token), **headers}
+        # The emulator's own clock: uvicorn's Date header is switched off (harness.py).
+        headers["date"] = email.utils.format_datetime(emulator.clock.now(), usegmt=True)
         headers["x-github-request-id"] = uuid.uuid4().hex[:20].upper()
         headers["x-github-api-version-selected"] = "2022-11-28"
         self.log(request, status)

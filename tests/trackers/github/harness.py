@@ -24,7 +24,7 @@ class GitHubHarness:
     def __init__(self, api_prefix: str = "", webhook_url: str | None = None) -> None:
         self.emulator = GitHubEmulator(tokens=[TOKEN], api_prefix=api_prefix)
         self.emulator.webhooks.url = webhook_url
-        self.server = LoopbackServer(GitHubApi(self.emulator).app)
+        self.server = LoopbackServer(GitHubApi(self.emulator).app, date_header=False)
         self.emulator.set_root(self.server.url)
         self.base_url = self.server.url + api_prefix
         self.server.start()
