@@ -17,7 +17,7 @@ import pytest
 import requests
 from jsonschema import Draft7Validator
 
-from tests.trackers.jira.harness import JiraCloudHarness
+from tests.trackers.jira.harness import JiraCloudHarness, JiraDataCenterHarness
 
 SPEC_FILE = Path(__file__).parents[2] / "trackers" / "jira" / "openapi" / "platform-v3-excerpt.json"
 
@@ -209,3 +209,35 @@ def test_the_schemas_refuse_a_wrong_shape() -> None:
     ]
     transitions = route("/issue/{issueIdOrKey}/transitions", "get", "200")
     assert problems({"transitions": [{"fields": {"resolution": {"name": "Done"}}}]}, transitions)
+
+
+def test_data_center_answers_fit_the_same_schemas() -> None:
+    """Data Center publishes no OpenAPI description here; its v2 answers share these shapes
+    (classic search: SearchResults), with usernames where Cloud has account ids."""
+    jira = JiraDataCenterHarness()
+    try:
+        auth = {"Authorization": f"Bearer {jira.emulator.credentials}"}
+        base = f"{jira.server.url}/rest/api/2"
+        created = requests.post(
+            f"{base}/issue",
+            json={
+                "fields": {
+                    "project": {"key": "PB"},
+                    "issuetype": {"name": "Task"},
+                    "summary": "Check the shapes",
+                    "assignee": {"name": "alice"},
+                }
+            },
+            headers=auth,
+            timeout=5,
+        )
+        assert problems(created.json(), route("/issue", "post", "201")) == []
+        found = requests.get(
+            f"{base}/search", params={"jql": "project = PB"}, headers=auth, timeout=5
+        ).json()
+        assert problems(found, route("/search", "get", "200")) == []
+        assert [check_issue(issue) for issue in found["issues"]] == [[]]
+        myself = requests.get(f"{base}/myself", headers=auth, timeout=5).json()
+        assert problems(myself, route("/myself", "get", "200")) == []
+    finally:
+        jira.close()
