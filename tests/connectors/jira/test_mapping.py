@@ -17,6 +17,7 @@ from connectors.jira.mapping import (
     item_id_from_labels,
     jql_datetime,
     parse_jira_datetime,
+    screen_offers_resolution,
     status_from_jira,
 )
 
@@ -49,6 +50,26 @@ def test_resolution_override_turns_done_into_dropped() -> None:
         RemoteStatus.dropped
     )
     assert status_from_jira("Done", "done", "Done", NO_OVERRIDES, resolutions) is RemoteStatus.done
+
+
+def test_dropped_label_means_dropped_only_in_the_done_category() -> None:
+    def read(category: str) -> RemoteStatus:
+        return status_from_jira(
+            "Status", category, None, NO_OVERRIDES, NO_OVERRIDES, dropped_label=True
+        )
+
+    assert read("done") is RemoteStatus.dropped
+    assert read("indeterminate") is RemoteStatus.in_progress
+
+
+def test_resolution_goes_only_to_a_screen_that_holds_it_with_that_value() -> None:
+    allowed = [{"name": "Done"}, {"name": "Won't Do"}]
+    with_screen = {"id": "31", "fields": {"resolution": {"allowedValues": allowed}}}
+    assert screen_offers_resolution(with_screen, "won't do")
+    assert not screen_offers_resolution(with_screen, "Duplicate")
+    assert screen_offers_resolution({"fields": {"resolution": {"name": "Resolution"}}}, "Any")
+    assert not screen_offers_resolution({"id": "31", "hasScreen": False, "fields": {}}, "Done")
+    assert not screen_offers_resolution({"id": "31"}, "Done")  # asked without the expand
 
 
 def _transition(transition_id: str, name: str, category: str) -> dict[str, object]:
