@@ -18,6 +18,15 @@ def github_time(moment: datetime | None) -> str | None:
 
 
 @dataclass
+class Comment:
+    id: int
+    body: str
+    user: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
 class Issue:
     id: int
     number: int
@@ -33,6 +42,7 @@ class Issue:
     milestone: int | None = None
     closed_at: datetime | None = None
     is_pull_request: bool = False
+    comments: list[Comment] = field(default_factory=list)
 
 
 @dataclass
@@ -64,10 +74,14 @@ class Repository:
     name: str
     created_at: datetime
     has_issues: bool = True
+    # An archived repository is read-only: every write answers 403.
+    archived: bool = False
     issues: dict[int, Issue] = field(default_factory=dict)
     milestones: dict[int, Milestone] = field(default_factory=dict)
     labels: dict[str, Label] = field(default_factory=dict)
     deleted_numbers: set[int] = field(default_factory=set)
+    # Issues moved to another repository: number here -> (repository id, number there).
+    transferred: dict[int, tuple[int, int]] = field(default_factory=dict)
     # Issues and pull requests share one number sequence, as on GitHub.
     last_number: int = 0
     hooks: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -112,40 +126,139 @@ class Formats:
         return f"{self.api_root}/repos/{repo.full_name}"
 
     def repository(self, repo: Repository) -> dict[str, Any]:
+        """The full repository, every field GitHub's description requires (``full-repository``)."""
         api = self.repo_url(repo)
+        web = f"{self.web_root}/{repo.full_name}"
+        host = self.web_root.split("://", 1)[-1]
         created = github_time(repo.created_at)
-        return {
+        open_issues = sum(
+            1
+            for issue in repo.issues.values()
+            if issue.state == "open" and not issue.is_pull_request
+        )
+        templated = {
+            "archive_url": "{archive_format}{/ref}",
+            "assignees_url": "{/user}",
+            "blobs_url": "/git/blobs{/sha}",
+            "branches_url": "/branches{/branch}",
+            "collaborators_url": "/collaborators{/collaborator}",
+            "comments_url": "/comments{/number}",
+            "commits_url": "/commits{/sha}",
+            "compare_url": "/compare/{base}...{head}",
+            "contents_url": "/contents/{+path}",
+            "git_commits_url": "/git/commits{/sha}",
+            "git_refs_url": "/git/refs{/sha}",
+            "git_tags_url": "/git/tags{/sha}",
+            "issue_comment_url": "/issues/comments{/number}",
+            "issue_events_url": "/issues/events{/number}",
+            "issues_url": "/issues{/number}",
+            "keys_url": "/keys{/key_id}",
+            "labels_url": "/labels{/name}",
+            "milestones_url": "/milestones{/number}",
+            "notifications_url": "/notifications{?since,all,participating}",
+            "pulls_url": "/pulls{/number}",
+            "releases_url": "/releases{/id}",
+            "statuses_url": "/statuses/{sha}",
+            "trees_url": "/git/trees{/sha}",
+        }
+        plain = [
+            "contributors",
+            "deployments",
+            "downloads",
+            "events",
+            "forks",
+            "hooks",
+            "languages",
+            "merges",
+            "stargazers",
+            "subscribers",
+            "subscription",
+            "tags",
+            "teams",
+        ]
+        rendered: dict[str, Any] = {
             "id": repo.id,
             "node_id": f"R_kgDO{repo.id}",
             "name": repo.name,
             "full_name": repo.full_name,
             "private": True,
             "owner": self.user(repo.owner),
-            "html_url": f"{self.web_root}/{repo.full_name}",
+            "html_url": web,
             "description": None,
             "fork": False,
             "url": api,
-            "hooks_url": f"{api}/hooks",
-            "issue_events_url": f"{api}/issues/events{{/number}}",
-            "events_url": f"{api}/events",
-            "assignees_url": f"{api}/assignees{{/user}}",
-            "labels_url": f"{api}/labels{{/name}}",
-            "issues_url": f"{api}/issues{{/number}}",
-            "pulls_url": f"{api}/pulls{{/number}}",
-            "milestones_url": f"{api}/milestones{{/number}}",
-            "created_at": created,
-            "updated_at": created,
-            "pushed_at": created,
-            "has_issues": repo.has_issues,
-            "open_issues_count": sum(1 for issue in repo.issues.values() if issue.state == "open"),
-            "default_branch": "main",
-            "permissions": {
-                "admin": False,
-                "maintain": False,
-                "push": True,
-                "triage": True,
-                "pull": True,
-            },
+        }
+        for name, suffix in templated.items():
+            if name == "archive_url":
+                rendered[name] = f"{api}/{suffix}"
+            elif name == "assignees_url":
+                rendered[name] = f"{api}/assignees{suffix}"
+            else:
+                rendered[name] = f"{api}{suffix}"
+        for name in plain:
+            rendered[f"{name}_url"] = f"{api}/{name}"
+        rendered.update(
+            {
+                "git_url": f"git://{host}/{repo.full_name}.git",
+                "ssh_url": f"git@{host.split(':')[0]}:{repo.full_name}.git",
+                "clone_url": f"{web}.git",
+                "svn_url": web,
+                "mirror_url": None,
+                "homepage": None,
+                "language": None,
+                "forks_count": 0,
+                "forks": 0,
+                "stargazers_count": 0,
+                "watchers_count": 0,
+                "watchers": 0,
+                "subscribers_count": 1,
+                "network_count": 0,
+                "size": 0,
+                "default_branch": "main",
+                "open_issues_count": open_issues,
+                "open_issues": open_issues,
+                "is_template": False,
+                "topics": [],
+                "has_issues": repo.has_issues,
+                "has_projects": True,
+                "has_wiki": False,
+                "has_pages": False,
+                "has_downloads": True,
+                "has_discussions": False,
+                "archived": repo.archived,
+                "disabled": False,
+                "visibility": "private",
+                "license": None,
+                "allow_forking": False,
+                "web_commit_signoff_required": False,
+                "pushed_at": created,
+                "created_at": created,
+                "updated_at": created,
+                "permissions": {
+                    "admin": False,
+                    "maintain": False,
+                    "push": True,
+                    "triage": True,
+                    "pull": True,
+                },
+            }
+        )
+        return rendered
+
+    def comment(self, repo: Repository, issue: Issue, comment: Comment) -> dict[str, Any]:
+        api = self.repo_url(repo)
+        return {
+            "id": comment.id,
+            "node_id": f"IC_kwDO{comment.id}",
+            "url": f"{api}/issues/comments/{comment.id}",
+            "html_url": f"{self.web_root}/{repo.full_name}/issues/{issue.number}"
+            f"#issuecomment-{comment.id}",
+            "issue_url": f"{api}/issues/{issue.number}",
+            "body": comment.body,
+            "user": self.user(comment.user),
+            "created_at": github_time(comment.created_at),
+            "updated_at": github_time(comment.updated_at),
+            "author_association": "MEMBER",
         }
 
     def label(self, repo: Repository, label: Label) -> dict[str, Any]:
@@ -205,7 +318,7 @@ class Formats:
             "assignee": assignees[0] if assignees else None,
             "assignees": assignees,
             "milestone": self.milestone(repo, milestone) if milestone is not None else None,
-            "comments": 0,
+            "comments": len(issue.comments),
             "created_at": github_time(issue.created_at),
             "updated_at": github_time(issue.updated_at),
             "closed_at": github_time(issue.closed_at),
@@ -227,8 +340,9 @@ class Formats:
 
     def hook(self, repo: Repository, hook_id: int, hook: dict[str, Any]) -> dict[str, Any]:
         api = f"{self.repo_url(repo)}/hooks/{hook_id}"
-        config = {key: value for key, value in hook["config"].items() if key != "secret"}
-        if "secret" in hook["config"]:
+        given = hook.get("config") or {}
+        config = {key: value for key, value in given.items() if key != "secret"}
+        if "secret" in given:
             config["secret"] = "********"  # GitHub never echoes the secret
         return {
             "type": "Repository",
@@ -241,6 +355,9 @@ class Formats:
             "test_url": f"{api}/test",
             "ping_url": f"{api}/pings",
             "deliveries_url": f"{api}/deliveries",
+            "created_at": hook["created_at"],
+            "updated_at": hook["created_at"],
+            "last_response": {"code": None, "status": "unused", "message": None},
         }
 
 
