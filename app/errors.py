@@ -114,6 +114,14 @@ _DESCRIPTIONS = {
     409: "The change conflicts with other objects",
     413: "The request body is over the size limit",
     422: "A field is missing, of the wrong type, or breaks a rule (its path is in errors[].loc)",
+    429: "Too many failed authentication attempts from this address; retry after Retry-After",
+    503: "The database is busy or unreachable; nothing was changed; retry after Retry-After",
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 
 
@@ -124,11 +132,31 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def _document_answers_of_every_route(
+    operation: dict[str, Any], problem_ref: dict[str, str]
+) -> None:
+    responses = operation.setdefault("responses", {})
+    extra = {503: True, 429: "401" in responses, 413: "requestBody" in operation}
+    for code, applies in extra.items():
+        if not applies or str(code) in responses:
+            continue
+        response: dict[str, Any] = {
+            "description": _DESCRIPTIONS[code],
+            "content": {PROBLEM_JSON: {"schema": problem_ref}},
+        }
+        if code in (429, 503):
+            response["headers"] = _RETRY_AFTER
+        responses[str(code)] = response
+
+
 def install_problem_openapi(app: FastAPI) -> None:
     """Declare error responses as ``application/problem+json``, the type they are sent as.
 
     Also for routes that declare no 422 themselves: FastAPI then documents its own validation
-    body (``HTTPValidationError``), but the handler below always answers a Problem.
+    body (``HTTPValidationError``), but the handler below always answers a Problem. And, in this
+    one place, the answers any route can give whatever it does: 503 (the database is busy or
+    unreachable), 429 on routes that check a token (the failed-authentication throttle) and 413
+    on routes that take a body (the body size limit).
     """
     original = app.openapi
     problem_ref = {"$ref": "#/components/schemas/Problem"}
@@ -144,6 +172,7 @@ def install_problem_openapi(app: FastAPI) -> None:
             components["Problem"] = generated
         for path in schema.get("paths", {}).values():
             for operation in path.values():
+                _document_answers_of_every_route(operation, problem_ref)
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
                     if status[:1] not in ("4", "5") or "application/json" not in content:

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Failed token checks per client address a minute before further failures answer 429
+    # (app/security/throttle.py); a conformance run that sends bad tokens on purpose raises it.
+    auth_failures_per_minute: int = Field(default=10, ge=1)
     strict_capacity: bool = False
     stale_after_days: int = Field(default=7, ge=1)
     allow_private_trackers: bool = False

@@ -129,7 +129,11 @@ async def accept_delivery(
     raise ConnectionChanging("The connection is being changed; retry the delivery.")
 
 
-@router.head("/{connection_id}", responses=problem_responses(404, 422))
+@router.head(
+    "/{connection_id}",
+    response_class=Response,  # no body, so no content type: a 200 with nothing in it
+    responses={200: {"description": "The connection exists"}, **problem_responses(404, 422)},
+)
 def webhook_handshake(connection_id: uuid.UUID, request: Request) -> Response:
     """Trello checks a callback URL with HEAD before it creates the webhook."""
     cache = _verifiers(request.app.state)

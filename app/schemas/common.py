@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 
 def _without_nul(value: str) -> str:
@@ -29,7 +29,8 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"),
     AfterValidator(_without_nul),
 ]
-Hours = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+# Strict: a boolean is not a number (pydantic would read false as 0); an integer still is.
+Hours = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
 
 
 def left_unchanged() -> Any:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, StringConstraints
+from pydantic import AliasChoices, Field, Strict, StringConstraints
 
 from app.models.sync import ConnectionState
 from app.schemas.common import Name, NoNul, Page, PublicModel, TrackerScope, WriteModel
@@ -14,7 +14,7 @@ from app.schemas.common import Name, NoNul, Page, PublicModel, TrackerScope, Wri
 Kind = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), NoNul]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=4000), NoNul]
-PollInterval = Annotated[int, Field(ge=30, le=86_400)]
+PollInterval = Annotated[int, Strict(), Field(ge=30, le=86_400)]
 
 
 class ConnectionCreate(WriteModel):
@@ -74,7 +74,8 @@ class WebhookSecretRotated(WriteModel):
 
 
 class WebhookSecretRotate(WriteModel):
-    grace_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 24.0
+    # Strict: {"grace_hours": false} must not rotate with no grace at all.
+    grace_hours: Annotated[float, Strict(), Field(ge=0, le=24 * 30)] = 24.0
 
 
 class WebhookRegister(WriteModel):

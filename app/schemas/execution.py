@@ -3,12 +3,22 @@ subscriptions."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, time
-from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    Strict,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from app.models.execution import Confidence, DeliveryState
 from app.schemas.common import NoNul, PublicModel, WriteModel
@@ -24,11 +34,33 @@ def _iso_week(value: str) -> str:
         raise ValueError(getattr(error, "detail", str(error))) from error
 
 
+TIME_ZONES = sorted(available_timezones())
+# Weeks 01-52 of years 0001-9998; week 53 (in the years that have one) is accepted too, but a
+# pattern cannot tell those years, so the schema leaves it out rather than promise it everywhere.
+ISO_WEEK_PATTERN = (
+    r"^(0[0-9]{2}[1-9]|0[0-9][1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])"
+    r"-W(0[1-9]|[1-4][0-9]|5[0-2])$"
+)
+# A wall-clock time in the block's time zone: no offset (RFC 3339's format "time" requires one).
+CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+CLOCK_TIME_SCHEMA = WithJsonSchema(
+    {"type": "string", "pattern": CLOCK_TIME_PATTERN, "examples": ["09:00", "17:30:00"]}
+)
+
+
 def _time_zone(value: str) -> str:
     try:
+        if value not in TIME_ZONES:
+            raise ValueError(value)
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise ValueError(f"'{value}' is not an IANA time zone like Europe/Berlin") from error
+    return value
+
+
+def _clock_time(value: Any) -> Any:
+    if not isinstance(value, str) or re.fullmatch(CLOCK_TIME_PATTERN, value) is None:
+        raise ValueError("must be a time of day like 09:00 or 17:30:00, without an offset")
     return value
 
 
@@ -40,7 +72,16 @@ def _event_types(values: list[str]) -> list[str]:
     return sorted(set(values))
 
 
-IsoWeekText = Annotated[str, AfterValidator(_iso_week)]
+IsoWeekText = Annotated[
+    str,
+    AfterValidator(_iso_week),
+    WithJsonSchema({"type": "string", "pattern": ISO_WEEK_PATTERN, "examples": ["2027-W03"]}),
+]
+ClockTime = Annotated[time, BeforeValidator(_clock_time), CLOCK_TIME_SCHEMA]
+PublicClockTime = Annotated[time, CLOCK_TIME_SCHEMA]
+TimeZone = Annotated[
+    str, AfterValidator(_time_zone), WithJsonSchema({"type": "string", "enum": TIME_ZONES})
+]
 Text = Annotated[str, StringConstraints(max_length=5000), NoNul]
 
 
@@ -60,7 +101,7 @@ class CheckInCreate(WriteModel):
     confidence: Confidence = Field(description=CONFIDENCE_DESCRIPTION)
     note: Text = ""
     blockers: Text = ""
-    needs_help: bool = False
+    needs_help: StrictBool = False
 
 
 class CheckInPublic(PublicModel):
@@ -78,10 +119,10 @@ class CheckInPublic(PublicModel):
 
 
 class FocusBlockCreate(WriteModel):
-    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
-    start: time
-    end: time
-    timezone: Annotated[str, AfterValidator(_time_zone)]
+    weekday: Annotated[int, Strict()] = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
+    start: ClockTime
+    end: ClockTime
+    timezone: TimeZone
 
     @model_validator(mode="after")
     def _end_after_start(self) -> FocusBlockCreate:
@@ -94,8 +135,8 @@ class FocusBlockPublic(PublicModel):
     id: uuid.UUID
     person_id: uuid.UUID
     weekday: int
-    start: time
-    end: time
+    start: PublicClockTime
+    end: PublicClockTime
     timezone: str
 
 
@@ -131,14 +172,16 @@ class SubscriptionCreate(WriteModel):
     ]
     secret: Secret | None = Field(default=None, description=SECRET_DESCRIPTION)
     event_types: Annotated[list[str], AfterValidator(_event_types)] = Field(
-        default_factory=lambda: list(EVENT_TYPES), min_length=1
+        default_factory=lambda: list(EVENT_TYPES),
+        min_length=1,
+        json_schema_extra={"items": {"type": "string", "enum": list(EVENT_TYPES)}},
     )
     description: Annotated[str, StringConstraints(max_length=200), NoNul] = ""
 
 
 class SecretRotation(WriteModel):
     secret: Secret | None = Field(default=None, description=SECRET_DESCRIPTION)
-    grace_seconds: int = Field(default=86_400, ge=0, le=30 * 86_400)
+    grace_seconds: Annotated[int, Strict()] = Field(default=86_400, ge=0, le=30 * 86_400)
 
 
 class SubscriptionPublic(PublicModel):

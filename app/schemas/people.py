@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, Strict, StringConstraints
 
 from app.schemas.common import Email, Name, NoNul, Page, PublicModel, WriteModel, left_unchanged
 
@@ -19,11 +19,13 @@ Identities = Annotated[
     dict[IdentityKind, IdentityValue],
     Field(
         max_length=32,
+        # Only the kinds' pattern: a key that does not match is refused, so the schema says so.
+        json_schema_extra={"additionalProperties": False},
         description='One account per tracker kind, e.g. {"jira": "<accountId>", '
         '"jira_dc": "<username>", "github": "<login>", "trello": "<member id>"}',
     ),
 ]
-WeeklyHours = Annotated[float, Field(ge=0, le=168, allow_inf_nan=False)]
+WeeklyHours = Annotated[float, Strict(), Field(ge=0, le=168, allow_inf_nan=False)]
 
 
 class PersonCreate(WriteModel):

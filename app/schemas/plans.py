@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from app.schemas.common import Name, Page, PublicModel, TrackerScope, WriteModel, left_unchanged
 
@@ -19,7 +19,7 @@ class PlanCreate(WriteModel):
         description="Where items go when neither the item nor its goal names a connection",
     )
     default_scope: TrackerScope | None = None
-    post_reviews_to_trackers: bool = Field(
+    post_reviews_to_trackers: StrictBool = Field(
         default=False,
         description="Post each week's review as a comment on every goal's tracker mirror",
     )
@@ -31,7 +31,7 @@ class PlanUpdate(WriteModel):
     end_date: date = left_unchanged()
     default_connection_id: uuid.UUID | None = None
     default_scope: TrackerScope | None = None
-    post_reviews_to_trackers: bool = left_unchanged()
+    post_reviews_to_trackers: StrictBool = left_unchanged()
 
 
 class PlanPublic(PublicModel):

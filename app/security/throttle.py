@@ -196,7 +196,9 @@ def throttle_for(request: Request) -> AuthThrottle:
                 if engine.dialect.name == "postgresql"
                 else None
             )
-            throttle = AuthThrottle(shared=shared)
+            throttle = AuthThrottle(
+                max_failures=state.settings.auth_failures_per_minute, shared=shared
+            )
             state.auth_throttle = throttle
     return throttle
 
