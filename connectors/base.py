@@ -64,6 +64,21 @@ class OutOfScope(ConnectorError):
     project or board, as one organization webhook or one shared secret sends): never applied."""
 
 
+class TargetReadOnly(AuthFailed):
+    """The target takes no writes at all (an archived GitHub repository): the connection is
+    paused like an auth failure, with a reason saying what to change."""
+
+
+class ObjectMoved(ConnectorError):
+    """The object now lives in another scope of the tracker (a GitHub issue transferred to
+    another repository); ``scope`` and ``ref`` name it there."""
+
+    def __init__(self, message: str, scope: str, ref: RemoteRef) -> None:
+        super().__init__(message)
+        self.scope = scope
+        self.ref = ref
+
+
 # ---------------------------------------------------------------------------------------------
 # Data
 

@@ -48,7 +48,13 @@ class AddressRefused(OutboundRefused):
 
 
 class RedirectRefused(OutboundRefused):
-    """The server answered with a redirect; it is not followed."""
+    """The server answered with a redirect; it is not followed. ``location`` is where it
+    pointed (absolute), for callers that handle a tracker's documented redirect themselves."""
+
+    def __init__(self, message: str, status: int = 0, location: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.location = location
 
 
 def resolve_checked(policy: AddressPolicy, host: str, port: int) -> list[str]:
@@ -107,9 +113,12 @@ def _without_query(url: str) -> str:
 
 
 def _redirect_refused(url: str, status: int, location: str) -> RedirectRefused:
+    target = urljoin(url, location)
     return RedirectRefused(
-        f"{_without_query(url)} answered {status} to {_without_query(urljoin(url, location))}; "
-        "planbridge does not follow redirects (is this the API address?)"
+        f"{_without_query(url)} answered {status} to {_without_query(target)}; "
+        "planbridge does not follow redirects (is this the API address?)",
+        status,
+        target,
     )
 
 

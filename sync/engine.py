@@ -28,7 +28,7 @@ from app.observability.logging import bind_log_context
 from app.observability.metrics import record_error, record_pull, record_push
 from app.services.notifications import deliver_due_notifications
 from app.services.reviews import enqueue_ready_reviews
-from connectors.base import AuthFailed, ConnectorError, RateLimited
+from connectors.base import AuthFailed, ConnectorError, RateLimited, TargetReadOnly
 from sync.context import EngineContext
 from sync.deliveries import DELIVERY_BATCH, process_claimed_deliveries
 from sync.goal_mirrors import refresh_goal_mirrors
@@ -129,6 +129,13 @@ class SyncEngine:
                 connection.backoff_until = now + rate_limit_backoff(error.retry_after)
                 connection.rate_limit_remaining = 0
                 log.info("connection %s rate limited for %.1f s", connection_id, error.retry_after)
+            elif isinstance(error, TargetReadOnly):
+                connection.state = ConnectionState.paused
+                connection.paused_reason = (
+                    f"The tracker takes no writes: {error}. Then POST "
+                    f"/api/v1/connections/{connection_id}/resume."
+                )
+                log.warning("connection %s paused: %s", connection_id, error)
             elif isinstance(error, AuthFailed):
                 connection.state = ConnectionState.paused
                 connection.paused_reason = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,15 +29,20 @@ from connectors.base import (
     ConnectorError,
     Invalid,
     NotFound,
+    ObjectMoved,
     RateLimited,
     RateLimitState,
+    RemoteRef,
+    TargetReadOnly,
     Transient,
 )
 from connectors.github.config import GitHubConfig
 from connectors.github.mapping import lower_keys, rate_limit_wait
-from connectors.outbound import describe_answer, guard_session, json_shape
+from connectors.outbound import RedirectRefused, describe_answer, guard_session, json_shape
 
 LINK_NEXT = 'rel="next"'
+# Where GitHub's 301 for a transferred issue points: the issue in its new repository, by id.
+TRANSFERRED_ISSUE = re.compile(r"/repositories/(\d+)/issues/(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,11 @@ def translate(error: GithubException) -> ConnectorError:
         return RateLimited(f"GitHub rate limit ({status}): {message}", wait)
     if status == 401:
         return AuthFailed(f"GitHub refused the token: {message}")
+    if status == 403 and "archived" in message.lower():
+        return TargetReadOnly(
+            f"the GitHub repository is archived, so read-only (GitHub: {message}); unarchive it "
+            "on GitHub, or point the connection at another repository"
+        )
     if status == 403:
         return AuthFailed(f"GitHub forbids this with the token: {message}")
     if status == 404:
@@ -215,11 +226,39 @@ class GitHubClient:
 
     def get_issue(self, number: int) -> dict[str, Any]:
         with github_errors():
-            return self.request("GET", f"{self.repo.url}/issues/{number}")
+            try:
+                return self.request("GET", f"{self.repo.url}/issues/{number}")
+            except RedirectRefused as redirect:
+                raise self.issue_moved(number, redirect) from redirect
 
     def edit_issue(self, number: int, payload: dict[str, Any]) -> dict[str, Any]:
         with github_errors():
-            return self.request("PATCH", f"{self.repo.url}/issues/{number}", payload)
+            try:
+                return self.request("PATCH", f"{self.repo.url}/issues/{number}", payload)
+            except RedirectRefused as redirect:
+                raise self.issue_moved(number, redirect) from redirect
+
+    def issue_moved(self, number: int, redirect: RedirectRefused) -> ConnectorError:
+        """A transferred issue's 301 as ObjectMoved naming its new repository and number.
+
+        GitHub points at ``/repositories/{id}/issues/{n}``; the repository's name is read from
+        ``/repositories/{id}`` (a plain GET, no redirect followed). Any other redirect stays
+        refused.
+        """
+        found = TRANSFERRED_ISSUE.search(urlsplit(redirect.location).path)
+        if redirect.status != 301 or found is None:
+            return redirect
+        repository_url = redirect.location[: redirect.location.rindex("/issues/")]
+        repository = self.request("GET", repository_url)
+        full_name = str(repository.get("full_name") or "")
+        if not full_name:
+            return redirect
+        new_number = found.group(2)
+        url = f"{repository.get('html_url')}/issues/{new_number}"
+        ref = RemoteRef(new_number, f"{full_name}#{new_number}", url)
+        return ObjectMoved(
+            f"GitHub issue #{number} was transferred to {full_name}#{new_number}", full_name, ref
+        )
 
     def create_milestone(self, title: str, description: str, due_on: date | None) -> dict[str, Any]:
         with github_errors():

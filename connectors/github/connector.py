@@ -51,6 +51,8 @@ class GitHubConnector:
         repository = self.client.repository()
         if not repository.get("has_issues", True):
             raise Invalid(f"issues are disabled in {self.config.scope}")
+        if repository.get("archived") is True:
+            raise Invalid(f"{self.config.scope} is archived on GitHub, so read-only")
         # Without push access GitHub silently drops labels, assignees and milestones on create.
         if not (repository.get("permissions") or {}).get("push", True):
             raise Invalid(f"the token has no push access to {self.config.scope}")

@@ -1,0 +1,116 @@
+"""GitHub's limits, archived repositories, transfers and deletions, through PyGithub (issue #14)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from connectors.base import (
+    AuthFailed,
+    Invalid,
+    ItemSpec,
+    ObjectMoved,
+    RateLimited,
+    RemoteRef,
+    TargetReadOnly,
+)
+from connectors.github import GitHubConnector
+from tests.trackers.github.harness import TOKEN, GitHubHarness
+
+
+def spec(title: str = "Draft the hiring plan") -> ItemSpec:
+    return ItemSpec(item_id=uuid.uuid4(), title=title, description="Who, when, budget.")
+
+
+def statuses(github: GitHubHarness, start: int) -> list[int]:
+    return [status for _, _, status in github.emulator.request_log[start:]]
+
+
+def test_patches_count_as_content_creating_requests_80_a_minute(
+    github: GitHubHarness, connector: GitHubConnector
+) -> None:
+    item = spec()
+    ref = connector.create_item(item).ref
+    start = len(github.emulator.request_log)
+    with pytest.raises(RateLimited) as limited:
+        for index in range(200):
+            connector.update_item(ref, ItemSpec(item.item_id, f"Title {index}"), {"title"})
+
+    # One create and 79 PATCHes fill the minute's 80; the next PATCH is refused.
+    assert statuses(github, start) == [200] * 79 + [403]
+    assert 0 < limited.value.retry_after <= 60
+
+
+def test_gets_to_one_endpoint_cost_a_point_each_900_a_minute(
+    github: GitHubHarness, connector: GitHubConnector
+) -> None:
+    ref = connector.create_item(spec()).ref
+    start = len(github.emulator.request_log)
+    with pytest.raises(RateLimited) as limited:
+        for _ in range(950):
+            connector.fetch_item(ref)
+    other_endpoint = connector.fetch_item(RemoteRef("milestone:1"))
+
+    assert statuses(github, start) == [200] * 900 + [429, 404]
+    assert 0 < limited.value.retry_after <= 60
+    assert other_endpoint is None  # the points are per endpoint
+
+
+def test_asking_for_the_rate_limit_costs_nothing(
+    github: GitHubHarness, connector: GitHubConnector
+) -> None:
+    connector.create_item(spec())
+    used_before = github.emulator.primary_windows[TOKEN][1]
+
+    overview = connector.client.github.get_rate_limit()
+    connector.client.github.get_rate_limit()
+
+    assert github.emulator.primary_windows[TOKEN][1] == used_before
+    assert overview.resources.core.used == used_before
+
+
+def test_an_archived_repository_refuses_writes_and_fails_the_check(
+    github: GitHubHarness, connector: GitHubConnector
+) -> None:
+    ref = connector.create_item(spec()).ref
+    github.emulator.person_archives()
+
+    with pytest.raises(TargetReadOnly) as refused:
+        connector.update_item(ref, spec("Renamed"), {"title"})
+    with pytest.raises(Invalid, match="archived"):
+        connector.check()
+
+    assert isinstance(refused.value, AuthFailed)  # the engine pauses the connection
+    assert "archived" in str(refused.value)
+    assert connector.fetch_item(ref) is not None  # reads still work
+    assert github.emulator.request_log[-3][2] == 403
+
+
+def test_a_transferred_issue_is_reported_moved_to_its_new_repository(
+    github: GitHubHarness, connector: GitHubConnector
+) -> None:
+    ref = connector.create_item(spec()).ref
+    other = github.emulator.add_repository("planbridge-test", "elsewhere")
+    github.emulator.create_issue({"title": "Already there"}, "octocat", other)
+
+    moved = github.emulator.person_transfers(int(ref.external_id), other)
+    with pytest.raises(ObjectMoved) as reported:
+        connector.fetch_item(ref)
+    with pytest.raises(ObjectMoved):
+        connector.update_item(ref, spec("Renamed"), {"title"})
+
+    assert reported.value.scope == "planbridge-test/elsewhere"
+    assert reported.value.ref.external_id == str(moved.number) == "2"
+    assert reported.value.ref.key == "planbridge-test/elsewhere#2"
+    assert [status for _, _, status in github.emulator.request_log[-4:]] == [301, 200, 301, 200]
+
+
+def test_a_deleted_issue_answers_410_and_fetches_as_gone(
+    github: GitHubHarness, connector: GitHubConnector
+) -> None:
+    ref = connector.create_item(spec()).ref
+    github.emulator.person_deletes(int(ref.external_id))
+
+    assert connector.fetch_item(ref) is None
+    assert github.emulator.request_log[-1][2] == 410
