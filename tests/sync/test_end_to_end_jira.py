@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from app.models import WebhookDelivery
 from app.models.planning import ItemStatus
 from connectors.base import MARKER_LABEL, RemoteRef, RemoteStatus
-from connectors.jira.mapping import item_id_from_labels, marker_label
+from connectors.jira.mapping import DROPPED_LABEL, item_id_from_labels, marker_label
 from sync.engine import SyncEngine
 from tests.conftest import Tenant
 from tests.sync.conftest import run_until_idle
@@ -182,3 +182,32 @@ def test_without_webhooks_the_next_poll_brings_the_transition(
     assert tracker_status_events(engine) == [(seeded.item_ids[1], "done")]
     sync_engine.pull_due(force_connection=connection_id)  # the boundary set: no second event
     assert tracker_status_events(engine) == [(seeded.item_ids[1], "done")]
+
+
+def test_dropped_item_closes_its_issue_through_the_workflow_and_stays_dropped(
+    client: TestClient,
+    tenant: Tenant,
+    jira: JiraHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+) -> None:
+    seeded = seed(client, tenant, jira, items=2)
+    run_until_idle(sync_engine)
+    item_id = seeded.item_ids[0]
+
+    changed = client.patch(
+        f"/api/v1/items/{item_id}", json={"status": "dropped"}, headers=tenant.headers
+    )
+    assert changed.status_code == 200, changed.text
+    run_until_idle(sync_engine)
+
+    issue = issues_by_item(jira)[item_id]
+    assert issue.status.name == "Done"
+    if jira.cloud:  # the simplified workflow: no resolution screen, so the label says it
+        assert (issue.resolution, DROPPED_LABEL in issue.labels) == ("Done", True)
+    else:  # the classic workflow's Resolve Issue Screen takes the resolution
+        assert (issue.resolution, DROPPED_LABEL in issue.labels) == ("Won't Do", False)
+    jira.advance_clock(jira.store.index_lag_seconds + 1)
+    sync_engine.pull_due(force_connection=uuid.UUID(seeded.connection_id))
+    assert item_status(engine, item_id) == ItemStatus.dropped
+    assert tracker_status_events(engine) == []  # the pull reads it back as dropped, not done
