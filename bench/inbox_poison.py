@@ -9,7 +9,8 @@ is then stopped. The deliveries (signed ``issues.edited`` bodies carrying those 
 sends them, with fresh delivery ids, the workspaces interleaved) are POSTed to the running server
 until the inbox holds them all; then one ``planbridge worker`` drains it. The drain rate is the
 deliveries processed divided by the time from the first to the last ``processed_at``, so the
-worker's start-up is not counted.
+worker's start-up is not counted; the worker's CPU seconds (start-up included) are printed too,
+since other work on a shared machine moves them far less than wall time.
 
 A clean run (valid deliveries only) and a poisoned run (the same plus 1% poison, spread at random
 through the arrival order) alternate ``--repeat`` times. Poison is what a tracker or a proxy could
@@ -78,6 +79,7 @@ class RunResult:
     drain_seconds: float
     checks: str
     ok: bool
+    worker_cpu: float = 0.0  # CPU seconds of the worker process, start-up included
 
     @property
     def rate(self) -> float:
@@ -162,6 +164,14 @@ async def post_all(port: int, deliveries: list[Delivery], concurrency: int) -> l
 
         await asyncio.gather(*(drive() for _ in range(concurrency)))
     return statuses
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads): a figure other work on the machine moves
+    far less than wall time."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_for(url: str, query: str, done: Any, timeout: float) -> Any:
@@ -262,13 +272,14 @@ def one_run(args: argparse.Namespace, poisoned: bool, run_number: int) -> RunRes
                 args.drain_timeout,
             )
             load_after = os.getloadavg()[0]
+            worker_cpu = process_cpu_seconds(worker.pid)
             verdict, ok, seconds = check(url, deliveries)
-            result = RunResult(label, args.valid, poison, seconds, verdict, ok)
+            result = RunResult(label, args.valid, poison, seconds, verdict, ok, worker_cpu)
             print(
                 f"{label:>8} run {run_number}: {args.valid} valid + {poison} poison from "
                 f"{args.workspaces} workspaces, filled in {filled:.1f} s; drained in "
-                f"{seconds:.1f} s = {result.rate:.0f} deliveries/s (load {load_before:.1f} -> "
-                f"{load_after:.1f})\n{'':>10}{verdict}",
+                f"{seconds:.1f} s = {result.rate:.0f} deliveries/s, worker CPU {worker_cpu:.1f} s "
+                f"(load {load_before:.1f} -> {load_after:.1f})\n{'':>10}{verdict}",
                 flush=True,
             )
             return result
@@ -293,9 +304,12 @@ def run(args: argparse.Namespace) -> int:
     poisoned = statistics.median(r.rate for r in results if r.label == "poisoned")
     ratio = poisoned / clean
     within = abs(1 - ratio) <= 0.10
+    clean_cpu = statistics.median(r.worker_cpu for r in results if r.label == "clean")
+    poisoned_cpu = statistics.median(r.worker_cpu for r in results if r.label == "poisoned")
     print(
         f"median drain rate: clean {clean:.0f}/s, poisoned {poisoned:.0f}/s "
-        f"({ratio:.1%} of clean: {'within' if within else 'NOT within'} 10%); "
+        f"({ratio:.1%} of clean: {'within' if within else 'NOT within'} 10%); median worker CPU: "
+        f"clean {clean_cpu:.1f} s, poisoned {poisoned_cpu:.1f} s; "
         f"all checks {'PASS' if all(r.ok for r in results) else 'FAIL'}"
     )
     return 0 if within and all(r.ok for r in results) else 1
