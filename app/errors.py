@@ -138,15 +138,17 @@ def _document_answers_of_every_route(
     responses = operation.setdefault("responses", {})
     extra = {503: True, 429: "401" in responses, 413: "requestBody" in operation}
     for code, applies in extra.items():
-        if not applies or str(code) in responses:
+        if not applies:
             continue
-        response: dict[str, Any] = {
-            "description": _DESCRIPTIONS[code],
-            "content": {PROBLEM_JSON: {"schema": problem_ref}},
-        }
+        response: dict[str, Any] = responses.setdefault(
+            str(code),
+            {
+                "description": _DESCRIPTIONS[code],
+                "content": {PROBLEM_JSON: {"schema": problem_ref}},
+            },
+        )
         if code in (429, 503):
-            response["headers"] = _RETRY_AFTER
-        responses[str(code)] = response
+            response.setdefault("headers", _RETRY_AFTER)
 
 
 def install_problem_openapi(app: FastAPI) -> None:
