@@ -149,6 +149,7 @@ def test_valid_jql_is_answered_as_jira_does(
             "project = PB AND status = Nope",
             "The value 'Nope' does not exist for the field 'status'.",
         ),
+        ("project = NOPE", "The value 'NOPE' does not exist for the field 'project'."),
         (
             "project = PB AND summary = plan",
             "The operator '=' is not supported by the 'summary' field.",

@@ -110,7 +110,10 @@ def _tokens(text: str) -> list[Token]:
 
 
 class _Parser:
-    def __init__(self, text: str, time_zone: str, now: datetime | None) -> None:
+    def __init__(
+        self, text: str, time_zone: str, now: datetime | None, projects: tuple[str, ...]
+    ) -> None:
+        self.projects = projects
         self.tokens = _tokens(text)
         self.position = 0
         self.zone = ZoneInfo(time_zone)
@@ -283,6 +286,9 @@ class _Parser:
             return None
         if column in DATE_FIELDS:
             return self.date_value(token.value, name)
+        known_projects = {project.casefold() for project in self.projects}
+        if column == "project" and known_projects and token.value.casefold() not in known_projects:
+            raise JqlError(f"The value '{token.value}' does not exist for the field '{name}'.")
         return _known_value(name, column, token.value)
 
     def function(self, function: str, name: str, column: str) -> Any:
@@ -366,9 +372,12 @@ class _Parser:
         )
 
 
-def parse(text: str, time_zone: str, now: datetime | None = None) -> Query:
-    """``now``: the emulator's time, for periods and date functions."""
-    return _Parser(text, time_zone, now).parse()
+def parse(
+    text: str, time_zone: str, now: datetime | None = None, projects: tuple[str, ...] = ()
+) -> Query:
+    """``now``: the emulator's time, for periods and date functions; ``projects``: the keys, ids
+    and names a ``project`` clause may name (empty: any)."""
+    return _Parser(text, time_zone, now, projects).parse()
 
 
 def _known_value(name: str, column: str, value: str) -> Any:

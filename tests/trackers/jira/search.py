@@ -80,7 +80,9 @@ class SearchRoutes:
         return ids
 
     def _matching(self, text: str, reconcile: frozenset[int] = frozenset()) -> list[Issue]:
-        query = jql.parse(text, self.store.time_zone, self.store.now())
+        store = self.store
+        projects = (store.project_key, "10000", store.project_name)
+        query = jql.parse(text, store.time_zone, store.now(), projects)
         found = []
         for issue in self.store.searchable(reconcile):
             row = {
