@@ -1,0 +1,170 @@
+"""Does the OpenAPI description say what the API does? ``schemathesis run`` against a served app.
+
+Serves ``planbridge serve`` on a fresh SQLite file or a fresh PostgreSQL database, creates two
+workspaces with an admin token each (so the object-level authorization check has two identities)
+and runs schemathesis with every check, positive and negative data, and all phases (examples,
+coverage, fuzzing, stateful). The failed-authentication throttle is raised for the run: the
+run sends wrong tokens on purpose, and would otherwise (correctly) get 429 after ten of them.
+
+    python bench/schemathesis_run.py --backend sqlite --max-examples 40
+    python bench/schemathesis_run.py --backend postgres --max-examples 40
+
+Prints the schemathesis summary and one line of figures: test cases generated, unique failures,
+failures per code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "PLANBRIDGE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _environment(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PLANBRIDGE_DATABASE_URL": database_url,
+        "PLANBRIDGE_SECRET_KEY": "bench-secret-key-0123456789abcdef0123",
+        "PLANBRIDGE_ALLOW_PRIVATE_TRACKERS": "true",
+        "PLANBRIDGE_AUTH_FAILURES_PER_MINUTE": "1000000",
+        "PLANBRIDGE_LOG_LEVEL": "WARNING",
+    }
+
+
+def _token(environment: dict[str, str], workspace: str) -> str:
+    created = subprocess.run(
+        ["planbridge", "token", "create", "--workspace", workspace, "--scope", "admin"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return created.stdout.strip().splitlines()[-1]
+
+
+def run(backend: str, max_examples: int, seed: int, workers: int, workdir: Path) -> int:
+    database = None
+    if backend == "sqlite":
+        database_url = f"sqlite:///{workdir / 'planbridge.db'}"
+    else:
+        database = f"pb_schemathesis_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{database}"')
+        database_url = POSTGRES_ADMIN_URL.rpartition("/")[0] + f"/{database}"
+    environment = _environment(database_url)
+    server = None
+    try:
+        if backend == "postgres":
+            subprocess.run(["planbridge", "migrate"], env=environment, check=True)
+        tokens = {name: _token(environment, name) for name in ("acme", "globex")}
+        port = _free_port()
+        server = subprocess.Popen(
+            ["planbridge", "serve", "--port", str(port)],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=(workdir / "serve.log").open("w"),
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        auth_file = workdir / "auth.json"
+        auth_file.write_text(
+            json.dumps(
+                {
+                    "auth": [
+                        {
+                            "name": name,
+                            "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {token}"}],
+                        }
+                        for name, token in tokens.items()
+                    ]
+                }
+            )
+        )
+        started = time.monotonic()
+        result = subprocess.run(
+            [
+                "st",
+                "run",
+                f"{base}/openapi.json",
+                "--checks",
+                "all",
+                "--auth-wfc",
+                str(auth_file),
+                "--max-examples",
+                str(max_examples),
+                "--seed",
+                str(seed),
+                "--workers",
+                str(workers),
+                "--continue-on-failure",
+                "--max-failures",
+                "1000",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        elapsed = time.monotonic() - started
+        output = result.stdout + result.stderr
+        summary = output[output.find("SUMMARY") - 40 :] if "SUMMARY" in output else output[-4000:]
+        print(summary)
+        (workdir / "schemathesis.txt").write_text(output)
+        generated = re.search(r"(\d+) generated", output)
+        unique = re.search(r"(\d+) unique failures", output)
+        codes = dict(re.findall(r"❌ (ST\d+) [^:]+: (\d+)", output))
+        print(
+            f"{backend}: {generated.group(1) if generated else '?'} test cases, "
+            f"{unique.group(1) if unique else 0} unique failures {codes or ''} "
+            f"in {elapsed:.0f} s (max examples {max_examples}, seed {seed}); "
+            f"full output in {workdir / 'schemathesis.txt'}"
+        )
+        return 0 if unique is None else 1
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        if database is not None:
+            with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--max-examples", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    arguments = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="pb-schemathesis-"))
+    sys.exit(
+        run(arguments.backend, arguments.max_examples, arguments.seed, arguments.workers, workdir)
+    )
+
+
+if __name__ == "__main__":
+    main()
