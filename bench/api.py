@@ -8,6 +8,8 @@ the next request).
     python -m bench.api                       # both backends
     python -m bench.api --backend postgres    # PLANBRIDGE_BENCH_POSTGRES_URL, else the local server
 
+Before the list scenarios every item gets a synced tracker link, which the list answers carry.
+
 Aim: listing 100 items, p99 under 25 ms at 16 clients on PostgreSQL.
 """
 
@@ -30,7 +32,10 @@ from typing import Any
 
 import httpx
 import psycopg
+from sqlmodel import Session, select
 
+from app.db import make_engine, utcnow
+from app.models import ActionItem, ExternalLink
 from tests.trackers.server import free_port
 
 # Runnable as ``python -m bench.api`` from the repository root (tests/ holds the loopback helpers).
@@ -160,6 +165,39 @@ def run(
     return Result(name, clients, len(latencies), time.perf_counter() - started, latencies)
 
 
+def link_every_item(database_url: str, http: httpx.Client) -> None:
+    """Give every item a synced tracker link, as a connected team's items have: list answers
+    carry each item's links (written straight to the database; no worker runs here)."""
+    connection = http.post(
+        "/api/v1/connections",
+        json={
+            "kind": "memory",
+            "name": "Bench tracker",
+            "base_url": "memory://bench",
+            "scope": "BENCH",
+            "credentials": {"token": "good"},
+        },
+    ).json()
+    engine = make_engine(database_url)
+    now = utcnow()
+    with Session(engine) as session:
+        for n, item in enumerate(session.exec(select(ActionItem)).all(), start=1):
+            session.add(
+                ExternalLink(
+                    workspace_id=item.workspace_id,
+                    connection_id=uuid.UUID(connection["id"]),
+                    item_id=item.id,
+                    external_id=str(n),
+                    key=f"MEM-{n}",
+                    url=f"memory://bench/items/{n}",
+                    pushed_revision=item.revision,
+                    last_synced_at=now,
+                )
+            )
+        session.commit()
+    engine.dispose()
+
+
 def bench_backend(backend: str, database_url: str, total: int) -> list[Result]:
     results = []
     with server(database_url) as (url, token):
@@ -203,6 +241,7 @@ def bench_backend(backend: str, database_url: str, total: int) -> list[Result]:
             results.append(
                 run(f"{backend}: create item", clients, total // clients, create, url, token)
             )
+        link_every_item(database_url, http)
         for clients in (1, 16):
             results.append(
                 run(f"{backend}: list 100 items", clients, total // clients, list_100, url, token)
