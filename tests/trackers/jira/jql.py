@@ -19,13 +19,22 @@ pages (fields, operators, functions) on support.atlassian.com.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.trackers.jira.jql_matching import (
+    JqlError,
+    Predicate,
+    compare_dates,
+    contains,
+    emptiness,
+    membership,
+)
 from tests.trackers.jira.store import CATEGORIES, ISSUE_TYPES, RESOLUTIONS, STATUSES
+
+__all__ = ["JqlError", "Query", "parse"]
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')|(?P<op>>=|<=|!=|!~|=|>|<|~)"
@@ -63,14 +72,6 @@ FIELDS = {
 }
 DATE_FIELDS = {"updated", "created", "duedate"}
 TEXT_FIELDS = {"summary"}
-ORDERING = ("=", "!=", "<", ">", "<=", ">=")
-
-Row = dict[str, Any]
-Predicate = Callable[[Row], bool]
-
-
-class JqlError(ValueError):
-    """A query Jira would refuse with 400."""
 
 
 @dataclass(frozen=True)
@@ -223,24 +224,24 @@ class _Parser:
                     f"Error in the JQL Query: Expecting 'EMPTY' or 'NULL' after '{operator}' but "
                     f"got '{value.value}'."
                 )
-            return _emptiness(column, operator == "IS")
+            return emptiness(column, operator == "IS")
         if operator in ("IN", "NOT IN"):
             values = self.value_list(name, column)
-            return _membership(column, values, operator == "NOT IN")
+            return membership(column, values, operator == "NOT IN")
         value = self.value(name, column)
         if column in TEXT_FIELDS:
             if operator not in ("~", "!~"):
                 raise JqlError(f"The operator '{operator}' is not supported by the '{name}' field.")
-            return _contains(column, str(value), operator == "!~")
+            return contains(column, str(value), operator == "!~")
         if operator in ("~", "!~"):
             raise JqlError(f"The operator '{operator}' is not supported by the '{name}' field.")
         if column in DATE_FIELDS:
-            return _compare_dates(column, operator, value)
+            return compare_dates(column, operator, value)
         if operator not in ("=", "!="):
             raise JqlError(f"The operator '{operator}' is not supported by the '{name}' field.")
         if value is None:  # "= EMPTY" reads as IS EMPTY
-            return _emptiness(column, operator == "=")
-        return _membership(column, [value], operator == "!=")
+            return emptiness(column, operator == "=")
+        return membership(column, [value], operator == "!=")
 
     def operator(self) -> str:
         token = self.take()
@@ -403,77 +404,3 @@ def _known_value(name: str, column: str, value: str) -> Any:
             return next(n for n, i in RESOLUTIONS.items() if folded in (n.casefold(), i))
         return value
     raise JqlError(f"The value '{value}' does not exist for the field '{name}'.")
-
-
-def _held(row: Row, column: str) -> list[Any]:
-    held = row[column]
-    if held is None:
-        return []
-    values = list(held) if isinstance(held, list | tuple | set) else [held]
-    if column == "assignee":
-        return [identity for user in values for identity in (user.account_id, user.name)]
-    return values
-
-
-def _emptiness(column: str, empty: bool) -> Predicate:
-    return lambda row: (not _held(row, column)) == empty
-
-
-def _membership(column: str, values: list[Any], negate: bool) -> Predicate:
-    wanted = {str(value).casefold() for value in values if value is not None}
-    wants_empty = any(value is None for value in values)
-
-    def matches(row: Row) -> bool:
-        held = _held(row, column)
-        if column == "assignee" and row.get("assignee_is_current_user"):
-            held = [*held, "currentUser()"]
-        if not held:
-            # Negative operators never match an empty field (Jira's operator reference).
-            return wants_empty and not negate
-        found = any(str(value).casefold() in wanted for value in held)
-        return found != negate
-
-    return matches
-
-
-def _contains(column: str, text: str, negate: bool) -> Predicate:
-    """``~``: every word of the query appears in the field (a trailing ``*`` matches a prefix)."""
-    terms = [term.casefold() for term in re.findall(r"[\w*]+", text)]
-    if not terms:
-        raise JqlError(f"The field '{column}' does not support searching for an empty string.")
-
-    def matches(row: Row) -> bool:
-        words = re.findall(r"\w+", str(row[column] or "").casefold())
-        found = all(any(_word_matches(word, term) for word in words) for term in terms)
-        return found != negate
-
-    return matches
-
-
-def _compare_dates(column: str, operator: str, moment: Any) -> Predicate:
-    if operator not in ORDERING:
-        raise JqlError(f"The operator '{operator}' is not supported by the '{column}' field.")
-    if moment is None:
-        return _emptiness(column, operator == "=")
-    compare: Callable[[datetime], bool] = {
-        ">=": lambda held: held >= moment,
-        ">": lambda held: held > moment,
-        "<=": lambda held: held <= moment,
-        "<": lambda held: held < moment,
-        "=": lambda held: held == moment,
-        "!=": lambda held: held != moment,
-    }[operator]
-
-    def matches(row: Row) -> bool:
-        held = row[column]
-        if held is None:
-            return False
-        if isinstance(held, str):  # a due date: the start of that day in the user's zone
-            held = datetime.combine(date.fromisoformat(held), time(), moment.tzinfo)
-        return compare(held)
-
-    return matches
-
-
-def _word_matches(word: str, term: str) -> bool:
-    return word.startswith(term[:-1]) if term.endswith("*") else word == term
