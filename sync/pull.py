@@ -28,6 +28,7 @@ from app.models import ActionItem, Connection, ExternalLink, ItemEvent, Person
 from app.models.planning import EventSource, ItemStatus
 from connectors.base import Connector, RemoteItem, RemoteRef
 from sync.context import EngineContext
+from sync.link_scopes import scopes_of
 from sync.retry import call_with_retries
 from sync.routing import identity_key
 
@@ -307,16 +308,6 @@ def _save_cursor(
         row.cursor = cursors
         session.add(row)
         session.commit()
-
-
-def scopes_of(session: Session, connection: Connection) -> list[str | None]:
-    """The connection's default scope and every other scope one of its links lives in."""
-    others = session.exec(
-        select(ExternalLink.scope)
-        .where(ExternalLink.connection_id == connection.id, ExternalLink.scope.is_not(None))  # type: ignore[union-attr]
-        .distinct()
-    ).all()
-    return [None, *sorted({s for s in others if s and s != connection.scope})]
 
 
 def pull_connection(context: EngineContext, connection_id: uuid.UUID) -> dict[str, int]:

@@ -29,6 +29,7 @@ from sqlmodel import Session
 from app.db import utcnow
 from app.models import ActionItem, Connection, ExternalLink, Goal, ItemEvent, Plan
 from app.models.planning import EventSource
+from sync.link_scopes import remember_scopes
 
 
 def identity_key(connection: Connection) -> str:
@@ -83,6 +84,7 @@ def _insert_links(engine: Engine, session: Session, rows: list[dict[str, Any]]) 
     insert = postgres_insert if engine.dialect.name == "postgresql" else sqlite_insert
     # Two workers may route the same item at once: the unique (connection, item) key keeps one link.
     session.execute(insert(ExternalLink).values(rows).on_conflict_do_nothing())
+    remember_scopes(session, [(row["connection_id"], row["scope"]) for row in rows])
 
 
 def ensure_links(engine: Engine, *, limit: int = 500) -> int:

@@ -24,7 +24,13 @@ from app.models.planning import (
     Person,
     Plan,
 )
-from app.models.sync import Connection, ConnectionWrite, ExternalLink, WebhookDelivery
+from app.models.sync import (
+    Connection,
+    ConnectionScope,
+    ConnectionWrite,
+    ExternalLink,
+    WebhookDelivery,
+)
 from app.models.tenancy import ApiToken, Scope, Workspace
 
 __all__ = [
@@ -34,6 +40,7 @@ __all__ = [
     "CheckIn",
     "Confidence",
     "Connection",
+    "ConnectionScope",
     "ConnectionWrite",
     "DashboardSession",
     "DeliveryState",

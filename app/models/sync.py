@@ -79,6 +79,8 @@ class ExternalLink(SQLModel, table=True):
         ),
         UniqueConstraint("connection_id", "goal_id", name="uq_external_link_connection_goal"),
         Index("ix_external_link_connection_external", "connection_id", "external_id"),
+        # Whether a kept scope still has a link (sync/link_scopes.py), without reading them all.
+        Index("ix_external_link_connection_scope", "connection_id", "scope"),
     )
 
     id: uuid.UUID = id_field()
@@ -117,6 +119,19 @@ class ExternalLink(SQLModel, table=True):
     leased_by: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = timestamp_field()
     created_at: datetime = created_field()
+
+
+class ConnectionScope(SQLModel, table=True):
+    """A tracker target (project, repository, board) one of a connection's links was made in:
+    the pull reads each, beside the connection's own. Kept by ``sync/link_scopes.py`` only, so a
+    quiet pass reads a few rows instead of every link of the connection."""
+
+    __tablename__ = "connection_scope"
+
+    connection_id: uuid.UUID = Field(
+        foreign_key="connection.id", primary_key=True, ondelete="CASCADE"
+    )
+    scope: str = Field(primary_key=True, max_length=300)
 
 
 class WebhookDelivery(SQLModel, table=True):
