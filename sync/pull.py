@@ -26,11 +26,12 @@ from sqlmodel import Session, col, select
 
 from app.models import ActionItem, Connection, ExternalLink, ItemEvent, Person
 from app.models.planning import EventSource, ItemStatus
-from connectors.base import Connector, RemoteItem, RemoteRef
+from connectors.base import Connector, ObjectMoved, RemoteItem, RemoteRef
 from sync.context import EngineContext
 from sync.link_scopes import scopes_of
 from sync.retry import call_with_retries
 from sync.routing import identity_key
+from sync.transfers import follow_transfer
 
 MAX_PAGES_PER_PASS = 50
 # Owned fields a person may edit in the tracker and every connector reads back; a difference from
@@ -212,10 +213,19 @@ def apply_remote_item(
 
 
 def confirm_vanished(
-    context: EngineContext, connector: Connector, connection: Connection, ref: RemoteRef
+    context: EngineContext,
+    connector: Connector,
+    connection: Connection,
+    ref: RemoteRef,
+    scope: str | None = None,
 ) -> bool:
-    """Tombstone the link of ``ref`` if a successful fetch proves it gone; errors propagate."""
-    if call_with_retries(context.retry_policy, lambda: connector.fetch_item(ref)) is not None:
+    """Tombstone the link of ``ref`` if a successful fetch proves it gone, or follow it where
+    the tracker says it moved (sync/transfers.py); other errors propagate."""
+    try:
+        found = call_with_retries(context.retry_policy, lambda: connector.fetch_item(ref))
+    except ObjectMoved as moved:
+        return follow_transfer(context, connection, ref, moved, scope)
+    if found is not None:
         return False
     now = context.clock.now()
     with Session(context.engine) as session:
@@ -268,7 +278,7 @@ def pull_scope(
                     vanished.append(remote.ref)
             session.commit()
         for ref in vanished:
-            if confirm_vanished(context, connector, connection, ref):
+            if confirm_vanished(context, connector, connection, ref, scope):
                 counts["vanished"] += 1
         cursor = page.cursor
         _save_cursor(context, connection.id, scope, cursor)

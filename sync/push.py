@@ -32,6 +32,7 @@ from connectors.base import (
     Connector,
     ItemSpec,
     NotFound,
+    ObjectMoved,
     RemoteItem,
     RemoteRef,
     RemoteStatus,
@@ -43,6 +44,7 @@ from sync.pacing import reserve_write, slot_wait
 from sync.pull import DRIFT_FIELDS, record_remote_fields
 from sync.retry import call_with_retries
 from sync.routing import identity_key
+from sync.transfers import follow_transfer
 
 ITEM_FIELDS = ("title", "description", "due_date", "estimate_hours", "assignee", "labels", "parent")
 GOAL_FIELDS = ("title", "description", "due_date", "assignee")
@@ -302,9 +304,14 @@ def push_link(context: EngineContext, link_id: uuid.UUID) -> str:
     if fields:
         _reserve_or_defer(context, connector, link.connection_id)
         ref = RemoteRef(plan.link.external_id or "", plan.link.key, plan.link.url)
-        remote = call_with_retries(
-            context.retry_policy, lambda: connector.update_item(ref, plan.spec, fields)
-        )
+        try:
+            remote = call_with_retries(
+                context.retry_policy, lambda: connector.update_item(ref, plan.spec, fields)
+            )
+        except ObjectMoved as moved:
+            # A person moved the object (a transferred issue): follow it, then push again there.
+            follow_transfer(context, plan.connection, ref, moved, link.scope)
+            raise PushDeferred(f"followed the object's move: {moved}", 0) from moved
         wanted = spec_fields(plan.spec)
         written = {name: wanted[name] for name in fields if name != "status"}
         if "status" in fields and plan.wanted_status is not None:
