@@ -20,7 +20,7 @@ decoder), a JSON list, an issue number given as text.
 
 Checks, per run: every valid delivery processed exactly once (``processed_at`` set, one attempt,
 not dead), every poison delivery dead with its error, nothing left pending; at the end, the
-poisoned drain rate against the clean one (the target: within 10%).
+poisoned drain rate against the clean one (the target: at most 10% slower).
 """
 
 from __future__ import annotations
@@ -303,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
     clean = statistics.median(r.rate for r in results if r.label == "clean")
     poisoned = statistics.median(r.rate for r in results if r.label == "poisoned")
     ratio = poisoned / clean
-    within = abs(1 - ratio) <= 0.10
+    within = ratio >= 0.90  # poison may not slow the drain by more than 10%
     clean_cpu = statistics.median(r.worker_cpu for r in results if r.label == "clean")
     poisoned_cpu = statistics.median(r.worker_cpu for r in results if r.label == "poisoned")
     print(
