@@ -265,7 +265,7 @@ class JiraConnector:
             items.append(item)
             newest = item.updated_at if newest is None else max(newest, item.updated_at)
         if next_page is not None:
-            # Mid-pass: the same query and window until its last page.
+            # Mid-pass: the same query, window and returned pairs until its last page.
             next_cursor: dict[str, Any] = {
                 "settled": settled.isoformat() if settled else None,
                 "asked_at": asked_at,
@@ -274,11 +274,12 @@ class JiraConnector:
                 "page": next_page,
             }
             return ChangePage(items=items, cursor=next_cursor, has_more=True)
-        lookback = timedelta(seconds=self.config.lookback_seconds)
-        # Without a Date header, the newest change returned stands in for Jira's clock.
+        # Where the next pass starts. Without a Date header, the newest change returned stands in
+        # for Jira's clock. Pairs older than it cannot come back: an issue that changes again
+        # comes back with a new ``updated``.
         clock = datetime.fromisoformat(asked_at) if asked_at else newest
         if clock is not None:
-            moved = floor_to_minute(clock - lookback)
+            moved = floor_to_minute(clock - timedelta(seconds=self.config.lookback_seconds))
             settled = moved if settled is None else max(settled, moved)
         kept = [
             list(pair)
