@@ -223,3 +223,21 @@ def test_a_plan_is_applied_to_each_workspace_on_its_own(
     assert actions(report) == {"create": 9}
     assert len(listed(client, tenant, "items")) == 4
     assert len(listed(client, other_tenant, "items")) == 4
+
+
+def test_a_new_key_for_an_item_and_the_plan_is_an_update_of_their_keys(
+    client: TestClient, tenant: Tenant
+) -> None:
+    plan_id = applied(client, tenant, QUARTER)["plan_id"]
+    guide = _item(client, tenant, "Write the onboarding guide")
+    rekeyed = QUARTER.replace("key: guide", "key: handbook").replace("key: q1", "key: first")
+    report = applied(client, tenant, rekeyed)
+    assert report["plan_id"] == plan_id
+    assert actions(report) == {"update": 2, "unchanged": 7}
+    [item] = [c for c in report["changes"] if c["key"] == "handbook"]
+    assert item["id"] == guide["id"]
+    assert item["fields"] == [{"field": "key", "old": "guide", "new": "handbook"}]
+    assert not applied(client, tenant, rekeyed)["changed"]
+    # The old keys are free: the plan is found by its new key even under another name.
+    renamed = rekeyed.replace("name: 2027 Q1", "name: First quarter")
+    assert applied(client, tenant, renamed)["plan_id"] == plan_id

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_
+from sqlalchemy import ColumnElement, false, insert, or_
 from sqlmodel import Session, col, delete
 
 from app.db import utcnow
@@ -178,7 +178,7 @@ class _Applier:
         planned = [change_set.plan] if change_set.plan else []
         rows: list[dict[str, Any]] = []
         now = utcnow()
-        stale = []
+        stale: list[ColumnElement[bool]] = []
         for kind, objects in (
             ("plan", planned),
             ("goal", change_set.goals),
@@ -187,17 +187,25 @@ class _Applier:
             keyed = [o for o in objects if o.key is not None and o.key != o.stored_key and o.row]
             if not keyed:
                 continue
-            ids = [o.row.id for o in keyed]
-            keys = [str(o.key) for o in keyed]
             held: ColumnElement[bool]
             if kind == "plan":
-                # A plan's key is the workspace's: a plan that held it before gives it up.
-                held = col(PlanDocumentKey.key).in_(keys)
-            else:
-                column = PlanDocumentKey.goal_id if kind == "goal" else PlanDocumentKey.item_id
-                held = (col(PlanDocumentKey.plan_id) == plan_id) & (
-                    col(PlanDocumentKey.key).in_(keys) | col(column).in_(ids)
+                # A plan's key is the workspace's: a plan that held it before gives it up, and
+                # this plan its old key.
+                held = (col(PlanDocumentKey.key) == keyed[0].key) | (
+                    col(PlanDocumentKey.plan_id) == plan_id
                 )
+            else:
+                # Only keys held before the apply can be in the way (the object's old key, or
+                # the key of an object that left the file): a new plan's thousands need no delete.
+                in_the_way = {o.stored_key for o in keyed if o.stored_key} | {
+                    str(o.key) for o in keyed if (kind, o.key) in change_set.held_keys
+                }
+                if not in_the_way:
+                    held = false()
+                else:
+                    held = (col(PlanDocumentKey.plan_id) == plan_id) & col(PlanDocumentKey.key).in_(
+                        sorted(in_the_way)
+                    )
             stale.append((col(PlanDocumentKey.kind) == kind) & held)
             rows += [
                 {

@@ -85,6 +85,8 @@ class ChangeSet:
     delete_goals: list[Goal] = field(default_factory=list)
     delete_items: list[Any] = field(default_factory=list)  # rows with an id
     left_alone: list[Change] = field(default_factory=list)
+    # The (kind, key) pairs the plan's goals and items hold now, before the apply.
+    held_keys: set[tuple[str, str]] = field(default_factory=set)
     errors: list[Problem] = field(default_factory=list)
 
     def all_changes(self) -> list[Change]:
@@ -441,6 +443,7 @@ def plan_changes(
     differ.people()
     plan = differ.find_plan(plan_id)
     keys = differ._stored_keys(plan)
+    differ.result.held_keys = {(kind, key) for (kind, _), key in keys.items()}
     differ.plan(plan, keys)
     differ.goals(plan, keys)
     differ.items(plan, keys)

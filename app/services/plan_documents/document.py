@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from app.models import ItemStatus
-from app.schemas.common import Description, Email, Hours, Name, Title, TrackerScope
+from app.schemas.common import Description, Email, Name, Title, TrackerScope
 
 FORMAT_VERSION = "planbridge/plan@1"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -32,6 +32,15 @@ def _iso_date(value: Any) -> Any:
         return value.strip()
     raise ValueError("a date is written YYYY-MM-DD, e.g. 2027-02-12")
 
+
+def _not_a_boolean(value: Any) -> Any:
+    # Markdown and CSV give numbers as text ("6"), which is read; ``true`` is no number of hours.
+    if isinstance(value, bool):
+        raise ValueError("a number of hours is written as a number, e.g. 6 or 1.5")
+    return value
+
+
+DocumentHours = Annotated[float, BeforeValidator(_not_a_boolean), Field(allow_inf_nan=False)]
 
 DocumentDate = Annotated[
     date,
@@ -90,7 +99,7 @@ class PersonDeclaration(DocumentModel):
     key: Key | None = None
     name: Name
     email: Email | None = None
-    weekly_strategic_hours: float | None = Field(default=None, ge=0, le=168)
+    weekly_strategic_hours: DocumentHours | None = Field(default=None, ge=0, le=168)
 
 
 class ItemEntry(DocumentModel):
@@ -98,7 +107,9 @@ class ItemEntry(DocumentModel):
     title: Title
     owner: PersonReference
     due_date: DocumentDate
-    estimate_hours: Hours = Field(description="Hours of work; at most max_item_hours (16)")
+    estimate_hours: DocumentHours = Field(
+        gt=0, description="Hours of work; at most max_item_hours (16)"
+    )
     start_date: DocumentDate | None = None
     status: ItemStatus | None = Field(
         default=None, description="Omit to leave an existing item's status to its tracker"
