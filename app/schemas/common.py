@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    Strict,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 
 def _without_nul(value: str) -> str:
@@ -14,7 +26,34 @@ def _without_nul(value: str) -> str:
     return value
 
 
-NoNul = AfterValidator(_without_nul)
+class _WithoutNul:
+    """Refuses NUL characters, and says so in the schema (a pattern, unless one is given)."""
+
+    def __get_pydantic_core_schema__(
+        self, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(_without_nul, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", NO_NUL_PATTERN)
+        return json_schema
+
+
+NO_NUL_PATTERN = r"^[^\x00]*$"
+NoNul = _WithoutNul()
+
+
+def _a_number_not_text_or_boolean(value: Any) -> Any:
+    # pydantic would read "8" as 8 and false as 0; the schema says integer.
+    if isinstance(value, bool | str):
+        raise ValueError("must be a number, not a string or a boolean")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_a_number_not_text_or_boolean)]
 # Required text is stripped and may not be blank; optional text (descriptions) is kept as given.
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
 Title = Annotated[
@@ -26,7 +65,7 @@ TrackerScope = Annotated[
 ]
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"),
+    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$"),
     AfterValidator(_without_nul),
 ]
 # Strict: a boolean is not a number (pydantic would read false as 0); an integer still is.

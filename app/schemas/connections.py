@@ -9,12 +9,32 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, Field, Strict, StringConstraints
 
 from app.models.sync import ConnectionState
-from app.schemas.common import Name, NoNul, Page, PublicModel, TrackerScope, WriteModel
+from app.schemas.common import (
+    Name,
+    NoNul,
+    Page,
+    PublicModel,
+    TrackerScope,
+    WholeNumber,
+    WriteModel,
+)
+from connectors.registry import available_kinds
 
-Kind = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), NoNul]
+
+def _installed_kinds(schema: dict[str, Any]) -> None:
+    # Read when the OpenAPI document is built: the connectors installed in this process.
+    schema["enum"] = available_kinds()
+
+
+Kind = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
+    NoNul,
+    Field(json_schema_extra=_installed_kinds),
+]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=4000), NoNul]
-PollInterval = Annotated[int, Strict(), Field(ge=30, le=86_400)]
+PollInterval = Annotated[WholeNumber, Field(ge=30, le=86_400)]
 
 
 class ConnectionCreate(WriteModel):

@@ -13,7 +13,6 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
-    Strict,
     StrictBool,
     StringConstraints,
     WithJsonSchema,
@@ -21,7 +20,7 @@ from pydantic import (
 )
 
 from app.models.execution import Confidence, DeliveryState
-from app.schemas.common import NoNul, PublicModel, WriteModel
+from app.schemas.common import NoNul, PublicModel, WholeNumber, WriteModel
 from app.schemas.weeks import IsoWeek
 
 EVENT_TYPES = ("item.status_changed", "goal.health_changed", "review.ready")
@@ -119,7 +118,7 @@ class CheckInPublic(PublicModel):
 
 
 class FocusBlockCreate(WriteModel):
-    weekday: Annotated[int, Strict()] = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
+    weekday: WholeNumber = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
     start: ClockTime
     end: ClockTime
     timezone: TimeZone
@@ -168,7 +167,11 @@ SECRET_DESCRIPTION = (
 
 class SubscriptionCreate(WriteModel):
     url: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), NoNul
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=1000, pattern=r"^https?://"
+        ),
+        NoNul,
     ]
     secret: Secret | None = Field(default=None, description=SECRET_DESCRIPTION)
     event_types: Annotated[list[str], AfterValidator(_event_types)] = Field(
@@ -181,7 +184,7 @@ class SubscriptionCreate(WriteModel):
 
 class SecretRotation(WriteModel):
     secret: Secret | None = Field(default=None, description=SECRET_DESCRIPTION)
-    grace_seconds: Annotated[int, Strict()] = Field(default=86_400, ge=0, le=30 * 86_400)
+    grace_seconds: WholeNumber = Field(default=86_400, ge=0, le=30 * 86_400)
 
 
 class SubscriptionPublic(PublicModel):

@@ -90,6 +90,26 @@ def test_the_schema_states_the_rules_the_code_enforces(client: TestClient) -> No
     assert "review.ready" in events
     hours = components["PersonCreate"]["properties"]["weekly_strategic_hours"]["anyOf"][0]
     assert hours["type"] == "number"
+    name = components["PersonCreate"]["properties"]["name"]["pattern"]
+    assert re.fullmatch(name, "Ada") and not re.fullmatch(name, "A\x00da")
+    assert "memory" in components["ConnectionCreate"]["properties"]["kind"]["enum"]
+    url = components["SubscriptionCreate"]["properties"]["url"]["pattern"]
+    assert re.match(url, "https://hooks.example/x") and not re.match(url, "ftp://x")
+
+
+def test_whole_numbers_refuse_text_and_booleans_but_take_integral_numbers(
+    client: TestClient, tenant: Tenant
+) -> None:
+    person = client.post(f"{API}/people", json={"name": "Ada"}, headers=tenant.headers).json()
+    url = f"{API}/people/{person['id']}/focus-blocks"
+    block = {"start": "09:00", "end": "10:00", "timezone": "UTC"}
+    for weekday in ("1", True):
+        refused = client.post(url, json={**block, "weekday": weekday}, headers=tenant.headers)
+        assert refused.status_code == 422
+        assert _error_locations(refused) == [["body", "weekday"]]
+    assert (
+        client.post(url, json={**block, "weekday": 1.0}, headers=tenant.headers).status_code == 201
+    )
 
 
 def test_every_route_documents_its_busy_database_throttle_and_size_answers(
