@@ -70,6 +70,8 @@ def list_items(
         Query(description="Items with a tracker link in this sync state; repeat for several"),
     ] = None,
 ) -> Response:
+    """Items with their tracker ``links`` (key, URL, sync state); a page's links come in one
+    query. ``sync_state`` keeps items with a link in one of the given states."""
     result = items.list_items(
         session,
         auth.workspace_id,
