@@ -136,7 +136,8 @@ def build_deliveries(
 
 
 async def post_all(port: int, deliveries: list[Delivery], concurrency: int) -> list[int]:
-    """POST every delivery (signed as GitHub signs) with ``concurrency`` connections."""
+    """POST every delivery (signed as GitHub signs) with ``concurrency`` connections; resent on a
+    transport error, as a tracker redelivers (the delivery id makes that a no-op once stored)."""
     statuses = [0] * len(deliveries)
     next_index = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -157,10 +158,19 @@ async def post_all(port: int, deliveries: list[Delivery], concurrency: int) -> l
                     "X-GitHub-Delivery": delivery.delivery_id,
                     "X-Hub-Signature-256": "sha256=" + digest.hexdigest(),
                 }
-                response = await client.post(
-                    f"/webhooks/{delivery.connection_id}", content=delivery.body, headers=headers
-                )
-                statuses[index] = response.status_code
+                for attempt in range(3):  # a keep-alive connection the server closed: resend
+                    try:
+                        response = await client.post(
+                            f"/webhooks/{delivery.connection_id}",
+                            content=delivery.body,
+                            headers=headers,
+                        )
+                    except httpx.TransportError:
+                        if attempt == 2:
+                            raise
+                        continue
+                    statuses[index] = response.status_code
+                    break
 
         await asyncio.gather(*(drive() for _ in range(concurrency)))
     return statuses
