@@ -87,8 +87,10 @@ def spec_fields(config: JiraConfig, spec: ItemSpec, names: set[str]) -> dict[str
         fields["assignee"] = assignee_value(spec.assignee, config.is_cloud)
     if "labels" in names:
         labels = issue_labels(spec.item_id, spec.labels)
-        # A label write replaces them all: keep the one that says "dropped" on a dropped item.
-        fields["labels"] = labels + [DROPPED_LABEL] * (spec.status is RemoteStatus.dropped)
+        if spec.status is RemoteStatus.dropped:
+            # A label write replaces them all: keep the one that says "dropped" on a dropped item.
+            labels.append(DROPPED_LABEL)
+        fields["labels"] = labels
     if "estimate_hours" in names and config.write_estimate and spec.estimate_hours:
         fields["timetracking"] = {"originalEstimate": estimate_text(spec.estimate_hours)}
     if "parent" in names and spec.kind == "item":
