@@ -32,7 +32,7 @@ from app.models import (
 )
 from app.schemas.weeks import IsoWeek
 from app.services.connections import create_connection
-from app.services.events import record_item_event
+from app.services.item_history import record_item_event
 from app.services.plan_documents.importer import DocumentFormat, import_plan
 from app.services.plan_documents.yaml_reader import read_yaml
 from app.services.tokens import get_or_create_workspace, issue_token

@@ -23,7 +23,7 @@ from app.errors import InvalidField
 from app.models import ActionItem, Connection, Goal, ItemEvent, ItemStatus, Person
 from app.models.sync import SyncState
 from app.schemas.common import RuleWarning
-from app.services.events import record_item_event
+from app.services.item_history import record_item_event
 from app.services.item_rules import check_item, check_items, warnings_before_change
 from app.services.pagination import PageSlice, paginate, paginate_values
 from app.services.tenancy import get_in_workspace, require_reference

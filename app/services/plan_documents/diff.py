@@ -21,7 +21,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from app.models import ActionItem, Goal, Plan, PlanDocumentKey
-from app.services.events import event_value
+from app.services.item_history import event_value
 from app.services.plan_documents.document import (
     GoalEntry,
     ItemEntry,

@@ -1,0 +1,117 @@
+"""An item's history: every ``item_event`` row is built here.
+
+``record_item_event`` appends an event for a change made through the API or a plan document (the
+item's estimate and status snapshotted as they are now); ``record_event`` appends one for what the
+engine learned or did (a tracker's status or drift, a push, a move, a deletion proved in the
+tracker, a review posted on a goal), with the snapshot it knows or none. What an event changes
+beyond its own row (the goal hours ledger and the item's ``last_event_at``, stored weekly reviews,
+notifications) is kept at each flush by the session hooks of ``app.session_hooks``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlmodel import Session
+
+from app.db import utcnow
+from app.models import ActionItem, EventSource, ItemEvent, ItemStatus
+
+
+def event_value(value: Any) -> str | None:
+    """A field value as the event stores it: ISO dates, plain enum values, ``None`` kept."""
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class EventSubject:
+    """What an event is about, and the snapshot it carries (none: a ``sync`` or goal event)."""
+
+    workspace_id: uuid.UUID
+    item_id: uuid.UUID | None = None
+    goal_id: uuid.UUID | None = None
+    estimate_hours: float | None = None
+    status: ItemStatus | None = None
+
+    @classmethod
+    def snapshot_of(cls, item: ActionItem, status: ItemStatus | None = None) -> EventSubject:
+        """The item with its estimate and status (or ``status``, about to be set) right now."""
+        return cls(
+            item.workspace_id, item.id, item.goal_id, item.estimate_hours, status or item.status
+        )
+
+
+def record_event(
+    session: Session,
+    subject: EventSubject,
+    kind: str,
+    *,
+    source: EventSource,
+    actor: str | None = None,
+    field: str | None = None,
+    from_value: Any = None,
+    to_value: Any = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> ItemEvent:
+    """Append one event about ``subject`` to the session."""
+    event = ItemEvent(
+        id=uuid.uuid4(),  # given, not defaulted: SQLModel's default factories are slow
+        workspace_id=subject.workspace_id,
+        item_id=subject.item_id,
+        goal_id=subject.goal_id,
+        kind=kind,
+        source=source,
+        actor=actor,
+        field=field,
+        from_value=event_value(from_value),
+        to_value=event_value(to_value),
+        estimate_hours=subject.estimate_hours,
+        status=subject.status,
+        data=data or {},
+        at=at or utcnow(),
+    )
+    session.add(event)
+    return event
+
+
+def record_item_event(
+    session: Session,
+    item: ActionItem,
+    kind: str,
+    *,
+    actor: str | None,
+    source: EventSource = EventSource.api,
+    field: str | None = None,
+    from_value: Any = None,
+    to_value: Any = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> ItemEvent:
+    """Append one event; ``estimate_hours`` and ``status`` snapshot the item as it is now."""
+    return record_event(
+        session,
+        EventSubject.snapshot_of(item),
+        kind,
+        source=source,
+        actor=actor,
+        field=field,
+        from_value=from_value,
+        to_value=to_value,
+        data={"item_id": str(item.id), **(data or {})},
+        at=at,
+    )
