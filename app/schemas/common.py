@@ -53,7 +53,8 @@ def _a_number_not_text_or_boolean(value: Any) -> Any:
     return value
 
 
-WholeNumber = Annotated[int, BeforeValidator(_a_number_not_text_or_boolean)]
+NotTextOrBoolean = BeforeValidator(_a_number_not_text_or_boolean)
+WholeNumber = Annotated[int, NotTextOrBoolean]
 # Required text is stripped and may not be blank; optional text (descriptions) is kept as given.
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
 Title = Annotated[

@@ -12,10 +12,10 @@ from app.models.sync import ConnectionState
 from app.schemas.common import (
     Name,
     NoNul,
+    NotTextOrBoolean,
     Page,
     PublicModel,
     TrackerScope,
-    WholeNumber,
     WriteModel,
 )
 from connectors.registry import available_kinds
@@ -32,9 +32,16 @@ Kind = Annotated[
     NoNul,
     Field(json_schema_extra=_installed_kinds),
 ]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NoNul]
+# A scheme and a host name, no credentials (each connector then says which schemes it takes).
+URL_PATTERN = r"^[a-z][a-z0-9+.-]*://[^/?#@\s]+"
+Url = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=URL_PATTERN),
+    NoNul,
+]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=4000), NoNul]
-PollInterval = Annotated[WholeNumber, Field(ge=30, le=86_400)]
+# The bounds first: after the validator they would reach the schema as unknown keywords.
+PollInterval = Annotated[int, Field(ge=30, le=86_400), NotTextOrBoolean]
 
 
 class ConnectionCreate(WriteModel):

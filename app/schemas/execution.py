@@ -169,7 +169,7 @@ class SubscriptionCreate(WriteModel):
     url: Annotated[
         str,
         StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=1000, pattern=r"^https?://"
+            strip_whitespace=True, min_length=1, max_length=1000, pattern=r"^https?://[^/?#@\s]+"
         ),
         NoNul,
     ]
