@@ -14,6 +14,13 @@ from app.models.execution import (
     Subscription,
 )
 from app.models.hours_ledger import GoalHoursChange
+from app.models.people_loop import (
+    CheckInLink,
+    MessageChannel,
+    MessageDelivery,
+    MessageState,
+    PersonChannels,
+)
 from app.models.plan_documents import PlanDocumentKey
 from app.models.planning import (
     ActionItem,
@@ -38,6 +45,7 @@ __all__ = [
     "ApiToken",
     "CalendarFeedToken",
     "CheckIn",
+    "CheckInLink",
     "Confidence",
     "Connection",
     "ConnectionScope",
@@ -54,8 +62,12 @@ __all__ = [
     "GoalHoursChange",
     "ItemEvent",
     "ItemStatus",
+    "MessageChannel",
+    "MessageDelivery",
+    "MessageState",
     "NotificationDelivery",
     "Person",
+    "PersonChannels",
     "Plan",
     "PlanDocumentKey",
     "Scope",

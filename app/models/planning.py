@@ -37,6 +37,8 @@ class Person(SQLModel, table=True):
     # One account per tracker kind, set explicitly (never guessed from the email):
     # {"jira": "<accountId>", "jira_dc": "<username>", "github": "<login>", "trello": "<member id>"}
     identities: dict[str, str] = json_field()
+    # IANA name ("Europe/Berlin"); None: the workspace's default time zone.
+    time_zone: str | None = Field(default=None, max_length=64)
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
 

@@ -25,6 +25,8 @@ class Scope(StrEnum):
 class Workspace(SQLModel, table=True):
     id: uuid.UUID = id_field()
     name: str = Field(index=True, unique=True, max_length=200)
+    # IANA name; a person without a time zone of their own lives in this one.
+    default_time_zone: str = Field(default="UTC", max_length=64)
     created_at: datetime = created_field()
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-05 08:20:20.315594
+Create Date: 2026-12-05 08:37:58.377124
 """
 
 from collections.abc import Sequence
@@ -33,6 +33,7 @@ def upgrade() -> None:
     op.create_table('workspace',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('default_time_zone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -111,6 +112,7 @@ def upgrade() -> None:
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
     sa.Column('weekly_strategic_hours', sa.Float(), nullable=True),
     sa.Column('identities', sa.JSON(), nullable=False),
+    sa.Column('time_zone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
@@ -152,6 +154,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_calendar_feed_token_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_calendar_feed_token_token_hash'), ['token_hash'], unique=True)
         batch_op.create_index(batch_op.f('ix_calendar_feed_token_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('check_in_link',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('person_id', sa.Uuid(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('csrf_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('check_in_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_check_in_link_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_check_in_link_token_hash'), ['token_hash'], unique=True)
+        batch_op.create_index(batch_op.f('ix_check_in_link_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('connection_scope',
     sa.Column('connection_id', sa.Uuid(), nullable=False),
@@ -205,6 +227,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_focus_block_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_focus_block_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('message_delivery',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('person_id', sa.Uuid(), nullable=False),
+    sa.Column('channel', sa.Enum('email', 'chat', name='messagechannel'), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('iso_week', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('text_body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('html_body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('state', sa.Enum('queued', 'sent', 'failed', name='messagestate'), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('next_attempt_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('person_id', 'channel', 'kind', 'iso_week', 'topic', name='uq_message_delivery_key')
+    )
+    with op.batch_alter_table('message_delivery', schema=None) as batch_op:
+        batch_op.create_index('ix_message_delivery_due', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_message_delivery_person', ['workspace_id', 'person_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_message_delivery_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('notification_delivery',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
@@ -228,6 +277,22 @@ def upgrade() -> None:
         batch_op.create_index('ix_notification_delivery_due', ['state', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_notification_delivery_subscription', ['subscription_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_delivery_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('person_channels',
+    sa.Column('person_id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('email_enabled', sa.Boolean(), nullable=False),
+    sa.Column('chat_webhook_encrypted', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('nudges_opted_out', sa.Boolean(), nullable=False),
+    sa.Column('unreachable_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('unreachable_since', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('person_id')
+    )
+    with op.batch_alter_table('person_channels', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_person_channels_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('plan',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -607,12 +672,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_plan_workspace_id'))
 
     op.drop_table('plan')
+    with op.batch_alter_table('person_channels', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_person_channels_workspace_id'))
+
+    op.drop_table('person_channels')
     with op.batch_alter_table('notification_delivery', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_delivery_workspace_id'))
         batch_op.drop_index('ix_notification_delivery_subscription')
         batch_op.drop_index('ix_notification_delivery_due')
 
     op.drop_table('notification_delivery')
+    with op.batch_alter_table('message_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_message_delivery_workspace_id'))
+        batch_op.drop_index('ix_message_delivery_person')
+        batch_op.drop_index('ix_message_delivery_due')
+
+    op.drop_table('message_delivery')
     with op.batch_alter_table('focus_block', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_focus_block_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_focus_block_person_id'))
@@ -630,6 +705,12 @@ def downgrade() -> None:
 
     op.drop_table('connection_write')
     op.drop_table('connection_scope')
+    with op.batch_alter_table('check_in_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_check_in_link_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_check_in_link_token_hash'))
+        batch_op.drop_index(batch_op.f('ix_check_in_link_person_id'))
+
+    op.drop_table('check_in_link')
     with op.batch_alter_table('calendar_feed_token', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_calendar_feed_token_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_calendar_feed_token_token_hash'))
@@ -669,5 +750,5 @@ def downgrade() -> None:
     # ### end Alembic commands ###
     # Autogenerate leaves PostgreSQL's enum types behind: drop them too.
     if op.get_bind().dialect.name == "postgresql":
-        for name in ('confidence', 'connectionstate', 'deliverystate', 'eventsource', 'itemstatus', 'scope',):
+        for name in ('confidence', 'connectionstate', 'deliverystate', 'eventsource', 'itemstatus', 'messagechannel', 'messagestate', 'scope',):
             op.execute(f'DROP TYPE IF EXISTS "{name}"')
