@@ -182,3 +182,31 @@ def test_an_archived_repository_pauses_the_connection_with_the_reason(
         assert connection.paused_reason is not None
         assert "archived" in connection.paused_reason
         assert "credentials" not in connection.paused_reason
+
+
+def test_a_transfer_webhook_alone_moves_the_link_to_the_new_repository(
+    client: TestClient,
+    tenant: Tenant,
+    github: GitHubHarness,
+    served_app: str,
+    sync_engine: SyncEngine,
+    engine: Any,
+) -> None:
+    elsewhere = github.emulator.add_repository(*ELSEWHERE.split("/"))
+    seeded = _seed(client, tenant, github, items=2)
+    staying, moving = seeded.item_ids
+    response = client.patch(
+        f"/api/v1/items/{staying}", json={"scope": ELSEWHERE}, headers=tenant.headers
+    )
+    assert response.status_code == 200
+    github.emulator.webhooks.url = f"{served_app}/webhooks/{seeded.connection_id}"
+    run_until_idle(sync_engine)
+    issue = _issue_of(github.emulator.repository, moving)
+
+    moved = github.emulator.person_transfers(issue.number, elsewhere)
+    github.emulator.webhooks.flush()  # the "transferred" delivery reached planbridge
+    run_until_idle(sync_engine)
+
+    link = _live_link(engine, moving)
+    assert (link.scope, link.external_id) == (ELSEWHERE, str(moved.number))
+    assert link.tombstoned_at is None
