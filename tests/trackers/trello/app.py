@@ -6,13 +6,14 @@ import json
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from tests.trackers.faults import apply_latency, drop_connection
+from tests.trackers.trello import objects
 from tests.trackers.trello.store import TrelloError
 
 if TYPE_CHECKING:
@@ -22,6 +23,11 @@ Params = dict[str, Any]
 Handler = Callable[["TrelloEmulator", str, dict[str, Any], re.Match[str]], Any]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
 MAX_ACTIONS = 1000
+# Trello's documented header: Authorization: OAuth oauth_consumer_key="KEY", oauth_token="TOKEN"
+# (OAuth 1.0a clients such as py-trello send the same two values among their signed parameters).
+OAUTH_PARAMETER = re.compile(r'(oauth_[a-z_]+)="([^"]*)"')
+# Card fields with their own PUT /1/cards/{id}/{field} route taking ``value``.
+CARD_FIELD_ROUTES = "name|desc|due|dueComplete|idList|closed|pos|idMembers|idLabels"
 
 
 def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
@@ -57,15 +63,16 @@ def int_param(params: Params, name: str, default: int | None, maximum: int) -> i
 @route("GET", r"/1/boards/(?P<board>[^/]+)")
 def get_board(emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]) -> Any:
     board = emulator.store.board(match["board"])
-    rendered = pick_fields(
-        {k: v for k, v in board.items() if k != "nextIdShort"}, params.get("fields")
-    )
+    labels = emulator.store.board_labels(board["id"])
+    rendered = pick_fields(objects.board(board, labels), params.get("fields"))
     list_filter = params.get("lists", "none")
     if list_filter != "none":
         lists = emulator.store.board_lists(board["id"])
         if list_filter == "open":
             lists = [row for row in lists if not row["closed"]]
-        rendered["lists"] = [pick_fields(row, params.get("list_fields")) for row in lists]
+        rendered["lists"] = [
+            pick_fields(objects.list_object(row), params.get("list_fields")) for row in lists
+        ]
     return rendered
 
 
@@ -80,7 +87,36 @@ def get_board_lists(
         lists = [row for row in lists if not row["closed"]]
     elif list_filter == "closed":
         lists = [row for row in lists if row["closed"]]
-    return [pick_fields(row, params.get("fields")) for row in lists]
+    return [pick_fields(objects.list_object(row), params.get("fields")) for row in lists]
+
+
+@route("GET", r"/1/lists/(?P<list>[0-9a-f]{24})")
+def get_list(emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]) -> Any:
+    trello_list = emulator.store.lists.get(match["list"])
+    if trello_list is None:
+        raise TrelloError(404, "The requested resource was not found.")
+    return pick_fields(objects.list_object(trello_list), params.get("fields"))
+
+
+@route("GET", r"/1/labels/(?P<label>[0-9a-f]{24})")
+def get_label(emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]) -> Any:
+    label = emulator.store.labels.get(match["label"])
+    if label is None:
+        raise TrelloError(404, "The requested resource was not found.")
+    return pick_fields(objects.label_object(label), params.get("fields"))
+
+
+@route("GET", r"/1/members/(?P<member>[^/]+)")
+def get_member(emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]) -> Any:
+    if match["member"] == "me":
+        return objects.member(emulator.member_for(token))
+    found = emulator.store.members.get(match["member"]) or next(
+        (row for row in emulator.store.members.values() if row["username"] == match["member"]),
+        None,
+    )
+    if found is None:
+        raise TrelloError(404, "The requested resource was not found.")
+    return pick_fields(objects.member(found), params.get("fields"))
 
 
 @route("GET", r"/1/boards/(?P<board>[^/]+)/labels")
@@ -101,7 +137,7 @@ def get_board_members(
     emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]
 ) -> Any:
     board = emulator.store.board(match["board"])
-    return [emulator.store.members[member_id] for member_id in board["idMembers"]]
+    return [objects.member(emulator.store.members[member_id]) for member_id in board["idMembers"]]
 
 
 @route("GET", r"/1/boards/(?P<board>[^/]+)/cards(?:/(?P<filter>[a-z]+))?")
@@ -160,6 +196,42 @@ def put_card(emulator: TrelloEmulator, token: str, params: Params, match: re.Mat
     return emulator.store.update_card(emulator.member_for(token), match["card"], params)
 
 
+@route("GET", r"/1/cards/(?P<card>[^/]+)/(?P<part>checklists|attachments|pluginData)")
+def get_card_parts(
+    emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]
+) -> Any:
+    """A card's checklists, attachments and Power-Up data: the emulator's cards have none."""
+    emulator.store.card(match["card"])
+    return []
+
+
+@route("GET", r"/1/cards/(?P<card>[^/]+)/actions")
+def get_card_actions(
+    emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]
+) -> Any:
+    """A card's actions, newest first; Trello's default filter is commentCard,updateCard:idList."""
+    card = emulator.store.card(match["card"])
+    wanted = str(params.get("filter") or "commentCard,updateCard:idList")
+    types = None if wanted == "all" else {name.strip() for name in wanted.split(",")}
+    limit = int_param(params, "limit", 50, MAX_ACTIONS) or 50
+    found = emulator.store.board_actions(
+        card["idBoard"], types, None, None, len(emulator.store.actions) or 1
+    )
+    on_card = [row for row in found if (row["data"].get("card") or {}).get("id") == card["id"]]
+    return [pick_fields(row, params.get("fields")) for row in on_card[:limit]]
+
+
+@route("PUT", rf"/1/cards/(?P<card>[^/]+)/(?P<field>{CARD_FIELD_ROUTES})")
+def put_card_field(
+    emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]
+) -> Any:
+    """PUT /1/cards/{id}/idList, /closed, ...: one field, its new value in ``value``."""
+    if "value" not in params:
+        raise TrelloError(400, "invalid value for value")
+    fields = {match["field"]: params["value"]}
+    return emulator.store.update_card(emulator.member_for(token), match["card"], fields)
+
+
 @route("POST", r"/1/cards/(?P<card>[^/]+)/actions/comments")
 def post_card_comment(
     emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]
@@ -179,7 +251,18 @@ def get_webhook(emulator: TrelloEmulator, token: str, params: Params, match: re.
     webhook = emulator.store.webhooks.get(match["webhook"])
     if webhook is None or webhook["_token"] != token:
         raise TrelloError(404, "model not found")
-    return {k: v for k, v in webhook.items() if not k.startswith("_")}
+    return objects.webhook(webhook)
+
+
+@route("GET", r"/1/tokens/(?P<token>[0-9a-f]{64})/webhooks")
+def get_token_webhooks(
+    emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]
+) -> Any:
+    """The webhooks a token made; only that token may list them."""
+    if match["token"] != token:
+        raise TrelloError(401, "invalid token")
+    hooks = emulator.store.webhooks.values()
+    return [objects.webhook(hook) for hook in hooks if hook["_token"] == token]
 
 
 @route("DELETE", r"/1/webhooks/(?P<webhook>[0-9a-f]{24})")
@@ -266,6 +349,8 @@ class TrelloApp:
         except TrelloError as error:
             return PlainTextResponse(str(error.body), status_code=error.status)
         api_key, token = str(params.pop("key", "")), str(params.pop("token", ""))
+        if not api_key and not token:
+            api_key, token = self._oauth_credentials(request.headers.get("authorization", ""))
         refused = self.emulator.authenticate(api_key, token)
         if refused is not None:
             return PlainTextResponse(refused, status_code=401)
@@ -276,7 +361,9 @@ class TrelloApp:
         try:
             if method == "GET" and path.rstrip("/") == "/1/batch":
                 body: Any = batch(self.emulator, token, params)
-            elif method == "POST" and path.rstrip("/") == "/1/webhooks":
+            elif method == "POST" and re.fullmatch(
+                r"/1/(?:tokens/[0-9a-f]{64}/)?webhooks", path.rstrip("/")
+            ):
                 body = await self.emulator.deliveries.register(token, params)
             else:
                 body = dispatch(self.emulator, method, path, token, params)
@@ -285,6 +372,15 @@ class TrelloApp:
                 return JSONResponse(error.body, status_code=error.status, headers=headers)
             return PlainTextResponse(error.body, status_code=error.status, headers=headers)
         return JSONResponse(body, headers=headers)
+
+    @staticmethod
+    def _oauth_credentials(header: str) -> tuple[str, str]:
+        """Key and token from an ``Authorization: OAuth ...`` header ("" when absent)."""
+        scheme, _, rest = header.partition(" ")
+        if scheme.lower() != "oauth":
+            return "", ""
+        values = {name: unquote(value) for name, value in OAUTH_PARAMETER.findall(rest)}
+        return values.get("oauth_consumer_key", ""), values.get("oauth_token", "")
 
     @staticmethod
     async def _body_params(request: Request) -> Params:

@@ -18,6 +18,7 @@ from typing import Any
 
 from tests.trackers.faults import EmulatorClock
 from tests.trackers.trello import actions as shapes
+from tests.trackers.trello import objects
 
 ID_PATTERN = re.compile(r"^[0-9a-f]{24}$")
 SHORT_LINK_PATTERN = re.compile(r"^[0-9A-Za-z]{8}$")
@@ -190,14 +191,7 @@ class TrelloStore:
     # ------------------------------------------------------------------------------ cards
 
     def render_card(self, card: dict[str, Any]) -> dict[str, Any]:
-        rendered = {key: value for key, value in card.items() if not key.startswith("_")}
-        rendered["idMembers"] = list(card["idMembers"])
-        rendered["idLabels"] = list(card["idLabels"])
-        rendered["labels"] = [
-            {k: v for k, v in self.labels[label_id].items() if k != "uses"}
-            for label_id in card["idLabels"]
-        ]
-        return rendered
+        return objects.card(card, [self.labels[label_id] for label_id in card["idLabels"]])
 
     def _check_members_and_labels(self, board: dict[str, Any], fields: dict[str, Any]) -> None:
         if "idMembers" in fields:
@@ -370,6 +364,7 @@ class TrelloStore:
                 "comment": {"type": "comment", "text": text},
             }
             card["dateLastActivity"] = self.now()
+            card["_comments"] = card.get("_comments", 0) + 1
             recorded = self._record(
                 "commentCard", member, board, data, "action_comment_on_card", entities
             )
