@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     # intranet Jira's "10.20.0.0/16"); narrower than allow_private_trackers.
     allowed_tracker_networks: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
     public_url: str | None = None
+    # Outbound e-mail (app/services/messages/smtp.py): smtp://user:pass@host:587 (STARTTLS),
+    # smtps://... (implicit TLS); see the README for the plain-SMTP opt-in. Unset: no e-mail.
+    smtp_url: SecretStr | None = None
+    mail_from: str | None = None
+    # How long a personal check-in link works (app/services/checkin_links.py).
+    checkin_link_days: int = Field(default=14, ge=1, le=90)
     embedded_worker: bool = True
     # Sync engine: pushes of one item are tried this many times before the link is marked dead;
     # a lease not renewed within lease seconds is taken over by another worker.

@@ -1,0 +1,1 @@
+"""Messages to people: e-mail over SMTP, chat webhooks, and the outbox that sends and logs them."""
