@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # a lease not renewed within lease seconds is taken over by another worker.
     sync_max_attempts: int = Field(default=8, ge=1)
     sync_lease_seconds: int = Field(default=120, ge=5)
+    # Every link's tracker object is re-read at least this often (sync/audit.py), spread evenly:
+    # deletions and objects that left the change poll are noticed without webhooks.
+    audit_interval_hours: float = Field(default=24.0, gt=0)
     log_level: str = "INFO"
     # When set, GET /metrics needs "Authorization: Bearer <this>"; unset, it is open like /healthz.
     metrics_token: SecretStr | None = None

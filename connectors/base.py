@@ -301,6 +301,40 @@ class ScopeLearningConnector(Protocol):
         """Config values the last successful ``check()`` learned (empty before one)."""
 
 
+@dataclass(frozen=True)
+class AuditResult:
+    """What one audit read saw of the objects it was asked about.
+
+    ``found``: objects read back (whatever changed). ``unchanged``: objects the tracker said have
+    not changed since ``validators`` (a GitHub 304, free). ``missing``: objects the read did not
+    return (404/410, or absent from a search): the engine tombstones one only after ``fetch_item``
+    proves it gone. An object in none of the three (an error for it alone) is simply not audited.
+    ``validators``: what to send for an object next time (GitHub ETags), by external id.
+    """
+
+    found: list[RemoteItem] = field(default_factory=list)
+    unchanged: list[RemoteRef] = field(default_factory=list)
+    missing: list[RemoteRef] = field(default_factory=list)
+    validators: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class AuditingConnector(Protocol):
+    """Optional capability: re-read given objects with the tracker's cheapest read.
+
+    The engine audits every link about once a day (sync/audit.py) so that what webhooks and the
+    change poll cannot show is still noticed: an object deleted there, or one that left the poll's
+    filter (a GitHub issue whose planbridge label was removed, then closed). ``audit_batch_size``
+    objects cost one request (Jira's ``key in`` search of 100, Trello's ``/1/batch`` of 10) or,
+    for GitHub, one conditional request each that is free when it answers 304.
+    """
+
+    audit_batch_size: ClassVar[int]
+
+    def audit(self, refs: list[RemoteRef], validators: Mapping[str, str]) -> AuditResult:
+        """Read ``refs`` (at most ``audit_batch_size``); ``validators`` by external id."""
+
+
 @runtime_checkable
 class CommentingConnector(Protocol):
     """Optional capability: a connector that can comment on the objects it created.

@@ -81,6 +81,8 @@ class ExternalLink(SQLModel, table=True):
         Index("ix_external_link_connection_external", "connection_id", "external_id"),
         # Whether a kept scope still has a link (sync/link_scopes.py), without reading them all.
         Index("ix_external_link_connection_scope", "connection_id", "scope"),
+        # The daily audit (sync/audit.py) takes a connection's links least recently audited first.
+        Index("ix_external_link_connection_audited", "connection_id", "last_audited_at"),
     )
 
     id: uuid.UUID = id_field()
@@ -116,6 +118,10 @@ class ExternalLink(SQLModel, table=True):
     # The item was routed elsewhere (sync/routing.py): this link's object is closed out as moved
     # (then ``tombstoned_at`` is set) and a new link carries the item at its new target.
     moved_at: datetime | None = timestamp_field()
+    # When the audit last re-read the object (sync/audit.py), and what to send next time so an
+    # unchanged object costs nothing (a GitHub ETag).
+    last_audited_at: datetime | None = timestamp_field()
+    audit_validator: str | None = Field(default=None, max_length=200)
     leased_by: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = timestamp_field()
     created_at: datetime = created_field()

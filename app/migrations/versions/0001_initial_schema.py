@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-05 08:37:58.377124
+Create Date: 2026-12-05 08:40:55.626020
 """
 
 from collections.abc import Sequence
@@ -498,6 +498,8 @@ def upgrade() -> None:
     sa.Column('dead', sa.Boolean(), nullable=False),
     sa.Column('tombstoned_at', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('moved_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_audited_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('audit_validator', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('leased_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('lease_until', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
@@ -509,6 +511,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('connection_id', 'goal_id', name='uq_external_link_connection_goal')
     )
     with op.batch_alter_table('external_link', schema=None) as batch_op:
+        batch_op.create_index('ix_external_link_connection_audited', ['connection_id', 'last_audited_at'], unique=False)
         batch_op.create_index('ix_external_link_connection_external', ['connection_id', 'external_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_external_link_connection_id'), ['connection_id'], unique=False)
         batch_op.create_index('ix_external_link_connection_scope', ['connection_id', 'scope'], unique=False)
@@ -620,6 +623,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_external_link_connection_scope')
         batch_op.drop_index(batch_op.f('ix_external_link_connection_id'))
         batch_op.drop_index('ix_external_link_connection_external')
+        batch_op.drop_index('ix_external_link_connection_audited')
 
     op.drop_table('external_link')
     with op.batch_alter_table('goal_health_state', schema=None) as batch_op:
