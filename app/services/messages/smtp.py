@@ -7,6 +7,7 @@ relay on the same host or network only). The password is registered with the log
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from app.observability.logging import register_secret
 from app.services.messages.refusals import ChannelDown, MessageRefused
 
 TIMEOUT_SECONDS = 10.0
+# Folding at 78 columns would RFC 2047-encode the long unsubscribe URL (it has no spaces to fold
+# at), and mail clients then no longer read it as a URL; 998 is SMTP's own line limit.
+HEADER_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 class SmtpUrlInvalid(ValueError):
@@ -68,7 +72,7 @@ def parse_smtp_url(url: str) -> SmtpServer:
 def build_message(email: Email) -> EmailMessage:
     """Multipart text and HTML; ``List-Unsubscribe`` with one-click (RFC 8058) when a person can
     opt out."""
-    message = EmailMessage()
+    message = EmailMessage(policy=HEADER_POLICY)
     message["From"] = email.sender
     message["To"] = email.recipient
     message["Subject"] = email.subject
