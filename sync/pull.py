@@ -24,8 +24,9 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from app.models import ActionItem, Connection, ExternalLink, ItemEvent, Person
+from app.models import ActionItem, Connection, ExternalLink, Person
 from app.models.planning import EventSource, ItemStatus
+from app.services.item_history import EventSubject, record_event
 from connectors.base import Connector, ObjectMoved, RemoteItem, RemoteRef
 from sync.context import EngineContext
 from sync.link_scopes import scopes_of
@@ -128,22 +129,17 @@ def record_remote_fields(
             if name == "assignee":
                 data["identity_kind"] = identity_kind
                 data["person_id"] = _owner_of(session, item.workspace_id, identity_kind, value)
-            session.add(
-                ItemEvent(
-                    workspace_id=item.workspace_id,
-                    item_id=item.id,
-                    goal_id=item.goal_id,
-                    kind="drift",
-                    source=EventSource.tracker,
-                    actor=actor,
-                    field=name,
-                    from_value=None if pushed is None else str(pushed),
-                    to_value=None if value is None else str(value),
-                    estimate_hours=item.estimate_hours,
-                    status=item.status,
-                    data=data,
-                    at=now,
-                )
+            record_event(
+                session,
+                EventSubject.snapshot_of(item),
+                "drift",
+                source=EventSource.tracker,
+                actor=actor,
+                field=name,
+                from_value=None if pushed is None else str(pushed),
+                to_value=None if value is None else str(value),
+                data=data,
+                at=now,
             )
         remote_fields[name] = value
     return remote_fields
@@ -175,22 +171,17 @@ def apply_remote_item(
     if item is not None:
         new_status = ItemStatus(remote.status.value)
         if new_status != item.status:
-            session.add(
-                ItemEvent(
-                    workspace_id=item.workspace_id,
-                    item_id=item.id,
-                    goal_id=item.goal_id,
-                    kind="status",
-                    source=EventSource.tracker,
-                    actor=actor,
-                    field="status",
-                    from_value=item.status.value,
-                    to_value=new_status.value,
-                    estimate_hours=item.estimate_hours,
-                    status=new_status,
-                    data={"raw_status": remote.raw_status, "key": remote.ref.key},
-                    at=now,
-                )
+            record_event(
+                session,
+                EventSubject.snapshot_of(item, new_status),
+                "status",
+                source=EventSource.tracker,
+                actor=actor,
+                field="status",
+                from_value=item.status.value,
+                to_value=new_status.value,
+                data={"raw_status": remote.raw_status, "key": remote.ref.key},
+                at=now,
             )
             item.status = new_status
             item.done_at = remote.updated_at if new_status == ItemStatus.done else None
@@ -241,17 +232,14 @@ def confirm_vanished(
         session.add(link)
         if link.item_id is not None:
             item = session.get(ActionItem, link.item_id)
-            session.add(
-                ItemEvent(
-                    workspace_id=link.workspace_id,
-                    item_id=link.item_id,
-                    goal_id=item.goal_id if item else None,
-                    kind="deleted",
-                    source=EventSource.tracker,
-                    actor=f"{connection.kind}:{connection.name}",
-                    data={"external_id": ref.external_id, "key": link.key},
-                    at=now,
-                )
+            record_event(
+                session,
+                EventSubject(link.workspace_id, link.item_id, item.goal_id if item else None),
+                "deleted",
+                source=EventSource.tracker,
+                actor=f"{connection.kind}:{connection.name}",
+                data={"external_id": ref.external_id, "key": link.key},
+                at=now,
             )
         session.commit()
     return True

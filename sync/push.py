@@ -26,8 +26,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.models import ActionItem, Connection, ExternalLink, Goal, ItemEvent, Person
+from app.models import ActionItem, Connection, ExternalLink, Goal, Person
 from app.models.planning import EventSource
+from app.services.item_history import EventSubject, record_event
 from connectors.base import (
     Connector,
     ItemSpec,
@@ -261,20 +262,18 @@ def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPla
         row.pushed_fields = {**spec_fields(plan.spec), "status": remote.status.value}
         session.add(row)
         if link.item_id is not None:
-            session.add(
-                ItemEvent(
-                    workspace_id=row.workspace_id,
-                    item_id=link.item_id,
-                    kind="sync",
-                    source=EventSource.engine,
-                    field="external_key",
-                    to_value=remote.ref.key,
-                    data={
-                        "connection_id": str(link.connection_id),
-                        "url": remote.ref.url,
-                        "worker": context.worker_id.rsplit("-", 1)[0],
-                    },
-                )
+            record_event(
+                session,
+                EventSubject(row.workspace_id, link.item_id),
+                "sync",
+                source=EventSource.engine,
+                field="external_key",
+                to_value=remote.ref.key,
+                data={
+                    "connection_id": str(link.connection_id),
+                    "url": remote.ref.url,
+                    "worker": context.worker_id.rsplit("-", 1)[0],
+                },
             )
         session.commit()
         plan.link.external_id, plan.link.pushed_fields = row.external_id, row.pushed_fields
@@ -415,24 +414,21 @@ def close_out(context: EngineContext, plan: PushPlan) -> str:
         session.add(row)
         if row.item_id is not None:
             item = session.get(ActionItem, row.item_id)
-            session.add(
-                ItemEvent(
-                    workspace_id=row.workspace_id,
-                    item_id=row.item_id,
-                    goal_id=item.goal_id if item else None,
-                    kind="sync",
-                    source=EventSource.engine,
-                    field="closed_out",
-                    from_value=row.key,
-                    to_value=target,
-                    data={
-                        "connection_id": str(row.connection_id),
-                        "external_id": row.external_id,
-                        "url": row.url,
-                        "closed": remote is not None,
-                    },
-                    at=now,
-                )
+            record_event(
+                session,
+                EventSubject(row.workspace_id, row.item_id, item.goal_id if item else None),
+                "sync",
+                source=EventSource.engine,
+                field="closed_out",
+                from_value=row.key,
+                to_value=target,
+                data={
+                    "connection_id": str(row.connection_id),
+                    "external_id": row.external_id,
+                    "url": row.url,
+                    "closed": remote is not None,
+                },
+                at=now,
             )
         session.commit()
     log.info("link %s closed out after its item moved to %s", link.id, target)

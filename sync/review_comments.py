@@ -28,6 +28,7 @@ from app.models import Connection, ExternalLink, Goal, ItemEvent, Plan
 from app.models.planning import EventSource
 from app.models.sync import ConnectionState
 from app.schemas.weeks import IsoWeek
+from app.services.item_history import EventSubject, record_event
 from app.services.review_markdown import render_review_markdown
 from app.services.reviews import WeeklyReview, weekly_review
 from connectors.base import AuthFailed, CommentingConnector, ConnectorError, RateLimited, RemoteRef
@@ -157,17 +158,15 @@ def post_review_comments(context: EngineContext, now: datetime) -> int:
                 except Exception:  # a bug must not stop the worker loop; retried next check
                     log.exception("review comment on goal %s failed", goal.id)
                     continue
-                session.add(
-                    ItemEvent(
-                        workspace_id=goal.workspace_id,
-                        goal_id=goal.id,
-                        kind=REVIEW_POSTED,
-                        source=EventSource.engine,
-                        field="review",
-                        to_value=str(week),
-                        data={"connection_id": str(connection.id), "iso_week": str(week)},
-                        at=now,
-                    )
+                record_event(
+                    session,
+                    EventSubject(goal.workspace_id, goal_id=goal.id),
+                    REVIEW_POSTED,
+                    source=EventSource.engine,
+                    field="review",
+                    to_value=str(week),
+                    data={"connection_id": str(connection.id), "iso_week": str(week)},
+                    at=now,
                 )
                 session.commit()  # at once: the comment is out, so its record must stick
                 posted += 1

@@ -27,8 +27,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.db import utcnow
-from app.models import ActionItem, Connection, ExternalLink, Goal, ItemEvent, Plan
+from app.models import ActionItem, Connection, ExternalLink, Goal, Plan
 from app.models.planning import EventSource
+from app.services.item_history import EventSubject, record_event
 from sync.link_scopes import remember_scopes
 
 
@@ -210,26 +211,23 @@ def follow_moves(engine: Engine, *, now: datetime | None = None, limit: int = 50
                 ],
             )
             item = session.get(ActionItem, link.item_id)
-            session.add(
-                ItemEvent(
-                    workspace_id=link.workspace_id,
-                    item_id=link.item_id,
-                    goal_id=item.goal_id if item else None,
-                    kind="sync",
-                    source=EventSource.engine,
-                    field="route",
-                    from_value=_target_text(link.connection_id, link.scope),
-                    to_value=_target_text(connection_id, scope),
-                    data={
-                        "from_connection_id": str(link.connection_id),
-                        "from_scope": link.scope,
-                        "from_key": link.key,
-                        "from_url": link.url,
-                        "to_connection_id": str(connection_id),
-                        "to_scope": scope,
-                    },
-                    at=at,
-                )
+            record_event(
+                session,
+                EventSubject(link.workspace_id, link.item_id, item.goal_id if item else None),
+                "sync",
+                source=EventSource.engine,
+                field="route",
+                from_value=_target_text(link.connection_id, link.scope),
+                to_value=_target_text(connection_id, scope),
+                data={
+                    "from_connection_id": str(link.connection_id),
+                    "from_scope": link.scope,
+                    "from_key": link.key,
+                    "from_url": link.url,
+                    "to_connection_id": str(connection_id),
+                    "to_scope": scope,
+                },
+                at=at,
             )
             moved += 1
         session.commit()

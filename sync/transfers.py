@@ -14,8 +14,9 @@ import logging
 
 from sqlmodel import Session, col, select
 
-from app.models import ActionItem, Connection, ExternalLink, ItemEvent
+from app.models import ActionItem, Connection, ExternalLink
 from app.models.planning import EventSource
+from app.services.item_history import EventSubject, record_event
 from connectors.base import ObjectMoved, RemoteRef
 from sync.context import EngineContext
 from sync.link_scopes import remember_scopes, scopes_of
@@ -53,20 +54,17 @@ def follow_transfer(
         inside = moved.scope.lower() in synced
         item = session.get(ActionItem, link.item_id) if link.item_id else None
         if item is not None:
-            session.add(
-                ItemEvent(
-                    workspace_id=link.workspace_id,
-                    item_id=item.id,
-                    goal_id=item.goal_id,
-                    kind="sync",
-                    source=EventSource.tracker,
-                    actor=f"{connection.kind}:{connection.name}",
-                    field="tracker_transfer",
-                    from_value=link.key,
-                    to_value=moved.ref.key,
-                    data={"to_scope": moved.scope, "followed": inside},
-                    at=now,
-                )
+            record_event(
+                session,
+                EventSubject(link.workspace_id, item.id, item.goal_id),
+                "sync",
+                source=EventSource.tracker,
+                actor=f"{connection.kind}:{connection.name}",
+                field="tracker_transfer",
+                from_value=link.key,
+                to_value=moved.ref.key,
+                data={"to_scope": moved.scope, "followed": inside},
+                at=now,
             )
         if inside:
             link.scope = moved.scope

@@ -1,7 +1,9 @@
-"""The architecture as written in docs/architecture.md, checked: the import layering and no dead code."""
+"""The architecture as written in docs/architecture.md, checked: the import layering, where ORM
+hooks and item events may come from, and no dead code."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +82,19 @@ def test_no_dead_code_in_the_product() -> None:
     assert dead == [], "unused code (delete it, or name its outside caller here):\n" + "\n".join(
         dead
     )
+
+
+def _python_files_in(*folders: str) -> list[Path]:
+    return [path for folder in folders for path in sorted((ROOT / folder).rglob("*.py"))]
+
+
+def test_item_events_are_built_only_by_the_item_history_module() -> None:
+    """Every writer of an item's history calls app/services/item_history.py, so what an event
+    means (its snapshot, its data) is decided in one place."""
+    home = ROOT / "app" / "services" / "item_history.py"
+    builders = [
+        str(path.relative_to(ROOT))
+        for path in _python_files_in("app", "sync")
+        if path != home and re.search(r"(?<!class )\bItemEvent\(", path.read_text())
+    ]
+    assert builders == [], "build item events with record_item_event or record_event"
