@@ -130,6 +130,11 @@ def test_every_route_answers_with_the_fields_the_description_requires(
     for route, method, response in answers:
         assert response.status_code in (200, 201), (route, method, response.text)
         check(route, method, response)
+    # Where a transferred issue's 301 points (an alias GitHub's description does not list): the
+    # repository by id answers the same full repository.
+    by_id = api.get(f"/repositories/{github.emulator.repository.id}")
+    assert by_id.status_code == 200
+    check("/repos/{owner}/{repo}", "GET", by_id)
     listed = api.get("/issues?filter=all&state=all").json()
     assert listed and all(
         set(schema_of("repository")["required"]) <= set(row["repository"]) for row in listed
