@@ -94,7 +94,7 @@ def test_email_is_sent_as_text_and_html_after_plain_smtp_login(
     assert received["To"] == "ada@example.com"
     assert received["Subject"] == "Your check-in for 2027-W09"
     assert received.get_content_type() == "multipart/alternative"
-    parts = {part.get_content_type(): part.get_payload() for part in received.get_payload()}
+    parts = {part.get_content_type(): part.get_payload() for part in received.walk()}
     assert "how are your goals going" in parts["text/plain"]
     assert "<p>Hello Ada" in parts["text/html"]
     # The weekly request is not something a person opts out of; nudges are (below).
@@ -202,7 +202,10 @@ def test_smtp_server_down_keeps_the_mail_queued_and_still_sends_chat(
     assert chat.received == [{"text": "*Your check-in for 2027-W09*\n" + WEEKLY.text}]
     by_channel = {(d.person_id, d.channel): d for d in deliveries(engine)}
     assert by_channel[(person.id, MessageChannel.chat)].state == MessageState.sent
-    for mail in (by_channel[(person.id, MessageChannel.email)], by_channel[(other.id, "email")]):
+    for mail in (
+        by_channel[(person.id, MessageChannel.email)],
+        by_channel[(other.id, MessageChannel.email)],
+    ):
         assert mail.state == MessageState.queued
         assert mail.attempts == 0  # the server was never reached: no attempt counted
         assert mail.last_error is not None and "unreachable" in mail.last_error
