@@ -29,7 +29,11 @@ def check_base_url(
     url: str, *, policy: AddressPolicy, schemes: tuple[str, ...] = ("http", "https")
 ) -> str:
     """The URL without a trailing slash, or InvalidField naming ``base_url``."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here, not later
+    except ValueError as error:  # e.g. "http://[x": an unclosed IPv6 bracket
+        raise InvalidField(FIELD, f"base_url is not a valid URL ({error})") from error
     if parts.scheme not in schemes:
         raise InvalidField(
             FIELD, f"base_url must start with {' or '.join(s + '://' for s in schemes)}"

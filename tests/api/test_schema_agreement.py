@@ -128,3 +128,26 @@ def test_every_route_documents_its_busy_database_throttle_and_size_answers(
                 assert "413" in responses, label
     handshake = schema["paths"]["/webhooks/{connection_id}"]["head"]["responses"]["200"]
     assert "content" not in handshake  # a HEAD answer has no body, so no content type
+
+
+def test_a_url_that_cannot_be_parsed_is_a_422_naming_the_field_not_a_500(
+    client: TestClient, tenant: Tenant
+) -> None:
+    subscription = client.post(
+        f"{API}/subscriptions", json={"url": "http://`]YdInf"}, headers=tenant.headers
+    )
+    assert subscription.status_code == 422
+    assert _error_locations(subscription) == [["body", "url"]]
+    connection = client.post(
+        f"{API}/connections",
+        json={
+            "kind": "memory",
+            "name": "demo",
+            "base_url": "memory://[unclosed",
+            "scope": "TEAM",
+            "credentials": {"token": "good"},
+        },
+        headers=tenant.headers,
+    )
+    assert connection.status_code == 422
+    assert _error_locations(connection) == [["body", "base_url"]]
