@@ -29,6 +29,7 @@ from app.observability.metrics import record_error, record_pull, record_push
 from app.services.notifications import deliver_due_notifications
 from app.services.reviews import enqueue_ready_reviews
 from connectors.base import AuthFailed, ConnectorError, RateLimited, TargetReadOnly
+from sync.audit import audit_connection
 from sync.context import EngineContext
 from sync.deliveries import DELIVERY_BATCH, process_claimed_deliveries
 from sync.goal_mirrors import refresh_goal_mirrors
@@ -218,6 +219,9 @@ class SyncEngine:
         counts: dict[str, int] = {}
         try:
             counts = pull_connection(self.context, connection_id)
+            # The slow audit's slice rides on the pass (sync/audit.py); it fails like the pull.
+            for name, value in audit_connection(self.context, connection_id).items():
+                counts[name] = counts.get(name, 0) + value
         except ConnectorError as exc:
             error = exc
             record_error(connection_id, error_kind(exc))

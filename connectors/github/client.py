@@ -231,6 +231,29 @@ class GitHubClient:
             except RedirectRefused as redirect:
                 raise self.issue_moved(number, redirect) from redirect
 
+    def get_issue_if_changed(
+        self, number: int, etag: str | None
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """The issue and its ETag, or (None, etag) when GitHub answers 304 to ``etag``: such an
+        answer costs no rate limit. A transferred issue raises ObjectMoved as in ``get_issue``."""
+        headers = {"If-None-Match": etag} if etag else {}
+        url = f"{self.repo.url}/issues/{number}"
+        with github_errors():
+            try:
+                status, response_headers, body = self.github.requester.requestJson(
+                    "GET", url, None, headers
+                )
+            except RedirectRefused as redirect:
+                raise self.issue_moved(number, redirect) from redirect
+            if status == 304:
+                return None, etag
+            data = _json_or_none(body)
+            if status >= 400:
+                raise self.github.requester.createException(status, response_headers, data or {})
+        if 300 <= status < 400 or not isinstance(data, dict):
+            return self.get_issue(number), None  # a redirect: answered (or refused) as a GET
+        return data, lower_keys(response_headers).get("etag")
+
     def edit_issue(self, number: int, payload: dict[str, Any]) -> dict[str, Any]:
         with github_errors():
             try:

@@ -12,10 +12,12 @@ from typing import Any, ClassVar, Literal
 
 from connectors.base import (
     MARKER_LABEL,
+    AuditResult,
     ChangePage,
     Invalid,
     ItemSpec,
     NotFound,
+    ObjectMoved,
     RateLimitState,
     RateWindow,
     RemoteHint,
@@ -139,6 +141,38 @@ class GitHubConnector:
         except ValueError as error:
             raise Invalid(str(error)) from error
         return self._item(issue)
+
+    # An audit batch: each issue is its own conditional GET, free when GitHub answers 304.
+    audit_batch_size: ClassVar[int] = 100
+
+    def audit(self, refs: list[RemoteRef], validators: Mapping[str, str]) -> AuditResult:
+        """One conditional GET per issue (its last ETag); 404/410 or a transfer is missing."""
+        result = AuditResult()
+        for ref in refs:
+            try:
+                if mapping.is_milestone_ref(ref):
+                    item = self.fetch_item(ref)
+                    if item is None:
+                        result.missing.append(ref)
+                    else:
+                        result.found.append(item)
+                    continue
+                issue, etag = self.client.get_issue_if_changed(
+                    mapping.issue_number(ref), validators.get(ref.external_id)
+                )
+            except (NotFound, ObjectMoved):
+                # The engine proves it with fetch_item, and follows a transfer from there.
+                result.missing.append(ref)
+                continue
+            except ValueError as error:
+                raise Invalid(str(error)) from error
+            if etag:
+                result.validators[ref.external_id] = etag
+            if issue is None:
+                result.unchanged.append(ref)
+            else:
+                result.found.append(self._item(issue))
+        return result
 
     def find_by_marker(
         self, item_id: uuid.UUID, kind: Literal["item", "goal"] = "item"

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from connectors.base import (
     MARKER_LABEL,
+    AuditResult,
     ChangePage,
     Invalid,
     ItemSpec,
@@ -212,6 +213,31 @@ class JiraConnector:
         except NotFound:
             return None
         return remote_item(self.config, issue)
+
+    # An audit batch: one ``key in (...)`` search returns up to 100 issues.
+    audit_batch_size: ClassVar[int] = 100
+
+    def audit(self, refs: list[RemoteRef], validators: Mapping[str, str]) -> AuditResult:
+        """One ``key in (...)`` search; an issue it does not return is missing (the engine then
+        asks for it alone, and only that GET's 404 proves it gone: the search index lags)."""
+        by_key = {ref.key or ref.external_id: ref for ref in refs}
+        if not by_key:
+            return AuditResult()
+        jql = f"key in ({', '.join(by_key)})"
+        try:
+            issues, _ = self._client.search(jql, requested_fields(self.config), len(by_key), None)
+        except Invalid as error:
+            # Jira refuses a key list naming an issue that no longer exists, and names it.
+            named = [key for key in by_key if f"'{key}'" in str(error)]
+            if not named:
+                raise
+            rest = self.audit([ref for key, ref in by_key.items() if key not in named], validators)
+            gone = [by_key[key] for key in named]
+            return AuditResult(found=rest.found, missing=[*rest.missing, *gone])
+        found = [remote_item(self.config, issue) for issue in issues]
+        returned = {item.ref.external_id for item in found} | {item.ref.key for item in found}
+        missing = [ref for ref in refs if not {ref.external_id, ref.key} & returned]
+        return AuditResult(found=found, missing=missing)
 
     def find_by_marker(
         self, item_id: uuid.UUID, kind: Literal["item", "goal"] = "item"

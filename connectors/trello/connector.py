@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from connectors.base import (
+    AuditResult,
     ChangePage,
     Invalid,
     ItemSpec,
@@ -27,7 +28,7 @@ from connectors.base import (
 from connectors.outbound import GuardedTransport, json_shape
 from connectors.trello import mapping
 from connectors.trello.changes import ChangeReader
-from connectors.trello.client import TrelloClient, make_pacer
+from connectors.trello.client import BATCH_LIMIT, TrelloClient, make_pacer
 from connectors.trello.config import TrelloConfig
 from connectors.trello.webhooks import is_signed_by, load_action, parse_hints
 
@@ -40,6 +41,8 @@ class TrelloConnector:
     config_model: ClassVar[type[TrelloConfig]] = TrelloConfig
     # Shown on the health page; the engine paces every request (reads too) by request_budget().
     write_limits: ClassVar[tuple[RateWindow, ...]] = (RateWindow(100, 10),)
+    # The audit reads 10 cards per request: Trello's /1/batch answers up to 10 GET routes.
+    audit_batch_size: ClassVar[int] = BATCH_LIMIT
 
     def __init__(
         self,
@@ -263,6 +266,25 @@ class TrelloConnector:
 
     def fetch_changes(self, cursor: dict[str, Any] | None) -> ChangePage:
         return self.changes.fetch(cursor)
+
+    def audit(self, refs: list[RemoteRef], validators: Mapping[str, str]) -> AuditResult:
+        """Up to 10 cards in one /1/batch call; a card answered 404 is missing, an error is not.
+
+        Routes carry no ``fields``: the batch's ``urls`` are comma-separated, and a card's
+        default fields hold everything the mapping reads.
+        """
+        asked = [ref for ref in refs if TRELLO_ID.match(ref.external_id)]
+        # An id no card can have is missing without asking (fetch_item proves it the same way).
+        missing = [ref for ref in refs if not TRELLO_ID.match(ref.external_id)]
+        found: list[RemoteItem] = []
+        if asked:
+            answers = self.client.batch([f"/cards/{ref.external_id}" for ref in asked])
+            for ref, (status, body) in zip(asked, answers, strict=True):
+                if status == 200 and isinstance(body, dict):
+                    found.append(self.to_item(body))
+                elif status == 404:
+                    missing.append(ref)
+        return AuditResult(found=found, missing=missing)
 
     def marker_lookup_delay(self) -> timedelta:
         return timedelta(0)  # the board's card list is read from the primary store, no index lag
