@@ -4,20 +4,24 @@ from fastapi import APIRouter
 
 from app.routes import (
     calendar,
+    checkin_links,
     checkins,
     connections,
+    deliveries,
     focus,
     goals,
     health,
     insights,
     items,
     people,
+    person_channels,
     plan_import,
     plans,
     reviews,
     subscriptions,
     sync,
     tokens,
+    workspace,
 )
 
 api_router = APIRouter(prefix="/api/v1")
@@ -36,5 +40,9 @@ api_router.include_router(calendar.router)
 api_router.include_router(subscriptions.router)
 api_router.include_router(connections.router)
 api_router.include_router(sync.router)
+api_router.include_router(checkin_links.router)
+api_router.include_router(person_channels.router)
+api_router.include_router(deliveries.router)
+api_router.include_router(workspace.router)
 
 __all__ = ["api_router", "health"]

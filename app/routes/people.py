@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
+from app.models import Person
 from app.routes.paging import page_response
-from app.schemas.people import PersonCreate, PersonPage, PersonPublic, PersonUpdate
+from app.schemas.people import PersonCreate, PersonDetail, PersonPage, PersonPublic, PersonUpdate
 from app.services import people
+from app.services.messages.channels import channels_of, reachability
 
 router = APIRouter(prefix="/people", tags=["people"])
 
@@ -38,20 +41,27 @@ def list_people(
     return page_response(PersonPage, result)
 
 
+def _person_detail(session: SessionDep, person: Person) -> PersonDetail:
+    found = reachability(channels_of(session, person))
+    return PersonDetail.model_validate(
+        {**PersonPublic.model_validate(person).model_dump(), "reachability": asdict(found)}
+    )
+
+
 @router.get("/{person_id}", responses=problem_responses(401, 404, 422))
-def get_person(person_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> PersonPublic:
-    return PersonPublic.model_validate(people.get_person(session, auth.workspace_id, person_id))
+def get_person(person_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> PersonDetail:
+    return _person_detail(session, people.get_person(session, auth.workspace_id, person_id))
 
 
 @router.patch("/{person_id}", responses=problem_responses(401, 403, 404, 413, 422))
 def update_person(
     person_id: uuid.UUID, body: PersonUpdate, session: SessionDep, auth: WriteAuth
-) -> PersonPublic:
+) -> PersonDetail:
     person = people.update_person(
         session, auth.workspace_id, person_id, body.model_dump(exclude_unset=True)
     )
     session.commit()
-    return PersonPublic.model_validate(person)
+    return _person_detail(session, person)
 
 
 @router.delete(

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, Strict, StringConstraints
 
 from app.schemas.common import Email, Name, NoNul, Page, PublicModel, WriteModel, left_unchanged
+from app.schemas.people_loop import Reachability, TimeZoneName
 
 # Tracker kind (the connector's entry-point name) -> that tracker's account id for the person.
 IdentityKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -33,6 +34,8 @@ class PersonCreate(WriteModel):
     email: Email | None = None
     weekly_strategic_hours: WeeklyHours | None = None
     identities: Identities = Field(default_factory=dict)
+    # None: the workspace's default time zone.
+    time_zone: TimeZoneName | None = None
 
 
 class PersonUpdate(WriteModel):
@@ -40,6 +43,7 @@ class PersonUpdate(WriteModel):
     email: Email | None = None
     weekly_strategic_hours: WeeklyHours | None = None
     identities: Identities = left_unchanged()
+    time_zone: TimeZoneName | None = None
 
 
 class PersonPublic(PublicModel):
@@ -48,8 +52,15 @@ class PersonPublic(PublicModel):
     email: str | None
     weekly_strategic_hours: float | None
     identities: dict[str, str]
+    time_zone: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class PersonDetail(PersonPublic):
+    """One person, with whether the last message to them was refused for good."""
+
+    reachability: Reachability
 
 
 class PersonPage(Page[PersonPublic]):
