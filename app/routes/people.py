@@ -12,9 +12,9 @@ from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
 from app.models import Person
 from app.routes.paging import page_response
-from app.schemas.people import PersonCreate, PersonDetail, PersonPage, PersonPublic, PersonUpdate
+from app.schemas.people import PersonCreate, PersonPage, PersonPublic, PersonUpdate
 from app.services import people
-from app.services.messages.channels import channels_of, reachability
+from app.services.messages.channels import reachability_of_people
 
 router = APIRouter(prefix="/people", tags=["people"])
 
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/people", tags=["people"])
 def create_person(body: PersonCreate, session: SessionDep, auth: WriteAuth) -> PersonPublic:
     person = people.create_person(session, auth.workspace_id, body.model_dump())
     session.commit()
-    return PersonPublic.model_validate(person)
+    return _answer(session, person)
 
 
 @router.get("", response_model=PersonPage, responses=problem_responses(401, 422))
@@ -38,30 +38,32 @@ def list_people(
     result = people.list_people(
         session, auth.workspace_id, email=email, limit=page.limit, offset=page.offset
     )
+    found = reachability_of_people(session, [row["id"] for row in result.rows])
+    for row in result.rows:
+        row["reachability"] = asdict(found[row["id"]])
     return page_response(PersonPage, result)
 
 
-def _person_detail(session: SessionDep, person: Person) -> PersonDetail:
-    found = reachability(channels_of(session, person))
-    return PersonDetail.model_validate(
-        {**PersonPublic.model_validate(person).model_dump(), "reachability": asdict(found)}
-    )
+def _answer(session: SessionDep, person: Person) -> PersonPublic:
+    found = reachability_of_people(session, [person.id])[person.id]
+    values = {**person.model_dump(), "reachability": asdict(found)}
+    return PersonPublic.model_validate(values)
 
 
 @router.get("/{person_id}", responses=problem_responses(401, 404, 422))
-def get_person(person_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> PersonDetail:
-    return _person_detail(session, people.get_person(session, auth.workspace_id, person_id))
+def get_person(person_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> PersonPublic:
+    return _answer(session, people.get_person(session, auth.workspace_id, person_id))
 
 
 @router.patch("/{person_id}", responses=problem_responses(401, 403, 404, 413, 422))
 def update_person(
     person_id: uuid.UUID, body: PersonUpdate, session: SessionDep, auth: WriteAuth
-) -> PersonDetail:
+) -> PersonPublic:
     person = people.update_person(
         session, auth.workspace_id, person_id, body.model_dump(exclude_unset=True)
     )
     session.commit()
-    return _person_detail(session, person)
+    return _answer(session, person)
 
 
 @router.delete(

@@ -53,14 +53,10 @@ class PersonPublic(PublicModel):
     weekly_strategic_hours: float | None
     identities: dict[str, str]
     time_zone: str | None
+    # Whether the last message to the person was refused for good (a bad address).
+    reachability: Reachability
     created_at: datetime
     updated_at: datetime
-
-
-class PersonDetail(PersonPublic):
-    """One person, with whether the last message to them was refused for good."""
-
-    reachability: Reachability
 
 
 class PersonPage(Page[PersonPublic]):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.crypto import SecretUnreadable, decrypt_text, encrypt_text
 from app.errors import InvalidField
@@ -37,6 +37,19 @@ def reachability(channels: PersonChannels) -> Reachability:
     if channels.unreachable_reason:
         return Reachability("unreachable", channels.unreachable_reason, channels.unreachable_since)
     return Reachability("reachable", None, None)
+
+
+def reachability_of_people(
+    session: Session, person_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Reachability]:
+    """Reachability of each person, by one query over the ones with a channels row."""
+    found = {person_id: Reachability("reachable", None, None) for person_id in person_ids}
+    if person_ids:
+        rows = session.exec(
+            select(PersonChannels).where(col(PersonChannels.person_id).in_(person_ids))
+        ).all()
+        found.update({row.person_id: reachability(row) for row in rows})
+    return found
 
 
 def chat_webhook_url(channels: PersonChannels, settings: Settings) -> str | None:
