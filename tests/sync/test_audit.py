@@ -1,0 +1,444 @@
+"""The daily audit (sync/audit.py) against the emulators, on SQLite and PostgreSQL.
+
+Without webhooks a deleted object keeps its last status for ever and a GitHub issue whose
+planbridge label was removed leaves the poll's filter. The audit re-reads every link within the
+audit interval: a missing object is tombstoned only when the tracker proves it gone (404/410),
+never on a 5xx, and a found object is applied like a pulled change.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from app.models import ExternalLink
+from app.models.planning import ItemStatus
+from app.settings import Settings
+from connectors.base import MARKER_LABEL, Transient
+from connectors.github.mapping import item_id_from_body
+from connectors.trello.mapping import item_id_from_description
+from sync.audit import audit_connection, audit_quota
+from sync.context import EngineContext
+from sync.engine import SyncEngine
+from sync.retry import NO_WAIT_POLICY
+from tests.conftest import Tenant
+from tests.sync.conftest import run_until_idle
+from tests.sync.e2e import SeededPlan, create_connection, item_status, seed_plan
+from tests.sync.test_end_to_end_jira import connection_body, owner_identities
+from tests.trackers.github.harness import TOKEN, GitHubHarness
+from tests.trackers.jira.harness import JiraCloudHarness
+from tests.trackers.trello.harness import TrelloHarness
+
+AGE = timedelta(days=2)
+
+
+class ShiftedClock:
+    """The system clock moved on by ``offset``: the audit's days pass in a test's seconds."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> ShiftedClock:
+    return ShiftedClock()
+
+
+@pytest.fixture
+def audit_context(
+    engine: Engine, settings: Settings, clock: ShiftedClock
+) -> Iterator[EngineContext]:
+    built = EngineContext(
+        engine, settings, worker_id="auditor", clock=clock, retry_policy=NO_WAIT_POLICY
+    )
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def trello() -> Iterator[TrelloHarness]:
+    harness = TrelloHarness()
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubHarness]:
+    harness = GitHubHarness()
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def jira() -> Iterator[JiraCloudHarness]:
+    harness = JiraCloudHarness()
+    yield harness
+    harness.close()
+
+
+def seed_trello(
+    client: TestClient, tenant: Tenant, trello: TrelloHarness, items: int
+) -> SeededPlan:
+    emulator = trello.emulator
+    body = {
+        "kind": "trello",
+        "name": "Trello",
+        "base_url": emulator.url,
+        "scope": emulator.board["id"],
+        "credentials": {"api_key": emulator.api_key, "api_token": emulator.token},
+        "webhook_secret": emulator.app_secret,
+    }
+    connection = create_connection(client, tenant, body)
+    return seed_plan(client, tenant, connection, {"trello": emulator.person["id"]}, items)
+
+
+def seed_github(
+    client: TestClient, tenant: Tenant, github: GitHubHarness, items: int
+) -> SeededPlan:
+    body = {
+        "kind": "github",
+        "name": "GitHub",
+        "base_url": github.base_url,
+        "scope": github.scope,
+        "credentials": {"token": TOKEN},
+        "webhook_secret": github.emulator.webhook_secret,
+    }
+    connection = create_connection(client, tenant, body)
+    return seed_plan(client, tenant, connection, {"github": "octocat"}, items)
+
+
+def age_links(engine: Engine, connection_id: str) -> None:
+    """Links made two days ago: past their first audit."""
+    with Session(engine) as session:
+        for link in session.exec(
+            select(ExternalLink).where(ExternalLink.connection_id == uuid.UUID(connection_id))
+        ).all():
+            link.created_at = link.created_at - AGE
+            session.add(link)
+        session.commit()
+
+
+def item_links(engine: Engine, connection_id: str) -> dict[str, ExternalLink]:
+    with Session(engine) as session:
+        links = session.exec(
+            select(ExternalLink).where(
+                ExternalLink.connection_id == uuid.UUID(connection_id),
+                col(ExternalLink.item_id).is_not(None),
+            )
+        ).all()
+    return {str(link.item_id): link for link in links}
+
+
+def card_of(trello: TrelloHarness, item_id: str) -> dict[str, Any]:
+    with trello.emulator.store.lock:
+        cards = list(trello.emulator.store.cards.values())
+    return next(card for card in cards if str(item_id_from_description(card["desc"])) == item_id)
+
+
+def issue_number_of(github: GitHubHarness, item_id: str) -> int:
+    issues = github.emulator.repository.issues.values()
+    return next(i.number for i in issues if str(item_id_from_body(i.body)) == item_id)
+
+
+# ------------------------------------------------------------------------------------ Trello
+
+
+def test_the_engines_pull_pass_audits_links_that_are_due(
+    client: TestClient,
+    tenant: Tenant,
+    trello: TrelloHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+) -> None:
+    seeded = seed_trello(client, tenant, trello, items=3)
+    run_until_idle(sync_engine)
+    fresh = item_links(engine, seeded.connection_id).values()
+    assert all(link.last_audited_at is None for link in fresh)  # a new link was just read
+    age_links(engine, seeded.connection_id)
+
+    sync_engine.pull_due(force_connection=uuid.UUID(seeded.connection_id))
+
+    links = item_links(engine, seeded.connection_id)
+    assert all(link.last_audited_at is not None for link in links.values())
+
+
+def test_trello_audit_tombstones_a_card_deleted_without_a_trace_in_the_poll(
+    client: TestClient,
+    tenant: Tenant,
+    trello: TrelloHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    seeded = seed_trello(client, tenant, trello, items=3)
+    run_until_idle(sync_engine)
+    gone, *kept = seeded.item_ids
+    trello.emulator.person_deletes(card_of(trello, gone)["id"])
+    age_links(engine, seeded.connection_id)
+
+    counts = audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    links = item_links(engine, seeded.connection_id)
+    assert links[gone].tombstoned_at is not None
+    assert all(links[item].tombstoned_at is None for item in kept)
+    assert counts["vanished"] == 1
+
+
+def test_trello_audit_reads_ten_cards_per_batch_request(
+    client: TestClient,
+    tenant: Tenant,
+    trello: TrelloHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    seeded = seed_trello(client, tenant, trello, items=10)
+    run_until_idle(sync_engine)
+    age_links(engine, seeded.connection_id)
+    trello.emulator.request_log.clear()
+
+    counts = audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    assert counts["audited"] == 10  # the goal has no mirror here
+    # Beside the batch, a connector new to this thread reads the board's lists once.
+    paths = [path for _, path in trello.emulator.request_log]
+    assert [path for path in paths if not path.endswith("/lists")] == ["/1/batch"]
+
+
+def test_trello_audit_applies_a_move_it_finds(
+    client: TestClient,
+    tenant: Tenant,
+    trello: TrelloHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    seeded = seed_trello(client, tenant, trello, items=1)
+    run_until_idle(sync_engine)
+    [item_id] = seeded.item_ids
+    trello.emulator.person_moves(card_of(trello, item_id)["id"], "Done")
+    age_links(engine, seeded.connection_id)
+
+    audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    assert item_status(engine, item_id) == ItemStatus.done
+
+
+def test_trello_audit_never_tombstones_on_a_server_error(
+    client: TestClient,
+    tenant: Tenant,
+    trello: TrelloHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    seeded = seed_trello(client, tenant, trello, items=2)
+    run_until_idle(sync_engine)
+    age_links(engine, seeded.connection_id)
+    trello.emulator.faults.inject("server_error", 10, path_contains="/1/")
+
+    with pytest.raises(Transient):
+        audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    links = item_links(engine, seeded.connection_id)
+    assert all(link.tombstoned_at is None for link in links.values())
+    assert all(link.last_audited_at is None for link in links.values())
+
+
+def test_audit_covers_every_link_within_the_interval_at_one_read_per_link(
+    client: TestClient,
+    tenant: Tenant,
+    trello: TrelloHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+    clock: ShiftedClock,
+) -> None:
+    """25 links, a 1-hour interval, a pass every 5 minutes for two hours: each link is read
+    within the first hour and then at most an interval apart, in batches of 10 (3 cover 25;
+    a link is due again 55 minutes after its read, so two hours hold at most 3 rounds)."""
+    seeded = seed_trello(client, tenant, trello, items=25)
+    run_until_idle(sync_engine)
+    age_links(engine, seeded.connection_id)
+    audit_context.settings = audit_context.settings.model_copy(update={"audit_interval_hours": 1.0})
+    poll = timedelta(seconds=300)  # the connection's default poll interval
+    audits: dict[str, list[datetime]] = {item: [] for item in seeded.item_ids}
+    trello.emulator.request_log.clear()
+    started = clock.now()
+    for _ in range(24):  # two intervals of passes
+        audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+        for item, link in item_links(engine, seeded.connection_id).items():
+            stamp = link.last_audited_at
+            if stamp is not None and stamp not in audits[item]:
+                audits[item].append(stamp)
+        clock.sleep(poll.total_seconds())
+
+    interval = timedelta(hours=1)
+    for stamps in audits.values():
+        assert stamps and stamps[0] - started < interval
+        assert all(later - earlier <= interval for earlier, later in itertools.pairwise(stamps))
+        assert 2 <= len(stamps) <= 3
+    batches = [path for _, path in trello.emulator.request_log if path == "/1/batch"]
+    assert len(batches) <= 3 * 3
+
+
+def test_audit_quota_covers_the_links_in_whole_batches() -> None:
+    day, poll = timedelta(hours=24), timedelta(minutes=5)
+    assert audit_quota(10_000, poll, day, 100) == 100  # 288 passes of 35 -> one search of 100
+    assert audit_quota(10_000, poll, day, 10) == 40
+    assert audit_quota(0, poll, day, 10) == 0
+    assert audit_quota(3, timedelta(hours=48), day, 10) == 10
+
+
+# ------------------------------------------------------------------------------------ GitHub
+
+
+def test_github_audit_tombstones_a_deleted_issue_on_its_410(
+    client: TestClient,
+    tenant: Tenant,
+    github: GitHubHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    seeded = seed_github(client, tenant, github, items=2)
+    run_until_idle(sync_engine)
+    gone, kept = seeded.item_ids
+    github.emulator.person_deletes(issue_number_of(github, gone))
+    age_links(engine, seeded.connection_id)
+
+    counts = audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    links = item_links(engine, seeded.connection_id)
+    assert links[gone].tombstoned_at is not None and links[kept].tombstoned_at is None
+    assert counts["vanished"] == 1
+
+
+def test_github_audit_notices_a_label_removed_then_closed_issue(
+    client: TestClient,
+    tenant: Tenant,
+    github: GitHubHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    seeded = seed_github(client, tenant, github, items=1)
+    run_until_idle(sync_engine)
+    [item_id] = seeded.item_ids
+    number = issue_number_of(github, item_id)
+    labels = [name for name in github.emulator.issue(number).labels if name != MARKER_LABEL]
+    github.emulator.person_sets_labels(number, labels)
+    github.emulator.person_closes(number, "completed")
+    run_until_idle(sync_engine)  # the poll filters on the label: it cannot see this issue
+    assert item_status(engine, item_id) != ItemStatus.done
+    age_links(engine, seeded.connection_id)
+
+    audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    assert item_status(engine, item_id) == ItemStatus.done
+
+
+def test_github_audit_of_unchanged_issues_is_answered_304_at_no_cost(
+    client: TestClient,
+    tenant: Tenant,
+    github: GitHubHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+    clock: ShiftedClock,
+) -> None:
+    seeded = seed_github(client, tenant, github, items=3)
+    run_until_idle(sync_engine)
+    age_links(engine, seeded.connection_id)
+    audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+    github.emulator.request_log.clear()
+    clock.sleep(AGE.total_seconds())
+
+    counts = audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    assert counts["audited"] == 3
+    issue_reads = [row for row in github.emulator.request_log if "/issues/" in row[1]]
+    assert [status for _, _, status in issue_reads] == [304, 304, 304]
+
+
+def test_github_audit_never_tombstones_on_a_server_error(
+    client: TestClient,
+    tenant: Tenant,
+    github: GitHubHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    seeded = seed_github(client, tenant, github, items=1)
+    run_until_idle(sync_engine)
+    age_links(engine, seeded.connection_id)
+    github.inject_fault("server_error", 10)
+
+    with pytest.raises(Transient):
+        audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    [link] = item_links(engine, seeded.connection_id).values()
+    assert link.tombstoned_at is None
+
+
+# ------------------------------------------------------------------------------------ Jira
+
+
+def test_jira_audit_tombstones_an_issue_missing_from_the_search_and_404_alone(
+    client: TestClient,
+    tenant: Tenant,
+    jira: JiraCloudHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    connection = create_connection(client, tenant, connection_body(jira))
+    seeded = seed_plan(client, tenant, connection, owner_identities(jira), 2)
+    run_until_idle(sync_engine)
+    gone, kept = seeded.item_ids
+    links = item_links(engine, seeded.connection_id)
+    with jira.store.lock:
+        issue = next(i for i in jira.store.issues.values() if i.key == links[gone].key)
+    jira.store.delete(issue)
+    age_links(engine, seeded.connection_id)
+
+    counts = audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    links = item_links(engine, seeded.connection_id)
+    assert links[gone].tombstoned_at is not None and links[kept].tombstoned_at is None
+    assert counts["vanished"] == 1
+
+
+def test_jira_audit_never_tombstones_on_a_server_error(
+    client: TestClient,
+    tenant: Tenant,
+    jira: JiraCloudHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    connection = create_connection(client, tenant, connection_body(jira))
+    seeded = seed_plan(client, tenant, connection, owner_identities(jira), 1)
+    run_until_idle(sync_engine)
+    age_links(engine, seeded.connection_id)
+    jira.inject_fault("server_error", 10)
+
+    with pytest.raises(Transient):
+        audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    [link] = item_links(engine, seeded.connection_id).values()
+    assert link.tombstoned_at is None
