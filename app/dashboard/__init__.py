@@ -16,6 +16,7 @@ from app.dashboard import auth
 from app.dashboard.errors import PageNotFound
 from app.dashboard.rendering import STATIC_DIR, render
 from app.dashboard.routes_access import router as access_router
+from app.dashboard.routes_checkin import router as checkin_router
 from app.dashboard.routes_plan_import import router as plan_import_router
 from app.dashboard.routes_plans import router as plans_router
 from app.dashboard.routes_team import router as team_router
@@ -47,6 +48,7 @@ def install_dashboard(app: FastAPI) -> None:
     """Mount the pages, their static files, and the answers for sign-in, CSRF and unknown ids."""
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(access_router)
+    app.include_router(checkin_router)
     app.include_router(plans_router)
     app.include_router(plan_import_router)
     app.include_router(team_router)
