@@ -20,6 +20,7 @@ from app.dashboard.routes_checkin import router as checkin_router
 from app.dashboard.routes_plan_import import router as plan_import_router
 from app.dashboard.routes_plans import router as plans_router
 from app.dashboard.routes_team import router as team_router
+from app.dashboard.routes_unsubscribe import router as unsubscribe_router
 
 STATIC_PATH = "/static/dashboard"
 
@@ -49,6 +50,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(access_router)
     app.include_router(checkin_router)
+    app.include_router(unsubscribe_router)
     app.include_router(plans_router)
     app.include_router(plan_import_router)
     app.include_router(team_router)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -252,3 +253,28 @@ def test_a_claimed_message_is_not_claimed_by_a_second_worker(
 
     assert len(first) == 1
     assert second == []
+
+
+def test_one_click_unsubscribe_opts_the_person_out_of_nudges(
+    engine: Engine, tenant: Tenant, settings: Settings, smtp: MailServer, client: TestClient
+) -> None:
+    settings = mail_settings(settings, smtp.url)
+    client.app.state.settings = settings  # type: ignore[attr-defined]
+    person = add_person(engine, tenant)
+    queue(engine, person, NUDGE, settings)
+    send_due_messages(engine, NOW, settings)
+    header = smtp.received[0]["List-Unsubscribe"]
+    path = header.strip("<>").removeprefix("https://plans.example.com")
+
+    shown = client.get(path)
+    with Session(engine) as session:
+        assert session.get(PersonChannels, person.id) is None  # opening the link changes nothing
+    clicked = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    forged = client.post("/unsubscribe/not-a-token", data={"List-Unsubscribe": "One-Click"})
+
+    assert (shown.status_code, clicked.status_code, forged.status_code) == (200, 200, 404)
+    with Session(engine) as session:
+        channels = session.get(PersonChannels, person.id)
+        assert channels is not None and channels.nudges_opted_out
+    later = Message(kind="nudge", iso_week="2027-W10", subject="Blocked", text="...", topic="y")
+    assert queue(engine, person, later, settings) == 0
