@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 
 from connectors.base import (
@@ -114,3 +115,22 @@ def test_a_deleted_issue_answers_410_and_fetches_as_gone(
 
     assert connector.fetch_item(ref) is None
     assert github.emulator.request_log[-1][2] == 410
+
+
+def test_a_secondary_limit_answer_carries_retry_after_and_the_rate_headers(
+    github: GitHubHarness,
+) -> None:
+    issue = github.emulator.create_issue({"title": "Edited a lot"}, "octocat")
+    url = f"/repos/{github.scope}/issues/{issue.number}"
+    with httpx.Client(
+        base_url=github.base_url, headers={"Authorization": f"token {TOKEN}"}, timeout=5
+    ) as api:
+        answers = [api.patch(url, json={"title": f"Title {n}"}) for n in range(81)]
+
+    refused = answers[-1]
+    assert [a.status_code for a in answers[:80]] == [200] * 80
+    assert refused.status_code == 403
+    assert "secondary rate limit" in refused.json()["message"]
+    assert int(refused.headers["retry-after"]) > 0
+    for name in ("limit", "remaining", "used", "reset", "resource"):
+        assert f"x-ratelimit-{name}" in refused.headers
