@@ -28,6 +28,8 @@ CALLED_FROM_OUTSIDE = {
     "AuthFailure": "a table: app/security/throttle.py counts failures in it with one SQL upsert",
     "webhook_body": "the memory tracker's webhook body, sent by whoever plays the tracker",
     "upgrade": "Alembic migration protocol",
+    "queue_message": "the people loop's reminders (issue #18, second part) queue with it",
+    "send_due_messages": "the people loop's worker step (issue #18, second part) sends with it",
 }
 # What a route, handler or command decorator registers is called by the framework.
 FRAMEWORK_DECORATORS = [

@@ -1,27 +1,14 @@
-"""Time zones of people and workspaces: IANA names, checked when saved, read as ``ZoneInfo``."""
+"""Time zones of people and workspaces (IANA names, checked by the schemas) as ``ZoneInfo``."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from app.errors import InvalidField
 from app.models import Person, Workspace
-
-
-def check_time_zone(name: str, *, field: str = "time_zone") -> str:
-    """The IANA name as given, or a 422 naming ``field`` ("Europe/Berlin" yes, "CET+1" no)."""
-    # available_timezones() is the list tzdata ships; ZoneInfo alone would also accept a path.
-    if name not in available_timezones():
-        raise InvalidField(field, f"'{name}' is not an IANA time zone such as Europe/Berlin")
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise InvalidField(field, f"'{name}' is not an IANA time zone") from error
-    return name
 
 
 def workspace_time_zone(session: Session, workspace_id: uuid.UUID) -> str:
