@@ -2,10 +2,8 @@
 
 Every unit of work is claimed with a lease (sync/scheduler.py) and finished in its own short
 transactions, so any number of workers can run steps against one database. Errors are classified
-once
-here: RateLimited backs off the whole connection, AuthFailed pauses it with a readable reason, and
-any
-other failure of a push counts against its link (exponential back-off, then ``dead``).
+once here: RateLimited backs off the whole connection, AuthFailed pauses it with a readable reason,
+and any other failure of a push counts against its link (exponential back-off, then ``dead``).
 """
 
 from __future__ import annotations
@@ -19,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, text
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, func, or_, select, text
+from sqlmodel import Session, col
 
 from app.models import ActionItem, Connection, ExternalLink, Goal, WebhookDelivery
-from app.models.sync import ConnectionState
+from app.models.sync import ConnectionState, needs_push
 from app.observability.logging import bind_log_context
 from app.observability.metrics import record_error, record_pull, record_push
 from app.services.notifications import deliver_due_notifications
@@ -91,23 +89,18 @@ def _connection_usable(now: Any) -> list[ColumnElement[bool]]:
 
 
 def needs_push_conditions(now: Any, held: list[uuid.UUID]) -> list[ColumnElement[bool]]:
-    link: Any = ExternalLink
-    item: Any = ActionItem
-    goal: Any = Goal
+    """Links that ``needs_push`` and that may be pushed now, for a claim joined to items and goals.
+
+    Now: past their back-off, on a usable connection that is not ``held``.
+    """
+    next_attempt_at = col(ExternalLink.next_attempt_at)
     conditions = [
-        link.dead.is_(False),
-        link.tombstoned_at.is_(None),
-        or_(link.next_attempt_at.is_(None), link.next_attempt_at <= now),
-        or_(
-            link.external_id.is_(None),
-            link.moved_at.is_not(None),  # the item moved: close this object out
-            and_(link.item_id.is_not(None), item.revision > link.pushed_revision),
-            and_(link.goal_id.is_not(None), goal.revision > link.pushed_revision),
-        ),
+        needs_push(func.coalesce(col(ActionItem.revision), col(Goal.revision))),
+        or_(next_attempt_at.is_(None), next_attempt_at <= now),
         *_connection_usable(now),
     ]
     if held:
-        conditions.append(link.connection_id.not_in(held))
+        conditions.append(col(ExternalLink.connection_id).not_in(held))
     return conditions
 
 
@@ -174,8 +167,11 @@ class SyncEngine:
     # --- pulls ---------------------------------------------------------------------------------
 
     def pull_due(self, limit: int = 5, *, force_connection: uuid.UUID | None = None) -> int:
-        """Pull up to ``limit`` due connections, claimed one at a time: connections claimed
-        together would wait behind the first one's tracker, however slow it answers."""
+        """Pull up to ``limit`` due connections, claimed one at a time.
+
+        Connections claimed together would wait behind the first one's tracker, however slow it
+        answers.
+        """
         table: Any = Connection
         pulled = 0
         for _ in range(limit):
@@ -310,8 +306,11 @@ class SyncEngine:
         return outcomes
 
     def _one_connection(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[bool, bool]]:
-        """The push rank of the claimed links of one connection; the others are handed back at
-        once, so that a tracker that hangs holds up no link of another connection."""
+        """The push rank of the claimed links of one connection; the others are handed back.
+
+        They are handed back at once, so that a tracker that hangs holds up no link of another
+        connection.
+        """
         if not ids:
             return {}
         table: Any = ExternalLink
@@ -334,9 +333,11 @@ class SyncEngine:
     def _push_order(
         ids: list[uuid.UUID], rank: dict[uuid.UUID, tuple[bool, bool]]
     ) -> list[uuid.UUID]:
-        """The kept links in push order (a claim's UPDATE ... RETURNING does not keep its
-        ORDER BY): goal mirrors before the items that need them as parent, and a moved item's
-        close-out after the create of its new object, which it waits for."""
+        """The kept links in push order (a claim's UPDATE ... RETURNING does not keep its ORDER BY).
+
+        Goal mirrors come before the items that need them as parent, and a moved item's close-out
+        after the create of its new object, which it waits for.
+        """
         return sorted((i for i in ids if i in rank), key=lambda link_id: rank[link_id])
 
     def push_one(self, link_id: uuid.UUID) -> str:
@@ -432,8 +433,10 @@ class SyncEngine:
             return "dead" if row.dead else "failed"
 
     def idle_wait(self, idle_seconds: float) -> float:
-        """How long a worker with nothing to do may wait: at most until a held write slot opens,
-        so a paced bulk push resumes the moment the tracker allows it."""
+        """How long a worker with nothing to do may wait: at most until a held write slot opens.
+
+        So a paced bulk push resumes the moment the tracker allows it.
+        """
         earliest = self.context.pacing.earliest()
         if earliest is None:
             return idle_seconds
@@ -442,11 +445,11 @@ class SyncEngine:
     # --- outbound: notifications and weekly reviews ---------------------------------------------
 
     def run_outbound(self) -> int:
-        """Send due notifications; now and then, enqueue last week's reviews and post them on goal
-        mirrors (plans with ``post_reviews_to_trackers``). Returns deliveries.
+        """Send due notifications and, now and then, last week's reviews; returns deliveries.
 
-        The worker loop calls this after each step, so subscribers hear of a pulled status change
-        within a loop.
+        Reviews are enqueued, and posted on the goal mirrors of plans with
+        ``post_reviews_to_trackers``. The worker loop calls this after each step, so subscribers
+        hear of a pulled status change within a loop.
         """
         now = self.context.clock.now()
         if self._next_review_check is None or now >= self._next_review_check:
@@ -502,8 +505,11 @@ class SyncEngine:
         progress: Callable[[Counter[str]], None] | None = None,
         max_seconds: float = 3600.0,
     ) -> Counter[str]:
-        """One full pass in the foreground: deliveries, a pull of every (or one) connection, then
-        every pending push, waiting for write slots when paced. Returns counts per outcome."""
+        """One full pass in the foreground; returns counts per outcome.
+
+        Deliveries, a pull of every (or one) connection, then every pending push, waiting for write
+        slots when paced.
+        """
         totals: Counter[str] = Counter()
         # Deliveries needing the tracker are processed one connection per call (the others are
         # handed back, see sync/deliveries.py): call until nothing is left to claim.

@@ -1,17 +1,14 @@
 """Pull: read what changed in a tracker and record it on the items.
 
 One pass per connection (on its interval, and at once after a webhook): ``fetch_changes(cursor)``
-page
-by page, where the cursor is what the connector handed back last time (with its own lookback window
-and
-boundary set), kept per scope in ``Connection.cursor`` and saved only after the page's changes are
-stored. Cost grows with the number of changes, not the number of items.
+page by page, where the cursor is what the connector handed back last time (with its own lookback
+window and boundary set), kept per scope in ``Connection.cursor`` and saved only after the page's
+changes are stored. Cost grows with the number of changes, not the number of items.
 
 Rules that keep a misbehaving tracker from doing damage:
 - an event older than (or as old as) the stored ``remote_updated_at`` is never applied;
 - an object reported deleted, or missing, is tombstoned only after ``fetch_item`` returns None from
-a
-  successful call; an error anywhere aborts the pass before anything of it is applied.
+  a successful call; an error anywhere aborts the pass before anything of it is applied.
 """
 
 from __future__ import annotations
@@ -70,8 +67,11 @@ def find_link(
 
 
 def comparable_text(text: str | None) -> str:
-    """A description as compared for drift: line endings, trailing spaces and outer blank lines
-    do not count (trackers' editors change them without a person meaning anything)."""
+    """A description as compared for drift, without what trackers' editors change on their own.
+
+    Line endings, trailing spaces and outer blank lines do not count: editors change them without
+    a person meaning anything.
+    """
     lines = (text or "").replace("\r\n", "\n").split("\n")
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
@@ -108,11 +108,13 @@ def record_remote_fields(
     now: datetime,
     just_written: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """The link's ``remote_fields`` updated from ``remote``, with a drift event for each owned
-    field a person changed: it differs from what planbridge last wrote and from what the tracker
-    said before. Fields in ``just_written`` were written by the push that read ``remote`` back:
-    their value is the tracker's rendering of ours (Jira turns Markdown into ADF and back), so it
-    becomes the reference without being compared."""
+    """The link's ``remote_fields`` updated from ``remote``, with a drift event per edited field.
+
+    A person changed an owned field when it differs from what planbridge last wrote and from what
+    the tracker said before. Fields in ``just_written`` were written by the push that read
+    ``remote`` back: their value is the tracker's rendering of ours (Jira turns Markdown into ADF
+    and back), so it becomes the reference without being compared.
+    """
     remote_fields = dict(link.remote_fields)
     for name in DRIFT_FIELDS:
         value = drift_value(name, remote)
@@ -210,8 +212,11 @@ def confirm_vanished(
     ref: RemoteRef,
     scope: str | None = None,
 ) -> bool:
-    """Tombstone the link of ``ref`` if a successful fetch proves it gone, or follow it where
-    the tracker says it moved (sync/transfers.py); other errors propagate."""
+    """Tombstone the link of ``ref`` if a successful fetch proves it gone, or follow its move.
+
+    A move is followed where the tracker says the object went (sync/transfers.py); other errors
+    propagate.
+    """
     try:
         found = call_with_retries(context.retry_policy, lambda: connector.fetch_item(ref))
     except ObjectMoved as moved:
@@ -278,8 +283,11 @@ def pull_scope(
 def _lock_links_in_id_order(
     session: Session, connection_id: uuid.UUID, remotes: list[RemoteItem]
 ) -> None:
-    """Lock the links a page changes before changing any, in id order like every transaction
-    that changes several links (a resync, a webhook batch), so that none waits in a cycle."""
+    """Lock the links a page changes before changing any, in id order.
+
+    Every transaction that changes several links (a resync, a webhook batch) locks them in id
+    order, so that none waits in a cycle.
+    """
     external_ids = sorted({remote.ref.external_id for remote in remotes})
     if not external_ids:
         return

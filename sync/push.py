@@ -9,11 +9,9 @@ therefore never retried inside a call.
 
 Ownership. planbridge owns the planning fields; ``pushed_fields`` holds what it last wrote, and only
 fields whose wanted value differs from that are written. So a person's edit in the tracker stays
-until
-planbridge changes that field again. The tracker owns status: a status move is pushed only when the
-item's status differs both from what the tracker last said and from what planbridge last pushed,
-i.e.
-when someone changed it through the API.
+until planbridge changes that field again. The tracker owns status: a status move is pushed only
+when the item's status differs both from what the tracker last said and from what planbridge last
+pushed, i.e. when someone changed it through the API.
 """
 
 from __future__ import annotations
@@ -158,9 +156,11 @@ def _store_remote(
     now: datetime,
     written: frozenset[str] = frozenset(DRIFT_FIELDS),
 ) -> None:
-    """Keep what the tracker answered: its ids, status, and the owned fields as it now shows
-    them (a person's edit made since the last pull, in a field this push did not write, is
-    recorded as drift here)."""
+    """Keep what the tracker answered: its ids, status, and the owned fields as it now shows them.
+
+    A person's edit made since the last pull, in a field this push did not write, is recorded as
+    drift here.
+    """
     link.external_id = remote.ref.external_id
     link.key = remote.ref.key
     link.url = remote.ref.url
@@ -184,8 +184,7 @@ def _store_remote(
 
 
 class PushDeferred(Exception):
-    """Not now, and not a failure: no write slot, the parent mirror is not created yet, index
-    lag."""
+    """Not now, and not a failure: no write slot, the parent mirror not created yet, index lag."""
 
     def __init__(self, reason: str, until_seconds: float) -> None:
         super().__init__(reason)
@@ -210,8 +209,10 @@ def _reserve_or_defer(
 def find_uncertain_create(
     context: EngineContext, connector: Connector, started_at: datetime, spec: ItemSpec
 ) -> RemoteItem | None:
-    """The object a create that may have reached the tracker made, found by its marker; deferred
-    until the tracker's search index can be trusted to show it."""
+    """The object a create that may have reached the tracker made, found by its marker.
+
+    Deferred until the tracker's search index can be trusted to show it.
+    """
     trusted_at = started_at + connector.marker_lookup_delay()
     now = context.clock.now()
     if now < trusted_at:

@@ -8,8 +8,8 @@ Claiming is one short transaction: select candidate ids, then
 ``UPDATE ... SET leased_by, lease_until WHERE id IN (...) AND lease is free RETURNING id``.
 On PostgreSQL the select is ``FOR UPDATE SKIP LOCKED``, so concurrent workers on any number of hosts
 take disjoint rows without waiting for each other. On SQLite (one box, the embedded worker and
-perhaps a
-few threads) the database lock serialises writers and the conditional UPDATE alone decides who wins.
+perhaps a few threads) the database lock serialises writers and the conditional UPDATE alone decides
+who wins.
 """
 
 from __future__ import annotations

@@ -17,8 +17,10 @@ from app.dashboard.charts import BurnupPoint, goal_burnup
 from app.db import utcnow
 from app.models import ActionItem, Connection, ExternalLink, Goal, Person, Plan
 from app.models.execution import CheckIn
+from app.models.sync import SyncState
 from app.services.health import GoalHealth, goal_health, plan_health
 from app.services.progress import GoalProgress, PlanProgress, goal_progress, plan_progress
+from app.services.tracker_links import sync_state_of
 from app.settings import Settings
 
 
@@ -76,22 +78,18 @@ class ItemRow:
     owner_name: str
     link: ExternalLink | None
     connection_name: str | None
+    # The link's state as the API shows it (``sync_state_of``); None without a link.
+    link_state: SyncState | None = None
 
     @property
     def sync_state(self) -> str:
         """A word for the item's sync state, shown as text (never only as a colour)."""
-        if self.link is None:
+        if self.link is None or self.link_state is None:
             return "not linked"
-        if self.link.dead:
-            return "dead"
-        if self.link.last_error and self.link.attempts == 0:
+        if self.link_state is SyncState.pending and self.link.last_error:
             # Dead mark and attempts cleared by a retry; the error stays until the next push.
             return "retry queued"
-        if self.link.last_error:
-            return "failing"
-        if self.link.external_id is None or self.link.pushed_revision < self.item.revision:
-            return "queued"
-        return "synced"
+        return self.link_state.value
 
 
 @dataclass
@@ -190,16 +188,18 @@ def goal_items(
         .order_by(col(ActionItem.due_date), col(ActionItem.title))
     ).all()
     item_ids = [item.id for item in items]
-    links: dict[uuid.UUID, ExternalLink] = {}
+    links: dict[uuid.UUID, tuple[ExternalLink, SyncState]] = {}
     if item_ids:
-        for linked in db.exec(
-            select(ExternalLink).where(
+        for linked, state in db.exec(
+            select(ExternalLink, sync_state_of(col(ActionItem.revision)))
+            .join(ActionItem, col(ActionItem.id) == col(ExternalLink.item_id))
+            .where(
                 ExternalLink.workspace_id == workspace_id, col(ExternalLink.item_id).in_(item_ids)
             )
         ).all():
             # A link the item moved away from names a closed-out object: show the live one.
             if linked.item_id is not None and linked.moved_at is None:
-                links[linked.item_id] = linked
+                links[linked.item_id] = (linked, SyncState(state))
     connections = dict(
         db.exec(
             select(Connection.id, Connection.name).where(Connection.workspace_id == workspace_id)
@@ -207,13 +207,14 @@ def goal_items(
     )
     rows = []
     for item in items:
-        link = links.get(item.id)
+        link, link_state = links.get(item.id, (None, None))
         rows.append(
             ItemRow(
                 item=item,
                 owner_name=names.get(item.owner_id, "?"),
                 link=link,
                 connection_name=connections.get(link.connection_id) if link else None,
+                link_state=link_state,
             )
         )
     return rows

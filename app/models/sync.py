@@ -7,11 +7,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, LargeBinary, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import (
+    ColumnElement,
+    Index,
+    LargeBinary,
+    UniqueConstraint,
+    and_,
+    func,
+    or_,
+    select,
+    text,
+)
+from sqlmodel import Field, SQLModel, col
 
 from app.db import UTCDateTime
 from app.models.base import created_field, id_field, json_field, timestamp_field, workspace_field
+from app.models.planning import ActionItem, Goal
 
 
 class ConnectionState(StrEnum):
@@ -125,6 +136,48 @@ class ExternalLink(SQLModel, table=True):
     leased_by: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = timestamp_field()
     created_at: datetime = created_field()
+
+
+def is_behind(owner_revision: Any) -> ColumnElement[bool]:
+    """True for a link whose tracker object lacks something planbridge holds.
+
+    That is: the object is not created yet, the item moved away from it (it is to be closed out),
+    or ``owner_revision`` (the revision of the link's item or goal) is ahead of the one pushed.
+    """
+    return or_(
+        col(ExternalLink.external_id).is_(None),
+        col(ExternalLink.moved_at).is_not(None),
+        owner_revision > col(ExternalLink.pushed_revision),
+    )
+
+
+def owner_revision() -> ColumnElement[int]:
+    """The revision of the link's item or goal, looked up by primary key for each link."""
+    item_revision = (
+        select(col(ActionItem.revision))
+        .where(col(ActionItem.id) == col(ExternalLink.item_id))
+        .scalar_subquery()
+    )
+    goal_revision = (
+        select(col(Goal.revision))
+        .where(col(Goal.id) == col(ExternalLink.goal_id))
+        .scalar_subquery()
+    )
+    return func.coalesce(item_revision, goal_revision)
+
+
+def needs_push(owner_revision: Any) -> ColumnElement[bool]:
+    """The one definition of "needs a push": a link neither dead nor deleted that ``is_behind``.
+
+    The engine claims these links (when their back-off and their connection allow), the pending
+    pushes of ``/metrics`` and of the connection health count them, and ``sync_state_of`` calls
+    them pending (or failing, while a failed push waits for its next attempt).
+    """
+    return and_(
+        col(ExternalLink.dead).is_(False),
+        col(ExternalLink.tombstoned_at).is_(None),
+        is_behind(owner_revision),
+    )
 
 
 class ConnectionScope(SQLModel, table=True):

@@ -32,10 +32,13 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from app.db import utcnow
+from app.models import ExternalLink
+from app.models.sync import needs_push, owner_revision
 
 log = logging.getLogger(__name__)
 
@@ -172,13 +175,9 @@ class DatabaseCollector(Collector):
                 )
             ).all()
             pending_pushes = connection.execute(
-                text(
-                    "SELECT l.connection_id, COUNT(*) FROM external_link l "
-                    "JOIN action_item i ON i.id = l.item_id "
-                    "WHERE l.dead = :false AND i.revision > l.pushed_revision "
-                    "GROUP BY l.connection_id"
-                ),
-                {"false": False},
+                select(col(ExternalLink.connection_id), func.count())
+                .where(needs_push(owner_revision()))
+                .group_by(col(ExternalLink.connection_id))
             ).all()
             dead_links = connection.execute(
                 text(
@@ -247,11 +246,12 @@ class DatabaseCollector(Collector):
 
         pushes = GaugeMetricFamily(
             "planbridge_pending_pushes",
-            "Linked items whose planning revision is ahead of what the tracker has.",
+            "Links with changes the tracker lacks (not created yet, moved, or a newer revision), "
+            "dead and deleted ones left out.",
             labels=["connection"],
         )
-        for connection_id, count in pending_pushes:
-            pushes.add_metric([_connection_label(connection_id)], float(count))
+        for pushing_connection, count in pending_pushes:
+            pushes.add_metric([_connection_label(pushing_connection)], float(count))
         yield pushes
 
         dead = GaugeMetricFamily(

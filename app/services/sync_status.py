@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 from app.db import utcnow
 from app.errors import NotFound
 from app.models import Connection, ConnectionWrite, ExternalLink, WebhookDelivery
+from app.models.sync import needs_push, owner_revision
 from app.schemas.connections import ConnectionHealth
 from app.services.connections import connector_settings, count_links, get_connection
 from app.services.pagination import PageSlice, paginate
@@ -119,13 +120,7 @@ def connection_health(
             col(WebhookDelivery.workspace_id) == connection.workspace_id,
             col(WebhookDelivery.dead).is_(True),
         ),
-        pending_pushes=count_links(
-            session,
-            connection.id,
-            link.dead.is_(False),
-            link.tombstoned_at.is_(None),
-            link.external_id.is_(None) | (link.pushed_revision == 0),
-        ),
+        pending_pushes=count_links(session, connection.id, needs_push(owner_revision())),
         failing_pushes=count_links(session, connection.id, link.dead.is_(False), link.attempts > 0),
         dead_pushes=count_links(session, connection.id, link.dead.is_(True)),
     )

@@ -12,33 +12,27 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, or_, select
+from sqlalchemy import ColumnElement, case, exists, select
 from sqlmodel import Session
 
 from app.models import ActionItem, Connection, ExternalLink, Goal
-from app.models.sync import SyncState
+from app.models.sync import SyncState, is_behind
 
 
 def sync_state_of(owner_revision: Any) -> ColumnElement[str]:
     """The link's ``SyncState`` as SQL; ``owner_revision`` is its item's or goal's revision.
 
     In this order: dead (pushes gave up), deleted (the tracker object is gone), failing (the last
-    push failed, another is coming), pending (not created yet, moved, or planbridge holds a newer
-    revision than it pushed), else synced.
+    push failed, another is coming), pending (``is_behind``: not created yet, moved, or planbridge
+    holds a newer revision than it pushed), else synced. A link that ``needs_push`` is therefore
+    pending or failing.
     """
     link: Any = ExternalLink
     return case(
         (link.dead.is_(True), SyncState.dead.value),
         (link.tombstoned_at.is_not(None), SyncState.deleted.value),
         (link.attempts > 0, SyncState.failing.value),
-        (
-            or_(
-                link.external_id.is_(None),
-                link.moved_at.is_not(None),
-                owner_revision > link.pushed_revision,
-            ),
-            SyncState.pending.value,
-        ),
+        (is_behind(owner_revision), SyncState.pending.value),
         else_=SyncState.synced.value,
     )
 
