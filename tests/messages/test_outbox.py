@@ -13,8 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from app.models import MessageChannel, MessageDelivery, MessageState, Person, PersonChannels
+from app.observability.logging import redact
 from app.services.messages.channels import update_channels
 from app.services.messages.outbox import Message, _claim, queue_message, send_due_messages
+from app.services.messages.smtp import parse_smtp_url
 from app.settings import Settings
 from tests.conftest import Tenant
 from tests.messages.servers import (
@@ -278,3 +280,10 @@ def test_one_click_unsubscribe_opts_the_person_out_of_nudges(
         assert channels is not None and channels.nudges_opted_out
     later = Message(kind="nudge", iso_week="2027-W10", subject="Blocked", text="...", topic="y")
     assert queue(engine, person, later, settings) == 0
+
+
+def test_smtp_password_is_kept_out_of_logs() -> None:
+    password = "a-long-smtp-password-1234"
+    parse_smtp_url(f"smtp://mailer:{password}@mail.example.com:587")
+
+    assert password not in redact(f"login failed for mailer with {password}")
