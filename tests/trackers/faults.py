@@ -7,9 +7,10 @@ An emulator keeps one ``EmulatorClock`` (timestamps, rate-limit windows, index l
     fault = emulator.faults.take(request.method, request.url.path)
     if fault is not None and fault.kind == "rate_limit": ...   # answer in the tracker's own format
 
-``apply_transport_fault`` handles the kinds that look the same for every tracker (latency, a dropped
-connection); the tracker-specific ones (rate_limit, server_error, lose_create_response) are answered
-by the emulator itself, because their bodies and headers are the point.
+``apply_latency`` and ``drop_connection`` handle the kinds that look the same for every tracker
+(latency, a dropped connection); the tracker-specific ones (rate_limit, server_error,
+lose_create_response) are answered by the emulator itself, because their bodies and headers are the
+point.
 """
 
 from __future__ import annotations
