@@ -15,6 +15,7 @@ from app.migrations.runner import upgrade
 from app.models import Scope
 from app.services.connections import memory_tracker_directory
 from app.services.tokens import get_or_create_workspace, issue_token
+from app.session_hooks import install_session_hooks
 from app.settings import Settings, get_settings
 from connectors.base import RemoteStatus
 from connectors.memory import store_file_name
@@ -275,4 +276,5 @@ def memory_set_status(
 
 
 def main() -> None:
+    install_session_hooks()  # every command that writes keeps the rules of app/session_hooks.py
     cli()

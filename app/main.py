@@ -17,6 +17,7 @@ from app.errors import BodySizeLimit, install_error_handlers
 from app.observability.middleware import install_observability
 from app.routes import api_router, health, metrics, webhooks
 from app.routes.docs import install_api_docs
+from app.session_hooks import install_session_hooks
 from app.settings import Settings, get_settings
 from sync.worker import start_embedded_worker
 
@@ -50,6 +51,7 @@ class WithoutTrailingSlash:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
+    install_session_hooks()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from app.models import Connection
 from app.services.connections import connector_settings
+from app.session_hooks import install_session_hooks
 from app.settings import Settings
 from connectors.base import Connector, RequestPacedConnector
 from connectors.registry import build_connector
@@ -36,6 +37,9 @@ class EngineContext:
     slots: ConnectionSlots = field(default_factory=ConnectionSlots)
     # Connectors hold HTTP sessions that are not thread-safe: one cache per thread.
     _local: threading.local = field(default_factory=threading.local)
+
+    def __post_init__(self) -> None:
+        install_session_hooks()
 
     @property
     def lease(self) -> timedelta:

@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -112,8 +112,8 @@ class VerifierCache:
     """Per-process cache of ``DeliveryVerifier`` by connection id, each kept ``ttl_seconds``.
 
     An edit of a connection through this process (a rotated secret, new credentials, a delete)
-    drops its entry at once (``_connection_changed``); another process's edit is caught when the
-    delivery is stored (the version check) and by the TTL. A delivery that fails verification
+    drops its entry at once (``forget_changed_connection``); another process's edit is caught when
+    the delivery is stored (the version check) and by the TTL. A delivery that fails verification
     against an entry older than a second reloads it once, so a secret rotated elsewhere verifies at
     once, without a forged flood reaching the database more than once a second per connection.
     """
@@ -183,9 +183,9 @@ class VerifierCache:
 _CACHES: weakref.WeakSet[VerifierCache] = weakref.WeakSet()
 
 
-@event.listens_for(Connection, "after_update")
-@event.listens_for(Connection, "after_delete")
-def _connection_changed(_mapper: object, _connection: object, target: Connection) -> None:
+def forget_changed_connection(_mapper: object, _connection: object, target: Connection) -> None:
+    """After an ORM update or delete of a connection (a hook of ``app.session_hooks``): the
+    receivers of this process drop its verifier, so a rotated secret counts at once."""
     for cache in list(_CACHES):
         cache.invalidate(target.id)
 

@@ -29,6 +29,7 @@ from app.db import make_engine
 from app.main import create_app
 from app.models import Scope
 from app.services.tokens import get_or_create_workspace, issue_token
+from app.session_hooks import install_session_hooks
 from app.settings import Settings
 from tests.postgres_server import (
     ENVIRONMENT_VARIABLE,
@@ -40,6 +41,8 @@ from tests.postgres_server import (
 )
 
 TEST_SECRET_KEY = "test-secret-key-0123456789abcdef"
+# Tests write through services and by hand, outside create_app and the engine's context too.
+install_session_hooks()
 # The embedded PostgreSQL this session started, if any: the summary tells whether it is gone.
 _EMBEDDED_SERVERS: list[EmbeddedServer] = []
 

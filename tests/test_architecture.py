@@ -62,7 +62,7 @@ MEMORY_TRACKER_CONTROLS = "connectors/memory_store.py"
 
 
 def test_import_layering_contracts_are_kept() -> None:
-    """connectors import nothing of app or sync; routes -> services -> models; sync -> connectors."""
+    """connectors import nothing of app or sync; routes -> services -> models; sync -> connectors"""
     lint_imports = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run(
         [str(lint_imports)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
@@ -100,3 +100,21 @@ def test_item_events_are_built_only_by_the_item_history_module() -> None:
         if path != home and re.search(r"(?<!class )\bItemEvent\(", path.read_text())
     ]
     assert builders == [], "build item events with record_item_event or record_event"
+
+
+# The one module that installs ORM hooks; app/db.py adds the engine's own connection events
+# (SQLite pragmas and its write turn) to each engine it builds, which no session sees.
+HOOK_HOME = ROOT / "app" / "session_hooks.py"
+ENGINE_EVENTS = ROOT / "app" / "db.py"
+
+
+def test_orm_hooks_are_installed_in_one_place_only() -> None:
+    """No module changes what a flush or a commit does by being imported."""
+    registrations = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in _python_files_in("app", "sync", "connectors")
+        if path not in {HOOK_HOME, ENGINE_EVENTS}
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if re.search(r"\bevent\.listen\(|listens_for\(|\blisten\(", line)
+    ]
+    assert registrations == [], "install ORM hooks in app/session_hooks.py"

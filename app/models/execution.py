@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, event, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapper
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime
@@ -284,14 +282,3 @@ def item_load(start: date, due: date, estimate: float) -> tuple[date, date, floa
         first += timedelta(days=7 - first.weekday())
     last = due - timedelta(days=due.weekday() - 4) if due.weekday() >= 5 else due
     return first, last, estimate / days
-
-
-@event.listens_for(ActionItem, "before_insert")
-@event.listens_for(ActionItem, "before_update")
-def _keep_item_load(_mapper: Mapper[Any], _connection: Connection, item: ActionItem) -> None:
-    """Every ORM write of an item keeps its load columns in step with start, due and estimate
-    (writers that bypass the ORM, like the benchmark seeder, call ``item_load`` themselves)."""
-    start = item.start_date or item.created_at.astimezone(UTC).date()
-    item.load_from, item.load_to, item.load_per_day = item_load(
-        start, item.due_date, float(item.estimate_hours)
-    )

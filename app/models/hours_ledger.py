@@ -17,16 +17,18 @@ when done; a ``deleted`` event contributes nothing. The identity holds because t
 an item equals its latest snapshot (every writer records one after changing the row) and an item
 without any snapshot event counts the same now and at ``t``, as in the replay.
 
-The rows are written by an ``after_flush`` hook on every Session, so each place that adds an
-``ItemEvent`` (the API services, the sync engine, tests with hand-written histories) keeps the
-ledger right without knowing of it. Events may be written out of time order (scripted histories
+The rows are written after each flush (``write_ledger``, called by
+``app.services.item_history.keep_history_of_flush``, the ``after_flush`` hook that
+``app.session_hooks`` installs), batched over the flush's events, so each place that adds an
+``ItemEvent`` (the item-history functions, tests with hand-written histories) keeps the ledger
+right without knowing of it. Events may be written out of time order (scripted histories
 insert events with fixed ``at``): the new event is placed in the item's chain by ``at``, and the
 event that follows it in the stored history gets a correction row so that its change is relative
 to its new predecessor. Bulk loads that bypass the ORM (bench/rollups_seed.py) write the same rows
 with ``ledger_changes``.
 
 The same hook keeps ``action_item.last_event_at``, the time of the item's latest event of any
-kind (``_write_last_event_at``): the weekly review tests it instead of probing the events.
+kind (``write_last_event_at``): the weekly review tests it instead of probing the events.
 """
 
 from __future__ import annotations
@@ -37,10 +39,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Index, bindparam, event, insert, inspect, or_, select, update
+from sqlalchemy import Index, bindparam, insert, inspect, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import UOWTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Field, SQLModel, col
@@ -236,7 +237,7 @@ def _changes_for_item(stored: list[_Link], new: list[_Link]) -> list[dict[str, A
     return rows
 
 
-def _write_last_event_at(session: OrmSession) -> None:
+def write_last_event_at(session: OrmSession) -> None:
     """``action_item.last_event_at``: the latest ``at`` of the item's events, raised by the events
     of this flush (any kind; a back-dated event leaves a later time as it is). The item loaded in
     the session gets the value too, as committed (no write of its own)."""
@@ -269,8 +270,8 @@ def _write_last_event_at(session: OrmSession) -> None:
                 set_committed_value(item, "last_event_at", at)
 
 
-def _write_ledger(session: OrmSession, _context: UOWTransaction) -> None:
-    _write_last_event_at(session)
+def write_ledger(session: OrmSession) -> None:
+    """The ledger rows of the events this flush inserted (and corrections of later stored ones)."""
     new_events = [
         obj
         for obj in session.new
@@ -304,6 +305,3 @@ def _write_ledger(session: OrmSession, _context: UOWTransaction) -> None:
 def _insert_order(obj: object) -> int:
     """The order in which the object was added to the session (kept by SQLAlchemy)."""
     return int(getattr(inspect(obj), "insert_order", 0) or 0)
-
-
-event.listen(OrmSession, "after_flush", _write_ledger)

@@ -102,11 +102,11 @@ class ActionItem(SQLModel, table=True):
     updated_at: datetime = created_field()
     last_activity_at: datetime = created_field()
     done_at: datetime | None = timestamp_field()
-    # The time of the item's latest ItemEvent of any kind (None: no event yet), kept by the
-    # after_flush hook in app.models.hours_ledger (the latest, also for back-dated events): the
+    # The time of the item's latest ItemEvent of any kind (None: no event yet), kept after each
+    # flush by app.services.item_history (the latest, also for back-dated events): the
     # weekly review's "changed since the cut" is a test of this column, not an events probe.
     last_event_at: datetime | None = timestamp_field()
-    # Capacity bookkeeping, set on every ORM insert and update by a hook in app.models.execution:
+    # Capacity bookkeeping, set on every ORM insert and update by app.services.item_history:
     # the first and last working day the estimate spreads over, and its hours per working day.
     load_from: date | None = None
     load_to: date | None = None

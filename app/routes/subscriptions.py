@@ -18,6 +18,7 @@ from app.schemas.execution import (
     SubscriptionPublic,
 )
 from app.services import notifications
+from app.services.health import record_health_baselines
 
 router = APIRouter(prefix="/subscriptions", tags=["notifications"])
 
@@ -36,6 +37,9 @@ def create_subscription(
     subscription, secret = notifications.create_subscription(
         session, auth.workspace_id, body, settings
     )
+    if "goal.health_changed" in subscription.event_types:
+        # Known from now on, so the first goal.health_changed is a real change.
+        record_health_baselines(session, auth.workspace_id, settings)
     session.commit()
     return _public(subscription, secret)
 

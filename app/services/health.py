@@ -32,6 +32,7 @@ computed as ``done`` disagrees with nothing).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -44,15 +45,18 @@ from sqlmodel import Session, col
 
 from app.db import utcnow
 from app.models import ActionItem, Goal, ItemStatus, Person, Plan
-from app.models.execution import CheckIn
+from app.models.execution import CheckIn, GoalHealthState, Subscription
 from app.schemas.weeks import IsoWeek, working_days
 from app.services.capacity import PersonLoad, person_loads, weekly_capacity
 from app.services.forecast import Velocity, forecast_finish, velocities
 from app.services.item_rules import OPEN_STATUSES
+from app.services.notifications import TOUCHED_GOALS, enqueue_event
 from app.services.progress import GoalIds, GoalProgress, get_goal, get_plan, plan_goals
 from app.services.staleness import quiet_since, stale_condition
 from app.services.wording import count_of, is_are
-from app.settings import Settings
+from app.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 TIGHT_CAPACITY_SHARE = 0.8
 MOSTLY_OVERDUE_SHARE = 0.5
@@ -411,8 +415,6 @@ def plan_health(
 
 
 def has_subscribers(session: Session, workspace_id: uuid.UUID, event_type: str) -> bool:
-    from app.models.execution import Subscription
-
     rows = session.scalars(
         select(col(Subscription.event_types)).where(
             col(Subscription.workspace_id) == workspace_id, col(Subscription.active).is_(True)
@@ -432,9 +434,6 @@ def publish_health_changes(
     """Enqueue ``goal.health_changed`` for each goal whose health differs from the last one
     known. A goal with no known health yet gets it recorded without an event: nothing is known
     to have changed (``record_health_baselines`` knows every goal's from the subscription on)."""
-    from app.models.execution import GoalHealthState
-    from app.services.notifications import enqueue_event
-
     if not goal_ids or not has_subscribers(session, workspace_id, "goal.health_changed"):
         return 0
     now = now or utcnow()
@@ -487,13 +486,27 @@ def publish_health_changes(
     return published
 
 
+def publish_touched_goal_health(session: Session) -> None:
+    """Before a commit: ``publish_health_changes`` for the goals whose items changed status in it
+    (``TOUCHED_GOALS``, noted by ``app.services.notifications.enqueue_status_notifications``)."""
+    touched: set[tuple[uuid.UUID, uuid.UUID]] = session.info.pop(TOUCHED_GOALS, set())
+    for workspace_id in {workspace for workspace, _goal in touched}:
+        goal_ids = [goal for workspace, goal in touched if workspace == workspace_id]
+        # A savepoint: a failure here must not take the item write down with it.
+        try:
+            with session.begin_nested():
+                publish_health_changes(session, workspace_id, goal_ids, get_settings())
+        except Exception:
+            log.exception(
+                "goal health notification failed", extra={"workspace_id": str(workspace_id)}
+            )
+
+
 def record_health_baselines(
     session: Session, workspace_id: uuid.UUID, settings: Settings, *, now: datetime | None = None
 ) -> int:
     """Record the health of every goal of the workspace not known yet, without an event: a new
     ``goal.health_changed`` subscription's first event is then a real change."""
-    from app.models.execution import GoalHealthState
-
     now = now or utcnow()
     known = select(col(GoalHealthState.goal_id))
     goals = list(

@@ -3,23 +3,33 @@
 ``record_item_event`` appends an event for a change made through the API or a plan document (the
 item's estimate and status snapshotted as they are now); ``record_event`` appends one for what the
 engine learned or did (a tracker's status or drift, a push, a move, a deletion proved in the
-tracker, a review posted on a goal), with the snapshot it knows or none. What an event changes
-beyond its own row (the goal hours ledger and the item's ``last_event_at``, stored weekly reviews,
-notifications) is kept at each flush by the session hooks of ``app.session_hooks``.
+tracker, a review posted on a goal), with the snapshot it knows or none.
+
+What the events change beyond their own rows is kept here too, after each flush
+(``keep_history_of_flush``): the goal hours ledger and the items' ``last_event_at``
+(``app.models.hours_ledger``), batched over every event of the flush, which is what keeps a
+webhook batch or a plan import fast. An item's load columns follow its start, due date and
+estimate on every ORM write (``keep_item_load``). Both run as ORM hooks, installed by
+``app.session_hooks``, so that hand-written histories (tests, scripts) keep them too.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper, UOWTransaction
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from app.db import utcnow
 from app.models import ActionItem, EventSource, ItemEvent, ItemStatus
+from app.models.execution import item_load
+from app.models.hours_ledger import write_last_event_at, write_ledger
 
 
 def event_value(value: Any) -> str | None:
@@ -114,4 +124,20 @@ def record_item_event(
         to_value=to_value,
         data={"item_id": str(item.id), **(data or {})},
         at=at,
+    )
+
+
+def keep_history_of_flush(session: OrmSession, _context: UOWTransaction) -> None:
+    """After each flush: the items' ``last_event_at`` and the goal hours ledger rows of the events
+    it inserted, in one batch per flush."""
+    write_last_event_at(session)
+    write_ledger(session)
+
+
+def keep_item_load(_mapper: Mapper[Any], _connection: Connection, item: ActionItem) -> None:
+    """Every ORM write of an item keeps its load columns in step with start, due and estimate
+    (writers that bypass the ORM, like the benchmark seeder, call ``item_load`` themselves)."""
+    start = item.start_date or item.created_at.astimezone(UTC).date()
+    item.load_from, item.load_to, item.load_per_day = item_load(
+        start, item.due_date, float(item.estimate_hours)
     )

@@ -37,6 +37,7 @@ from sqlmodel import Session, col, select
 from app.crypto import decrypt_text, encrypt_text
 from app.db import utcnow
 from app.errors import InvalidField
+from app.models import ActionItem, ItemEvent
 from app.models.execution import DeliveryState, NotificationDelivery, Subscription
 from app.schemas.execution import SecretRotation, SubscriptionCreate
 from app.security.urls import check_base_url
@@ -81,10 +82,6 @@ def create_subscription(
     )
     session.add(subscription)
     session.flush()
-    if "goal.health_changed" in subscription.event_types:
-        from app.services.health import record_health_baselines
-
-        record_health_baselines(session, workspace_id, settings)
     return subscription, secret
 
 
@@ -344,15 +341,16 @@ def list_deliveries(
 
 # --- Event sources -------------------------------------------------------------------------------
 # Status changes reach planbridge through the API and through the sync engine alike; both append an
-# ItemEvent of kind "status". Listening to the session for those rows catches every path without
-# each writer having to remember to notify.
+# ItemEvent of kind "status". A before_flush hook (installed by app.session_hooks) sees those rows
+# on every path without each writer having to remember to notify.
 
-_TOUCHED_GOALS = "planbridge.notifications.touched_goals"
+# The goals whose items changed status in this transaction, kept on the session until its commit
+# (``app.services.health.publish_touched_goal_health``).
+TOUCHED_GOALS = "planbridge.notifications.touched_goals"
 
 
-def _on_before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    from app.models import ActionItem, ItemEvent
-
+def enqueue_status_notifications(session: Session, _context: Any, _instances: Any) -> None:
+    """Before each flush: ``item.status_changed`` for every new ``status`` event."""
     status_events = [
         row for row in session.new if isinstance(row, ItemEvent) and row.kind == "status"
     ]
@@ -378,42 +376,11 @@ def _on_before_flush(session: Session, _context: Any, _instances: Any) -> None:
                 text=f"{title}: {event.from_value} -> {event.to_value}",
             )
             if event.goal_id is not None:
-                session.info.setdefault(_TOUCHED_GOALS, set()).add(
+                session.info.setdefault(TOUCHED_GOALS, set()).add(
                     (event.workspace_id, event.goal_id)
                 )
 
 
-def _on_before_commit(session: Session) -> None:
-    touched: set[tuple[uuid.UUID, uuid.UUID]] = session.info.pop(_TOUCHED_GOALS, set())
-    if not touched:
-        return
-    from app.services.health import publish_health_changes
-
-    for workspace_id in {workspace for workspace, _goal in touched}:
-        goal_ids = [goal for workspace, goal in touched if workspace == workspace_id]
-        # A savepoint: a failure here must not take the item write down with it.
-        try:
-            with session.begin_nested():
-                publish_health_changes(session, workspace_id, goal_ids, get_settings())
-        except Exception:
-            log.exception(
-                "goal health notification failed", extra={"workspace_id": str(workspace_id)}
-            )
-
-
-def _on_after_rollback(session: Session) -> None:
-    session.info.pop(_TOUCHED_GOALS, None)
-
-
-def install_event_listeners() -> None:
-    """Idempotent; done on import so any process that can write items also notifies."""
-    from sqlalchemy import event
-    from sqlmodel import Session as ModelSession
-
-    if not event.contains(ModelSession, "before_flush", _on_before_flush):
-        event.listen(ModelSession, "before_flush", _on_before_flush)
-        event.listen(ModelSession, "before_commit", _on_before_commit)
-        event.listen(ModelSession, "after_rollback", _on_after_rollback)
-
-
-install_event_listeners()
+def forget_touched_goals(session: Session) -> None:
+    """After a rollback: the goals it touched changed nothing."""
+    session.info.pop(TOUCHED_GOALS, None)

@@ -10,7 +10,7 @@ in Python; the work is split by what can differ from the current rows:
   event after changing the row), so the items open at T and untouched since are read from
   ``action_item`` directly, filtered to those listed (overdue, stale, due next week) in SQL.
   "No event after T" and staleness are tests of the row's ``last_event_at`` (its latest event's
-  time, kept by the ORM hook in ``app.models.hours_ledger``), not probes of the events.
+  time, kept after each flush by ``app.services.item_history``), not probes of the events.
 - Items with an event after T (none while the week runs; the items touched since for a past
   week) get their snapshot at T in the same query that finds them (``last_event_at`` > T):
   correlated backward probes of the covering (item, at, status, estimate, goal) index. Their
@@ -118,7 +118,7 @@ def anything_after(session: Session, workspace_id: uuid.UUID, at: datetime) -> b
 
 def _touched_since(at: datetime) -> Any:
     """On ``action_item``: the item has an event after ``at``, a test of its ``last_event_at``
-    (the latest event's time, kept by the hook in ``app.models.hours_ledger``); with the plan's
+    (the latest event's time, kept by ``app.services.item_history``); with the plan's
     goals, one range of ``ix_action_item_goal_last_event`` per goal. It replaced a probe of the
     (item, at) event index per item of the plan, most of a cold past week's review."""
     return col(ActionItem.last_event_at) > at

@@ -22,7 +22,8 @@ Everything else is read fresh with each review, exactly as a recomputation would
 titles, names, owners, capacities (current values) and check-ins (a late one counts from when it
 is written).
 
-A stored part is dropped when its inputs change after all (the ``after_flush`` hook below):
+A stored part is dropped when its inputs change after all (``drop_outdated_reviews``, run after
+each flush by the hook ``app.session_hooks`` installs):
 an event written with a time before a stored week's end (a scripted or imported history), a
 ``deleted`` event (the item's open hours leave the planned figures) or a move of an item to
 another goal (membership) drop the workspace's parts of the weeks concerned; a change of an
@@ -44,7 +45,7 @@ from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter
-from sqlalchemy import delete, event, exists, inspect, select, text
+from sqlalchemy import delete, exists, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
@@ -491,7 +492,7 @@ def _store_parts(
         session.execute(_insert(session)(FrozenGoalReview).values(rows).on_conflict_do_nothing())
 
 
-def _drop_outdated_parts(session: OrmSession, _context: UOWTransaction) -> None:
+def drop_outdated_reviews(session: OrmSession, _context: UOWTransaction) -> None:
     """After each flush: drop stored parts whose inputs the flushed events change (module
     docstring)."""
     earliest: dict[uuid.UUID, datetime] = {}
@@ -520,9 +521,6 @@ def _drop_outdated_parts(session: OrmSession, _context: UOWTransaction) -> None:
             if workspace_id not in everything:
                 condition = condition & (col(table.week_end) > at)
             connection.execute(delete(table).where(condition))
-
-
-event.listen(OrmSession, "after_flush", _drop_outdated_parts)
 
 
 def freeze_last_week_reviews(
