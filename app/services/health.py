@@ -1,5 +1,4 @@
-"""Health per goal: ``done``, ``on_track``, ``at_risk`` or ``off_track``, with the reasons behind
-it.
+"""Health per goal: ``done``, ``on_track``, ``at_risk`` or ``off_track``, with its reasons.
 
 Inputs (all for items not dropped): remaining hours (open items: todo, in progress, blocked), the
 deadline (the goal's target date, else its plan's end date), the owners' strategic hours left (for
@@ -11,18 +10,15 @@ not started in time), and the velocity forecast.
 Rules, first match wins:
 
 1. No item that is not dropped: ``at_risk`` (``no_items``: a goal without planned work cannot be
-on track).
+   on track).
 2. Nothing open: ``done``.
-3. ``off_track`` when the deadline has passed (``deadline_passed``), or the remaining hours
-exceed the
-   owners' hours left (``over_capacity``, only when some owner has a capacity), or overdue items
-   hold
-   at least half of the remaining hours (``mostly_overdue``).
-4. ``at_risk`` when the remaining hours exceed 80 % of the owners' hours left
-(``tight_capacity``), or
-   any item is overdue (``overdue_items``), blocked (``blocked_items``) or stale
-   (``stale_items``), or
-   the forecast finish date is after the deadline (``forecast_after_deadline``).
+3. ``off_track`` when the deadline has passed (``deadline_passed``), or the remaining hours exceed
+   the owners' hours left (``over_capacity``, only when some owner has a capacity), or overdue
+   items hold at least half of the remaining hours (``mostly_overdue``).
+4. ``at_risk`` when the remaining hours exceed 80 % of the owners' hours left (``tight_capacity``),
+   or any item is overdue (``overdue_items``), blocked (``blocked_items``) or stale
+   (``stale_items``), or the forecast finish date is after the deadline
+   (``forecast_after_deadline``).
 5. Otherwise ``on_track``.
 
 Every rule that applies is listed in ``reasons`` (not only the deciding one). The latest check-in's
@@ -116,9 +112,9 @@ def _figures(
     today: date,
     quiet_before: datetime,
 ) -> dict[uuid.UUID, _Figures]:
-    """Per goal: whether it has planned work (an item not dropped), and the open items' figures
-    per owner from the open items only.
+    """Per goal: whether it has planned work (an item not dropped), and its open items' figures.
 
+    The figures are per owner, from the open items only.
     Most items of a running plan are done; reading only the open ones' index entries (a fifth of
     them in the benchmark), never their table rows, is what keeps this near the index scan's cost.
     """
@@ -431,9 +427,11 @@ def publish_health_changes(
     *,
     now: datetime | None = None,
 ) -> int:
-    """Enqueue ``goal.health_changed`` for each goal whose health differs from the last one
-    known. A goal with no known health yet gets it recorded without an event: nothing is known
-    to have changed (``record_health_baselines`` knows every goal's from the subscription on)."""
+    """Enqueue ``goal.health_changed`` for each goal whose health differs from the last known.
+
+    A goal with no known health yet gets it recorded without an event: nothing is known to have
+    changed (``record_health_baselines`` knows every goal's from the subscription on).
+    """
     if not goal_ids or not has_subscribers(session, workspace_id, "goal.health_changed"):
         return 0
     now = now or utcnow()
@@ -487,8 +485,11 @@ def publish_health_changes(
 
 
 def publish_touched_goal_health(session: Session) -> None:
-    """Before a commit: ``publish_health_changes`` for the goals whose items changed status in it
-    (``TOUCHED_GOALS``, noted by ``app.services.notifications.enqueue_status_notifications``)."""
+    """Before a commit: ``publish_health_changes`` for the goals whose items changed status in it.
+
+    Those goals are ``TOUCHED_GOALS``, noted by
+    ``app.services.notifications.enqueue_status_notifications``.
+    """
     touched: set[tuple[uuid.UUID, uuid.UUID]] = session.info.pop(TOUCHED_GOALS, set())
     for workspace_id in {workspace for workspace, _goal in touched}:
         goal_ids = [goal for workspace, goal in touched if workspace == workspace_id]
@@ -505,8 +506,10 @@ def publish_touched_goal_health(session: Session) -> None:
 def record_health_baselines(
     session: Session, workspace_id: uuid.UUID, settings: Settings, *, now: datetime | None = None
 ) -> int:
-    """Record the health of every goal of the workspace not known yet, without an event: a new
-    ``goal.health_changed`` subscription's first event is then a real change."""
+    """Record the health of every goal of the workspace not known yet, without an event.
+
+    A new ``goal.health_changed`` subscription's first event is then a real change.
+    """
     now = now or utcnow()
     known = select(col(GoalHealthState.goal_id))
     goals = list(
@@ -536,8 +539,7 @@ def record_health_baselines(
 
 
 def render_goal_status_text(progress: GoalProgress, health: GoalHealth) -> str:
-    """The block the sync engine writes into a goal's tracker mirror (epic, milestone, goal
-    card)."""
+    """The block the sync engine writes into a goal's tracker mirror (epic, milestone, card)."""
     percent_text = "no planned work" if progress.percent is None else f"{progress.percent:g} % done"
     lines = [
         f"planbridge status: {percent_text} ({progress.done_hours:g} of {progress.total_hours:g} "
