@@ -287,3 +287,19 @@ def test_smtp_password_is_kept_out_of_logs() -> None:
     parse_smtp_url(f"smtp://mailer:{password}@mail.example.com:587")
 
     assert password not in redact(f"login failed for mailer with {password}")
+
+
+def test_smtp_url_without_opt_out_never_sends_without_starttls(
+    engine: Engine, tenant: Tenant, settings: Settings, smtp: MailServer
+) -> None:
+    # The loopback server offers no STARTTLS: smtp:// requires it, so nothing goes out in clear.
+    settings = mail_settings(settings, smtp.url.removesuffix("?starttls=off"))
+    queue(engine, add_person(engine, tenant), WEEKLY, settings)
+
+    send_due_messages(engine, NOW, settings)
+
+    assert smtp.received == []
+    assert smtp.logins == []
+    [delivery] = deliveries(engine)
+    assert delivery.state == MessageState.queued
+    assert delivery.last_error is not None and "did not start TLS" in delivery.last_error
