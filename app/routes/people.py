@@ -14,7 +14,7 @@ from app.models import Person
 from app.routes.paging import page_response
 from app.schemas.people import PersonCreate, PersonPage, PersonPublic, PersonUpdate
 from app.services import people
-from app.services.messages.channels import reachability_of_people
+from app.services.messages.channels import forget_email_refusal, reachability_of_people
 
 router = APIRouter(prefix="/people", tags=["people"])
 
@@ -59,9 +59,11 @@ def get_person(person_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> Per
 def update_person(
     person_id: uuid.UUID, body: PersonUpdate, session: SessionDep, auth: WriteAuth
 ) -> PersonPublic:
-    person = people.update_person(
-        session, auth.workspace_id, person_id, body.model_dump(exclude_unset=True)
-    )
+    """Change a person; a new e-mail address clears a refusal recorded for the old one."""
+    changes = body.model_dump(exclude_unset=True)
+    person = people.update_person(session, auth.workspace_id, person_id, changes)
+    if "email" in changes:
+        forget_email_refusal(session, person)
     session.commit()
     return _answer(session, person)
 

@@ -207,3 +207,29 @@ def test_delivery_log_and_reachability_show_a_permanent_refusal(
     assert shown.json()["reachability"]["state"] == "unreachable"
     assert "550" in shown.json()["reachability"]["reason"]
     assert elsewhere.json()["items"] == []
+
+
+def test_a_new_email_address_makes_the_person_reachable_again(
+    client: TestClient, tenant: Tenant, engine: Engine
+) -> None:
+    person = create_person(client, tenant)
+    with Session(engine) as session:
+        session.add(
+            PersonChannels(
+                person_id=uuid.UUID(person["id"]),
+                workspace_id=tenant.workspace_id,
+                unreachable_reason="email: SMTP 550 5.1.1 No such user",
+                unreachable_since=datetime(2027, 3, 3, tzinfo=UTC),
+            )
+        )
+        session.commit()
+
+    renamed = client.patch(
+        f"{API}/people/{person['id']}", json={"name": "Ada L."}, headers=tenant.headers
+    )
+    moved = client.patch(
+        f"{API}/people/{person['id']}", json={"email": "ada@new.example"}, headers=tenant.headers
+    )
+
+    assert renamed.json()["reachability"]["state"] == "unreachable"
+    assert moved.json()["reachability"] == {"state": "reachable", "reason": None, "since": None}

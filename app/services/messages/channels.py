@@ -110,6 +110,16 @@ def mark_unreachable(session: Session, person: Person, reason: str, now: datetim
     session.add(channels)
 
 
+def forget_email_refusal(session: Session, person: Person) -> None:
+    """The address changed: a permanent refusal of the old one no longer says anything."""
+    channels = session.get(PersonChannels, person.id)
+    if channels is not None and (channels.unreachable_reason or "").startswith("email:"):
+        channels.unreachable_reason = None
+        channels.unreachable_since = None
+        session.add(channels)
+        session.flush()
+
+
 def unsubscribe_token(settings: Settings, person_id: uuid.UUID) -> str:
     """An opt-out token for the person: encrypted and authenticated, so it cannot be forged."""
     return encrypt_text(settings, f"{UNSUBSCRIBE_PREFIX}{person_id}")
