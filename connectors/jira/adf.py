@@ -8,6 +8,7 @@ ADF: https://developer.atlassian.com/cloud/jira/platform/apis/document/structure
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,32 +96,56 @@ def _is_paragraph_line(line: str) -> bool:
     )
 
 
-def render_markdown(blocks: list[Block]) -> str:
+@dataclass(frozen=True)
+class Dialect:
+    """How one text format writes the neutral model; ``render`` is the same for every format."""
+
+    code_block: Callable[[str, str], str]  # (language, code) -> the block with its fences
+    list_marker: Callable[[str, int], str]  # (block kind, 1-based position) -> the item's marker
+    link: Callable[[str, str], str]  # (text, href)
+    inline_code: Callable[[str], str]
+
+
+MARKDOWN = Dialect(
+    code_block=lambda language, code: f"```{language}\n{code}\n```",
+    list_marker=lambda kind, position: "- " if kind == "bullet" else f"{position}. ",
+    link=lambda text, href: f"[{text}]({href})",
+    inline_code=lambda text: f"`{text}`",
+)
+
+
+def render(blocks: list[Block], dialect: Dialect) -> str:
+    """The blocks as text of ``dialect``, blocks separated by a blank line."""
     rendered: list[str] = []
     for block in blocks:
         if block.kind == "code":
-            rendered.append(f"```{block.language}\n{block.code}\n```")
-        elif block.kind == "bullet":
-            rendered.append("\n".join(f"- {_inline_markdown(item)}" for item in block.lines))
-        elif block.kind == "ordered":
+            rendered.append(dialect.code_block(block.language, block.code))
+        elif block.kind in ("bullet", "ordered"):
             rendered.append(
-                "\n".join(f"{n}. {_inline_markdown(item)}" for n, item in enumerate(block.lines, 1))
+                "\n".join(
+                    dialect.list_marker(block.kind, position) + _render_inlines(item, dialect)
+                    for position, item in enumerate(block.lines, 1)
+                )
             )
         else:
-            rendered.append("\n".join(_inline_markdown(line) for line in block.lines))
+            rendered.append("\n".join(_render_inlines(line, dialect) for line in block.lines))
     return "\n\n".join(rendered)
 
 
-def _inline_markdown(parts: tuple[Inline, ...]) -> str:
+def _render_inlines(parts: tuple[Inline, ...], dialect: Dialect) -> str:
     out = []
     for part in parts:
         if part.kind == "link":
-            out.append(f"[{part.text}]({part.href})")
+            out.append(dialect.link(part.text, part.href))
         elif part.kind == "code":
-            out.append(f"`{part.text}`")
+            out.append(dialect.inline_code(part.text))
         else:
             out.append(part.text)
     return "".join(out)
+
+
+def render_markdown(blocks: list[Block]) -> str:
+    return render(blocks, MARKDOWN)
 
 
 def normalize_markdown(text: str) -> str:
@@ -231,31 +256,18 @@ def _adf_to_block(node: dict[str, Any]) -> Block | None:
 # Wiki markup (Data Center, REST v2)
 
 
+WIKI = Dialect(
+    code_block=lambda language, code: (
+        f"{{code:{language}}}\n{code}\n{{code}}" if language else f"{{code}}\n{code}\n{{code}}"
+    ),
+    list_marker=lambda kind, _position: "* " if kind == "bullet" else "# ",
+    link=lambda text, href: f"[{text}|{href}]",
+    inline_code=lambda text: f"{{{{{text}}}}}",
+)
+
+
 def markdown_to_wiki(text: str) -> str:
-    rendered: list[str] = []
-    for block in parse_markdown(text):
-        if block.kind == "code":
-            opening = f"{{code:{block.language}}}" if block.language else "{code}"
-            rendered.append(f"{opening}\n{block.code}\n{{code}}")
-        elif block.kind == "bullet":
-            rendered.append("\n".join(f"* {_inline_wiki(item)}" for item in block.lines))
-        elif block.kind == "ordered":
-            rendered.append("\n".join(f"# {_inline_wiki(item)}" for item in block.lines))
-        else:
-            rendered.append("\n".join(_inline_wiki(line) for line in block.lines))
-    return "\n\n".join(rendered)
-
-
-def _inline_wiki(parts: tuple[Inline, ...]) -> str:
-    out = []
-    for part in parts:
-        if part.kind == "link":
-            out.append(f"[{part.text}|{part.href}]")
-        elif part.kind == "code":
-            out.append(f"{{{{{part.text}}}}}")
-        else:
-            out.append(part.text)
-    return "".join(out)
+    return render(parse_markdown(text), WIKI)
 
 
 _WIKI_INLINE = re.compile(
