@@ -22,7 +22,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.models import ActionItem, Connection, ExternalLink, Person
-from app.models.planning import EventSource, ItemStatus
+from app.models.planning import EventKind, EventSource, ItemStatus
 from app.services.item_history import EventSubject, record_event
 from connectors.base import Connector, ObjectMoved, RemoteItem, RemoteRef
 from sync.context import EngineContext
@@ -134,7 +134,7 @@ def record_remote_fields(
             record_event(
                 session,
                 EventSubject.snapshot_of(item),
-                "drift",
+                EventKind.drift,
                 source=EventSource.tracker,
                 actor=actor,
                 field=name,
@@ -176,7 +176,7 @@ def apply_remote_item(
             record_event(
                 session,
                 EventSubject.snapshot_of(item, new_status),
-                "status",
+                EventKind.status,
                 source=EventSource.tracker,
                 actor=actor,
                 field="status",
@@ -240,7 +240,7 @@ def confirm_vanished(
             record_event(
                 session,
                 EventSubject(link.workspace_id, link.item_id, item.goal_id if item else None),
-                "deleted",
+                EventKind.deleted,
                 source=EventSource.tracker,
                 actor=f"{connection.kind}:{connection.name}",
                 data={"external_id": ref.external_id, "key": link.key},

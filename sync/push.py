@@ -25,7 +25,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.models import ActionItem, Connection, ExternalLink, Goal, Person
-from app.models.planning import EventSource
+from app.models.planning import EventKind, EventSource
 from app.services.item_history import EventSubject, record_event
 from connectors.base import (
     Connector,
@@ -266,7 +266,7 @@ def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPla
             record_event(
                 session,
                 EventSubject(row.workspace_id, link.item_id),
-                "sync",
+                EventKind.sync,
                 source=EventSource.engine,
                 field="external_key",
                 to_value=remote.ref.key,
@@ -418,7 +418,7 @@ def close_out(context: EngineContext, plan: PushPlan) -> str:
             record_event(
                 session,
                 EventSubject(row.workspace_id, row.item_id, item.goal_id if item else None),
-                "sync",
+                EventKind.sync,
                 source=EventSource.engine,
                 field="closed_out",
                 from_value=row.key,

@@ -25,7 +25,7 @@ from sqlalchemy import select, text
 from sqlmodel import Session
 
 from app.models import Connection, ExternalLink, Goal, ItemEvent, Plan
-from app.models.planning import EventSource
+from app.models.planning import EventKind, EventSource
 from app.models.sync import ConnectionState
 from app.schemas.weeks import IsoWeek
 from app.services.item_history import EventSubject, record_event
@@ -35,7 +35,7 @@ from connectors.base import AuthFailed, CommentingConnector, ConnectorError, Rat
 from sync.context import EngineContext
 
 log = logging.getLogger("planbridge.sync")
-REVIEW_POSTED = "review_posted"
+REVIEW_POSTED = EventKind.review_posted
 # Any constant: the PostgreSQL advisory lock under which one worker at a time posts the comments,
 # so two workers checking at the same moment don't both post.
 REVIEW_COMMENT_LOCK_KEY = 0x706C616E_636F6D6D

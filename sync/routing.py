@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from app.db import utcnow
 from app.models import ActionItem, Connection, ExternalLink, Goal, Plan
-from app.models.planning import EventSource
+from app.models.planning import EventKind, EventSource
 from app.services.item_history import EventSubject, record_event
 from sync.link_scopes import remember_scopes
 
@@ -214,7 +214,7 @@ def follow_moves(engine: Engine, *, now: datetime | None = None, limit: int = 50
             record_event(
                 session,
                 EventSubject(link.workspace_id, link.item_id, item.goal_id if item else None),
-                "sync",
+                EventKind.sync,
                 source=EventSource.engine,
                 field="route",
                 from_value=_target_text(link.connection_id, link.scope),

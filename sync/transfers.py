@@ -15,7 +15,7 @@ import logging
 from sqlmodel import Session, col, select
 
 from app.models import ActionItem, Connection, ExternalLink
-from app.models.planning import EventSource
+from app.models.planning import EventKind, EventSource
 from app.services.item_history import EventSubject, record_event
 from connectors.base import ObjectMoved, RemoteRef
 from sync.context import EngineContext
@@ -57,7 +57,7 @@ def follow_transfer(
             record_event(
                 session,
                 EventSubject(link.workspace_id, item.id, item.goal_id),
-                "sync",
+                EventKind.sync,
                 source=EventSource.tracker,
                 actor=f"{connection.kind}:{connection.name}",
                 field="tracker_transfer",

@@ -21,6 +21,7 @@ from app.models import (
     CheckIn,
     Confidence,
     Connection,
+    EventKind,
     EventSource,
     Goal,
     GoalHoursChange,
@@ -120,7 +121,7 @@ def _history(session: Session, plan: Plan, today: date) -> None:
             record_item_event(
                 session,
                 item,
-                "status",
+                EventKind.status,
                 actor=TRACKER,
                 source=EventSource.tracker,
                 field="status",

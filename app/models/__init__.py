@@ -24,6 +24,7 @@ from app.models.people_loop import (
 from app.models.plan_documents import PlanDocumentKey
 from app.models.planning import (
     ActionItem,
+    EventKind,
     EventSource,
     Goal,
     ItemEvent,
@@ -52,6 +53,7 @@ __all__ = [
     "ConnectionWrite",
     "DashboardSession",
     "DeliveryState",
+    "EventKind",
     "EventSource",
     "ExternalLink",
     "FocusBlock",

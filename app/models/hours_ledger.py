@@ -48,9 +48,8 @@ from sqlmodel import Field, SQLModel, col
 
 from app.db import UTCDateTime
 from app.models.base import id_field
-from app.models.planning import ActionItem, ItemEvent, ItemStatus
+from app.models.planning import ActionItem, EventKind, ItemEvent, ItemStatus
 
-DELETED = "deleted"
 CHUNK = 500  # items per look-up of their stored histories: few bound values per statement
 
 
@@ -93,7 +92,7 @@ class Snapshot:
 
     def contribution(self) -> tuple[uuid.UUID, float, float] | None:
         """(goal, hours not dropped, hours done) the item adds to its goal, None for nothing."""
-        if self.goal_id is None or self.kind == DELETED or self.status is None:
+        if self.goal_id is None or self.kind == EventKind.deleted or self.status is None:
             return None
         if self.status == ItemStatus.dropped:
             return None

@@ -27,6 +27,19 @@ class EventSource(StrEnum):
     engine = "engine"
 
 
+class EventKind(StrEnum):
+    """What an ``item_event`` records; stored as its text (``item_event.kind`` is a plain string
+    column, so a new kind needs no migration)."""
+
+    created = "created"
+    status = "status"  # a new status, through the API or from the tracker
+    planning = "planning"  # a planning field changed through the API
+    drift = "drift"  # a person changed a planbridge-owned field in the tracker
+    deleted = "deleted"  # deleted through the API, or the tracker object proved gone
+    sync = "sync"  # an engine fact: created there, closed out after a move, rerouted, transferred
+    review_posted = "review_posted"  # a week's review was posted on a goal's mirror (no item)
+
+
 class Person(SQLModel, table=True):
     id: uuid.UUID = id_field()
     workspace_id: uuid.UUID = workspace_field()
@@ -129,7 +142,7 @@ class ItemEvent(SQLModel, table=True):
         default=None, foreign_key="action_item.id", ondelete="SET NULL"
     )
     goal_id: uuid.UUID | None = Field(default=None, foreign_key="goal.id", ondelete="SET NULL")
-    # created | status | planning | drift | deleted | sync
+    # An EventKind, stored as its text.
     kind: str = Field(max_length=32)
     source: EventSource = EventSource.api
     actor: str | None = Field(default=None, max_length=200)

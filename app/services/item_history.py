@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from app.db import utcnow
-from app.models import ActionItem, EventSource, ItemEvent, ItemStatus
+from app.models import ActionItem, EventKind, EventSource, ItemEvent, ItemStatus
 from app.models.execution import item_load
 from app.models.hours_ledger import write_last_event_at, write_ledger
 
@@ -68,7 +68,7 @@ class EventSubject:
 def record_event(
     session: Session,
     subject: EventSubject,
-    kind: str,
+    kind: EventKind,
     *,
     source: EventSource,
     actor: str | None = None,
@@ -102,7 +102,7 @@ def record_event(
 def record_item_event(
     session: Session,
     item: ActionItem,
-    kind: str,
+    kind: EventKind,
     *,
     actor: str | None,
     source: EventSource = EventSource.api,

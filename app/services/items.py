@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.db import utcnow
 from app.errors import InvalidField
-from app.models import ActionItem, Connection, Goal, ItemEvent, ItemStatus, Person
+from app.models import ActionItem, Connection, EventKind, Goal, ItemEvent, ItemStatus, Person
 from app.models.sync import SyncState
 from app.schemas.common import RuleWarning
 from app.services.item_history import record_item_event
@@ -110,7 +110,7 @@ def create_items(
     outcomes = check_items(session, created, settings)
     for item in created:
         record_item_event(
-            session, item, "created", actor=actor, to_value=item.title, at=item.created_at
+            session, item, EventKind.created, actor=actor, to_value=item.title, at=item.created_at
         )
     session.flush()
     return list(zip(created, outcomes, strict=True))
@@ -185,7 +185,7 @@ def update_item(
         record_item_event(
             session,
             item,
-            "planning" if field in PLANNING_FIELDS else "status",
+            EventKind.planning if field in PLANNING_FIELDS else EventKind.status,
             actor=actor,
             field=field,
             from_value=old,
@@ -206,7 +206,7 @@ def record_deleted_items(
         if reason:
             data["reason"] = reason
         record_item_event(
-            session, item, "deleted", actor=actor, from_value=item.title, data=data, at=at
+            session, item, EventKind.deleted, actor=actor, from_value=item.title, data=data, at=at
         )
     session.flush()
 

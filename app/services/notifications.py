@@ -37,7 +37,7 @@ from sqlmodel import Session, col, select
 from app.crypto import decrypt_text, encrypt_text
 from app.db import utcnow
 from app.errors import InvalidField
-from app.models import ActionItem, ItemEvent
+from app.models import ActionItem, EventKind, ItemEvent
 from app.models.execution import DeliveryState, NotificationDelivery, Subscription
 from app.schemas.execution import SecretRotation, SubscriptionCreate
 from app.security.urls import check_base_url
@@ -352,7 +352,7 @@ TOUCHED_GOALS = "planbridge.notifications.touched_goals"
 def enqueue_status_notifications(session: Session, _context: Any, _instances: Any) -> None:
     """Before each flush: ``item.status_changed`` for every new ``status`` event."""
     status_events = [
-        row for row in session.new if isinstance(row, ItemEvent) and row.kind == "status"
+        row for row in session.new if isinstance(row, ItemEvent) and row.kind == EventKind.status
     ]
     if not status_events:
         return

@@ -59,7 +59,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from app.models import ActionItem, ItemEvent, ItemStatus, Person
+from app.models import ActionItem, EventKind, ItemEvent, ItemStatus, Person
 from app.schemas.weeks import IsoWeek, working_days
 from app.services.capacity import hours_of_share, planned_hours, week_share
 from app.services.item_rules import OPEN_STATUSES
@@ -242,7 +242,7 @@ def due_dates_at(session: Session, workspace_id: uuid.UUID, at: datetime) -> dic
             col(ItemEvent.at) > at,
             # Literal, as the partial index's predicate: a bound value would not match it.
             text("item_event.field = 'due_date'"),
-            col(ItemEvent.kind) == "planning",
+            col(ItemEvent.kind) == EventKind.planning,
             col(ItemEvent.item_id).is_not(None),
         )
         .order_by(col(ItemEvent.at))

@@ -54,7 +54,7 @@ from sqlmodel import Session, col
 
 from app.db import utcnow
 from app.errors import InvalidField
-from app.models import ActionItem, Goal, ItemEvent, ItemStatus, Person
+from app.models import ActionItem, EventKind, Goal, ItemEvent, ItemStatus, Person
 from app.models.execution import CheckIn, FrozenGoalReview, FrozenPlannedWeek
 from app.schemas.weeks import IsoWeek
 from app.services.capacity import person_loads
@@ -355,7 +355,7 @@ def _apply_renames(
             col(ItemEvent.at) > since,
             # Literal, as the partial index's predicate: a bound value would not match it.
             text(f"item_event.field IN ({', '.join(repr(f) for f in RENAME_FIELDS)})"),
-            col(ItemEvent.kind) == "planning",
+            col(ItemEvent.kind) == EventKind.planning,
             col(ItemEvent.item_id).is_not(None),
         )
         .distinct()
@@ -501,8 +501,8 @@ def drop_outdated_reviews(session: OrmSession, _context: UOWTransaction) -> None
     for obj in session.new:
         if not isinstance(obj, ItemEvent) or obj.item_id is None:
             continue
-        read_as_current = obj.kind == "planning" and obj.field in PLANNED_BY_CURRENT
-        if obj.kind == "deleted" or obj.field == "goal_id" or read_as_current:
+        read_as_current = obj.kind == EventKind.planning and obj.field in PLANNED_BY_CURRENT
+        if obj.kind == EventKind.deleted or obj.field == "goal_id" or read_as_current:
             every_week[FrozenGoalReview].add(obj.workspace_id)
             every_week[FrozenPlannedWeek].add(obj.workspace_id)
         if obj.workspace_id not in earliest or obj.at < earliest[obj.workspace_id]:
