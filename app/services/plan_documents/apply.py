@@ -19,6 +19,7 @@ from app.models import PlanDocumentKey
 from app.schemas.common import RuleWarning
 from app.services import goals, items, people, plans
 from app.services.plan_documents.diff import ChangeSet, PlannedObject
+from app.services.plan_documents.new_items import create_new_items
 from app.services.plan_documents.places import Path, Places, Problem, problem_at
 from app.services.plan_documents.references import PersonSlot
 from app.settings import Settings
@@ -129,11 +130,11 @@ class _Applier:
             self._rule_error(planned.path, exc)
 
     def new_items(self, planned_items: list[PlannedObject]) -> None:
-        """Create the document's new items in one flush (a new plan has thousands)."""
+        """Create the document's new items in bulk (a new plan has thousands)."""
         new = [p for p in planned_items if p.row is None and _resolved(p) and _goal_exists(p)]
         if not new:
             return
-        created = items.create_items(
+        created = create_new_items(
             self.session,
             self.workspace_id,
             [self._ids(planned.values) for planned in new],
