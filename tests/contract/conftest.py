@@ -21,6 +21,7 @@ HARNESS_FACTORIES: dict[str, str] = {
     "jira-cloud": "tests.trackers.jira.harness:JiraCloudHarness",
     "jira-dc": "tests.trackers.jira.harness:JiraDataCenterHarness",
     "trello": "tests.trackers.trello.harness:TrelloHarness",
+    "memory": "tests.trackers.memory.harness:MemoryHarness",
 }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+import pytest
+
 from connectors.base import Connector, RemoteRef, RemoteStatus
 
 
@@ -59,3 +61,15 @@ class SeedingHarness(Protocol):
 
     def seed_items(self, count: int) -> list[RemoteRef]:
         """Store ``count`` objects as a connector create would have left them (marker included)."""
+
+
+def skip_if_lacking(harness: TrackerHarness, capability: str) -> None:
+    """Skip a test of ``capability`` for a harness that declares it lacks it.
+
+    A harness declares what its tracker does not have in ``lacks``, a dict of capability name to
+    the reason (``MemoryHarness.lacks``); a harness without ``lacks`` has every capability. The
+    names: "outbound_http" (the connector sends HTTP requests through connectors/outbound.py).
+    """
+    lacking: dict[str, str] = getattr(harness, "lacks", {})
+    if capability in lacking:
+        pytest.skip(f"{harness.name} lacks {capability}: {lacking[capability]}")
