@@ -32,7 +32,7 @@ from sync.context import EngineContext
 from sync.deliveries import DELIVERY_BATCH, process_claimed_deliveries
 from sync.goal_mirrors import refresh_goal_mirrors
 from sync.pull import pull_connection
-from sync.push import PushDeferred, push_link
+from sync.push import PushDeferred, WaitingForWriteSlot, push_link
 from sync.retry import next_attempt_delay, next_pull_delay, rate_limit_backoff
 from sync.review_comments import post_review_comments
 from sync.routing import ensure_links, follow_moves
@@ -394,7 +394,7 @@ class SyncEngine:
             row = session.get(ExternalLink, link_id)
             if row is None:
                 return
-            if "write slot" not in str(deferred):
+            if not isinstance(deferred, WaitingForWriteSlot):
                 row.next_attempt_at = self.context.clock.now() + timedelta(
                     seconds=deferred.until_seconds
                 )

@@ -191,6 +191,11 @@ class PushDeferred(Exception):
         self.until_seconds = until_seconds
 
 
+class WaitingForWriteSlot(PushDeferred):
+    """No write slot under the tracker's limits yet: the connection is held until one opens
+    (``context.pacing``), so the link itself gets no back-off of its own."""
+
+
 def _reserve_or_defer(
     context: EngineContext, connector: Connector, connection_id: uuid.UUID
 ) -> None:
@@ -203,7 +208,7 @@ def _reserve_or_defer(
         wait = reserve_write(context.engine, connection_id, connector.write_limits, now)
     if wait > 0:
         context.pacing.hold(connection_id, now + timedelta(seconds=wait))
-        raise PushDeferred("waiting for a write slot", wait)
+        raise WaitingForWriteSlot("waiting for a write slot", wait)
 
 
 def find_uncertain_create(
