@@ -82,7 +82,10 @@ def create_new_items(
         )
         rows.append(row)
     session.flush()  # the goals and people the items name are rows before the items are
-    session.execute(insert(ActionItem), rows)
+    # Core inserts on the connection: the ORM's bulk insert would sort each row's keys again
+    # (a third of the insert time, cProfile).
+    connection = session.connection()
+    connection.execute(insert(ActionItem), rows)
     created = [ActionItem.model_construct(**row) for row in rows]
     # The rules read the inserted items (an owner's load counts the new items too).
     outcomes = check_items(session, created, settings)
@@ -122,11 +125,11 @@ def create_new_items(
             }
             for goal_id, total, done in ledger_changes(None, snapshot)
         )
-    session.execute(insert(ItemEvent), events)
+    connection.execute(insert(ItemEvent), events)
     if ledger:
-        session.execute(insert(GoalHoursChange), ledger)
+        connection.execute(insert(GoalHoursChange), ledger)
     for table in (FrozenGoalReview, FrozenPlannedWeek):
-        session.execute(
+        connection.execute(
             delete(table).where(
                 col(table.workspace_id) == workspace_id, col(table.week_end) > start
             )
