@@ -28,6 +28,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.models import Connection, ExternalLink
+from app.models.sync import LIVE_LINK
 from connectors.base import AuditingConnector, AuditResult, Connector, RemoteRef
 from sync.context import EngineContext
 from sync.pull import apply_remote_item, confirm_vanished
@@ -50,7 +51,7 @@ def _auditable(connection_id: uuid.UUID) -> list[Any]:
         ExternalLink.connection_id == connection_id,
         col(ExternalLink.external_id).is_not(None),
         col(ExternalLink.tombstoned_at).is_(None),
-        col(ExternalLink.moved_at).is_(None),
+        LIVE_LINK,
     ]
 
 

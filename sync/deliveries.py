@@ -39,12 +39,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from app.models import Connection, ExternalLink, WebhookDelivery
+from app.models.sync import PENDING_DELIVERY
 from app.observability.logging import bind_log_context
 from connectors.base import (
     AuthFailed,
@@ -81,12 +81,14 @@ def process_claimed_deliveries(
     (rate limited, credentials refused) for the engine to back off or pause the connection."""
     if not delivery_ids:
         return []
-    table: Any = WebhookDelivery
     with Session(context.engine, expire_on_commit=False) as session:
         deliveries = session.exec(
             select(WebhookDelivery)
-            .where(table.id.in_(delivery_ids), table.processed_at.is_(None))
-            .order_by(table.received_at, table.id)
+            .where(
+                col(WebhookDelivery.id).in_(delivery_ids),
+                PENDING_DELIVERY,
+            )
+            .order_by(col(WebhookDelivery.received_at), col(WebhookDelivery.id))
         ).all()
         connection_ids = {delivery.connection_id for delivery in deliveries}
         connections = {
@@ -132,13 +134,12 @@ def _hand_back(
     context: EngineContext, deliveries: Sequence[WebhookDelivery], delay: timedelta
 ) -> None:
     """Release claimed deliveries unprocessed, claimable again after ``delay``."""
-    table: Any = WebhookDelivery
     with Session(context.engine) as session:
         session.execute(
-            update(table)
+            update(WebhookDelivery)
             .where(
-                table.id.in_([delivery.id for delivery in deliveries]),
-                table.leased_by == context.worker_id,
+                col(WebhookDelivery.id).in_([delivery.id for delivery in deliveries]),
+                col(WebhookDelivery.leased_by) == context.worker_id,
             )
             .values(leased_by=None, lease_until=context.clock.now() + delay if delay else None)
             .execution_options(synchronize_session=False)
@@ -241,15 +242,17 @@ def apply_batch(
         }
     )
     outcomes: dict[str, list[uuid.UUID]] = defaultdict(list)
-    link: Any = ExternalLink
     with Session(context.engine, expire_on_commit=False) as session, session.no_autoflush:
         if refs:
             # Loaded into the session locked; find_link then returns these very objects, so each
             # hint is compared with the state the previous hint of the batch left.
             session.exec(
                 select(ExternalLink)
-                .where(link.connection_id == connection.id, link.external_id.in_(refs))
-                .order_by(link.id)
+                .where(
+                    col(ExternalLink.connection_id) == connection.id,
+                    col(ExternalLink.external_id).in_(refs),
+                )
+                .order_by(col(ExternalLink.id))
                 .with_for_update()
             ).all()
         # Trackers send several deliveries about one change (GitHub: "edited", "labeled", ... each
@@ -291,20 +294,23 @@ def _mark_processed(
     session: Session, worker_id: str, outcomes: dict[str, list[uuid.UUID]], now: datetime
 ) -> bool:
     """Mark the deliveries processed with their outcomes; False unless this worker held them all."""
-    table: Any = WebhookDelivery
     marked = 0
     for outcome, ids in outcomes.items():
         result = session.execute(
-            update(table)
-            .where(table.id.in_(ids), table.leased_by == worker_id, table.processed_at.is_(None))
+            update(WebhookDelivery)
+            .where(
+                col(WebhookDelivery.id).in_(ids),
+                col(WebhookDelivery.leased_by) == worker_id,
+                PENDING_DELIVERY,
+            )
             .values(
                 processed_at=now,
                 outcome=outcome[:200],
-                attempts=table.attempts + 1,
+                attempts=col(WebhookDelivery.attempts) + 1,
                 leased_by=None,
                 lease_until=None,
             )
-            .returning(table.id)
+            .returning(col(WebhookDelivery.id))
             .execution_options(synchronize_session=False)
         )
         marked += len(result.all())
@@ -318,13 +324,12 @@ def _bring_pull_forward(session: Session, connection_id: uuid.UUID, now: datetim
     Conditional, so a burst of deliveries writes the connection row once, not once per batch, and
     brings one pull, not a pull after every batch.
     """
-    table: Any = Connection
     due = now + PULL_AFTER_DELIVERY
     session.execute(
-        update(table)
+        update(Connection)
         .where(
-            table.id == connection_id,
-            or_(table.next_poll_at.is_(None), table.next_poll_at > due),
+            col(Connection.id) == connection_id,
+            or_(col(Connection.next_poll_at).is_(None), col(Connection.next_poll_at) > due),
         )
         .values(next_poll_at=due)
         .execution_options(synchronize_session=False)

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlmodel import Session, col
 
 from app.models import ActionItem, Connection, ExternalLink, Goal, WebhookDelivery
-from app.models.sync import ConnectionState, needs_push
+from app.models.sync import PENDING_DELIVERY, ConnectionState, needs_push
 from app.observability.logging import bind_log_context
 from app.observability.metrics import record_error, record_pull, record_push
 from app.services.notifications import deliver_due_notifications
@@ -81,10 +81,9 @@ class StepResult:
 
 
 def _connection_usable(now: Any) -> list[ColumnElement[bool]]:
-    table: Any = Connection
     return [
-        table.state == ConnectionState.active,
-        or_(table.backoff_until.is_(None), table.backoff_until <= now),
+        col(Connection.state) == ConnectionState.active,
+        or_(col(Connection.backoff_until).is_(None), col(Connection.backoff_until) <= now),
     ]
 
 
@@ -146,16 +145,15 @@ class SyncEngine:
 
     def process_deliveries(self, limit: int = DELIVERY_BATCH) -> int:
         now = self.context.clock.now()
-        table: Any = WebhookDelivery
         ids = claim(
             self.context.engine,
             WebhookDelivery,
             worker_id=self.context.worker_id,
             now=now,
             lease=self.context.lease,
-            conditions=[table.processed_at.is_(None), *_connection_usable(now)],
-            joins=[(Connection, Connection.id == table.connection_id)],
-            order_by=[table.received_at],
+            conditions=[PENDING_DELIVERY, *_connection_usable(now)],
+            joins=[(Connection, col(Connection.id) == col(WebhookDelivery.connection_id))],
+            order_by=[col(WebhookDelivery.received_at)],
             limit=limit,
         )
         # Applied in one transaction per connection (sync/deliveries.py).
@@ -172,15 +170,14 @@ class SyncEngine:
         Connections claimed together would wait behind the first one's tracker, however slow it
         answers.
         """
-        table: Any = Connection
         pulled = 0
         for _ in range(limit):
             now = self.context.clock.now()
-            due = or_(table.next_poll_at.is_(None), table.next_poll_at <= now)
-            conditions = [table.id == force_connection] if force_connection else [due]
+            due = or_(col(Connection.next_poll_at).is_(None), col(Connection.next_poll_at) <= now)
+            conditions = [col(Connection.id) == force_connection] if force_connection else [due]
             full = self.context.slots.full()  # this process's threads are all in its tracker
             if full:
-                conditions.append(table.id.not_in(full))
+                conditions.append(col(Connection.id).not_in(full))
             ids = claim(
                 self.context.engine,
                 Connection,
@@ -188,7 +185,7 @@ class SyncEngine:
                 now=now,
                 lease=self.context.lease,
                 conditions=[*conditions, *_connection_usable(now)],
-                order_by=[table.next_poll_at],
+                order_by=[col(Connection.next_poll_at)],
                 limit=1,
             )
             if not ids:
@@ -270,13 +267,12 @@ class SyncEngine:
         self, limit: int = PUSH_BATCH, *, connection_id: uuid.UUID | None = None
     ) -> Counter[str]:
         now = self.context.clock.now()
-        link: Any = ExternalLink
         # Left out: connections waiting for a write slot, and those whose tracker already has
         # all the threads of this process it may have (sync/connection_slots.py).
         held = [*self.context.pacing.held(now), *self.context.slots.full()]
         conditions = needs_push_conditions(now, held)
         if connection_id is not None:
-            conditions.append(link.connection_id == connection_id)
+            conditions.append(col(ExternalLink.connection_id) == connection_id)
         ids = claim(
             self.context.engine,
             ExternalLink,
@@ -285,13 +281,17 @@ class SyncEngine:
             lease=self.context.lease,
             conditions=conditions,
             joins=[
-                (Connection, Connection.id == link.connection_id),
-                (ActionItem, ActionItem.id == link.item_id),
-                (Goal, Goal.id == link.goal_id),
+                (Connection, col(Connection.id) == col(ExternalLink.connection_id)),
+                (ActionItem, col(ActionItem.id) == col(ExternalLink.item_id)),
+                (Goal, col(Goal.id) == col(ExternalLink.goal_id)),
             ],
             # Goal mirrors before items (items need their parent), close-outs of moved items
             # after the creates they wait for, then oldest first.
-            order_by=[link.kind, link.moved_at.is_not(None), link.created_at],
+            order_by=[
+                col(ExternalLink.kind),
+                col(ExternalLink.moved_at).is_not(None),
+                col(ExternalLink.created_at),
+            ],
             limit=limit,
         )
         outcomes: Counter[str] = Counter()
@@ -313,10 +313,12 @@ class SyncEngine:
         """
         if not ids:
             return {}
-        table: Any = ExternalLink
-        query = select(table.id, table.connection_id, table.kind, table.moved_at).where(
-            table.id.in_(ids)
-        )
+        query = select(
+            col(ExternalLink.id),
+            col(ExternalLink.connection_id),
+            col(ExternalLink.kind),
+            col(ExternalLink.moved_at),
+        ).where(col(ExternalLink.id).in_(ids))
         with Session(self.context.engine) as session:
             rows = sorted(
                 session.execute(query).all(), key=lambda row: (row[2] != "goal", row[3] is not None)
@@ -361,8 +363,9 @@ class SyncEngine:
 
     def _link_subject(self, link_id: uuid.UUID) -> tuple[uuid.UUID | None, uuid.UUID | None]:
         """The connection and the item (or goal) of a link, bound to every log line of its push."""
-        table: Any = ExternalLink
-        query = select(table.connection_id, table.item_id, table.goal_id).where(table.id == link_id)
+        query = select(
+            col(ExternalLink.connection_id), col(ExternalLink.item_id), col(ExternalLink.goal_id)
+        ).where(col(ExternalLink.id) == link_id)
         with Session(self.context.engine) as session:
             row = session.execute(query).first()
         if row is None:
@@ -518,10 +521,9 @@ class SyncEngine:
             totals["deliveries"] += processed
             if not processed:
                 break
-        table: Any = Connection
-        query = select(table.id).where(*_connection_usable(self.context.clock.now()))
+        query = select(col(Connection.id)).where(*_connection_usable(self.context.clock.now()))
         if connection_id is not None:
-            query = query.where(table.id == connection_id)
+            query = query.where(col(Connection.id) == connection_id)
         with Session(self.context.engine) as session:
             connection_ids = list(session.execute(query).scalars())
         for each in connection_ids:

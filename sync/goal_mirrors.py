@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.errors import ServiceError
 from app.models import ExternalLink, Goal
@@ -39,17 +38,16 @@ def mirror_description(session: Session, goal: Goal, settings: Settings, now: da
 
 def refresh_goal_mirrors(context: EngineContext, now: datetime) -> int:
     """Mark every goal mirror whose status text changed as needing a push; returns how many."""
-    link: Any = ExternalLink
     marked = 0
     with Session(context.engine) as session:
         rows = session.execute(
-            select(link, Goal)
-            .join(Goal, Goal.id == link.goal_id)
+            select(ExternalLink, Goal)
+            .join(Goal, col(Goal.id) == col(ExternalLink.goal_id))
             .where(
-                link.external_id.is_not(None),
-                link.dead.is_(False),
-                link.tombstoned_at.is_(None),
-                link.pushed_revision >= Goal.revision,
+                col(ExternalLink.external_id).is_not(None),
+                col(ExternalLink.dead).is_(False),
+                col(ExternalLink.tombstoned_at).is_(None),
+                col(ExternalLink.pushed_revision) >= Goal.revision,
             )
         ).all()
         for row, goal in rows:

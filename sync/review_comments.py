@@ -19,10 +19,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.models import Connection, ExternalLink, Goal, ItemEvent, Plan
 from app.models.planning import EventKind, EventSource
@@ -82,35 +81,32 @@ def _pending_mirrors(
     session: Session, week: IsoWeek
 ) -> list[tuple[ExternalLink, Goal, Plan, Connection]]:
     """Goal mirrors of plans that post reviews and ran in ``week``, not yet posted for it."""
-    link: Any = ExternalLink
-    plan: Any = Plan
     rows = session.execute(
-        select(link, Goal, plan, Connection)
-        .join(Goal, Goal.id == link.goal_id)
-        .join(plan, plan.id == Goal.plan_id)
-        .join(Connection, Connection.id == link.connection_id)
+        select(ExternalLink, Goal, Plan, Connection)
+        .join(Goal, col(Goal.id) == col(ExternalLink.goal_id))
+        .join(Plan, col(Plan.id) == col(Goal.plan_id))
+        .join(Connection, col(Connection.id) == col(ExternalLink.connection_id))
         .where(
-            link.goal_id.is_not(None),
-            link.external_id.is_not(None),
-            link.dead.is_(False),
-            link.tombstoned_at.is_(None),
-            plan.post_reviews_to_trackers.is_(True),
-            plan.start_date <= week.sunday,
-            plan.end_date >= week.monday,
-            Connection.state == ConnectionState.active,  # type: ignore[arg-type]
+            col(ExternalLink.goal_id).is_not(None),
+            col(ExternalLink.external_id).is_not(None),
+            col(ExternalLink.dead).is_(False),
+            col(ExternalLink.tombstoned_at).is_(None),
+            col(Plan.post_reviews_to_trackers).is_(True),
+            col(Plan.start_date) <= week.sunday,
+            col(Plan.end_date) >= week.monday,
+            col(Connection.state) == ConnectionState.active,
         )
-        .order_by(plan.id, link.created_at)
+        .order_by(col(Plan.id), col(ExternalLink.created_at))
     ).all()
     if not rows:
         return []
-    event: Any = ItemEvent
     posted = {
         (goal_id, str((data or {}).get("connection_id")))
         for goal_id, data in session.execute(
-            select(event.goal_id, event.data).where(
-                event.kind == REVIEW_POSTED,
-                event.to_value == str(week),
-                event.goal_id.in_({row[1].id for row in rows}),
+            select(col(ItemEvent.goal_id), col(ItemEvent.data)).where(
+                col(ItemEvent.kind) == REVIEW_POSTED,
+                col(ItemEvent.to_value) == str(week),
+                col(ItemEvent.goal_id).in_({row[1].id for row in rows}),
             )
         ).all()
     }

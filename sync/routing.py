@@ -24,11 +24,12 @@ from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.db import utcnow
 from app.models import ActionItem, Connection, ExternalLink, Goal, Plan
 from app.models.planning import EventKind, EventSource
+from app.models.sync import LIVE_LINK
 from app.services.item_history import EventSubject, record_event
 from sync.link_scopes import remember_scopes
 
@@ -90,17 +91,13 @@ def _insert_links(engine: Engine, session: Session, rows: list[dict[str, Any]]) 
 
 def ensure_links(engine: Engine, *, limit: int = 500) -> int:
     """Create links for routable items and mirrored goals that have none yet; returns how many."""
-    item_a: Any = ActionItem
-    goal_a: Any = Goal
-    plan_a: Any = Plan
-    link_a: Any = ExternalLink
     created = 0
     with Session(engine) as session:
         unlinked_goals = session.execute(
-            select(goal_a.id, goal_a.workspace_id, goal_a.connection_id, goal_a.scope)
+            select(col(Goal.id), col(Goal.workspace_id), col(Goal.connection_id), col(Goal.scope))
             .where(
-                goal_a.connection_id.is_not(None),
-                ~exists().where(link_a.goal_id == goal_a.id),
+                col(Goal.connection_id).is_not(None),
+                ~exists().where(col(ExternalLink.goal_id) == col(Goal.id)),
             )
             .limit(limit)
         ).all()
@@ -109,16 +106,16 @@ def ensure_links(engine: Engine, *, limit: int = 500) -> int:
             for row in unlinked_goals
         ]
         unlinked_items = session.execute(
-            select(item_a, goal_a, plan_a)
-            .join(goal_a, goal_a.id == item_a.goal_id)
-            .join(plan_a, plan_a.id == goal_a.plan_id)
+            select(ActionItem, Goal, Plan)
+            .join(Goal, col(Goal.id) == col(ActionItem.goal_id))
+            .join(Plan, col(Plan.id) == col(Goal.plan_id))
             .where(
                 or_(
-                    item_a.connection_id.is_not(None),
-                    goal_a.connection_id.is_not(None),
-                    plan_a.default_connection_id.is_not(None),
+                    col(ActionItem.connection_id).is_not(None),
+                    col(Goal.connection_id).is_not(None),
+                    col(Plan.default_connection_id).is_not(None),
                 ),
-                ~exists().where(and_(link_a.item_id == item_a.id)),
+                ~exists().where(and_(col(ExternalLink.item_id) == col(ActionItem.id))),
             )
             .limit(limit)
         ).all()
@@ -137,52 +134,47 @@ def ensure_links(engine: Engine, *, limit: int = 500) -> int:
 
 def _route_columns() -> tuple[Any, Any]:
     """``route_item`` as SQL over item, goal and plan: (connection id, scope)."""
-    item_a: Any = ActionItem
-    goal_a: Any = Goal
-    plan_a: Any = Plan
     connection = func.coalesce(
-        item_a.connection_id, goal_a.connection_id, plan_a.default_connection_id
+        col(ActionItem.connection_id), col(Goal.connection_id), col(Plan.default_connection_id)
     )
     scope = case(
-        (item_a.connection_id.is_not(None), item_a.scope),
-        (goal_a.connection_id.is_not(None), func.coalesce(item_a.scope, goal_a.scope)),
-        else_=func.coalesce(item_a.scope, plan_a.default_scope),
+        (col(ActionItem.connection_id).is_not(None), col(ActionItem.scope)),
+        (
+            col(Goal.connection_id).is_not(None),
+            func.coalesce(col(ActionItem.scope), col(Goal.scope)),
+        ),
+        else_=func.coalesce(col(ActionItem.scope), col(Plan.default_scope)),
     )
     return connection, scope
 
 
 def follow_moves(engine: Engine, *, now: datetime | None = None, limit: int = 500) -> int:
     """Start a new link for every item routed away from its live link; returns how many moved."""
-    item_a: Any = ActionItem
-    goal_a: Any = Goal
-    plan_a: Any = Plan
-    link_a: Any = ExternalLink
     route_connection, route_scope = _route_columns()
     at = now or utcnow()
     with Session(engine) as session:
         candidates = session.execute(
-            select(link_a, route_connection, route_scope)
-            .join(item_a, item_a.id == link_a.item_id)
-            .join(goal_a, goal_a.id == item_a.goal_id)
-            .join(plan_a, plan_a.id == goal_a.plan_id)
+            select(ExternalLink, route_connection, route_scope)
+            .join(ActionItem, col(ActionItem.id) == col(ExternalLink.item_id))
+            .join(Goal, col(Goal.id) == col(ActionItem.goal_id))
+            .join(Plan, col(Plan.id) == col(Goal.plan_id))
             .where(
-                link_a.kind == "item",
-                link_a.moved_at.is_(None),
-                link_a.tombstoned_at.is_(None),
+                col(ExternalLink.kind) == "item",
+                LIVE_LINK,
+                col(ExternalLink.tombstoned_at).is_(None),
                 route_connection.is_not(None),
                 or_(
-                    link_a.connection_id != route_connection,
-                    func.coalesce(link_a.scope, "") != func.coalesce(route_scope, ""),
+                    col(ExternalLink.connection_id) != route_connection,
+                    func.coalesce(col(ExternalLink.scope), "") != func.coalesce(route_scope, ""),
                 ),
             )
             .limit(limit)
         ).all()
         if not candidates:
             return 0
-        connection_a: Any = Connection
         defaults: dict[uuid.UUID, str | None] = {
             row[0]: row[1]
-            for row in session.execute(select(connection_a.id, connection_a.scope)).all()
+            for row in session.execute(select(col(Connection.id), col(Connection.scope))).all()
         }
         moved = 0
         for link, connection_id, scope in candidates:
@@ -193,10 +185,10 @@ def follow_moves(engine: Engine, *, now: datetime | None = None, limit: int = 50
                 continue
             # Claimed by a conditional update: two workers noticing the same move start one link.
             taken = session.execute(
-                update(link_a)
-                .where(link_a.id == link.id, link_a.moved_at.is_(None))
+                update(ExternalLink)
+                .where(col(ExternalLink.id) == link.id, LIVE_LINK)
                 .values(moved_at=at)
-                .returning(link_a.id)
+                .returning(col(ExternalLink.id))
                 .execution_options(synchronize_session=False)
             ).first()
             if taken is None:

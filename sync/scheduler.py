@@ -19,17 +19,23 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Table, inspect, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-LeasedModel = (
-    Any  # Connection, ExternalLink or WebhookDelivery: each has id, leased_by, lease_until
-)
+
+def leased_table(model: type[SQLModel]) -> Table:
+    """The table of a leased model (Connection, ExternalLink or WebhookDelivery).
+
+    Each has the columns ``id``, ``leased_by`` and ``lease_until``.
+    """
+    table = inspect(model).local_table
+    assert isinstance(table, Table)  # a table model, mapped to one table
+    return table
 
 
-def lease_is_free(model: LeasedModel, now: datetime) -> ColumnElement[bool]:
-    return or_(model.lease_until.is_(None), model.lease_until < now)
+def lease_is_free(table: Table, now: datetime) -> ColumnElement[bool]:
+    return or_(table.c.lease_until.is_(None), table.c.lease_until < now)
 
 
 def claim(
@@ -45,9 +51,9 @@ def claim(
     limit: int = 10,
 ) -> list[uuid.UUID]:
     """Lease up to ``limit`` rows matching ``conditions``; returns the ids this worker now holds."""
-    table: Any = model
+    table = leased_table(model)
     with Session(engine) as session:
-        query: Any = select(table.id)
+        query = select(table.c.id)
         for target, on_clause in joins:
             query = query.join(target, on_clause, isouter=True)
         query = query.where(lease_is_free(table, now), *conditions).order_by(*order_by).limit(limit)
@@ -59,9 +65,9 @@ def claim(
             return []
         result = session.execute(
             update(table)
-            .where(table.id.in_(candidates), lease_is_free(table, now))
+            .where(table.c.id.in_(candidates), lease_is_free(table, now))
             .values(leased_by=worker_id, lease_until=now + lease)
-            .returning(table.id)
+            .returning(table.c.id)
             .execution_options(synchronize_session=False)
         )
         claimed = list(result.scalars())
@@ -70,11 +76,11 @@ def claim(
 
 
 def release_by_id(engine: Engine, model: type[SQLModel], row_id: uuid.UUID, worker_id: str) -> None:
-    table: Any = model
+    table = leased_table(model)
     with Session(engine) as session:
         session.execute(
             update(table)
-            .where(table.id == row_id, table.leased_by == worker_id)
+            .where(table.c.id == row_id, table.c.leased_by == worker_id)
             .values(leased_by=None, lease_until=None)
             .execution_options(synchronize_session=False)
         )
@@ -84,15 +90,14 @@ def release_by_id(engine: Engine, model: type[SQLModel], row_id: uuid.UUID, work
 def renew(
     engine: Engine, model: type[SQLModel], row_id: uuid.UUID, worker_id: str, until: datetime
 ) -> bool:
-    """Extend a held lease before working on the row; False when another worker has taken it
-    over."""
-    table: Any = model
+    """Extend a held lease before working on the row; False when another worker took it over."""
+    table = leased_table(model)
     with Session(engine) as session:
         result = session.execute(
             update(table)
-            .where(table.id == row_id, table.leased_by == worker_id)
+            .where(table.c.id == row_id, table.c.leased_by == worker_id)
             .values(lease_until=until)
-            .returning(table.id)
+            .returning(table.c.id)
             .execution_options(synchronize_session=False)
         )
         held = result.first() is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -16,7 +16,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
 )
 from sqlmodel import Field, SQLModel, col
 
@@ -78,16 +77,8 @@ class ExternalLink(SQLModel, table=True):
     """An action item or goal <-> one tracker object; also the push work item and its lease."""
 
     __tablename__ = "external_link"
+    # uq_external_link_connection_item, a partial index, is declared below with its predicate.
     __table_args__ = (
-        # One live link per item and connection; links an item moved away from stay as history.
-        Index(
-            "uq_external_link_connection_item",
-            "connection_id",
-            "item_id",
-            unique=True,
-            postgresql_where=text("moved_at IS NULL"),
-            sqlite_where=text("moved_at IS NULL"),
-        ),
         UniqueConstraint("connection_id", "goal_id", name="uq_external_link_connection_goal"),
         Index("ix_external_link_connection_external", "connection_id", "external_id"),
         # Whether a kept scope still has a link (sync/link_scopes.py), without reading them all.
@@ -136,6 +127,22 @@ class ExternalLink(SQLModel, table=True):
     leased_by: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = timestamp_field()
     created_at: datetime = created_field()
+
+
+# Partial-index predicates, each written once: the index declares it and the queries it serves use
+# the very expression, so neither can drift from the other.
+LIVE_LINK: ColumnElement[bool] = col(ExternalLink.moved_at).is_(None)
+"""A link its item has not moved away from (sync/routing.py); the others are history."""
+
+# One live link per item and connection; links an item moved away from stay as history.
+Index(
+    "uq_external_link_connection_item",
+    col(ExternalLink.connection_id),
+    col(ExternalLink.item_id),
+    unique=True,
+    postgresql_where=LIVE_LINK,
+    sqlite_where=LIVE_LINK,
+)
 
 
 def is_behind(owner_revision: Any) -> ColumnElement[bool]:
@@ -201,22 +208,8 @@ class WebhookDelivery(SQLModel, table=True):
         UniqueConstraint(
             "connection_id", "delivery_id", name="uq_webhook_delivery_connection_delivery"
         ),
-        # Partial, on the order of the claim: PostgreSQL does not take its order from an index
-        # whose leading column is only tested IS NULL, so it sorted the whole backlog per claim.
-        Index(
-            "ix_webhook_delivery_pending",
-            "received_at",
-            postgresql_where=text("processed_at IS NULL"),
-            sqlite_where=text("processed_at IS NULL"),
-        ),
-        # Dead deliveries are few: health, /metrics and the API count and list them from this.
-        Index(
-            "ix_webhook_delivery_dead",
-            "workspace_id",
-            "connection_id",
-            postgresql_where=text("dead"),
-            sqlite_where=text("dead"),
-        ),
+        # ix_webhook_delivery_pending and ix_webhook_delivery_dead, partial indexes, are declared
+        # below with their predicates.
         # Every delivery row is written three times (stored, claimed, processed). Room left on
         # each page lets the claim (no indexed column changes) update in place (HOT) instead of
         # adding an entry to every index, and vacuuming after 2% dead rows, not 20%, keeps the
@@ -242,6 +235,30 @@ class WebhookDelivery(SQLModel, table=True):
     dead: bool = False
     leased_by: str | None = Field(default=None, max_length=200)
     lease_until: datetime | None = timestamp_field()
+
+
+PENDING_DELIVERY: ColumnElement[bool] = col(WebhookDelivery.processed_at).is_(None)
+"""A stored webhook delivery not processed yet (a dead one counts as processed)."""
+# The boolean column is its own condition (``WHERE dead``), as the index has always said it.
+DEAD_DELIVERY = cast(ColumnElement[bool], col(WebhookDelivery.dead))
+"""A delivery the engine gave up on; it waits for POST .../retry."""
+
+# Partial, on the order of the claim: PostgreSQL does not take its order from an index whose
+# leading column is only tested IS NULL, so it sorted the whole backlog per claim.
+Index(
+    "ix_webhook_delivery_pending",
+    col(WebhookDelivery.received_at),
+    postgresql_where=PENDING_DELIVERY,
+    sqlite_where=PENDING_DELIVERY,
+)
+# Dead deliveries are few: health, /metrics and the API count and list them from this.
+Index(
+    "ix_webhook_delivery_dead",
+    col(WebhookDelivery.workspace_id),
+    col(WebhookDelivery.connection_id),
+    postgresql_where=DEAD_DELIVERY,
+    sqlite_where=DEAD_DELIVERY,
+)
 
 
 class ConnectionWrite(SQLModel, table=True):

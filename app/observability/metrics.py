@@ -32,13 +32,13 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from app.db import utcnow
-from app.models import ExternalLink
-from app.models.sync import needs_push, owner_revision
+from app.models import ExternalLink, WebhookDelivery
+from app.models.sync import DEAD_DELIVERY, PENDING_DELIVERY, needs_push, owner_revision
 
 log = logging.getLogger(__name__)
 
@@ -186,19 +186,21 @@ class DatabaseCollector(Collector):
                 ),
                 {"true": True},
             ).all()
+            delivery_connection = col(WebhookDelivery.connection_id)
             pending_deliveries = connection.execute(
-                text(
-                    "SELECT connection_id, COUNT(*), MIN(received_at), "
-                    "SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) FROM webhook_delivery "
-                    "WHERE processed_at IS NULL GROUP BY connection_id"
+                select(
+                    delivery_connection,
+                    func.count(),
+                    func.min(col(WebhookDelivery.received_at)),
+                    func.sum(case((col(WebhookDelivery.attempts) > 0, 1), else_=0)),
                 )
+                .where(PENDING_DELIVERY)
+                .group_by(delivery_connection)
             ).all()
             dead_deliveries = connection.execute(
-                text(
-                    "SELECT connection_id, COUNT(*) FROM webhook_delivery WHERE dead = :true "
-                    "GROUP BY connection_id"
-                ),
-                {"true": True},
+                select(delivery_connection, func.count())
+                .where(DEAD_DELIVERY)
+                .group_by(delivery_connection)
             ).all()
 
         up = GaugeMetricFamily("planbridge_database_up", DATABASE_UP_HELP)
@@ -278,12 +280,13 @@ class DatabaseCollector(Collector):
             "Unprocessed webhook deliveries whose last attempt failed (tried again later).",
             labels=["connection"],
         )
-        for connection_id, count, first_received, failing in pending_deliveries:
-            deliveries.add_metric([_connection_label(connection_id)], float(count))
-            failing_deliveries.add_metric([_connection_label(connection_id)], float(failing or 0))
+        for inbox_connection, count, first_received, failing in pending_deliveries:
+            label = _connection_label(inbox_connection)
+            deliveries.add_metric([label], float(count))
+            failing_deliveries.add_metric([label], float(failing or 0))
             age = _seconds_since(_as_datetime(first_received), now)
             if age is not None:
-                oldest.add_metric([_connection_label(connection_id)], age)
+                oldest.add_metric([label], age)
         yield from (deliveries, oldest, failing_deliveries)
 
         dead_inbox = GaugeMetricFamily(
@@ -292,8 +295,8 @@ class DatabaseCollector(Collector):
             "someone to retry them.",
             labels=["connection"],
         )
-        for connection_id, count in dead_deliveries:
-            dead_inbox.add_metric([_connection_label(connection_id)], float(count))
+        for inbox_connection, count in dead_deliveries:
+            dead_inbox.add_metric([_connection_label(inbox_connection)], float(count))
         yield dead_inbox
 
 

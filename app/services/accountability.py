@@ -22,6 +22,7 @@ from sqlmodel import Session, col
 from app.db import utcnow
 from app.errors import NotFound
 from app.models import ActionItem, ExternalLink, Goal, ItemStatus, Person
+from app.models.sync import LIVE_LINK
 from app.schemas.weeks import IsoWeek
 from app.services.capacity import WeekLoad, person_loads
 from app.services.item_rules import OPEN_STATUSES
@@ -170,7 +171,7 @@ def attention(
         .where(
             col(ExternalLink.item_id) == col(ActionItem.id),
             col(ExternalLink.url).is_not(None),
-            col(ExternalLink.moved_at).is_(None),  # not the object of a route it moved away from
+            LIVE_LINK,  # not the object of a route it moved away from
         )
         .limit(1)
         .scalar_subquery()

@@ -21,6 +21,7 @@ from app.db import utcnow
 from app.errors import NotFound
 from app.models import ActionItem, ExternalLink, Goal, Person
 from app.models.execution import CalendarFeedToken, FocusBlock
+from app.models.sync import LIVE_LINK
 from app.schemas.execution import FocusBlockCreate
 from app.services.item_rules import OPEN_STATUSES
 from app.services.tenancy import get_in_workspace
@@ -184,7 +185,7 @@ def render_feed(session: Session, person: Person) -> bytes:
         .where(
             col(ExternalLink.item_id) == col(ActionItem.id),
             col(ExternalLink.url).is_not(None),
-            col(ExternalLink.moved_at).is_(None),  # not the object of a route it moved away from
+            LIVE_LINK,  # not the object of a route it moved away from
         )
         .limit(1)
         .scalar_subquery()

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, func, select
 from app.db import utcnow
 from app.errors import NotFound
 from app.models import Connection, ConnectionWrite, ExternalLink, WebhookDelivery
-from app.models.sync import needs_push, owner_revision
+from app.models.sync import DEAD_DELIVERY, PENDING_DELIVERY, needs_push, owner_revision
 from app.schemas.connections import ConnectionHealth
 from app.services.connections import connector_settings, count_links, get_connection
 from app.services.pagination import PageSlice, paginate
@@ -105,20 +105,18 @@ def connection_health(
             session, connection.id, _write_limits(settings, connection), now
         ),
         webhook_deliveries_seen=_deliveries(session, connection.id),
-        webhook_deliveries_pending=_deliveries(
-            session, connection.id, col(WebhookDelivery.processed_at).is_(None)
-        ),
+        webhook_deliveries_pending=_deliveries(session, connection.id, PENDING_DELIVERY),
         webhook_deliveries_failing=_deliveries(
             session,
             connection.id,
-            col(WebhookDelivery.processed_at).is_(None),
+            PENDING_DELIVERY,
             col(WebhookDelivery.attempts) > 0,
         ),
         webhook_deliveries_dead=_deliveries(
             session,
             connection.id,
             col(WebhookDelivery.workspace_id) == connection.workspace_id,
-            col(WebhookDelivery.dead).is_(True),
+            DEAD_DELIVERY,
         ),
         pending_pushes=count_links(session, connection.id, needs_push(owner_revision())),
         failing_pushes=count_links(session, connection.id, link.dead.is_(False), link.attempts > 0),
@@ -168,7 +166,7 @@ def list_dead_deliveries(
 ) -> PageSlice[WebhookDelivery]:
     """Webhook deliveries the engine gave up on, oldest first, with their last error."""
     statement = select(WebhookDelivery).where(
-        col(WebhookDelivery.workspace_id) == workspace_id, col(WebhookDelivery.dead).is_(True)
+        col(WebhookDelivery.workspace_id) == workspace_id, DEAD_DELIVERY
     )
     return paginate(
         session,
@@ -191,7 +189,7 @@ def retry_dead_delivery(
         select(WebhookDelivery).where(
             col(WebhookDelivery.id) == delivery_id,
             col(WebhookDelivery.workspace_id) == workspace_id,
-            col(WebhookDelivery.dead).is_(True),
+            DEAD_DELIVERY,
         )
     ).first()
     if delivery is None:

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, case, exists, select
 from sqlmodel import Session
 
 from app.models import ActionItem, Connection, ExternalLink, Goal
-from app.models.sync import SyncState, is_behind
+from app.models.sync import LIVE_LINK, SyncState, is_behind
 
 
 def sync_state_of(owner_revision: Any) -> ColumnElement[str]:
@@ -44,7 +44,7 @@ def item_has_link_in(workspace_id: uuid.UUID, states: Sequence[SyncState]) -> Co
     return exists().where(
         link.workspace_id == workspace_id,
         link.item_id == item.id,
-        link.moved_at.is_(None),
+        LIVE_LINK,
         sync_state_of(item.revision).in_([state.value for state in states]),
     )
 
@@ -107,7 +107,7 @@ def _links(
         .where(
             link.workspace_id == workspace_id,
             owner_column.in_(list(owner_ids)),
-            link.moved_at.is_(None),
+            LIVE_LINK,
         )
         .order_by(link.created_at, link.id)
     )
