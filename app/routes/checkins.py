@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
+from app.routes.paging import page_response
 from app.schemas.common import Page
 from app.schemas.execution import CheckInCreate, CheckInPublic, IsoWeekText
 from app.services import checkins
@@ -25,7 +26,7 @@ def create_check_in(body: CheckInCreate, session: SessionDep, auth: WriteAuth) -
     return CheckInPublic.model_validate(check_in)
 
 
-@router.get("", responses=problem_responses(401, 422))
+@router.get("", response_model=Page[CheckInPublic], responses=problem_responses(401, 422))
 def list_check_ins(
     session: SessionDep,
     auth: ReadAuth,
@@ -36,7 +37,7 @@ def list_check_ins(
     iso_week: Annotated[IsoWeekText | None, Query()] = None,
     needs_help: Annotated[bool | None, Query()] = None,
     include_replaced: Annotated[bool, Query(description="Also list replaced check-ins")] = False,
-) -> Page[CheckInPublic]:
+) -> Response:
     result = checkins.list_check_ins(
         session,
         auth.workspace_id,
@@ -49,9 +50,4 @@ def list_check_ins(
         limit=page.limit,
         offset=page.offset,
     )
-    return Page[CheckInPublic](
-        items=[CheckInPublic.model_validate(row) for row in result.rows],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_response(Page[CheckInPublic], result)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from app.deps import AdminAuth, PageDep, ReadAuth, SessionDep, SettingsDep
 from app.errors import InvalidField, ServiceError, problem_responses
 from app.models import Connection
+from app.routes.paging import page_response
 from app.schemas.connections import (
     ConnectionCreate,
     ConnectionCreated,
@@ -24,6 +25,7 @@ from app.schemas.connections import (
     WebhookSecretRotated,
 )
 from app.services import connections, sync_status
+from app.services.pagination import PageSlice
 from app.settings import Settings
 from connectors.base import ConnectorError
 from connectors.registry import build_connector
@@ -68,19 +70,15 @@ def create_connection(
     return ConnectionCreated(**_public(settings, connection), webhook_secret=secret)
 
 
-@router.get("", responses=problem_responses(401, 422))
+@router.get("", response_model=ConnectionPage, responses=problem_responses(401, 422))
 def list_connections(
     session: SessionDep, settings: SettingsDep, auth: ReadAuth, page: PageDep
-) -> ConnectionPage:
+) -> Response:
     result = connections.list_connections(
         session, auth.workspace_id, limit=page.limit, offset=page.offset
     )
-    return ConnectionPage(
-        items=[ConnectionPublic(**_public(settings, row)) for row in result.rows],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    rows = [ConnectionPublic(**_public(settings, row)) for row in result.rows]
+    return page_response(ConnectionPage, PageSlice(rows, result.total, result.limit, result.offset))
 
 
 @router.get("/{connection_id}", responses=problem_responses(401, 404, 422))

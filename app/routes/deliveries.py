@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.deps import PageDep, ReadAuth, SessionDep
 from app.errors import problem_responses
+from app.routes.paging import page_response
 from app.schemas.common import Page
 from app.schemas.people_loop import MessageDeliveryPublic
 from app.services.messages.outbox import list_deliveries
@@ -16,19 +17,14 @@ from app.services.messages.outbox import list_deliveries
 router = APIRouter(prefix="/deliveries", tags=["people"])
 
 
-@router.get("", responses=problem_responses(401, 422))
+@router.get("", response_model=Page[MessageDeliveryPublic], responses=problem_responses(401, 422))
 def list_message_deliveries(
     session: SessionDep,
     auth: ReadAuth,
     page: PageDep,
     person_id: Annotated[uuid.UUID | None, Query()] = None,
-) -> Page[MessageDeliveryPublic]:
+) -> Response:
     result = list_deliveries(
         session, auth.workspace_id, person_id=person_id, limit=page.limit, offset=page.offset
     )
-    return Page[MessageDeliveryPublic](
-        items=[MessageDeliveryPublic.model_validate(row) for row in result.rows],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_response(Page[MessageDeliveryPublic], result)

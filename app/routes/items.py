@@ -21,7 +21,6 @@ from app.schemas.items import (
     ActionItemUpdate,
     ActionItemWritten,
     ItemEventPage,
-    ItemEventPublic,
 )
 from app.schemas.tracker_links import TrackerLink
 from app.services import items
@@ -123,17 +122,14 @@ def delete_item(item_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> Non
     session.commit()
 
 
-@router.get("/{item_id}/events", responses=problem_responses(401, 404, 422))
+@router.get(
+    "/{item_id}/events", response_model=ItemEventPage, responses=problem_responses(401, 404, 422)
+)
 def list_item_events(
     item_id: uuid.UUID, session: SessionDep, auth: ReadAuth, page: PageDep
-) -> ItemEventPage:
+) -> Response:
     """The item's history (oldest first): creation, status and planning changes."""
     result = items.list_item_events(
         session, auth.workspace_id, item_id, limit=page.limit, offset=page.offset
     )
-    return ItemEventPage(
-        items=[ItemEventPublic.model_validate(row) for row in result.rows],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_response(ItemEventPage, result)

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from app.deps import AdminAuth, PageDep, SessionDep
 from app.errors import problem_responses
 from app.models import ApiToken
+from app.routes.paging import page_response
 from app.schemas.tokens import TokenCreate, TokenCreated, TokenPage, TokenPublic
 from app.services.pagination import paginate
 from app.services.tenancy import get_in_workspace
@@ -28,8 +29,8 @@ def create_token(body: TokenCreate, session: SessionDep, auth: AdminAuth) -> Tok
     )
 
 
-@router.get("", responses=problem_responses(401, 403, 422))
-def list_tokens(session: SessionDep, auth: AdminAuth, page: PageDep) -> TokenPage:
+@router.get("", response_model=TokenPage, responses=problem_responses(401, 403, 422))
+def list_tokens(session: SessionDep, auth: AdminAuth, page: PageDep) -> Response:
     """Every token of the workspace, revoked ones included: prefix and scope, never the token."""
     statement = select(ApiToken).where(ApiToken.workspace_id == auth.workspace_id)
     result = paginate(
@@ -39,12 +40,7 @@ def list_tokens(session: SessionDep, auth: AdminAuth, page: PageDep) -> TokenPag
         limit=page.limit,
         offset=page.offset,
     )
-    return TokenPage(
-        items=[TokenPublic.model_validate(row) for row in result.rows],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_response(TokenPage, result)
 
 
 @router.delete(
