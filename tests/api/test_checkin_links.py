@@ -233,3 +233,22 @@ def test_a_new_email_address_makes_the_person_reachable_again(
 
     assert renamed.json()["reachability"]["state"] == "unreachable"
     assert moved.json()["reachability"] == {"state": "reachable", "reason": None, "since": None}
+
+
+def test_deleting_a_person_takes_their_links_and_channels_along(
+    client: TestClient, tenant: Tenant, engine: Engine
+) -> None:
+    person = create_person(client, tenant)
+    client.post(f"{API}/people/{person['id']}/checkin-links", headers=tenant.headers)
+    client.patch(
+        f"{API}/people/{person['id']}/channels",
+        json={"nudges_opted_out": True},
+        headers=tenant.headers,
+    )
+
+    deleted = client.delete(f"{API}/people/{person['id']}", headers=tenant.headers)
+
+    assert deleted.status_code == 204
+    with Session(engine) as session:
+        assert session.exec(select(CheckInLink)).all() == []
+        assert session.exec(select(PersonChannels)).all() == []
