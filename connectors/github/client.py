@@ -38,6 +38,7 @@ from connectors.base import (
 )
 from connectors.github.config import GitHubConfig
 from connectors.github.mapping import lower_keys, rate_limit_wait
+from connectors.http_errors import error_for_status
 from connectors.outbound import RedirectRefused, describe_answer, guard_session, json_shape
 
 LINK_NEXT = 'rel="next"'
@@ -91,26 +92,26 @@ def translate(error: GithubException) -> ConnectorError:
     wait = rate_limit_wait(status, headers, message, datetime.now(UTC))
     if wait is not None:
         return RateLimited(f"GitHub rate limit ({status}): {message}", wait)
-    if status == 401:
-        return AuthFailed(f"GitHub refused the token: {message}")
     if status == 403 and "archived" in message.lower():
         return TargetReadOnly(
             f"the GitHub repository is archived, so read-only (GitHub: {message}); unarchive it "
             "on GitHub, or point the connection at another repository"
         )
-    if status == 403:
-        return AuthFailed(f"GitHub forbids this with the token: {message}")
-    if status == 404:
-        return NotFound(f"GitHub has no such object (or the token cannot see it): {message}")
     if status == 410 and "deleted" in message.lower():
         return NotFound(f"GitHub says the issue was deleted: {message}")
     if status == 410:
         return Invalid(f"GitHub says gone (issues disabled, or the issue was deleted): {message}")
-    if status in (400, 422):
-        return Invalid(f"GitHub refused the request ({status}): {message}")
-    if status >= 500:
-        return Transient(f"GitHub server error ({status}): {message}")
-    return ConnectorError(f"GitHub answered {status}: {message}")
+    messages = {
+        AuthFailed: f"GitHub refused the token: {message}"
+        if status == 401
+        else f"GitHub forbids this with the token: {message}",
+        NotFound: f"GitHub has no such object (or the token cannot see it): {message}",
+        Invalid: f"GitHub refused the request ({status}): {message}",
+        Transient: f"GitHub server error ({status}): {message}",
+        ConnectorError: f"GitHub answered {status}: {message}",
+    }
+    # GitHub's 409 (a conflict) and 408 are neither: they stay plain connector errors.
+    return error_for_status(status, messages, invalid=(400, 422), transient=())
 
 
 @contextmanager

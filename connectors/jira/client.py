@@ -30,6 +30,7 @@ from connectors.base import (
     RateLimitState,
     Transient,
 )
+from connectors.http_errors import error_for_status
 from connectors.jira.config import JiraConfig
 from connectors.outbound import describe_answer, guard_session, json_shape
 
@@ -84,15 +85,14 @@ def map_http_error(status: int | None, response: requests.Response | None) -> Co
             f"Jira rate limit ({headers.get('RateLimit-Reason', status)}){suffix}",
             DEFAULT_RATE_LIMIT_SECONDS if wait is None else wait,
         )
-    if status in (401, 403):
-        return AuthFailed(f"Jira refused the credentials ({status}){suffix}")
-    if status == 404:
-        return NotFound(f"not found in Jira{suffix}")
-    if status in (400, 409, 422):
-        return Invalid(f"Jira rejected the request ({status}){suffix}")
-    if status is None or status >= 500 or status == 408:
-        return Transient(f"Jira unavailable ({status or 'no answer'}){suffix}")
-    return ConnectorError(f"unexpected Jira answer {status}{suffix}")
+    messages = {
+        AuthFailed: f"Jira refused the credentials ({status}){suffix}",
+        NotFound: f"not found in Jira{suffix}",
+        Invalid: f"Jira rejected the request ({status}){suffix}",
+        Transient: f"Jira unavailable ({status or 'no answer'}){suffix}",
+        ConnectorError: f"unexpected Jira answer {status}{suffix}",
+    }
+    return error_for_status(status, messages)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from connectors.base import (
     RequestPacer,
     Transient,
 )
+from connectors.http_errors import error_for_status
 from connectors.outbound import describe_answer
 from connectors.trello.pacing import RequestPacer as InProcessPacer
 
@@ -166,15 +167,16 @@ class TrelloClient:
             with contextlib.suppress(ValueError):
                 which = str(response.json().get("error") or which)
             return RateLimited(f"Trello {which} on {where}", retry_after=retry_after)
-        if status in (401, 403):
+        messages = {
             # Trello answers plain text: "invalid key", "invalid token",
             # "unauthorized permission requested".
-            return AuthFailed(f"Trello refused the credentials ({text or status}) on {where}")
-        if status == 404:
-            return NotFound(f"Trello has no such object ({where})")
-        if status >= 500:
-            return Transient(f"Trello answered {status} on {where}")
-        return Invalid(f"Trello refused {where}: {status} {text}")
+            AuthFailed: f"Trello refused the credentials ({text or status}) on {where}",
+            NotFound: f"Trello has no such object ({where})",
+            Transient: f"Trello answered {status} on {where}",
+            Invalid: f"Trello refused {where}: {status} {text}",
+        }
+        # Any other refusal is the request's fault: Trello answers 400 with the reason as text.
+        return error_for_status(status, messages, invalid=(), transient=(), otherwise=Invalid)
 
 
 def make_pacer(
