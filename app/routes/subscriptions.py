@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 from app.deps import AdminAuth, PageDep, ReadAuth, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.models.execution import Subscription
+from app.routes.paging import page_response
 from app.schemas.common import Page
 from app.schemas.execution import (
     DeliveryPublic,
@@ -19,6 +20,7 @@ from app.schemas.execution import (
 )
 from app.services import notifications
 from app.services.health import record_health_baselines
+from app.services.pagination import PageSlice
 
 router = APIRouter(prefix="/subscriptions", tags=["notifications"])
 
@@ -44,18 +46,14 @@ def create_subscription(
     return _public(subscription, secret)
 
 
-@router.get("", responses=problem_responses(401, 422))
-def list_subscriptions(
-    session: SessionDep, auth: ReadAuth, page: PageDep
-) -> Page[SubscriptionPublic]:
+@router.get("", response_model=Page[SubscriptionPublic], responses=problem_responses(401, 422))
+def list_subscriptions(session: SessionDep, auth: ReadAuth, page: PageDep) -> Response:
     result = notifications.list_subscriptions(
         session, auth.workspace_id, limit=page.limit, offset=page.offset
     )
-    return Page[SubscriptionPublic](
-        items=[_public(row) for row in result.rows],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
+    rows = [_public(row) for row in result.rows]
+    return page_response(
+        Page[SubscriptionPublic], PageSlice(rows, result.total, result.limit, result.offset)
     )
 
 
@@ -95,17 +93,16 @@ def rotate_secret(
     return _public(subscription, secret)
 
 
-@router.get("/{subscription_id}/deliveries", responses=problem_responses(401, 404, 422))
+@router.get(
+    "/{subscription_id}/deliveries",
+    response_model=Page[DeliveryPublic],
+    responses=problem_responses(401, 404, 422),
+)
 def list_deliveries(
     subscription_id: uuid.UUID, session: SessionDep, auth: ReadAuth, page: PageDep
-) -> Page[DeliveryPublic]:
+) -> Response:
     """The delivery log, newest first: attempts, last status, next attempt."""
     result = notifications.list_deliveries(
         session, auth.workspace_id, subscription_id, limit=page.limit, offset=page.offset
     )
-    return Page[DeliveryPublic](
-        items=[DeliveryPublic.model_validate(row) for row in result.rows],
-        total=result.total,
-        limit=result.limit,
-        offset=result.offset,
-    )
+    return page_response(Page[DeliveryPublic], result)
