@@ -56,7 +56,8 @@ def get_plan_capacity(
         IsoWeekText | None, Query(description="Default: the plan's first week")
     ] = None,
     to_week: Annotated[
-        IsoWeekText | None, Query(description="Default: the plan's last week")
+        IsoWeekText | None,
+        Query(description="Default: the plan's last week; at most 261 weeks after from_week"),
     ] = None,
 ) -> PlanCapacity:
     """Planned hours per owner and ISO week against their capacity."""

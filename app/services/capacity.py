@@ -286,6 +286,10 @@ def weeks_between(first: date, last: date) -> list[IsoWeek]:
     return weeks
 
 
+# The longest capacity view: five years of weeks.
+MAX_CAPACITY_WEEKS = 261
+
+
 def plan_capacity(
     session: Session,
     workspace_id: uuid.UUID,
@@ -301,6 +305,13 @@ def plan_capacity(
     last = to_week.sunday if to_week else plan.end_date
     if last < first:
         raise InvalidField(["query", "to_week"], "to_week is before from_week")
+    if (last - first).days // 7 + 1 > MAX_CAPACITY_WEEKS:
+        # A range of centuries is half a million weeks: seconds of CPU for an answer nobody reads.
+        raise InvalidField(
+            ["query", "to_week"],
+            f"A capacity view spans at most {MAX_CAPACITY_WEEKS} weeks: "
+            "narrow from_week and to_week.",
+        )
     weeks = weeks_between(first, last)
     owner_ids = session.scalars(
         select(col(ActionItem.owner_id))

@@ -60,6 +60,26 @@ def test_capacity_range_error_names_the_query_parameter(client: TestClient, tena
     assert error["loc"] == ["query", "to_week"]
 
 
+def test_a_capacity_range_of_centuries_is_refused_naming_to_week(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """Half a million weeks took seconds of CPU per request; five years is the longest view."""
+    plan = create_tree(client, tenant)["plan"]
+    response = client.get(
+        f"{API}/plans/{plan['id']}/capacity",
+        params={"from_week": "0001-W01", "to_week": "9998-W51"},
+        headers=tenant.headers,
+    )
+    (error,) = assert_problem(response, 422)["errors"]
+    assert error["loc"] == ["query", "to_week"] and "261 weeks" in error["msg"]
+    five_years = client.get(
+        f"{API}/plans/{plan['id']}/capacity",
+        params={"from_week": "2027-W01", "to_week": "2031-W52"},
+        headers=tenant.headers,
+    )
+    assert five_years.status_code == 200 and len(five_years.json()["weeks"]) == 260
+
+
 def test_openapi_documents_confidence_values_and_the_secret_length(client: TestClient) -> None:
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     confidence = schemas["CheckInCreate"]["properties"]["confidence"]["description"]
