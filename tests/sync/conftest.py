@@ -1,13 +1,16 @@
-"""Fixtures for the sync engine: memory-tracker connections, a seeded plan, an engine context."""
+"""Fixtures for the sync engine: memory-tracker connections, a seeded plan, an engine context; the
+tracker emulators (a fresh one per test) and the app served on loopback for their webhooks."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
@@ -17,6 +20,10 @@ from sync.context import EngineContext
 from sync.engine import SyncEngine
 from sync.retry import NO_WAIT_POLICY
 from tests.conftest import Tenant
+from tests.trackers.github.harness import GitHubHarness
+from tests.trackers.jira.harness import JiraCloudHarness
+from tests.trackers.server import LoopbackServer
+from tests.trackers.trello.harness import TrelloHarness
 
 
 @dataclass
@@ -126,3 +133,30 @@ def run_until_idle(sync_engine: SyncEngine, limit: int = 50) -> int:
         if not sync_engine.step().did_work:
             return steps
     raise AssertionError(f"engine still busy after {limit} steps")
+
+
+@pytest.fixture
+def github() -> Iterator[GitHubHarness]:
+    harness = GitHubHarness()
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def trello() -> Iterator[TrelloHarness]:
+    harness = TrelloHarness()
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def jira() -> Iterator[JiraCloudHarness]:
+    harness = JiraCloudHarness()
+    yield harness
+    harness.close()
+
+
+@pytest.fixture
+def served_app(app: FastAPI) -> Iterator[str]:
+    with LoopbackServer(app) as server:
+        yield server.url

@@ -69,27 +69,6 @@ def audit_context(
     built.close()
 
 
-@pytest.fixture
-def trello() -> Iterator[TrelloHarness]:
-    harness = TrelloHarness()
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubHarness]:
-    harness = GitHubHarness()
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def jira() -> Iterator[JiraCloudHarness]:
-    harness = JiraCloudHarness()
-    yield harness
-    harness.close()
-
-
 def seed_trello(
     client: TestClient, tenant: Tenant, trello: TrelloHarness, items: int
 ) -> SeededPlan:

@@ -6,11 +6,8 @@ planbridge itself is served on loopback so the emulator's webhook sender really 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.models.planning import ItemStatus
@@ -27,20 +24,6 @@ from tests.sync.e2e import (
     tracker_status_events,
 )
 from tests.trackers.github.harness import TOKEN, GitHubHarness
-from tests.trackers.server import LoopbackServer
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubHarness]:
-    harness = GitHubHarness()
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def served_app(app: FastAPI) -> Iterator[str]:
-    with LoopbackServer(app) as server:
-        yield server.url
 
 
 def _seed(client: TestClient, tenant: Tenant, github: GitHubHarness, items: int) -> SeededPlan:

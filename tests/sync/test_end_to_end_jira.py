@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -39,7 +38,6 @@ from tests.trackers.jira.harness import (
     JiraHarness,
 )
 from tests.trackers.jira.store import Issue
-from tests.trackers.server import LoopbackServer
 
 SECRET_FIELDS = {"api_token", "personal_access_token", "email", "webhook_secret"}
 
@@ -49,12 +47,6 @@ def jira(request: pytest.FixtureRequest) -> Iterator[JiraHarness]:
     harness = JiraCloudHarness() if request.param == "cloud" else JiraDataCenterHarness()
     yield harness
     harness.close()
-
-
-@pytest.fixture
-def served_app(app: FastAPI) -> Iterator[str]:
-    with LoopbackServer(app) as server:
-        yield server.url
 
 
 def connection_body(jira: JiraHarness) -> dict[str, Any]:

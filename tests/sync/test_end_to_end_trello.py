@@ -8,11 +8,8 @@ the connection must keep that URL. Owners map to Trello members by ``identities[
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -33,21 +30,7 @@ from tests.sync.e2e import (
     seed_plan,
     tracker_status_events,
 )
-from tests.trackers.server import LoopbackServer
 from tests.trackers.trello.harness import TrelloHarness
-
-
-@pytest.fixture
-def trello() -> Iterator[TrelloHarness]:
-    harness = TrelloHarness()
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def served_app(app: FastAPI) -> Iterator[str]:
-    with LoopbackServer(app) as server:
-        yield server.url
 
 
 def seed(client: TestClient, tenant: Tenant, trello: TrelloHarness, items: int) -> SeededPlan:

@@ -8,11 +8,8 @@ refuses writes with 403.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -25,22 +22,8 @@ from tests.sync.conftest import run_until_idle
 from tests.sync.e2e import SeededPlan, create_connection, seed_plan
 from tests.trackers.github.harness import TOKEN, GitHubHarness
 from tests.trackers.github.store import Repository
-from tests.trackers.server import LoopbackServer
 
 ELSEWHERE = "planbridge-test/elsewhere"
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubHarness]:
-    harness = GitHubHarness()
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def served_app(app: FastAPI) -> Iterator[str]:
-    with LoopbackServer(app) as server:
-        yield server.url
 
 
 def _seed(client: TestClient, tenant: Tenant, github: GitHubHarness, items: int) -> SeededPlan:

@@ -3,9 +3,6 @@ description, and the text follows the work as items get done."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
 from sync.engine import SyncEngine
@@ -14,13 +11,6 @@ from tests.conftest import Tenant
 from tests.sync.conftest import run_until_idle
 from tests.sync.e2e import create_connection, seed_plan
 from tests.trackers.github.harness import TOKEN, GitHubHarness
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubHarness]:
-    harness = GitHubHarness()
-    yield harness
-    harness.close()
 
 
 def _milestone_description(github: GitHubHarness) -> str:

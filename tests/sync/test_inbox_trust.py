@@ -14,13 +14,11 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -44,7 +42,6 @@ from tests.trackers.github.emulator import GitHubEmulator
 from tests.trackers.github.harness import TOKEN, GitHubHarness
 from tests.trackers.jira.harness import WEBHOOK_SECRET as JIRA_SECRET
 from tests.trackers.jira.harness import JiraCloudHarness
-from tests.trackers.server import LoopbackServer
 from tests.trackers.trello.emulator import DEFAULT_LISTS
 from tests.trackers.trello.harness import TrelloHarness
 
@@ -59,33 +56,6 @@ class MovableClock(SystemClock):
 
     def now(self) -> datetime:
         return super().now() + self.offset
-
-
-@pytest.fixture
-def served_app(app: FastAPI) -> Iterator[str]:
-    with LoopbackServer(app) as server:
-        yield server.url
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubHarness]:
-    harness = GitHubHarness()
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def jira() -> Iterator[JiraCloudHarness]:
-    harness = JiraCloudHarness()
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def trello() -> Iterator[TrelloHarness]:
-    harness = TrelloHarness()
-    yield harness
-    harness.close()
 
 
 def seed_github(

@@ -5,11 +5,9 @@ skipped."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -28,27 +26,6 @@ from tests.sync.test_end_to_end_jira import connection_body, owner_identities
 from tests.trackers.github.harness import TOKEN, GitHubHarness
 from tests.trackers.jira.harness import JiraCloudHarness, JiraDataCenterHarness
 from tests.trackers.trello.harness import TrelloHarness
-
-
-@pytest.fixture
-def jira() -> Iterator[JiraCloudHarness]:
-    harness = JiraCloudHarness()
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def trello() -> Iterator[TrelloHarness]:
-    harness = TrelloHarness()
-    yield harness
-    harness.close()
-
-
-@pytest.fixture
-def github() -> Iterator[GitHubHarness]:
-    harness = GitHubHarness()
-    yield harness
-    harness.close()
 
 
 def set_plan(engine: Engine, goal_id: str, *, post_reviews: bool) -> Plan:
