@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.models import Connection, WebhookDelivery
 from app.services.connections import connector_settings, webhook_secrets
@@ -225,17 +225,16 @@ def received_delivery(
     return ReceivedDelivery(row, verifier.version)
 
 
-_delivery: Any = WebhookDelivery
 # One statement per dialect run with a list of rows: SQLAlchemy sends them as multi-row VALUES
 # from a compiled form it caches ("insertmanyvalues"), instead of compiling a new N-row statement
 # per batch (that cost more CPU than the rest of the request).
 _INSERTS: dict[str, Any] = {
     "sqlite": sqlite_insert(WebhookDelivery)
     .on_conflict_do_nothing()
-    .returning(_delivery.connection_id, _delivery.delivery_id),
+    .returning(col(WebhookDelivery.connection_id), col(WebhookDelivery.delivery_id)),
     "postgresql": postgres_insert(WebhookDelivery)
     .on_conflict_do_nothing()
-    .returning(_delivery.connection_id, _delivery.delivery_id),
+    .returning(col(WebhookDelivery.connection_id), col(WebhookDelivery.delivery_id)),
 }
 
 # PostgreSQL: one statement, so one round trip in autocommit: the rows as one array per column
@@ -287,11 +286,10 @@ def store_deliveries(engine: Engine, deliveries: Sequence[ReceivedDelivery]) -> 
     the connection's pull forward when it processes the delivery. (The route stores through
     ``DeliveryBatcher``, which on PostgreSQL uses ``PostgresInboxWriter`` instead.)
     """
-    connection: Any = Connection
     connection_ids = {delivery.row["connection_id"] for delivery in deliveries}
     with engine.begin() as database:
-        versions = select(connection.id, connection.updated_at).where(
-            connection.id.in_(connection_ids)
+        versions = select(col(Connection.id), col(Connection.updated_at)).where(
+            col(Connection.id).in_(connection_ids)
         )
         current: dict[uuid.UUID, datetime] = {row[0]: row[1] for row in database.execute(versions)}
         fresh = [
