@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from app.models import ActionItem, ExternalLink, ItemEvent
 from app.models.planning import EventSource, ItemStatus
 from tests.conftest import Tenant
+from tests.trackers.github.harness import TOKEN, GitHubHarness
 
 DUE_IN_DAYS = 10
 
@@ -38,6 +39,23 @@ def create_connection(client: TestClient, tenant: Tenant, body: dict[str, Any]) 
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
+
+
+def create_github_connection(
+    client: TestClient, tenant: Tenant, github: GitHubHarness, **config: str
+) -> dict[str, Any]:
+    """A connection to the emulator's repository, with its token and webhook secret."""
+    body: dict[str, Any] = {
+        "kind": "github",
+        "name": "GitHub",
+        "base_url": github.base_url,
+        "scope": github.scope,
+        "credentials": {"token": TOKEN},
+        "webhook_secret": github.emulator.webhook_secret,
+    }
+    if config:
+        body["config"] = config
+    return create_connection(client, tenant, body)
 
 
 def seed_plan(

@@ -31,9 +31,15 @@ from sync.engine import SyncEngine
 from sync.retry import NO_WAIT_POLICY
 from tests.conftest import Tenant
 from tests.sync.conftest import run_until_idle
-from tests.sync.e2e import SeededPlan, create_connection, item_status, seed_plan
+from tests.sync.e2e import (
+    SeededPlan,
+    create_connection,
+    create_github_connection,
+    item_status,
+    seed_plan,
+)
 from tests.sync.test_end_to_end_jira import connection_body, owner_identities
-from tests.trackers.github.harness import TOKEN, GitHubHarness
+from tests.trackers.github.harness import GitHubHarness
 from tests.trackers.jira.harness import JiraCloudHarness
 from tests.trackers.trello.harness import TrelloHarness
 
@@ -88,15 +94,7 @@ def seed_trello(
 def seed_github(
     client: TestClient, tenant: Tenant, github: GitHubHarness, items: int
 ) -> SeededPlan:
-    body = {
-        "kind": "github",
-        "name": "GitHub",
-        "base_url": github.base_url,
-        "scope": github.scope,
-        "credentials": {"token": TOKEN},
-        "webhook_secret": github.emulator.webhook_secret,
-    }
-    connection = create_connection(client, tenant, body)
+    connection = create_github_connection(client, tenant, github)
     return seed_plan(client, tenant, connection, {"github": "octocat"}, items)
 
 

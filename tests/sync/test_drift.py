@@ -22,9 +22,9 @@ from connectors.memory import DELIVERY_HEADER, SIGNATURE_HEADER, sign, webhook_b
 from sync.engine import SyncEngine
 from tests.conftest import Tenant
 from tests.sync.conftest import run_until_idle, seed
-from tests.sync.e2e import SeededPlan, create_connection, seed_plan
+from tests.sync.e2e import SeededPlan, create_connection, create_github_connection, seed_plan
 from tests.trackers.github.emulator import PERSON
-from tests.trackers.github.harness import TOKEN, GitHubHarness
+from tests.trackers.github.harness import GitHubHarness
 from tests.trackers.jira.harness import JiraCloudHarness, JiraDataCenterHarness, JiraHarness
 from tests.trackers.trello.harness import TrelloHarness
 
@@ -51,18 +51,7 @@ def _github() -> Tracker:
     harness = GitHubHarness()
 
     def seed(client: TestClient, tenant: Tenant) -> SeededPlan:
-        connection = create_connection(
-            client,
-            tenant,
-            {
-                "kind": "github",
-                "name": "GitHub",
-                "base_url": harness.base_url,
-                "scope": harness.scope,
-                "credentials": {"token": TOKEN},
-                "webhook_secret": harness.emulator.webhook_secret,
-            },
-        )
+        connection = create_github_connection(client, tenant, harness)
         return seed_plan(client, tenant, connection, {"github": "octocat"}, 1)
 
     def edit(external_id: str, title: str, text: str, login: str) -> None:

@@ -18,27 +18,17 @@ from tests.conftest import Tenant
 from tests.sync.conftest import run_until_idle
 from tests.sync.e2e import (
     SeededPlan,
-    create_connection,
+    create_github_connection,
     item_status,
     seed_plan,
     tracker_status_events,
 )
-from tests.trackers.github.harness import TOKEN, GitHubHarness
+from tests.trackers.github.harness import GitHubHarness
 
 
 def _seed(client: TestClient, tenant: Tenant, github: GitHubHarness, items: int) -> SeededPlan:
-    connection = create_connection(
-        client,
-        tenant,
-        {
-            "kind": "github",
-            "name": "GitHub",
-            "base_url": github.base_url,
-            "scope": github.scope,
-            "credentials": {"token": TOKEN},
-            "webhook_secret": github.emulator.webhook_secret,
-            "config": {"in_progress_label": "in progress", "blocked_label": "blocked"},
-        },
+    connection = create_github_connection(
+        client, tenant, github, in_progress_label="in progress", blocked_label="blocked"
     )
     return seed_plan(client, tenant, connection, {"github": "octocat"}, items)
 

@@ -19,26 +19,15 @@ from connectors.github.mapping import item_id_from_body
 from sync.engine import SyncEngine
 from tests.conftest import Tenant
 from tests.sync.conftest import run_until_idle
-from tests.sync.e2e import SeededPlan, create_connection, seed_plan
-from tests.trackers.github.harness import TOKEN, GitHubHarness
+from tests.sync.e2e import SeededPlan, create_github_connection, seed_plan
+from tests.trackers.github.harness import GitHubHarness
 from tests.trackers.github.store import Repository
 
 ELSEWHERE = "planbridge-test/elsewhere"
 
 
 def _seed(client: TestClient, tenant: Tenant, github: GitHubHarness, items: int) -> SeededPlan:
-    connection = create_connection(
-        client,
-        tenant,
-        {
-            "kind": "github",
-            "name": "GitHub",
-            "base_url": github.base_url,
-            "scope": github.scope,
-            "credentials": {"token": TOKEN},
-            "webhook_secret": github.emulator.webhook_secret,
-        },
-    )
+    connection = create_github_connection(client, tenant, github)
     return seed_plan(client, tenant, connection, {"github": "octocat"}, items)
 
 

@@ -9,8 +9,8 @@ from sync.engine import SyncEngine
 from sync.goal_mirrors import refresh_goal_mirrors
 from tests.conftest import Tenant
 from tests.sync.conftest import run_until_idle
-from tests.sync.e2e import create_connection, seed_plan
-from tests.trackers.github.harness import TOKEN, GitHubHarness
+from tests.sync.e2e import create_github_connection, seed_plan
+from tests.trackers.github.harness import GitHubHarness
 
 
 def _milestone_description(github: GitHubHarness) -> str:
@@ -22,18 +22,7 @@ def _milestone_description(github: GitHubHarness) -> str:
 def test_milestone_description_shows_progress_and_follows_done_items(
     client: TestClient, tenant: Tenant, github: GitHubHarness, sync_engine: SyncEngine
 ) -> None:
-    connection = create_connection(
-        client,
-        tenant,
-        {
-            "kind": "github",
-            "name": "GitHub",
-            "base_url": github.base_url,
-            "scope": github.scope,
-            "credentials": {"token": TOKEN},
-            "webhook_secret": github.emulator.webhook_secret,
-        },
-    )
+    connection = create_github_connection(client, tenant, github)
     seeded = seed_plan(client, tenant, connection, {"github": "octocat"}, 2, mirror_goal=True)
     run_until_idle(sync_engine)
     before = _milestone_description(github)

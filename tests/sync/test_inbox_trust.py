@@ -34,12 +34,19 @@ from sync.engine import SyncEngine
 from sync.retry import NO_WAIT_POLICY
 from tests.conftest import Tenant
 from tests.sync.conftest import run_until_idle
-from tests.sync.e2e import SeededPlan, create_connection, item_status, links_by_item, seed_plan
+from tests.sync.e2e import (
+    SeededPlan,
+    create_connection,
+    create_github_connection,
+    item_status,
+    links_by_item,
+    seed_plan,
+)
 from tests.sync.test_end_to_end_jira import connection_body, owner_identities
 from tests.sync.test_end_to_end_trello import register_webhook
 from tests.sync.test_end_to_end_trello import seed as seed_trello
 from tests.trackers.github.emulator import GitHubEmulator
-from tests.trackers.github.harness import TOKEN, GitHubHarness
+from tests.trackers.github.harness import GitHubHarness
 from tests.trackers.jira.harness import WEBHOOK_SECRET as JIRA_SECRET
 from tests.trackers.jira.harness import JiraCloudHarness
 from tests.trackers.trello.emulator import DEFAULT_LISTS
@@ -61,18 +68,8 @@ class MovableClock(SystemClock):
 def seed_github(
     client: TestClient, tenant: Tenant, github: GitHubHarness, served_app: str, items: int = 3
 ) -> SeededPlan:
-    connection = create_connection(
-        client,
-        tenant,
-        {
-            "kind": "github",
-            "name": "GitHub",
-            "base_url": github.base_url,
-            "scope": github.scope,
-            "credentials": {"token": TOKEN},
-            "webhook_secret": github.emulator.webhook_secret,
-            "config": {"in_progress_label": "in progress", "blocked_label": "blocked"},
-        },
+    connection = create_github_connection(
+        client, tenant, github, in_progress_label="in progress", blocked_label="blocked"
     )
     seeded = seed_plan(client, tenant, connection, {"github": "octocat"}, items)
     github.emulator.webhooks.url = f"{served_app}/webhooks/{seeded.connection_id}"

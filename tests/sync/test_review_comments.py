@@ -21,9 +21,15 @@ from sync.engine import SyncEngine
 from sync.review_comments import REVIEW_POSTED, goal_review, post_review_comments
 from tests.conftest import Tenant
 from tests.sync.conftest import run_until_idle
-from tests.sync.e2e import SeededPlan, create_connection, goal_link, seed_plan
+from tests.sync.e2e import (
+    SeededPlan,
+    create_connection,
+    create_github_connection,
+    goal_link,
+    seed_plan,
+)
 from tests.sync.test_end_to_end_jira import connection_body, owner_identities
-from tests.trackers.github.harness import TOKEN, GitHubHarness
+from tests.trackers.github.harness import GitHubHarness
 from tests.trackers.jira.harness import JiraCloudHarness, JiraDataCenterHarness
 from tests.trackers.trello.harness import TrelloHarness
 
@@ -181,18 +187,7 @@ def test_github_milestone_mirrors_are_skipped_without_error(
     sync_engine: SyncEngine,
     engine: Engine,
 ) -> None:
-    connection = create_connection(
-        client,
-        tenant,
-        {
-            "kind": "github",
-            "name": "GitHub",
-            "base_url": github.base_url,
-            "scope": github.scope,
-            "credentials": {"token": TOKEN},
-            "webhook_secret": github.emulator.webhook_secret,
-        },
-    )
+    connection = create_github_connection(client, tenant, github)
     seeded = seed_plan(client, tenant, connection, {"github": "octocat"}, 1, mirror_goal=True)
     run_until_idle(sync_engine)
     goal_link(engine, seeded.connection_id, seeded.goal_id)  # the milestone exists
