@@ -13,8 +13,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, or_
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.models import ActionItem, CheckIn, Goal, ItemStatus, Person, Plan
 from app.schemas.weeks import IsoWeek
@@ -24,7 +25,7 @@ from app.services.time_zones import local_today
 GLANCE_DAYS = 7
 
 
-def running_plan_ids(workspace_id: uuid.UUID, week: IsoWeek) -> Select[tuple[uuid.UUID]]:
+def running_plan_ids(workspace_id: uuid.UUID, week: IsoWeek) -> SelectOfScalar[uuid.UUID]:
     """The plans of the workspace whose dates overlap the week (a subquery)."""
     return select(col(Plan.id)).where(
         col(Plan.workspace_id) == workspace_id,
@@ -33,7 +34,7 @@ def running_plan_ids(workspace_id: uuid.UUID, week: IsoWeek) -> Select[tuple[uui
     )
 
 
-def _open_items_in(workspace_id: uuid.UUID, week: IsoWeek) -> Select[tuple[ActionItem]]:
+def _open_items_in(workspace_id: uuid.UUID, week: IsoWeek) -> SelectOfScalar[ActionItem]:
     running_goals = select(col(Goal.id)).where(
         col(Goal.plan_id).in_(running_plan_ids(workspace_id, week))
     )
