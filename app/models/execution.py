@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Index, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.db import UTCDateTime
 from app.models.base import created_field, id_field, json_field, timestamp_field, workspace_field
 from app.models.planning import ActionItem, ItemEvent
-from app.schemas.weeks import working_days
 
 
 class Confidence(StrEnum):
@@ -184,101 +183,89 @@ class FrozenPlannedWeek(SQLModel, table=True):
     computed_at: datetime = created_field()
 
 
+# The predicates of the partial indexes below, as SQL text: a query that wants the index must
+# repeat the predicate exactly (PostgreSQL matches a partial index only on a WHERE clause that
+# implies it, and a bound parameter does not in a generic plan), so queries use these constants.
+DUE_DATE_CHANGES = text("field = 'due_date'")
+RENAMES = text("field IN ('title', 'owner_id')")
+
 # Indexes on the planning tables that only the execution roll-ups need (declared here so the
 # planning models stay about planning). Covering indexes: the roll-ups read these columns only.
 Index(
     "ix_item_event_item_at_snapshot",
-    ItemEvent.item_id,  # type: ignore[arg-type]
-    ItemEvent.at,  # type: ignore[arg-type]
-    ItemEvent.status,  # type: ignore[arg-type]
-    ItemEvent.estimate_hours,  # type: ignore[arg-type]
-    ItemEvent.goal_id,  # type: ignore[arg-type]
+    col(ItemEvent.item_id),
+    col(ItemEvent.at),
+    col(ItemEvent.status),
+    col(ItemEvent.estimate_hours),
+    col(ItemEvent.goal_id),
 )
 Index(
     "ix_action_item_owner_due",
-    ActionItem.owner_id,  # type: ignore[arg-type]
-    ActionItem.status,
-    ActionItem.due_date,  # type: ignore[arg-type]
+    col(ActionItem.owner_id),
+    col(ActionItem.status),
+    col(ActionItem.due_date),
 )
 # Progress per goal and status reads only this index (no table look-up per item).
 Index(
     "ix_action_item_goal_rollup",
-    ActionItem.goal_id,  # type: ignore[arg-type]
-    ActionItem.status,
-    ActionItem.estimate_hours,  # type: ignore[arg-type]
-    ActionItem.created_at,  # type: ignore[arg-type]
-    ActionItem.id,  # type: ignore[arg-type]
+    col(ActionItem.goal_id),
+    col(ActionItem.status),
+    col(ActionItem.estimate_hours),
+    col(ActionItem.created_at),
+    col(ActionItem.id),
 )
 # Health reads only this index, no table row: per goal the open items' owners, due dates, last
 # activity and hours (status prefix; done_at is null for them), and the velocity's finished hours
 # in a window and last finish (status done, done_at range).
 Index(
     "ix_action_item_goal_health",
-    ActionItem.goal_id,  # type: ignore[arg-type]
-    ActionItem.status,
-    ActionItem.done_at,  # type: ignore[arg-type]
-    ActionItem.owner_id,  # type: ignore[arg-type]
-    ActionItem.due_date,  # type: ignore[arg-type]
-    ActionItem.last_activity_at,  # type: ignore[arg-type]
-    ActionItem.estimate_hours,  # type: ignore[arg-type]
+    col(ActionItem.goal_id),
+    col(ActionItem.status),
+    col(ActionItem.done_at),
+    col(ActionItem.owner_id),
+    col(ActionItem.due_date),
+    col(ActionItem.last_activity_at),
+    col(ActionItem.estimate_hours),
 )
 # "Which items changed after an instant" is one range scan of this index, without reading events.
 Index(
     "ix_item_event_workspace_at_goal_item",
-    ItemEvent.workspace_id,  # type: ignore[arg-type]
-    ItemEvent.at,  # type: ignore[arg-type]
-    ItemEvent.goal_id,  # type: ignore[arg-type]
-    ItemEvent.item_id,  # type: ignore[arg-type]
+    col(ItemEvent.workspace_id),
+    col(ItemEvent.at),
+    col(ItemEvent.goal_id),
+    col(ItemEvent.item_id),
 )
 # The weekly review's items of a plan changed after its cut: per goal one range of this index.
 Index(
     "ix_action_item_goal_last_event",
-    ActionItem.goal_id,  # type: ignore[arg-type]
-    ActionItem.last_event_at,  # type: ignore[arg-type]
+    col(ActionItem.goal_id),
+    col(ActionItem.last_event_at),
 )
 # Due dates at a past instant: the item's first due-date change after it names the old value.
 Index(
     "ix_item_event_due_changes",
-    ItemEvent.workspace_id,  # type: ignore[arg-type]
-    ItemEvent.at,  # type: ignore[arg-type]
-    ItemEvent.item_id,  # type: ignore[arg-type]
-    sqlite_where=text("field = 'due_date'"),
-    postgresql_where=text("field = 'due_date'"),
+    col(ItemEvent.workspace_id),
+    col(ItemEvent.at),
+    col(ItemEvent.item_id),
+    sqlite_where=DUE_DATE_CHANGES,
+    postgresql_where=DUE_DATE_CHANGES,
 )
 # Items renamed or reassigned since a review was stored (its rows show title and owner).
 Index(
     "ix_item_event_renames",
-    ItemEvent.workspace_id,  # type: ignore[arg-type]
-    ItemEvent.at,  # type: ignore[arg-type]
-    ItemEvent.item_id,  # type: ignore[arg-type]
-    sqlite_where=text("field IN ('title', 'owner_id')"),
-    postgresql_where=text("field IN ('title', 'owner_id')"),
+    col(ItemEvent.workspace_id),
+    col(ItemEvent.at),
+    col(ItemEvent.item_id),
+    sqlite_where=RENAMES,
+    postgresql_where=RENAMES,
 )
 # Capacity reads each open item's load with two index range reads per person (starts and ends
 # of the daily rates); covering, so no table row is visited.
 Index(
     "ix_action_item_owner_load",
-    ActionItem.owner_id,  # type: ignore[arg-type]
-    ActionItem.status,
-    ActionItem.load_to,  # type: ignore[arg-type]
-    ActionItem.load_from,  # type: ignore[arg-type]
-    ActionItem.load_per_day,  # type: ignore[arg-type]
+    col(ActionItem.owner_id),
+    col(ActionItem.status),
+    col(ActionItem.load_to),
+    col(ActionItem.load_from),
+    col(ActionItem.load_per_day),
 )
-
-
-def item_load(start: date, due: date, estimate: float) -> tuple[date, date, float]:
-    """First and last working day of an item's spread and its hours per working day.
-
-    The capacity rule of ``app.services.capacity``: the estimate spreads evenly over the working
-    days from ``min(start, due)`` to ``due``; a span with no working day (a weekend) puts the
-    whole estimate on that week's Friday, which is in the due date's ISO week.
-    """
-    first = min(start, due)
-    days = working_days(first, due)
-    if days == 0:
-        friday = due - timedelta(days=due.weekday() - 4)
-        return friday, friday, estimate
-    if first.weekday() >= 5:
-        first += timedelta(days=7 - first.weekday())
-    last = due - timedelta(days=due.weekday() - 4) if due.weekday() >= 5 else due
-    return first, last, estimate / days

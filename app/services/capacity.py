@@ -14,7 +14,7 @@ hours of
 - Over capacity: planned hours exceed capacity by more than 0.01 h (float noise is not an overload).
 
 How planned hours are computed: every item keeps its spread as three columns (first and last
-working day, hours per working day: ``app.models.execution.item_load``), set by an ORM hook on
+working day, hours per working day: ``app.services.spread.item_load``), set by an ORM hook on
 each insert and update, so no caller keeps them by hand. ``planned_hours`` sums, per person, the
 rates starting and ending on each day in the database and runs the sum over the days in Python:
 its cost grows with people x days, not with items (a plan of 100,000 items: two index reads).
@@ -27,7 +27,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,60 +39,13 @@ from app.errors import InvalidField
 from app.models import ActionItem, Goal, Person
 from app.models.execution import FocusBlock
 from app.schemas.common import RuleWarning
-from app.schemas.weeks import IsoWeek, working_days
+from app.schemas.weeks import IsoWeek
 from app.services.item_rules import OPEN_STATUSES, MeasuredWarning, register_item_checker
 from app.services.progress import get_plan
+from app.services.spread import spread_estimate
 from app.settings import Settings
 
 TOLERANCE_HOURS = 0.01
-
-
-def spread_estimate(start: date, due: date, estimate: float) -> dict[IsoWeek, float]:
-    """The item's hours per ISO week, spread evenly over its working days."""
-    days, weeks = _spread_shape(min(start, due), due)
-    if days == 0:
-        return {weeks[0][0]: estimate}
-    per_day = estimate / days
-    return {week: per_day * count for week, count in weeks}
-
-
-def week_share(start: date, due: date, week: IsoWeek) -> tuple[int, int]:
-    """The working days of the span from ``start`` to ``due`` and how many of them fall in
-    ``week``; no working day at all: (0, 1) if ``due`` is in ``week``, else (0, 0). Depends on
-    the dates only, so the weekly review computes it once per (start, due) pair and reads one
-    week of a spread without building ``spread_estimate``'s dict of every week."""
-    first = min(start, due)
-    days = working_days(first, due)
-    if days == 0:
-        return 0, int(IsoWeek.of(due) == week)
-    return days, working_days(max(first, week.monday), min(due, week.sunday))
-
-
-def hours_of_share(estimate: float, share: tuple[int, int]) -> float:
-    """One week's hours of an estimate, from ``week_share``: the same operations as
-    ``spread_estimate``, so the same float."""
-    days, count = share
-    if days == 0:
-        return estimate if count else 0.0
-    return estimate / days * count if count else 0.0
-
-
-@lru_cache(maxsize=8192)
-def _spread_shape(start: date, due: date) -> tuple[int, tuple[tuple[IsoWeek, int], ...]]:
-    """Working days of the span and, per week with any, how many; shared by every item with the
-    same span (a plan has far fewer distinct spans than items). Without a working day: the due
-    date's week alone."""
-    days = working_days(start, due)
-    if days == 0:
-        return 0, ((IsoWeek.of(due), 0),)
-    weeks: list[tuple[IsoWeek, int]] = []
-    monday = start - timedelta(days=start.weekday())
-    while monday <= due:
-        count = working_days(max(start, monday), min(due, monday + timedelta(days=6)))
-        if count:
-            weeks.append((IsoWeek.of(monday), count))
-        monday += timedelta(days=7)
-    return days, tuple(weeks)
 
 
 def block_hours_in_week(block: FocusBlock, week: IsoWeek) -> float:

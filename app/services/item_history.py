@@ -28,8 +28,8 @@ from sqlmodel import Session
 
 from app.db import utcnow
 from app.models import ActionItem, EventKind, EventSource, ItemEvent, ItemStatus
-from app.models.execution import item_load
 from app.models.hours_ledger import write_last_event_at, write_ledger
+from app.services.spread import item_load
 
 
 def event_value(value: Any) -> str | None:

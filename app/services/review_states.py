@@ -61,9 +61,10 @@ from sqlmodel import Session, col
 
 from app.models import ActionItem, EventKind, ItemEvent, ItemStatus, Person
 from app.schemas.weeks import IsoWeek, working_days
-from app.services.capacity import hours_of_share, planned_hours, week_share
+from app.services.capacity import planned_hours
 from app.services.item_rules import OPEN_STATUSES
 from app.services.progress import Hours, current_hours, hours_at, percent
+from app.services.spread import hours_of_share, week_share
 from app.services.staleness import is_stale, quiet_since, stale_condition
 
 LISTS = ("done", "started", "newly_blocked", "overdue", "stale", "due_next_week")

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from app.models import ActionItem, ItemEvent, ItemStatus, Person
 from app.schemas.weeks import IsoWeek
-from app.services.capacity import person_loads, spread_estimate
+from app.services.capacity import person_loads
 from app.services.item_rules import OPEN_STATUSES
 from app.services.progress import change, get_plan, percent, plan_goals
 from app.services.reviews import (
@@ -26,6 +26,7 @@ from app.services.reviews import (
     WeeklyReview,
     _check_ins,
 )
+from app.services.spread import spread_estimate
 from app.services.staleness import is_stale, quiet_since
 from app.settings import Settings
 

@@ -14,11 +14,11 @@ from app.schemas.weeks import IsoWeek, working_days
 from app.services.capacity import (
     block_hours_in_week,
     plan_capacity,
-    spread_estimate,
     warn_owner_over_capacity,
     weekly_capacity,
 )
 from app.services.item_rules import MeasuredWarning, check_item
+from app.services.spread import spread_estimate
 from app.settings import Settings
 from tests.execution.factories import (
     at,

@@ -10,10 +10,10 @@ from datetime import UTC, date, timedelta
 from sqlmodel import Session, select
 
 from app.models import ActionItem, ItemStatus
-from app.models.execution import item_load
 from app.schemas.weeks import IsoWeek
 from app.services.capacity import planned_hours, spread_estimate
 from app.services.item_rules import OPEN_STATUSES
+from app.services.spread import item_load
 from tests.execution.factories import (
     at,
     make_goal,

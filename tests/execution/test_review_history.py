@@ -12,10 +12,10 @@ from app.errors import InvalidField
 from app.models import Goal, ItemStatus, Person, Plan
 from app.models.execution import CheckIn, Confidence, FrozenGoalReview, FrozenPlannedWeek
 from app.schemas.weeks import IsoWeek
-from app.services.capacity import hours_of_share, spread_estimate, week_share
 from app.services.goals import delete_goal
 from app.services.items import delete_item
 from app.services.reviews import freeze_last_week_reviews, weekly_review
+from app.services.spread import hours_of_share, spread_estimate, week_share
 from app.settings import Settings
 from tests.execution.factories import (
     at,

@@ -33,11 +33,12 @@ from sqlmodel import Session, col
 from app.db import utcnow
 from app.errors import InvalidField
 from app.models import ActionItem, EventSource, ItemEvent, ItemStatus
-from app.models.execution import FrozenGoalReview, FrozenPlannedWeek, item_load
+from app.models.execution import FrozenGoalReview, FrozenPlannedWeek
 from app.models.hours_ledger import GoalHoursChange, Snapshot, ledger_changes
 from app.schemas.common import RuleWarning
 from app.services.item_history import event_value
 from app.services.item_rules import check_items
+from app.services.spread import item_load
 from app.settings import Settings
 
 ITEM_COLUMNS = [column.name for column in ActionItem.__table__.columns]  # type: ignore[attr-defined]
