@@ -20,6 +20,7 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -286,15 +287,41 @@ def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPla
         plan.link.remote_fields, plan.link.key = row.remote_fields, row.key
 
 
-def push_link(context: EngineContext, link_id: uuid.UUID) -> str:
+class PushOutcome(StrEnum):
+    """What one push of a link came to; the engine counts them per pass and in ``/metrics``."""
+
+    created = "created"  # a new tracker object
+    updated = "updated"  # the tracker object was written
+    unchanged = "unchanged"  # the tracker object already held the item's revision
+    gone = "gone"  # the link or its subject went away meanwhile: nothing to push
+    deferred = "deferred"  # handed back untouched: no write slot, or the tracker asked to wait
+    failed = "failed"  # the write failed; the link is tried again after a back-off
+    dead = "dead"  # the write failed for the last allowed time
+    rate_limited = "rate_limited"  # the tracker refused for rate: the connection backs off
+    paused = "paused"  # the tracker refused the credentials: the connection is paused
+    lost_lease = "lost_lease"  # another worker took the link over during a long batch
+
+    @property
+    def is_tracker_write(self) -> bool:
+        """A tracker write, or a failed attempt at one: what ``/metrics`` counts. The other
+        outcomes sent nothing."""
+        return self not in (
+            PushOutcome.unchanged,
+            PushOutcome.gone,
+            PushOutcome.deferred,
+            PushOutcome.lost_lease,
+        )
+
+
+def push_link(context: EngineContext, link_id: uuid.UUID) -> PushOutcome:
     """Push one claimed link; returns what happened. Connector errors propagate to the caller."""
     with Session(context.engine, expire_on_commit=False) as session:
         link = session.get(ExternalLink, link_id)
         if link is None or link.dead or link.tombstoned_at is not None:
-            return "gone"
+            return PushOutcome.gone
         plan = load_push_plan(session, link, context)
     if plan is None:
-        return "gone"
+        return PushOutcome.gone
     if link.moved_at is not None:
         return close_out(context, plan)
     if plan.parent_pending:
@@ -324,7 +351,7 @@ def push_link(context: EngineContext, link_id: uuid.UUID) -> str:
     with Session(context.engine, expire_on_commit=False) as session:
         row = session.get(ExternalLink, link_id)
         if row is None:
-            return "gone"
+            return PushOutcome.gone
         if remote is not None:
             # Compared with what planbridge wrote before this push: a field it just wrote is not
             # drift, and any other that differs is a person's edit this pull had not seen yet.
@@ -340,8 +367,8 @@ def push_link(context: EngineContext, link_id: uuid.UUID) -> str:
         session.add(row)
         session.commit()
     if created:
-        return "created"
-    return "updated" if fields else "unchanged"
+        return PushOutcome.created
+    return PushOutcome.updated if fields else PushOutcome.unchanged
 
 
 def _new_home(session: Session, plan: PushPlan) -> tuple[ExternalLink | None, str]:
@@ -364,7 +391,7 @@ def _new_home(session: Session, plan: PushPlan) -> tuple[ExternalLink | None, st
     return new, f"{name} ({scope})" if scope else name
 
 
-def close_out(context: EngineContext, plan: PushPlan) -> str:
+def close_out(context: EngineContext, plan: PushPlan) -> PushOutcome:
     """Close out the tracker object of a link the item moved away from (sync/routing.py).
 
     Waits until the new object exists, so the work never disappears from every tracker at once;
@@ -406,7 +433,7 @@ def close_out(context: EngineContext, plan: PushPlan) -> str:
     with Session(context.engine) as session:
         row = session.get(ExternalLink, link.id)
         if row is None:
-            return "gone"
+            return PushOutcome.gone
         row.tombstoned_at = now
         row.leased_by = row.lease_until = None
         row.attempts, row.last_error, row.next_attempt_at = 0, None, None
@@ -438,4 +465,4 @@ def close_out(context: EngineContext, plan: PushPlan) -> str:
             )
         session.commit()
     log.info("link %s closed out after its item moved to %s", link.id, target)
-    return "updated" if remote is not None else "unchanged"
+    return PushOutcome.updated if remote is not None else PushOutcome.unchanged

@@ -21,6 +21,7 @@ from app.models.people_loop import (
     MessageState,
     PersonChannels,
 )
+from app.models.nudges import Nudge, NudgeAudience, NudgeReason, NudgeState, PlanDigest
 from app.models.plan_documents import PlanDocumentKey
 from app.models.planning import (
     ActionItem,
@@ -68,9 +69,14 @@ __all__ = [
     "MessageDelivery",
     "MessageState",
     "NotificationDelivery",
+    "Nudge",
+    "NudgeAudience",
+    "NudgeReason",
+    "NudgeState",
     "Person",
     "PersonChannels",
     "Plan",
+    "PlanDigest",
     "PlanDocumentKey",
     "Scope",
     "ShareLink",

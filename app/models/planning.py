@@ -68,6 +68,8 @@ class Plan(SQLModel, table=True):
     )
     default_scope: str | None = Field(default=None, max_length=300)
     post_reviews_to_trackers: bool = False
+    # Told last when an item of the plan stays overdue, blocked or stale; gets the weekly digest.
+    owner_id: uuid.UUID | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
@@ -27,6 +27,11 @@ class Workspace(SQLModel, table=True):
     name: str = Field(index=True, unique=True, max_length=200)
     # IANA name; a person without a time zone of their own lives in this one.
     default_time_zone: str = Field(default="UTC", max_length=64)
+    # Nudges (app/services/nudges.py): at most this many per person and week, none in the quiet
+    # hours (local time of the person; start after end spans midnight) nor on weekends.
+    nudge_weekly_cap: int = Field(default=5, ge=0)
+    quiet_hours_start: time = Field(default=time(20, 0))
+    quiet_hours_end: time = Field(default=time(8, 0))
     created_at: datetime = created_field()
 
 
