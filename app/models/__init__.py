@@ -33,6 +33,7 @@ from app.models.planning import (
     Person,
     Plan,
 )
+from app.models.reminders import Reminder, ReminderCadence, ReminderKind
 from app.models.sync import (
     Connection,
     ConnectionScope,
@@ -78,6 +79,9 @@ __all__ = [
     "Plan",
     "PlanDigest",
     "PlanDocumentKey",
+    "Reminder",
+    "ReminderCadence",
+    "ReminderKind",
     "Scope",
     "ShareLink",
     "Subscription",

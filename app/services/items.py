@@ -85,7 +85,9 @@ def create_items(
     settings: Settings,
 ) -> list[tuple[ActionItem, list[RuleWarning] | InvalidField]]:
     """Create items in one flush; each with its rules' warnings, or the error of a rule it
-    breaks (the caller then rolls the transaction back). A plan import creates thousands so."""
+    breaks (the caller then rolls the transaction back). A plan import does not come here: it
+    inserts its new items as plain rows (``plan_documents.new_items``), which
+    tests/plan_documents/test_new_items.py compares with what this writes."""
     for values in values_of_items:
         _check_references(session, workspace_id, values)
     start = utcnow()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -39,7 +41,24 @@ def _person_keys(owners: list[Person]) -> dict[uuid.UUID, str]:
     return names
 
 
-def export_plan(session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID) -> PlanDocument:
+@dataclass
+class _PlanRows:
+    """What an export reads of a plan: its goals and items in order, their document keys, the
+    workspace's connection names, and the owners in order with the keys they are declared with."""
+
+    plan: Plan
+    goals: Sequence[Goal]
+    items_of: dict[uuid.UUID, list[ActionItem]]
+    keys: dict[uuid.UUID, str]
+    connections: dict[uuid.UUID, str]
+    owners: list[Person]
+    names: dict[uuid.UUID, str]
+
+    def connection(self, connection_id: uuid.UUID | None) -> str | None:
+        return self.connections.get(connection_id) if connection_id else None
+
+
+def _read(session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID) -> _PlanRows:
     plan: Plan = get_plan(session, workspace_id, plan_id)
     goals = session.exec(
         select(Goal).where(Goal.plan_id == plan.id).order_by(col(Goal.created_at), col(Goal.id))
@@ -69,61 +88,64 @@ def export_plan(session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID) -
             .order_by(col(Person.created_at), col(Person.id))
         ).all()
     )
-    names = _person_keys(owners)
     items_of: dict[uuid.UUID, list[ActionItem]] = {goal.id: [] for goal in goals}
     for item in items:
         items_of[item.goal_id].append(item)
+    return _PlanRows(plan, goals, items_of, keys, connections, owners, _person_keys(owners))
 
-    def connection(connection_id: uuid.UUID | None) -> str | None:
-        return connections.get(connection_id) if connection_id else None
 
+def _item_entry(rows: _PlanRows, item: ActionItem) -> ItemEntry:
+    return ItemEntry(
+        key=rows.keys.get(item.id),
+        title=item.title,
+        owner=rows.names[item.owner_id],
+        due_date=item.due_date,
+        estimate_hours=item.estimate_hours,
+        start_date=item.start_date,
+        status=item.status,
+        description=item.description,
+        connection=rows.connection(item.connection_id),
+        scope=item.scope,
+    )
+
+
+def _goal_entry(rows: _PlanRows, goal: Goal) -> GoalEntry:
+    return GoalEntry(
+        key=rows.keys.get(goal.id),
+        title=goal.title,
+        owner=rows.names[goal.owner_id],
+        target_date=goal.target_date,
+        description=goal.description,
+        connection=rows.connection(goal.connection_id),
+        scope=goal.scope,
+        items=[_item_entry(rows, item) for item in rows.items_of[goal.id]],
+    )
+
+
+def export_plan(session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID) -> PlanDocument:
+    rows = _read(session, workspace_id, plan_id)
+    plan = rows.plan
     return PlanDocument(
         format=FORMAT_VERSION,
         plan=PlanSection(
-            key=keys.get(plan.id),
+            key=rows.keys.get(plan.id),
             name=plan.name,
             start_date=plan.start_date,
             end_date=plan.end_date,
-            connection=connection(plan.default_connection_id),
+            connection=rows.connection(plan.default_connection_id),
             scope=plan.default_scope,
             settings=PlanSettings(post_reviews_to_trackers=plan.post_reviews_to_trackers),
         ),
         people=[
             PersonDeclaration(
-                key=names[person.id],
+                key=rows.names[person.id],
                 name=person.name,
                 email=person.email,
                 weekly_strategic_hours=person.weekly_strategic_hours,
             )
-            for person in owners
+            for person in rows.owners
         ],
-        goals=[
-            GoalEntry(
-                key=keys.get(goal.id),
-                title=goal.title,
-                owner=names[goal.owner_id],
-                target_date=goal.target_date,
-                description=goal.description,
-                connection=connection(goal.connection_id),
-                scope=goal.scope,
-                items=[
-                    ItemEntry(
-                        key=keys.get(item.id),
-                        title=item.title,
-                        owner=names[item.owner_id],
-                        due_date=item.due_date,
-                        estimate_hours=item.estimate_hours,
-                        start_date=item.start_date,
-                        status=item.status,
-                        description=item.description,
-                        connection=connection(item.connection_id),
-                        scope=item.scope,
-                    )
-                    for item in items_of[goal.id]
-                ],
-            )
-            for goal in goals
-        ],
+        goals=[_goal_entry(rows, goal) for goal in rows.goals],
     )
 
 

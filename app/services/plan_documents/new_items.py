@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert
@@ -44,21 +44,10 @@ from app.settings import Settings
 ITEM_COLUMNS = [column.name for column in ActionItem.__table__.columns]  # type: ignore[attr-defined]
 
 
-def create_new_items(
-    session: Session,
-    workspace_id: uuid.UUID,
-    values_of_items: Sequence[dict[str, Any]],
-    *,
-    actor: str,
-    settings: Settings,
-) -> list[tuple[ActionItem, list[RuleWarning] | InvalidField]]:
-    """Insert the items, their ``created`` events and what those change; each item (a detached
-    ``ActionItem`` holding its values) with its rules' warnings or the error of a rule it breaks
-    (the caller then rolls back). The goals, owners and connections named are the workspace's
-    (the document's references are resolved in it)."""
-    if not values_of_items:
-        return []
-    start = utcnow()
+def _item_rows(
+    workspace_id: uuid.UUID, values_of_items: Sequence[dict[str, Any]], start: datetime
+) -> list[dict[str, Any]]:
+    """The items' rows, with the load columns and ``last_event_at`` the hooks would write."""
     rows: list[dict[str, Any]] = []
     for index, values in enumerate(values_of_items):
         # A microsecond apart, so that lists in (created_at, id) order keep the given order.
@@ -82,14 +71,13 @@ def create_new_items(
             float(row["estimate_hours"]),
         )
         rows.append(row)
-    session.flush()  # the goals and people the items name are rows before the items are
-    # Core inserts on the connection: the ORM's bulk insert would sort each row's keys again
-    # (a third of the insert time, cProfile).
-    connection = session.connection()
-    connection.execute(insert(ActionItem), rows)
-    created = [ActionItem.model_construct(**row) for row in rows]
-    # The rules read the inserted items (an owner's load counts the new items too).
-    outcomes = check_items(session, created, settings)
+    return rows
+
+
+def _history_rows(
+    workspace_id: uuid.UUID, created: Sequence[ActionItem], actor: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Each item's ``created`` event, and the goal hours ledger rows of those events."""
     events: list[dict[str, Any]] = []
     ledger: list[dict[str, Any]] = []
     for item in created:
@@ -126,6 +114,34 @@ def create_new_items(
             }
             for goal_id, total, done in ledger_changes(None, snapshot)
         )
+    return events, ledger
+
+
+def create_new_items(
+    session: Session,
+    workspace_id: uuid.UUID,
+    values_of_items: Sequence[dict[str, Any]],
+    *,
+    actor: str,
+    settings: Settings,
+) -> list[tuple[ActionItem, list[RuleWarning] | InvalidField]]:
+    """Insert the items, their ``created`` events and what those change; each item (a detached
+    ``ActionItem`` holding its values) with its rules' warnings or the error of a rule it breaks
+    (the caller then rolls back). The goals, owners and connections named are the workspace's
+    (the document's references are resolved in it)."""
+    if not values_of_items:
+        return []
+    start = utcnow()
+    rows = _item_rows(workspace_id, values_of_items, start)
+    session.flush()  # the goals and people the items name are rows before the items are
+    # Core inserts on the connection: the ORM's bulk insert would sort each row's keys again
+    # (a third of the insert time, cProfile).
+    connection = session.connection()
+    connection.execute(insert(ActionItem), rows)
+    created = [ActionItem.model_construct(**row) for row in rows]
+    # The rules read the inserted items (an owner's load counts the new items too).
+    outcomes = check_items(session, created, settings)
+    events, ledger = _history_rows(workspace_id, created, actor)
     connection.execute(insert(ItemEvent), events)
     if ledger:
         connection.execute(insert(GoalHoursChange), ledger)
