@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated, Any
 
 import typer
@@ -201,6 +202,7 @@ def sync(
 
     from sync.context import EngineContext
     from sync.engine import SyncEngine
+    from sync.push import PushOutcome
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -214,7 +216,7 @@ def sync(
         task = progress.add_task("syncing", total=None)
         seen: dict[str, int] = {}
 
-        def report(outcomes: dict[str, int]) -> None:
+        def report(outcomes: Counter[PushOutcome]) -> None:
             for key, value in outcomes.items():
                 seen[key] = seen.get(key, 0) + value
             progress.update(

@@ -32,7 +32,7 @@ from sync.context import EngineContext
 from sync.deliveries import DELIVERY_BATCH, process_claimed_deliveries
 from sync.goal_mirrors import refresh_goal_mirrors
 from sync.pull import pull_connection
-from sync.push import PushDeferred, WaitingForWriteSlot, push_link
+from sync.push import PushDeferred, PushOutcome, WaitingForWriteSlot, push_link
 from sync.retry import next_attempt_delay, next_pull_delay, rate_limit_backoff
 from sync.review_comments import post_review_comments
 from sync.routing import ensure_links, follow_moves
@@ -56,11 +56,6 @@ MIRROR_REFRESH_INTERVAL = timedelta(minutes=1)
 MOVE_CHECK_INTERVAL = timedelta(seconds=30)
 # Any constant: the PostgreSQL advisory lock under which one worker at a time enqueues reviews.
 REVIEW_LOCK_KEY = 0x706C616E_72657669
-# Push outcomes that are tracker writes (or failed attempts at one); "deferred", "gone", "unchanged"
-# and "lost_lease" sent nothing and stay out of the counter.
-COUNTED_PUSH_OUTCOMES = frozenset(
-    {"created", "updated", "failed", "dead", "rate_limited", "paused"}
-)
 
 
 def error_kind(error: BaseException) -> str:
@@ -72,7 +67,7 @@ def error_kind(error: BaseException) -> str:
 class StepResult:
     deliveries: int = 0
     pulls: int = 0
-    pushes: Counter[str] = field(default_factory=Counter)
+    pushes: Counter[PushOutcome] = field(default_factory=Counter)
     errors: int = 0
 
     @property
@@ -265,7 +260,7 @@ class SyncEngine:
 
     def push_pending(
         self, limit: int = PUSH_BATCH, *, connection_id: uuid.UUID | None = None
-    ) -> Counter[str]:
+    ) -> Counter[PushOutcome]:
         now = self.context.clock.now()
         # Left out: connections waiting for a write slot, and those whose tracker already has
         # all the threads of this process it may have (sync/connection_slots.py).
@@ -294,13 +289,13 @@ class SyncEngine:
             ],
             limit=limit,
         )
-        outcomes: Counter[str] = Counter()
+        outcomes: Counter[PushOutcome] = Counter()
         for link_id in self._push_order(ids, self._one_connection(ids)):
             # A batch can outlast its lease: renew it per link, and skip a link taken over
             # meanwhile.
             until = self.context.clock.now() + self.context.lease
             if not renew(self.context.engine, ExternalLink, link_id, self.context.worker_id, until):
-                outcomes["lost_lease"] += 1
+                outcomes[PushOutcome.lost_lease] += 1
                 continue
             outcomes[self.push_one(link_id)] += 1
         return outcomes
@@ -342,22 +337,22 @@ class SyncEngine:
         """
         return sorted((i for i in ids if i in rank), key=lambda link_id: rank[link_id])
 
-    def push_one(self, link_id: uuid.UUID) -> str:
+    def push_one(self, link_id: uuid.UUID) -> PushOutcome:
         connection_id, item_id = self._link_subject(link_id)
         if connection_id in self.context.pacing.held(self.context.clock.now()):
             # An earlier push of this batch found no write slot: hand the rest back untouched.
             self._release_link(link_id)
-            return "deferred"
+            return PushOutcome.deferred
         if connection_id is None:  # the link went away meanwhile
             return self._push_one(link_id, connection_id)
         with self.context.slots.occupy(connection_id) as entered:
             if not entered:
                 # Other threads of this process took all its slots since the claim.
                 self._release_link(link_id)
-                return "deferred"
+                return PushOutcome.deferred
             with bind_log_context(connection_id=connection_id, item_id=item_id):
                 outcome = self._push_one(link_id, connection_id)
-        if outcome in COUNTED_PUSH_OUTCOMES:
+        if outcome.is_tracker_write:
             record_push(connection_id, outcome)
         return outcome
 
@@ -372,18 +367,18 @@ class SyncEngine:
             return None, None
         return row[0], row[1] or row[2]
 
-    def _push_one(self, link_id: uuid.UUID, connection_id: uuid.UUID | None) -> str:
+    def _push_one(self, link_id: uuid.UUID, connection_id: uuid.UUID | None) -> PushOutcome:
         try:
             return push_link(self.context, link_id)
         except PushDeferred as deferred:
             self._defer_link(link_id, deferred)
-            return "deferred"
+            return PushOutcome.deferred
         except (RateLimited, AuthFailed) as exc:
             record_error(connection_id, error_kind(exc))
             released = self._release_link(link_id)
             if released is not None:
                 self._connection_failed(released, exc)
-            return "rate_limited" if isinstance(exc, RateLimited) else "paused"
+            return PushOutcome.rate_limited if isinstance(exc, RateLimited) else PushOutcome.paused
         except ConnectorError as exc:
             record_error(connection_id, error_kind(exc))
             return self._link_failed(link_id, str(exc))
@@ -415,12 +410,12 @@ class SyncEngine:
             session.commit()
             return row.connection_id
 
-    def _link_failed(self, link_id: uuid.UUID, error: str) -> str:
+    def _link_failed(self, link_id: uuid.UUID, error: str) -> PushOutcome:
         now = self.context.clock.now()
         with Session(self.context.engine) as session:
             row = session.get(ExternalLink, link_id)
             if row is None:
-                return "gone"
+                return PushOutcome.gone
             row.attempts += 1
             row.last_error = error[:1000]
             row.leased_by = row.lease_until = None
@@ -433,7 +428,7 @@ class SyncEngine:
                     log.warning("push of link %s failing: %s", link_id, error)
             session.add(row)
             session.commit()
-            return "dead" if row.dead else "failed"
+            return PushOutcome.dead if row.dead else PushOutcome.failed
 
     def idle_wait(self, idle_seconds: float) -> float:
         """How long a worker with nothing to do may wait: at most until a held write slot opens.
@@ -499,16 +494,17 @@ class SyncEngine:
             if not pushed:
                 break
             result.pushes.update(pushed)
-        result.errors = result.pushes["failed"] + result.pushes["dead"]
+        result.errors = result.pushes[PushOutcome.failed] + result.pushes[PushOutcome.dead]
         return result
 
     def run_pass(
         self,
         connection_id: uuid.UUID | None = None,
-        progress: Callable[[Counter[str]], None] | None = None,
+        progress: Callable[[Counter[PushOutcome]], None] | None = None,
         max_seconds: float = 3600.0,
     ) -> Counter[str]:
-        """One full pass in the foreground; returns counts per outcome.
+        """One full pass in the foreground; returns counts per push outcome, and of deliveries
+        and pulls.
 
         Deliveries, a pull of every (or one) connection, then every pending push, waiting for write
         slots when paced.
