@@ -15,7 +15,7 @@ from app.dashboard import install_dashboard
 from app.db import make_engine
 from app.errors import BodySizeLimit, install_error_handlers
 from app.observability.middleware import install_observability
-from app.routes import api_router, health, metrics, webhooks
+from app.routes import api_router, metrics, probes, webhooks
 from app.routes.docs import install_api_docs
 from app.session_hooks import install_session_hooks
 from app.settings import Settings, get_settings
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(WithoutTrailingSlash)  # outermost: every layer sees the one path
     app.router.redirect_slashes = False
 
-    app.include_router(health.router)
+    app.include_router(probes.router)
     app.include_router(metrics.router)
     # Webhooks first: routes are matched in order, and deliveries are the busiest path.
     app.include_router(webhooks.router)

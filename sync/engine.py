@@ -30,6 +30,7 @@ from connectors.base import AuthFailed, ConnectorError, RateLimited, TargetReadO
 from sync.audit import audit_connection
 from sync.context import EngineContext
 from sync.deliveries import DELIVERY_BATCH, process_claimed_deliveries
+from sync.goal_health import publish_goal_health
 from sync.goal_mirrors import refresh_goal_mirrors
 from sync.pull import pull_connection
 from sync.push import PushDeferred, PushOutcome, WaitingForWriteSlot, push_link
@@ -443,11 +444,12 @@ class SyncEngine:
     # --- outbound: notifications and weekly reviews ---------------------------------------------
 
     def run_outbound(self) -> int:
-        """Send due notifications and, now and then, last week's reviews; returns deliveries.
+        """Publish goal health changes, send due notifications and, now and then, last week's
+        reviews; returns deliveries.
 
         Reviews are enqueued, and posted on the goal mirrors of plans with
         ``post_reviews_to_trackers``. The worker loop calls this after each step, so subscribers
-        hear of a pulled status change within a loop.
+        hear of a pulled status change, and of the health change it made, within a loop.
         """
         now = self.context.clock.now()
         if self._next_review_check is None or now >= self._next_review_check:
@@ -457,6 +459,7 @@ class SyncEngine:
         if self._next_mirror_refresh is None or now >= self._next_mirror_refresh:
             self._next_mirror_refresh = now + MIRROR_REFRESH_INTERVAL
             refresh_goal_mirrors(self.context, now)
+        publish_goal_health(self.context.engine, self.context.settings, now)
         return deliver_due_notifications(self.context.engine, now, settings=self.context.settings)
 
     def enqueue_reviews(self, now: datetime) -> int:

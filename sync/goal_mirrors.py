@@ -16,7 +16,8 @@ from sqlmodel import Session, col
 
 from app.errors import ServiceError
 from app.models import ExternalLink, Goal
-from app.services.health import goal_health, render_goal_status_text
+from app.services.goal_status_text import render_goal_status_text
+from app.services.health import goal_health
 from app.services.progress import goal_progress
 from app.settings import Settings
 from sync.context import EngineContext

@@ -13,6 +13,7 @@ from app.models.execution import (
     NotificationDelivery,
     Subscription,
 )
+from app.models.health_checks import GoalHealthCheck
 from app.models.hours_ledger import GoalHoursChange
 from app.models.people_loop import (
     CheckInLink,
@@ -62,6 +63,7 @@ __all__ = [
     "FrozenGoalReview",
     "FrozenPlannedWeek",
     "Goal",
+    "GoalHealthCheck",
     "GoalHealthState",
     "GoalHoursChange",
     "ItemEvent",

@@ -10,13 +10,13 @@ from app.routes import (
     deliveries,
     focus,
     goals,
-    health,
     insights,
     items,
     people,
     person_channels,
     plan_import,
     plans,
+    probes,
     reviews,
     subscriptions,
     sync,
@@ -45,4 +45,4 @@ api_router.include_router(person_channels.router)
 api_router.include_router(deliveries.router)
 api_router.include_router(workspace.router)
 
-__all__ = ["api_router", "health"]
+__all__ = ["api_router", "probes"]

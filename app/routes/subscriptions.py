@@ -18,8 +18,8 @@ from app.schemas.execution import (
     SubscriptionCreate,
     SubscriptionPublic,
 )
-from app.services import notifications
-from app.services.health import record_health_baselines
+from app.services import subscriptions
+from app.services.health_changes import record_health_baselines
 from app.services.pagination import PageSlice
 
 router = APIRouter(prefix="/subscriptions", tags=["notifications"])
@@ -36,7 +36,7 @@ def create_subscription(
     body: SubscriptionCreate, session: SessionDep, settings: SettingsDep, auth: AdminAuth
 ) -> SubscriptionPublic:
     """Subscribe a URL to signed JSON events; the secret (given or generated) is shown once."""
-    subscription, secret = notifications.create_subscription(
+    subscription, secret = subscriptions.create_subscription(
         session, auth.workspace_id, body, settings
     )
     if "goal.health_changed" in subscription.event_types:
@@ -48,7 +48,7 @@ def create_subscription(
 
 @router.get("", response_model=Page[SubscriptionPublic], responses=problem_responses(401, 422))
 def list_subscriptions(session: SessionDep, auth: ReadAuth, page: PageDep) -> Response:
-    result = notifications.list_subscriptions(
+    result = subscriptions.list_subscriptions(
         session, auth.workspace_id, limit=page.limit, offset=page.offset
     )
     rows = [_public(row) for row in result.rows]
@@ -61,7 +61,7 @@ def list_subscriptions(session: SessionDep, auth: ReadAuth, page: PageDep) -> Re
 def get_subscription(
     subscription_id: uuid.UUID, session: SessionDep, auth: ReadAuth
 ) -> SubscriptionPublic:
-    return _public(notifications.get_subscription(session, auth.workspace_id, subscription_id))
+    return _public(subscriptions.get_subscription(session, auth.workspace_id, subscription_id))
 
 
 @router.delete(
@@ -70,7 +70,7 @@ def get_subscription(
 def delete_subscription(
     subscription_id: uuid.UUID, session: SessionDep, auth: AdminAuth
 ) -> Response:
-    notifications.delete_subscription(session, auth.workspace_id, subscription_id)
+    subscriptions.delete_subscription(session, auth.workspace_id, subscription_id)
     session.commit()
     return Response(status_code=204)
 
@@ -86,7 +86,7 @@ def rotate_secret(
     auth: AdminAuth,
 ) -> SubscriptionPublic:
     """New secret; during ``grace_seconds`` every event is signed with both (two ``v1`` values)."""
-    subscription, secret = notifications.rotate_secret(
+    subscription, secret = subscriptions.rotate_secret(
         session, auth.workspace_id, subscription_id, body, settings
     )
     session.commit()
@@ -102,7 +102,7 @@ def list_deliveries(
     subscription_id: uuid.UUID, session: SessionDep, auth: ReadAuth, page: PageDep
 ) -> Response:
     """The delivery log, newest first: attempts, last status, next attempt."""
-    result = notifications.list_deliveries(
+    result = subscriptions.list_deliveries(
         session, auth.workspace_id, subscription_id, limit=page.limit, offset=page.offset
     )
     return page_response(Page[DeliveryPublic], result)

@@ -28,7 +28,6 @@ computed as ``done`` disagrees with nothing).
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -41,18 +40,15 @@ from sqlmodel import Session, col
 
 from app.db import utcnow
 from app.models import ActionItem, Goal, ItemStatus, Person, Plan
-from app.models.execution import CheckIn, GoalHealthState, Subscription
+from app.models.execution import CheckIn
 from app.schemas.weeks import IsoWeek, working_days
 from app.services.capacity import PersonLoad, person_loads, weekly_capacity
 from app.services.forecast import Velocity, forecast_finish, velocities
 from app.services.item_rules import OPEN_STATUSES
-from app.services.notifications import TOUCHED_GOALS, enqueue_event
-from app.services.progress import GoalIds, GoalProgress, get_goal, get_plan, plan_goals
+from app.services.progress import GoalIds, get_goal, get_plan, plan_goals
 from app.services.staleness import quiet_since, stale_condition
 from app.services.wording import count_of, is_are
-from app.settings import Settings, get_settings
-
-log = logging.getLogger(__name__)
+from app.settings import Settings
 
 TIGHT_CAPACITY_SHARE = 0.8
 MOSTLY_OVERDUE_SHARE = 0.5
@@ -410,149 +406,21 @@ def plan_health(
     )
 
 
-def has_subscribers(session: Session, workspace_id: uuid.UUID, event_type: str) -> bool:
-    rows = session.scalars(
-        select(col(Subscription.event_types)).where(
-            col(Subscription.workspace_id) == workspace_id, col(Subscription.active).is_(True)
-        )
-    ).all()
-    return any(event_type in (types or []) for types in rows)
-
-
-def publish_health_changes(
+def goals_health(
     session: Session,
     workspace_id: uuid.UUID,
-    goal_ids: list[uuid.UUID],
+    goals: list[Goal],
     settings: Settings,
     *,
-    now: datetime | None = None,
-) -> int:
-    """Enqueue ``goal.health_changed`` for each goal whose health differs from the last known.
-
-    A goal with no known health yet gets it recorded without an event: nothing is known to have
-    changed (``record_health_baselines`` knows every goal's from the subscription on).
-    """
-    if not goal_ids or not has_subscribers(session, workspace_id, "goal.health_changed"):
-        return 0
-    now = now or utcnow()
-    goals = list(
-        session.scalars(
-            select(Goal).where(col(Goal.workspace_id) == workspace_id, col(Goal.id).in_(goal_ids))
-        )
-    )
-    plans = {
-        plan.id: plan
-        for plan in session.scalars(
-            select(Plan).where(col(Plan.id).in_({goal.plan_id for goal in goals}))
-        )
-    }
-    published = 0
-    for health in _health_for_goals(session, workspace_id, goals, plans, settings, now):
-        state = session.get(GoalHealthState, health.goal_id)
-        if state is None:
-            session.add(
-                GoalHealthState(
-                    goal_id=health.goal_id,
-                    workspace_id=workspace_id,
-                    health=health.health,
-                    updated_at=now,
-                )
-            )
-            continue
-        if state.health == health.health:
-            continue
-        previous = state.health
-        state.health, state.updated_at = health.health, now
-        session.add(state)
-        reasons = " ".join(reason.message for reason in health.reasons)  # each a sentence
-        enqueue_event(
-            session,
-            workspace_id,
-            "goal.health_changed",
-            {
-                "goal_id": str(health.goal_id),
-                "title": health.title,
-                "from": previous,
-                "to": str(health.health),
-                "reasons": [r.code for r in health.reasons],
-            },
-            text=f"Goal '{health.title}' is now {health.health.replace('_', ' ')}"
-            + (f": {reasons}" if reasons else "."),
-            now=now,
-        )
-        published += 1
-    return published
-
-
-def publish_touched_goal_health(session: Session) -> None:
-    """Before a commit: ``publish_health_changes`` for the goals whose items changed status in it.
-
-    Those goals are ``TOUCHED_GOALS``, noted by
-    ``app.services.notifications.enqueue_status_notifications``.
-    """
-    touched: set[tuple[uuid.UUID, uuid.UUID]] = session.info.pop(TOUCHED_GOALS, set())
-    for workspace_id in {workspace for workspace, _goal in touched}:
-        goal_ids = [goal for workspace, goal in touched if workspace == workspace_id]
-        # A savepoint: a failure here must not take the item write down with it.
-        try:
-            with session.begin_nested():
-                publish_health_changes(session, workspace_id, goal_ids, get_settings())
-        except Exception:
-            log.exception(
-                "goal health notification failed", extra={"workspace_id": str(workspace_id)}
-            )
-
-
-def record_health_baselines(
-    session: Session, workspace_id: uuid.UUID, settings: Settings, *, now: datetime | None = None
-) -> int:
-    """Record the health of every goal of the workspace not known yet, without an event.
-
-    A new ``goal.health_changed`` subscription's first event is then a real change.
-    """
-    now = now or utcnow()
-    known = select(col(GoalHealthState.goal_id))
-    goals = list(
-        session.scalars(
-            select(Goal).where(col(Goal.workspace_id) == workspace_id, col(Goal.id).not_in(known))
-        )
-    )
+    now: datetime,
+) -> list[GoalHealth]:
+    """The health of several goals of the workspace, from any plans (each plan read once)."""
     if not goals:
-        return 0
+        return []
     plans = {
         plan.id: plan
         for plan in session.scalars(
             select(Plan).where(col(Plan.id).in_({goal.plan_id for goal in goals}))
         )
     }
-    for health in _health_for_goals(session, workspace_id, goals, plans, settings, now):
-        session.add(
-            GoalHealthState(
-                goal_id=health.goal_id,
-                workspace_id=workspace_id,
-                health=health.health,
-                updated_at=now,
-            )
-        )
-    session.flush()
-    return len(goals)
-
-
-def render_goal_status_text(progress: GoalProgress, health: GoalHealth) -> str:
-    """The block the sync engine writes into a goal's tracker mirror (epic, milestone, card)."""
-    percent_text = "no planned work" if progress.percent is None else f"{progress.percent:g} % done"
-    lines = [
-        f"planbridge status: {percent_text} ({progress.done_hours:g} of {progress.total_hours:g} "
-        f"h), "
-        f"health {health.health.replace('_', ' ')}",
-    ]
-    if progress.change is not None:
-        lines.append(f"Change since last week: {progress.change:+g} points")
-    if health.forecast_finish is not None:
-        lines.append(f"Forecast finish: {health.forecast_finish} (deadline {health.deadline})")
-    lines += [f"- {reason.message}" for reason in health.reasons]
-    if health.confidence is not None:
-        lines.append(
-            f"Owner's confidence ({health.confidence_week}): {health.confidence.replace('_', ' ')}"
-        )
-    return "\n".join(lines)
+    return _health_for_goals(session, workspace_id, goals, plans, settings, now)

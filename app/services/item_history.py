@@ -1,16 +1,21 @@
-"""An item's history: every ``item_event`` row is built here.
+"""An item's history: every ``item_event`` row is built here, and what an event sets off is
+decided here.
 
 ``record_item_event`` appends an event for a change made through the API or a plan document (the
 item's estimate and status snapshotted as they are now); ``record_event`` appends one for what the
 engine learned or did (a tracker's status or drift, a push, a move, a deletion proved in the
-tracker, a review posted on a goal), with the snapshot it knows or none.
+tracker, a review posted on a goal), with the snapshot it knows or none. A ``status`` event is
+announced as it is recorded (``app.services.status_changes``: the ``item.status_changed``
+notification, and a health check of the goal for the worker), in the writer's transaction.
 
-What the events change beyond their own rows is kept here too, after each flush
-(``keep_history_of_flush``): the goal hours ledger and the items' ``last_event_at``
-(``app.models.hours_ledger``), batched over every event of the flush, which is what keeps a
-webhook batch or a plan import fast. An item's load columns follow its start, due date and
-estimate on every ORM write (``keep_item_load``). Both run as ORM hooks, installed by
-``app.session_hooks``, so that hand-written histories (tests, scripts) keep them too.
+What the events change in other rows is kept once per flush, batched over every event of the
+flush, which is what keeps a webhook batch or a plan import fast (``keep_history_of_flush``): the
+goal hours ledger and the items' ``last_event_at`` (``app.models.hours_ledger``), then the stored
+weekly reviews the events make outdated (``app.services.reviews.drop_outdated_reviews``, which
+also drops those a person's new weekly hours outdate). An item's load columns follow its start,
+due date and estimate on every ORM write (``keep_item_load``). Both run as ORM hooks, installed
+by ``app.session_hooks`` (which says why), so that hand-written histories (tests, scripts) keep
+them too.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from sqlmodel import Session
 from app.db import utcnow
 from app.models import ActionItem, EventKind, EventSource, ItemEvent, ItemStatus
 from app.models.hours_ledger import write_last_event_at, write_ledger
+from app.services.reviews import drop_outdated_reviews
 from app.services.spread import item_load
+from app.services.status_changes import announce_status_change
 
 
 def event_value(value: Any) -> str | None:
@@ -96,6 +103,8 @@ def record_event(
         at=at or utcnow(),
     )
     session.add(event)
+    if kind == EventKind.status and subject.item_id is not None:
+        announce_status_change(session, event)
     return event
 
 
@@ -127,11 +136,13 @@ def record_item_event(
     )
 
 
-def keep_history_of_flush(session: OrmSession, _context: UOWTransaction) -> None:
-    """After each flush: the items' ``last_event_at`` and the goal hours ledger rows of the events
-    it inserted, in one batch per flush."""
+def keep_history_of_flush(session: OrmSession, context: UOWTransaction) -> None:
+    """After each flush, for the events it inserted, in one batch: the items' ``last_event_at``
+    and the goal hours ledger rows, then the stored weekly reviews they outdate (in this order:
+    the reviews read the ledger)."""
     write_last_event_at(session)
     write_ledger(session)
+    drop_outdated_reviews(session, context)
 
 
 def keep_item_load(_mapper: Mapper[Any], _connection: Connection, item: ActionItem) -> None:

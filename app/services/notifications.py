@@ -1,168 +1,51 @@
-"""Outbound notifications: subscriptions, signed JSON events, an outbox with retries and a
-delivery log.
+"""The notification outbox: an event is enqueued as one pending row per subscription that wants
+it, in the writer's transaction, and the worker sends what is due, signed, with retries.
 
 Every event is a JSON object ``{"id", "type", "created_at", "data", "text"}``; ``text`` is plain
-text,
-so a Slack incoming webhook URL can be subscribed as it is. Each request carries
+text, so a Slack incoming webhook URL can be subscribed as it is. How a request is signed is
+``app.services.notification_signing``. Failed deliveries (no 2xx, timeout) are retried with
+exponential backoff: 30 s, 1 min, 2 min, ... capped at 6 h, at most ``MAX_ATTEMPTS`` times, then
+marked ``failed``. A delivery is only ever made to a subscription of the event's own workspace.
 
-    X-Planbridge-Event: item.status_changed
-    X-Planbridge-Delivery: <event id>
-    X-Planbridge-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>]
-
-where each ``v1`` is HMAC-SHA256(secret, f"{t}.{raw body}"). During a secret rotation's grace period
-the header holds one ``v1`` per valid secret (new first); a receiver accepts the request when any of
-them matches its secret (``verify_signature`` below is the reference check) and should refuse a
-``t``
-older than five minutes. Failed deliveries (no 2xx, timeout) are retried with exponential backoff:
-30 s, 1 min, 2 min, ... capped at 6 h, at most ``MAX_ATTEMPTS`` times, then marked ``failed``.
-A delivery is only ever made to a subscription of the event's own workspace.
+``deliver_due_notifications`` is the worker's part: it takes the engine, not a session, because
+each delivery is claimed (``app.services.outbox_claims``) and then sent and recorded in a
+transaction of its own, committed here, so a slow receiver never holds a writer's transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import secrets
-import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from app.crypto import decrypt_text, encrypt_text
 from app.db import utcnow
-from app.errors import InvalidField
-from app.models import ActionItem, EventKind, ItemEvent
 from app.models.execution import DeliveryState, NotificationDelivery, Subscription
-from app.schemas.execution import SecretRotation, SubscriptionCreate
-from app.security.urls import check_base_url
-from app.services.pagination import PageSlice, paginate
-from app.services.tenancy import get_in_workspace
+from app.services.notification_signing import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    signature_header,
+    signing_secrets,
+)
+from app.services.outbox_claims import claim_due
+from app.services.subscriptions import active_subscriptions
 from app.settings import Settings, get_settings
 from connectors.outbound import GuardedTransport, OutboundRefused
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Planbridge-Signature"
-EVENT_HEADER = "X-Planbridge-Event"
-DELIVERY_HEADER = "X-Planbridge-Delivery"
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
 # A claimed delivery is hidden from other workers this long; longer than one request's timeout.
 CLAIM_LEASE = timedelta(minutes=2)
 REQUEST_TIMEOUT_SECONDS = 10.0
-SIGNATURE_TOLERANCE_SECONDS = 300
-
-
-def check_subscription_url(url: str, settings: Settings) -> str:
-    """Same guard as connection base URLs (no private or loopback targets unless allowed)."""
-    try:
-        return check_base_url(url, policy=settings.address_policy)
-    except InvalidField as error:
-        raise InvalidField("url", error.detail.replace("base_url", "url")) from error
-
-
-def create_subscription(
-    session: Session, workspace_id: uuid.UUID, data: SubscriptionCreate, settings: Settings
-) -> tuple[Subscription, str]:
-    url = check_subscription_url(data.url, settings)
-    secret = data.secret or secrets.token_urlsafe(32)
-    subscription = Subscription(
-        workspace_id=workspace_id,
-        url=url,
-        description=data.description,
-        event_types=list(data.event_types),
-        secret_encrypted=encrypt_text(settings, secret),
-    )
-    session.add(subscription)
-    session.flush()
-    return subscription, secret
-
-
-def get_subscription(
-    session: Session, workspace_id: uuid.UUID, subscription_id: uuid.UUID
-) -> Subscription:
-    return get_in_workspace(session, Subscription, subscription_id, workspace_id)
-
-
-def list_subscriptions(
-    session: Session, workspace_id: uuid.UUID, *, limit: int, offset: int
-) -> PageSlice[Subscription]:
-    statement = select(Subscription).where(col(Subscription.workspace_id) == workspace_id)
-    return paginate(
-        session,
-        statement,
-        [col(Subscription.created_at), col(Subscription.id)],
-        limit=limit,
-        offset=offset,
-    )
-
-
-def delete_subscription(
-    session: Session, workspace_id: uuid.UUID, subscription_id: uuid.UUID
-) -> None:
-    session.delete(get_subscription(session, workspace_id, subscription_id))
-    session.flush()
-
-
-def rotate_secret(
-    session: Session,
-    workspace_id: uuid.UUID,
-    subscription_id: uuid.UUID,
-    data: SecretRotation,
-    settings: Settings,
-    *,
-    now: datetime | None = None,
-) -> tuple[Subscription, str]:
-    """A new secret; the old one keeps signing too for ``grace_seconds`` so receivers can switch."""
-    now = now or utcnow()
-    subscription = get_subscription(session, workspace_id, subscription_id)
-    secret = data.secret or secrets.token_urlsafe(32)
-    subscription.previous_secret_encrypted = (
-        subscription.secret_encrypted if data.grace_seconds else None
-    )
-    subscription.previous_secret_until = (
-        now + timedelta(seconds=data.grace_seconds) if data.grace_seconds else None
-    )
-    subscription.secret_encrypted = encrypt_text(settings, secret)
-    session.add(subscription)
-    session.flush()
-    return subscription, secret
-
-
-def signing_secrets(subscription: Subscription, settings: Settings, now: datetime) -> list[str]:
-    keys = [decrypt_text(settings, subscription.secret_encrypted)]
-    until = subscription.previous_secret_until
-    if subscription.previous_secret_encrypted and until is not None and until > now:
-        keys.append(decrypt_text(settings, subscription.previous_secret_encrypted))
-    return keys
-
-
-def _mac(secret: str, timestamp: int, body: bytes) -> str:
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-
-
-def signature_header(keys: list[str], timestamp: int, body: bytes) -> str:
-    return ",".join([f"t={timestamp}", *(f"v1={_mac(key, timestamp, body)}" for key in keys)])
-
-
-def verify_signature(header: str, body: bytes, secret: str, *, now: float | None = None) -> bool:
-    """What a receiver does: recompute the HMAC, compare in constant time, refuse old timestamps."""
-    parts = [part.split("=", 1) for part in header.split(",") if "=" in part]
-    stamps = [value for key, value in parts if key == "t"]
-    if len(stamps) != 1 or not stamps[0].isdigit():
-        return False
-    timestamp = int(stamps[0])
-    if abs((now if now is not None else time.time()) - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
-        return False
-    expected = _mac(secret, timestamp, body)
-    return any(hmac.compare_digest(expected, value) for key, value in parts if key == "v1")
 
 
 def enqueue_event(
@@ -174,14 +57,13 @@ def enqueue_event(
     text: str | None = None,
     event_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    subscriptions: list[Subscription] | None = None,
 ) -> list[NotificationDelivery]:
-    """One pending delivery per active subscription of this workspace that wants ``event_type``."""
+    """One pending delivery per active subscription of this workspace that wants ``event_type``
+    (``subscriptions``: the workspace's active ones, when the caller has read them already)."""
     now = now or utcnow()
-    subscriptions = session.exec(
-        select(Subscription).where(
-            col(Subscription.workspace_id) == workspace_id, col(Subscription.active).is_(True)
-        )
-    ).all()
+    if subscriptions is None:
+        subscriptions = active_subscriptions(session, workspace_id)
     event_id = event_id or uuid.uuid4()
     body = {
         "id": str(event_id),
@@ -211,28 +93,6 @@ def enqueue_event(
 def backoff(attempts: int) -> timedelta:
     delay: timedelta = FIRST_BACKOFF * (2 ** max(0, attempts - 1))
     return min(MAX_BACKOFF, delay)
-
-
-def _claim(engine: Engine, now: datetime, limit: int) -> list[uuid.UUID]:
-    """Take due deliveries for this worker by pushing their next attempt past a lease."""
-    with Session(engine) as session:
-        query = (
-            select(NotificationDelivery)
-            .where(
-                col(NotificationDelivery.state) == DeliveryState.pending,
-                col(NotificationDelivery.next_attempt_at) <= now,
-            )
-            .order_by(col(NotificationDelivery.next_attempt_at))
-            .limit(limit)
-        )
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        claimed = session.exec(query).all()
-        for delivery in claimed:
-            delivery.next_attempt_at = now + CLAIM_LEASE
-            session.add(delivery)
-        session.commit()
-        return [delivery.id for delivery in claimed]
 
 
 def _attempt(
@@ -300,7 +160,14 @@ def deliver_due_notifications(
     """Send every due delivery once (the worker calls this each loop); the number attempted."""
     now = now or utcnow()
     settings = settings or get_settings()
-    claimed = _claim(engine, now, limit)
+    claimed = claim_due(
+        engine,
+        NotificationDelivery,
+        col(NotificationDelivery.state) == DeliveryState.pending,
+        now=now,
+        lease=CLAIM_LEASE,
+        limit=limit,
+    )
     if not claimed:
         return 0
     own_client = client is None
@@ -320,67 +187,3 @@ def deliver_due_notifications(
         if own_client:
             http.close()
     return len(claimed)
-
-
-def list_deliveries(
-    session: Session,
-    workspace_id: uuid.UUID,
-    subscription_id: uuid.UUID,
-    *,
-    limit: int,
-    offset: int,
-) -> PageSlice[NotificationDelivery]:
-    subscription = get_subscription(session, workspace_id, subscription_id)
-    statement = select(NotificationDelivery).where(
-        col(NotificationDelivery.workspace_id) == workspace_id,
-        col(NotificationDelivery.subscription_id) == subscription.id,
-    )
-    order = [col(NotificationDelivery.created_at).desc(), col(NotificationDelivery.id)]
-    return paginate(session, statement, order, limit=limit, offset=offset)
-
-
-# --- Event sources -------------------------------------------------------------------------------
-# Status changes reach planbridge through the API and through the sync engine alike; both append an
-# ItemEvent of kind "status". A before_flush hook (installed by app.session_hooks) sees those rows
-# on every path without each writer having to remember to notify.
-
-# The goals whose items changed status in this transaction, kept on the session until its commit
-# (``app.services.health.publish_touched_goal_health``).
-TOUCHED_GOALS = "planbridge.notifications.touched_goals"
-
-
-def enqueue_status_notifications(session: Session, _context: Any, _instances: Any) -> None:
-    """Before each flush: ``item.status_changed`` for every new ``status`` event."""
-    status_events = [
-        row for row in session.new if isinstance(row, ItemEvent) and row.kind == EventKind.status
-    ]
-    if not status_events:
-        return
-    with session.no_autoflush:
-        for event in status_events:
-            item = session.get(ActionItem, event.item_id) if event.item_id else None
-            title = item.title if item else "an item"
-            enqueue_event(
-                session,
-                event.workspace_id,
-                "item.status_changed",
-                {
-                    "item_id": str(event.item_id),
-                    "goal_id": str(event.goal_id),
-                    "title": title,
-                    "from": event.from_value,
-                    "to": event.to_value,
-                    "source": str(event.source),
-                    "at": event.at.isoformat() if event.at else None,
-                },
-                text=f"{title}: {event.from_value} -> {event.to_value}",
-            )
-            if event.goal_id is not None:
-                session.info.setdefault(TOUCHED_GOALS, set()).add(
-                    (event.workspace_id, event.goal_id)
-                )
-
-
-def forget_touched_goals(session: Session) -> None:
-    """After a rollback: the goals it touched changed nothing."""
-    session.info.pop(TOUCHED_GOALS, None)

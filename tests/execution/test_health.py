@@ -16,7 +16,8 @@ from app.models.execution import (
     Subscription,
 )
 from app.services.forecast import Velocity, forecast_finish
-from app.services.health import Health, goal_health, plan_health, publish_health_changes
+from app.services.health import Health, goal_health, plan_health
+from app.services.health_changes import publish_health_changes
 from app.settings import Settings
 from tests.execution.factories import (
     at,

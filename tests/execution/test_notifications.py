@@ -20,8 +20,10 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from app.db import utcnow
-from app.services.notifications import SIGNATURE_HEADER, deliver_due_notifications, verify_signature
+from app.services.notification_signing import SIGNATURE_HEADER, verify_signature
+from app.services.notifications import deliver_due_notifications
 from app.settings import Settings
+from sync.goal_health import publish_goal_health
 from tests.conftest import Tenant
 from tests.execution.api_helpers import post, seed_plan
 from tests.trackers.server import LoopbackServer
@@ -86,12 +88,14 @@ def test_status_change_is_delivered_signed_with_slack_text(
     ).json()
     assert shown_later["secret"] is None  # shown once, at creation
     move(client, tenant, seeded["item"]["id"], "in_progress")  # the goal stays on track
+    assert publish_goal_health(engine, settings, utcnow()) == 0  # the worker's step
     assert deliver_due_notifications(engine, settings=settings) == 1
     events = {body["type"]: body for body in target.bodies("a")}
     status = events["item.status_changed"]
     assert status["data"]["to"] == "in_progress" and status["text"] == "Draft: todo -> in_progress"
     assert "goal.health_changed" not in events
     move(client, tenant, seeded["item"]["id"], "blocked")  # blocked: on track -> at risk
+    assert publish_goal_health(engine, settings, utcnow()) == 1
     assert deliver_due_notifications(engine, settings=settings) == 2
     (health,) = [body for body in target.bodies("a") if body["type"] == "goal.health_changed"]
     assert (health["data"]["from"], health["data"]["to"]) == ("on_track", "at_risk")
@@ -111,9 +115,11 @@ def test_health_changed_fires_only_when_a_known_health_changes(
     subscribe(client, tenant, f"{url}/h", event_types=["goal.health_changed"])
     seeded = seed_plan(client, tenant.headers)
     move(client, tenant, seeded["item"]["id"], "in_progress")
+    assert publish_goal_health(engine, settings, utcnow()) == 0
     deliver_due_notifications(engine, settings=settings)
     assert target.bodies("h") == []
     move(client, tenant, seeded["item"]["id"], "blocked")
+    assert publish_goal_health(engine, settings, utcnow()) == 1
     deliver_due_notifications(engine, settings=settings)
     (event,) = target.bodies("h")
     assert (event["data"]["from"], event["data"]["to"]) == ("on_track", "at_risk")

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app.models import Connection
-from app.services.notifications import SIGNATURE_HEADER, verify_signature
+from app.services.notification_signing import SIGNATURE_HEADER, verify_signature
 from app.settings import Settings
 from sync.engine import SyncEngine
 from sync.worker import Worker

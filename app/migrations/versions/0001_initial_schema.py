@@ -480,6 +480,16 @@ def upgrade() -> None:
     with op.batch_alter_table('goal_health_state', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_goal_health_state_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('goal_health_check',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('goal_id', sa.Uuid(), nullable=False),
+    sa.Column('at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+
     op.create_table('external_link',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
@@ -725,6 +735,7 @@ def downgrade() -> None:
     with op.batch_alter_table('goal_health_state', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_goal_health_state_workspace_id'))
 
+    op.drop_table('goal_health_check')
     op.drop_table('goal_health_state')
     with op.batch_alter_table('frozen_goal_review', schema=None) as batch_op:
         batch_op.drop_index('ix_frozen_goal_review_workspace_end')

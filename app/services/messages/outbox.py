@@ -2,11 +2,11 @@
 
 ``queue_message`` adds one row per channel the person can be reached on; the unique key (person,
 channel, kind, week, topic) makes queuing the same message twice a no-op. ``send_due_messages``
-is what the worker calls: it claims due rows by pushing their next attempt past a lease (with
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so two workers never send one message twice, then sends
-each one in its own transaction. It takes the engine, not a session, because the claim must be
-committed before the slow network part starts. Retries and their backoff are the notification
-outbox's (app/services/notifications.py).
+is what the worker calls: it claims due rows by pushing their next attempt past a lease
+(``app.services.outbox_claims``, shared with the notification outbox), so two workers never send
+one message twice, then sends each one in its own transaction. It takes the engine, not a
+session, because the claim must be committed before the slow network part starts. Retries and
+their backoff are the notification outbox's (app/services/notifications.py).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from app.services.messages.chat import post_chat_message
 from app.services.messages.refusals import ChannelDown, MessageRefused
 from app.services.messages.smtp import Email, SmtpServer, parse_smtp_url, send_email
 from app.services.notifications import MAX_ATTEMPTS, REQUEST_TIMEOUT_SECONDS, backoff
+from app.services.outbox_claims import claim_due
 from app.services.pagination import PageSlice, paginate
 from app.settings import Settings
 from connectors.outbound import GuardedTransport
@@ -88,27 +89,6 @@ def queue_message(
             continue  # the same message is already queued (or sent)
         queued.append(delivery)
     return queued
-
-
-def _claim(engine: Engine, now: datetime, limit: int) -> list[uuid.UUID]:
-    with Session(engine) as session:
-        query = (
-            select(MessageDelivery)
-            .where(
-                col(MessageDelivery.state) == MessageState.queued,
-                col(MessageDelivery.next_attempt_at) <= now,
-            )
-            .order_by(col(MessageDelivery.next_attempt_at), col(MessageDelivery.id))
-            .limit(limit)
-        )
-        if engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        claimed = session.exec(query).all()
-        for delivery in claimed:
-            delivery.next_attempt_at = now + CLAIM_LEASE
-            session.add(delivery)
-        session.commit()
-        return [delivery.id for delivery in claimed]
 
 
 class _Senders:
@@ -198,7 +178,14 @@ def send_due_messages(
     limit: int = 50,
 ) -> int:
     """Try every due message once; the number attempted."""
-    claimed = _claim(engine, now, limit)
+    claimed = claim_due(
+        engine,
+        MessageDelivery,
+        col(MessageDelivery.state) == MessageState.queued,
+        now=now,
+        lease=CLAIM_LEASE,
+        limit=limit,
+    )
     if not claimed:
         return 0
     http = client or httpx.Client(

@@ -1,0 +1,55 @@
+"""Claiming due outbox rows, shared by the notification outbox and the message outbox.
+
+A worker takes due rows by pushing their next attempt past a lease, in one short transaction that
+commits before the slow network part starts. On PostgreSQL the candidates are read ``FOR UPDATE
+SKIP LOCKED``, so concurrent workers take disjoint rows without waiting; on both databases the
+UPDATE repeats the "still due" condition and returns only the rows it moved, so two workers never
+hold one row (SQLite serialises the two UPDATEs, and the second finds the rows no longer due).
+A worker that dies only delays its rows until the lease runs out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Table, inspect, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+
+def claim_due(
+    engine: Engine,
+    model: type[SQLModel],
+    waiting: ColumnElement[bool],
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[uuid.UUID]:
+    """Lease up to ``limit`` rows of ``model`` that are ``waiting`` and due by ``now``, oldest due
+    first; returns their ids in that order. The model has ``id`` and ``next_attempt_at``."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)  # a table model, mapped to one table
+    due = waiting & (table.c.next_attempt_at <= now)
+    with Session(engine) as session:
+        query = (
+            select(table.c.id).where(due).order_by(table.c.next_attempt_at, table.c.id).limit(limit)
+        )
+        if engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        candidates = list(session.execute(query).scalars())
+        if not candidates:
+            session.rollback()
+            return []
+        moved = set(
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(candidates), due)
+                .values(next_attempt_at=now + lease)
+                .returning(table.c.id)
+                .execution_options(synchronize_session=False)
+            ).scalars()
+        )
+        session.commit()
+    return [row_id for row_id in candidates if row_id in moved]
