@@ -13,8 +13,8 @@ def member_creator(member: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": member["id"],
         "activityBlocked": False,
-        "avatarHash": None,
-        "avatarUrl": None,
+        "avatarHash": member["avatarHash"],
+        "avatarUrl": member["avatarUrl"],
         "fullName": member["fullName"],
         "idMemberReferrer": None,
         "initials": member["initials"],
@@ -62,6 +62,14 @@ def entity_member(member: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def action_limits(kind: str) -> dict[str, Any]:
+    """A comment's reaction limits; other actions carry an empty ``limits`` object."""
+    if kind != "commentCard":
+        return {}
+    counted = {"status": "ok", "disableAt": 900, "warnAt": 720}
+    return {"reactions": {"perAction": counted, "uniquePerAction": {**counted, "disableAt": 17}}}
+
+
 def action(
     action_id: str,
     kind: str,
@@ -78,7 +86,7 @@ def action(
         "appCreator": None,
         "type": kind,
         "date": date,
-        "limits": None,
+        "limits": action_limits(kind),
         "display": {
             "translationKey": translation_key,
             "entities": {**entities, "memberCreator": entity_member(member)},

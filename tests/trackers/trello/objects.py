@@ -78,7 +78,7 @@ def board(board: dict[str, Any], labels: list[dict[str, Any]]) -> dict[str, Any]
     rendered.update(
         {
             "descData": None,
-            "idOrganization": None,
+            "idOrganization": board["idOrganization"],
             "idEnterprise": None,
             "pinned": False,
             "starred": False,
@@ -109,8 +109,6 @@ def list_object(trello_list: dict[str, Any]) -> dict[str, Any]:
 def member(member: dict[str, Any]) -> dict[str, Any]:
     return {
         **member,
-        "avatarHash": None,
-        "avatarUrl": None,
         "bio": "",
         "confirmed": True,
         "email": None,

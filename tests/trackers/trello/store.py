@@ -115,11 +115,14 @@ class TrelloStore:
 
     def add_member(self, username: str, full_name: str) -> dict[str, Any]:
         initials = "".join(part[0] for part in full_name.split()[:2]).upper()
+        member_id, avatar = self.new_id(), secrets.token_hex(16)
         member = {
-            "id": self.new_id(),
+            "id": member_id,
             "username": username,
             "fullName": full_name,
             "initials": initials,
+            "avatarHash": avatar,
+            "avatarUrl": f"https://trello-members.s3.amazonaws.com/{member_id}/{avatar}",
         }
         self.members[member["id"]] = member
         return member
@@ -132,7 +135,7 @@ class TrelloStore:
     def add_board(self, name: str, list_names: list[str], member_ids: list[str]) -> dict[str, Any]:
         with self.lock:
             link = self.short_link()
-            board = {
+            board: dict[str, Any] = {
                 "id": self.new_id(),
                 "name": name,
                 "desc": "",
@@ -141,6 +144,8 @@ class TrelloStore:
                 "url": f"https://trello.com/b/{link}/{name.lower().replace(' ', '-')}",
                 "shortUrl": f"https://trello.com/b/{link}",
                 "idMembers": list(member_ids),
+                "idOrganization": self.new_id(),  # the workspace the board belongs to
+                "dateLastActivity": self.now(),
                 "nextIdShort": 1,
             }
             self.boards[board["id"]] = board
@@ -149,7 +154,7 @@ class TrelloStore:
             return board
 
     def add_list(self, board_id: str, name: str, pos: float) -> dict[str, Any]:
-        trello_list = {
+        trello_list: dict[str, Any] = {
             "id": self.new_id(),
             "name": name,
             "closed": False,
@@ -368,7 +373,7 @@ class TrelloStore:
             recorded = self._record(
                 "commentCard", member, board, data, "action_comment_on_card", entities
             )
-            return {**recorded, "limits": {"reactions": {"perAction": {"status": "ok"}}}}
+            return recorded
 
     def _record(
         self,
@@ -384,6 +389,7 @@ class TrelloStore:
             self.new_id(), kind, self.now(), member, data, translation_key, entities
         )
         self.actions.append(recorded)
+        board["dateLastActivity"] = recorded["date"]
         for listener in list(self.listeners):
             listener(recorded)
         return recorded
