@@ -3,9 +3,9 @@
 Crash safety of creates. Before the first create the link row gets ``create_started_at`` and is
 committed; only then is the create sent; then the external id is stored. A link with
 ``create_started_at`` and no external id is an uncertain create (the process died, or the answer was
-lost): the next attempt asks the tracker for the item's marker, once ``marker_lookup_delay()`` has
-passed (Jira's search index lags), and adopts what it finds instead of creating again. Creates are
-therefore never retried inside a call.
+lost): the next attempt asks the tracker for the item's marker and adopts what it finds instead of
+creating again; a miss is trusted only once ``marker_lookup_delay()`` has passed (Jira's search
+index lags). Creates are therefore never retried inside a call.
 
 Ownership. planbridge owns the planning fields; ``pushed_fields`` holds what it last wrote, and only
 fields whose wanted value differs from that are written. So a person's edit in the tracker stays
@@ -217,17 +217,21 @@ def find_uncertain_create(
 ) -> RemoteItem | None:
     """The object a create that may have reached the tracker made, found by its marker.
 
-    Deferred until the tracker's search index can be trusted to show it.
+    Looked for at once: a marker names one item, so a hit is the object whenever it shows (a
+    connector that names its own writes, as Jira's ``reconcileIssues``, finds a create it saw
+    answered without waiting for its index). A miss is trusted only once the index can be:
+    until ``marker_lookup_delay()`` has passed the create is deferred, never repeated.
     """
+    found = call_with_retries(
+        context.retry_policy, lambda: connector.find_by_marker(spec.item_id, spec.kind)
+    )
     trusted_at = started_at + connector.marker_lookup_delay()
     now = context.clock.now()
-    if now < trusted_at:
+    if found is None and now < trusted_at:
         raise PushDeferred(
             "waiting for the tracker's search index", (trusted_at - now).total_seconds()
         )
-    return call_with_retries(
-        context.retry_policy, lambda: connector.find_by_marker(spec.item_id, spec.kind)
-    )
+    return found
 
 
 def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPlan) -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from app.settings import Settings
+from sync import push
 from sync.context import EngineContext
 from sync.engine import SyncEngine
 from sync.retry import LINK_BACKOFF_FIRST, NO_WAIT_POLICY
@@ -81,8 +84,8 @@ def test_lost_create_responses_are_found_by_marker_after_the_index_lag_without_d
     assert len(lost) == LOST
     assert len(issues_by_item(jira)) == 6  # every create reached Jira, half the answers did not
 
-    # Past the failure back-off but inside the index lag: the engine must not look yet (the
-    # search would miss the issues and a second create would duplicate them).
+    # Past the failure back-off but inside the index lag: the lookup misses the issues (the
+    # connector never saw their ids to reconcile), and a miss must not lead to a second create.
     jira.advance_clock(LINK_BACKOFF_FIRST.total_seconds() + 1)
     assert jira.store.index_lag_seconds > LINK_BACKOFF_FIRST.total_seconds() + 1
     shared_engine.step()
@@ -100,6 +103,43 @@ def test_lost_create_responses_are_found_by_marker_after_the_index_lag_without_d
         item_id: str(issue.id) for item_id, issue in issues.items()
     }
     assert all(link.attempts == 0 and not link.dead for link in links.values())
+
+
+def test_a_create_the_engine_lost_track_of_is_found_at_once_through_reconcile_issues(
+    client: TestClient,
+    tenant: Tenant,
+    jira: JiraCloudHarness,
+    shared_engine: SyncEngine,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    connection = create_connection(client, tenant, connection_body(jira))
+    seeded = seed_plan(client, tenant, connection, owner_identities(jira), items=1)
+    # Jira answers the create, then storing its answer fails once (the database went away): the
+    # link keeps create_started_at and no external id, the connector knows the id it wrote.
+    store_remote = push._store_remote
+    failures = [OperationalError("UPDATE external_link", {}, ConnectionResetError())]
+
+    def store_unless_failing(*args: Any, **kwargs: Any) -> None:
+        if failures:
+            raise failures.pop()
+        store_remote(*args, **kwargs)
+
+    monkeypatch.setattr(push, "_store_remote", store_unless_failing)
+    shared_engine.step()
+    assert _links_without_external_id(engine, seeded.connection_id) != []
+    assert jira.object_count() == 1
+
+    # Past the failure back-off, well inside the index lag: found at once, not created again.
+    jira.advance_clock(LINK_BACKOFF_FIRST.total_seconds() + 1)
+    assert jira.store.index_lag_seconds > LINK_BACKOFF_FIRST.total_seconds() + 1
+    shared_engine.step()
+
+    (issue,) = issues_by_item(jira).values()
+    (link,) = links_by_item(engine, seeded.connection_id).values()
+    assert link.external_id == str(issue.id) and jira.object_count() == 1
+    searches = [r.query for r in jira.emulator.requests if r.path.endswith("/search/jql")]
+    assert any(f"reconcileIssues={issue.id}" in query for query in searches)
 
 
 def _links_without_external_id(engine: Engine, connection_id: str) -> list[uuid.UUID]:
