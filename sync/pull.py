@@ -240,10 +240,14 @@ def confirm_vanished(
             record_event(
                 session,
                 EventSubject(link.workspace_id, link.item_id, item.goal_id if item else None),
-                EventKind.deleted,
+                # A sync fact, not the item's deletion: the item stays in its plan and keeps
+                # counting (a ``deleted`` event would take its hours out of the goal's ledger).
+                EventKind.sync,
                 source=EventSource.tracker,
                 actor=f"{connection.kind}:{connection.name}",
-                data={"external_id": ref.external_id, "key": link.key},
+                field="tracker_deleted",
+                from_value=link.key,
+                data={"connection_id": str(connection.id), "external_id": ref.external_id},
                 at=now,
             )
         session.commit()

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.models import ActionItem, ExternalLink, ItemEvent, WebhookDelivery
+from app.models.hours_ledger import GoalHoursChange
 from app.models.planning import EventSource, ItemStatus
 from connectors.memory import DELIVERY_HEADER, SIGNATURE_HEADER, sign, webhook_body
 from sync.engine import SyncEngine
@@ -161,9 +162,32 @@ def test_vanished_item_is_tombstoned_only_after_a_successful_fetch(
     sync_engine.pull_due(force_connection=uuid.UUID(seeded.connection_id))
     with Session(engine) as session:
         tombstoned = [link for link in session.exec(select(ExternalLink)) if link.tombstoned_at]
-        deleted_events = session.exec(select(ItemEvent).where(ItemEvent.kind == "deleted")).all()
+        facts = session.exec(select(ItemEvent).where(ItemEvent.field == "tracker_deleted")).all()
     assert [link.external_id for link in tombstoned] == [str(stored.id)]
-    assert len(deleted_events) == 1
+    assert [(fact.kind, fact.source) for fact in facts] == [("sync", EventSource.tracker)]
+    assert facts[0].item_id == uuid.UUID(stored.item_id or "")
+
+
+def test_item_whose_tracker_object_was_deleted_stays_in_its_goal(
+    client: TestClient, tenant: Tenant, sync_engine: SyncEngine, engine
+) -> None:
+    """A deletion in the tracker tombstones the link only: the item keeps its status and keeps
+    counting in its goal's hours ledger (whose sum must equal the items' hours)."""
+    seeded = seed(client, tenant, items=2)
+    run_until_idle(sync_engine)
+    stored = seeded.tracker.all_items()[0]
+    seeded.tracker.person_deletes(str(stored.id))
+    sync_engine.pull_due(force_connection=uuid.UUID(seeded.connection_id))
+    with Session(engine) as session:
+        items = session.exec(select(ActionItem)).all()
+        ledger = session.exec(select(GoalHoursChange)).all()
+        deletions = session.exec(select(ItemEvent).where(ItemEvent.kind == "deleted")).all()
+    assert len(items) == 2 and {item.status for item in items} == {ItemStatus.todo}
+    assert sum(item.estimate_hours for item in items) > 0
+    assert round(sum(row.total_hours for row in ledger), 6) == round(
+        sum(item.estimate_hours for item in items), 6
+    )
+    assert deletions == []
 
 
 def test_failing_tracker_changes_no_item_and_backs_off_the_poll(
