@@ -33,8 +33,8 @@ from app.dashboard.auth import SESSION_COOKIE, open_session
 from app.db import make_engine
 from app.main import create_app
 from app.models import Goal, Plan, Scope
-from app.services import reviews
 from app.services.tokens import issue_token
+from app.services.weekly_review import assembly
 from app.settings import Settings
 from bench.rollups import NOW, p95, postgres_database, seed, timed
 
@@ -56,7 +56,7 @@ def signed_in_client(settings: Settings, url: str, plan_id: uuid.UUID) -> TestCl
 
 
 def measure(client: TestClient, plan_id: uuid.UUID, goal_id: uuid.UUID, runs: int) -> None:
-    reviews.utcnow = lambda: NOW  # the review of NOW's week, as of NOW (module docstring)
+    assembly.utcnow = lambda: NOW  # the review of NOW's week, as of NOW (module docstring)
     week = NOW.date().isocalendar()
     pages = {
         "plans (/)": "/",

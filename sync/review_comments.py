@@ -26,10 +26,11 @@ from sqlmodel import Session, col
 from app.models import Connection, ExternalLink, Goal, ItemEvent, Plan
 from app.models.planning import EventKind, EventSource
 from app.models.sync import ConnectionState
+from app.schemas.reviews import WeeklyReview
 from app.schemas.weeks import IsoWeek
 from app.services.item_history import EventSubject, record_event
 from app.services.review_markdown import render_review_markdown
-from app.services.reviews import WeeklyReview, weekly_review
+from app.services.reviews import weekly_review
 from connectors.base import AuthFailed, CommentingConnector, ConnectorError, RateLimited, RemoteRef
 from sync.context import EngineContext
 

@@ -14,8 +14,9 @@ from app.dashboard.views import find_plan, list_plans
 from app.db import utcnow
 from app.errors import InvalidField
 from app.models import Plan
+from app.schemas.reviews import WeeklyReview
 from app.schemas.weeks import IsoWeek
-from app.services.reviews import WeeklyReview, weekly_review
+from app.services.reviews import weekly_review
 from app.settings import Settings
 
 

@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse
 from app.deps import ReadAuth, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.schemas.execution import IsoWeekText
+from app.schemas.reviews import WeeklyReview
 from app.schemas.weeks import IsoWeek
 from app.services.review_markdown import render_review_markdown
-from app.services.reviews import WeeklyReview, weekly_review
+from app.services.reviews import weekly_review
 
 router = APIRouter(tags=["reviews"])
 

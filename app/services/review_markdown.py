@@ -3,7 +3,7 @@ posts on each goal's tracker mirror (sync/review_comments.py)."""
 
 from __future__ import annotations
 
-from app.services.reviews import ReviewItem, WeeklyReview
+from app.schemas.reviews import ReviewItem, WeeklyReview
 
 
 def _items(title: str, items: list[ReviewItem]) -> list[str]:

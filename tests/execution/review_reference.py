@@ -1,8 +1,8 @@
 """A slow, obviously-right weekly review for tests: every item replayed event by event in Python.
 
-The service reads the same answers from indexes and stored parts (app.services.review_states and
-app.services.reviews); tests compare the two on scripted histories. Check-ins are the service's
-own (a plain query, not what these tests are about).
+The service reads the same answers from indexes and stored parts (app.services.weekly_review,
+through its public API app.services.reviews); tests compare the two on scripted histories.
+Check-ins are the service's own (a plain query, not what these tests are about).
 """
 
 from __future__ import annotations
@@ -15,19 +15,14 @@ from datetime import UTC, date, datetime
 from sqlmodel import Session, col, select
 
 from app.models import ActionItem, ItemEvent, ItemStatus, Person
+from app.schemas.reviews import GoalReview, Overload, ReviewItem, WeeklyReview
 from app.schemas.weeks import IsoWeek
 from app.services.capacity import person_loads
 from app.services.item_rules import OPEN_STATUSES
 from app.services.progress import change, get_plan, percent, plan_goals
-from app.services.reviews import (
-    GoalReview,
-    Overload,
-    ReviewItem,
-    WeeklyReview,
-    _check_ins,
-)
 from app.services.spread import spread_estimate
 from app.services.staleness import is_stale, quiet_since
+from app.services.weekly_review.check_ins import week_check_ins
 from app.settings import Settings
 
 
@@ -205,7 +200,7 @@ def reference_review(
             )
         )
     owners = {item.owner_id for item in items.values()}
-    check_ins, missing = _check_ins(session, workspace_id, goals, people, week, now)
+    check_ins, missing = week_check_ins(session, workspace_id, goals, people, week, now)
     return WeeklyReview(
         plan_id=plan.id,
         plan=plan.name,

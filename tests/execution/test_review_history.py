@@ -325,7 +325,7 @@ def test_a_review_that_cannot_be_stored_does_not_hold_back_its_announcement(
     session: Session, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from app.models.execution import NotificationDelivery, Subscription
-    from app.services import reviews
+    from app.services.weekly_review import announce
 
     workspace, _plan, _items = script(session)
     session.add(
@@ -341,8 +341,8 @@ def test_a_review_that_cannot_be_stored_does_not_hold_back_its_announcement(
     def broken(*_args: object, **_kwargs: object) -> int:
         raise RuntimeError("storage is broken")
 
-    monkeypatch.setattr(reviews, "freeze_last_week_reviews", broken)
-    assert reviews.enqueue_ready_reviews(session, SETTINGS, now=at("2027-01-25 06:00")) == 1
+    monkeypatch.setattr(announce, "freeze_last_week_reviews", broken)
+    assert announce.enqueue_ready_reviews(session, SETTINGS, now=at("2027-01-25 06:00")) == 1
     assert "storing last week's reviews failed" in caplog.text
     assert frozen_rows(session) == []
     assert len(session.exec(select(NotificationDelivery)).all()) == 1
