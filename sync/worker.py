@@ -39,6 +39,7 @@ from sync.connection_slots import ConnectionSlots
 from sync.context import EngineContext
 from sync.deliveries import DELIVERY_BATCH
 from sync.engine import SyncEngine
+from sync.people_loop import PeopleLoop
 
 log = logging.getLogger("planbridge.sync")
 IDLE_SECONDS = 1.0
@@ -92,6 +93,16 @@ class Worker:
             )
             for index in range(threads)
         ]
+        # Messages to people have their own thread (sync/people_loop.py): a slow mail server
+        # never holds an engine thread.
+        self._people_thread = threading.Thread(
+            target=PeopleLoop(
+                EngineContext(engine, settings, f"{self.name}-people", clock or SystemClock())
+            ).run,
+            args=(self.stop_requested, idle_seconds),
+            name=f"{self.name}-people",
+            daemon=True,
+        )
 
     def _loop(self, context: EngineContext) -> None:
         sync_engine = SyncEngine(context)
@@ -125,7 +136,7 @@ class Worker:
         self._wake.set()
 
     def start(self) -> Worker:
-        for thread in self._threads:
+        for thread in [*self._threads, self._people_thread]:
             thread.start()
         log.info("%s started with %d thread(s)", self.name, len(self._threads))
         return self
@@ -133,11 +144,11 @@ class Worker:
     def stop(self, timeout: float = 30.0) -> None:
         self.stop_requested.set()
         self._wake.set()
-        for thread in self._threads:
+        for thread in [*self._threads, self._people_thread]:
             thread.join(timeout=timeout)
 
     def join(self) -> None:
-        for thread in self._threads:
+        for thread in [*self._threads, self._people_thread]:
             while thread.is_alive():
                 thread.join(timeout=0.5)
 

@@ -28,9 +28,6 @@ CALLED_FROM_OUTSIDE = {
     "AuthFailure": "a table: app/security/throttle.py counts failures in it with one SQL upsert",
     "webhook_body": "the memory tracker's webhook body, sent by whoever plays the tracker",
     "upgrade": "Alembic migration protocol",
-    "queue_message": "the people loop's reminders (issue #18, second part) queue with it",
-    "send_due_messages": "the people loop's worker step (issue #18, second part) sends with it",
-    "checkin_request": "the people loop's weekly request (issue #18, second part) words it",
 }
 # What a route, handler or command decorator registers is called by the framework.
 FRAMEWORK_DECORATORS = [

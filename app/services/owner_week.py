@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -45,23 +44,29 @@ def _open_items_in(workspace_id: uuid.UUID, week: IsoWeek) -> SelectOfScalar[Act
     )
 
 
+def open_work_plans(
+    session: Session, workspace_id: uuid.UUID, week: IsoWeek
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """Per owner of open work in ``week``, the running plans they own open work in."""
+    open_items = _open_items_in(workspace_id, week).subquery()
+    goal_plan = select(col(Goal.id), col(Goal.plan_id), col(Goal.owner_id)).subquery()
+    rows = session.exec(
+        select(open_items.c.owner_id, goal_plan.c.plan_id, goal_plan.c.owner_id).join(
+            goal_plan, goal_plan.c.id == open_items.c.goal_id
+        )
+    ).all()
+    plans: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for item_owner, plan_id, goal_owner in rows:
+        plans.setdefault(item_owner, set()).add(plan_id)
+        plans.setdefault(goal_owner, set()).add(plan_id)
+    return plans
+
+
 def owners_of_open_work(
     session: Session, workspace_id: uuid.UUID, week: IsoWeek
 ) -> list[uuid.UUID]:
     """Ids of the people who own open work in a plan running during ``week``."""
-    open_items = _open_items_in(workspace_id, week).subquery()
-    item_owners = select(open_items.c.owner_id)
-    goal_owners = select(col(Goal.owner_id)).where(col(Goal.id).in_(select(open_items.c.goal_id)))
-    return list(
-        session.exec(
-            select(col(Person.id))
-            .where(
-                col(Person.workspace_id) == workspace_id,
-                or_(col(Person.id).in_(item_owners), col(Person.id).in_(goal_owners)),
-            )
-            .order_by(col(Person.id))
-        ).all()
-    )
+    return sorted(open_work_plans(session, workspace_id, week))
 
 
 def checked_in_people(
