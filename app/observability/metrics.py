@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select, text
+from sqlalchemy.engine import Connection as DbConnection
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -168,136 +170,143 @@ class DatabaseCollector(Collector):
     def _collect(self) -> Iterable[Metric]:
         now = utcnow()
         with self.engine.connect() as connection:
-            connections = connection.execute(
-                text(
-                    "SELECT id, state, created_at, last_pull_ok_at, consecutive_failures, "
-                    "rate_limit_remaining, rate_limit_limit FROM connection"
-                )
-            ).all()
-            pending_pushes = connection.execute(
-                select(col(ExternalLink.connection_id), func.count())
-                .where(needs_push(owner_revision()))
-                .group_by(col(ExternalLink.connection_id))
-            ).all()
-            dead_links = connection.execute(
-                text(
-                    "SELECT connection_id, COUNT(*) FROM external_link WHERE dead = :true "
-                    "GROUP BY connection_id"
-                ),
-                {"true": True},
-            ).all()
-            delivery_connection = col(WebhookDelivery.connection_id)
-            pending_deliveries = connection.execute(
-                select(
-                    delivery_connection,
-                    func.count(),
-                    func.min(col(WebhookDelivery.received_at)),
-                    func.sum(case((col(WebhookDelivery.attempts) > 0, 1), else_=0)),
-                )
-                .where(PENDING_DELIVERY)
-                .group_by(delivery_connection)
-            ).all()
-            dead_deliveries = connection.execute(
-                select(delivery_connection, func.count())
-                .where(DEAD_DELIVERY)
-                .group_by(delivery_connection)
-            ).all()
-
+            state = _read_sync_state(connection)
         up = GaugeMetricFamily("planbridge_database_up", DATABASE_UP_HELP)
         up.add_metric([], 1.0)
         yield up
+        yield from _connection_gauges(state.connections, now)
+        yield from _link_gauges(state.pending_pushes, state.dead_links)
+        yield from _delivery_gauges(state.pending_deliveries, state.dead_deliveries, now)
 
-        lag = GaugeMetricFamily(
-            "planbridge_sync_lag_seconds",
-            "Seconds since the connection's last successful pull (or creation if never).",
-            labels=["connection"],
-        )
-        paused = GaugeMetricFamily(
-            "planbridge_connection_paused",
-            "1 when the connection is paused.",
-            labels=["connection"],
-        )
-        failures = GaugeMetricFamily(
-            "planbridge_connection_consecutive_failures",
-            "Failed pulls in a row.",
-            labels=["connection"],
-        )
-        remaining = GaugeMetricFamily(
-            "planbridge_rate_limit_remaining",
-            "Requests left in the tracker's current rate-limit window, as it last reported.",
-            labels=["connection"],
-        )
-        headroom = GaugeMetricFamily(
-            "planbridge_rate_limit_headroom_ratio",
-            "Remaining / limit of the tracker's rate-limit window (1 = untouched, 0 = exhausted).",
-            labels=["connection"],
-        )
-        for row in connections:
-            connection_id = _connection_label(row[0])
-            since = _as_datetime(row[3]) or _as_datetime(row[2])
-            seconds = _seconds_since(since, now)
-            if seconds is not None:
-                lag.add_metric([connection_id], seconds)
-            paused.add_metric([connection_id], 1.0 if row[1] == "paused" else 0.0)
-            failures.add_metric([connection_id], float(row[4] or 0))
-            if row[5] is not None:
-                remaining.add_metric([connection_id], float(row[5]))
-                if row[6]:
-                    headroom.add_metric([connection_id], float(row[5]) / float(row[6]))
-        yield from (lag, paused, failures, remaining, headroom)
 
-        pushes = GaugeMetricFamily(
-            "planbridge_pending_pushes",
-            "Links with changes the tracker lacks (not created yet, moved, or a newer revision), "
-            "dead and deleted ones left out.",
-            labels=["connection"],
-        )
-        for pushing_connection, count in pending_pushes:
-            pushes.add_metric([_connection_label(pushing_connection)], float(count))
-        yield pushes
+@dataclass(frozen=True)
+class _SyncState:
+    """What one scrape reads: a few aggregate rows per connection."""
 
-        dead = GaugeMetricFamily(
-            "planbridge_dead_items",
-            "Links given up after repeated failures, waiting for someone to retry them.",
-            labels=["connection"],
-        )
-        for connection_id, count in dead_links:
-            dead.add_metric([_connection_label(connection_id)], float(count))
-        yield dead
+    connections: Sequence[Any]
+    pending_pushes: Sequence[Any]
+    dead_links: Sequence[Any]
+    pending_deliveries: Sequence[Any]
+    dead_deliveries: Sequence[Any]
 
-        deliveries = GaugeMetricFamily(
-            "planbridge_pending_webhook_deliveries",
-            "Stored webhook deliveries not processed yet.",
-            labels=["connection"],
-        )
-        oldest = GaugeMetricFamily(
-            "planbridge_oldest_pending_webhook_delivery_seconds",
-            "Age of the oldest unprocessed webhook delivery.",
-            labels=["connection"],
-        )
-        failing_deliveries = GaugeMetricFamily(
-            "planbridge_failing_webhook_deliveries",
-            "Unprocessed webhook deliveries whose last attempt failed (tried again later).",
-            labels=["connection"],
-        )
-        for inbox_connection, count, first_received, failing in pending_deliveries:
-            label = _connection_label(inbox_connection)
-            deliveries.add_metric([label], float(count))
-            failing_deliveries.add_metric([label], float(failing or 0))
-            age = _seconds_since(_as_datetime(first_received), now)
-            if age is not None:
-                oldest.add_metric([label], age)
-        yield from (deliveries, oldest, failing_deliveries)
 
-        dead_inbox = GaugeMetricFamily(
-            "planbridge_dead_webhook_deliveries",
-            "Webhook deliveries given up (unusable, or too many failed attempts), waiting for "
-            "someone to retry them.",
-            labels=["connection"],
-        )
-        for inbox_connection, count in dead_deliveries:
-            dead_inbox.add_metric([_connection_label(inbox_connection)], float(count))
-        yield dead_inbox
+def _read_sync_state(connection: DbConnection) -> _SyncState:
+    delivery_connection = col(WebhookDelivery.connection_id)
+    return _SyncState(
+        connections=connection.execute(
+            text(
+                "SELECT id, state, created_at, last_pull_ok_at, consecutive_failures, "
+                "rate_limit_remaining, rate_limit_limit FROM connection"
+            )
+        ).all(),
+        pending_pushes=connection.execute(
+            select(col(ExternalLink.connection_id), func.count())
+            .where(needs_push(owner_revision()))
+            .group_by(col(ExternalLink.connection_id))
+        ).all(),
+        dead_links=connection.execute(
+            select(col(ExternalLink.connection_id), func.count())
+            .where(col(ExternalLink.dead).is_(True))
+            .group_by(col(ExternalLink.connection_id))
+        ).all(),
+        pending_deliveries=connection.execute(
+            select(
+                delivery_connection,
+                func.count(),
+                func.min(col(WebhookDelivery.received_at)),
+                func.sum(case((col(WebhookDelivery.attempts) > 0, 1), else_=0)),
+            )
+            .where(PENDING_DELIVERY)
+            .group_by(delivery_connection)
+        ).all(),
+        dead_deliveries=connection.execute(
+            select(delivery_connection, func.count())
+            .where(DEAD_DELIVERY)
+            .group_by(delivery_connection)
+        ).all(),
+    )
+
+
+def _gauge(name: str, documentation: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, labels=["connection"])
+
+
+def _connection_gauges(rows: Sequence[Any], now: datetime) -> Iterator[Metric]:
+    lag = _gauge(
+        "planbridge_sync_lag_seconds",
+        "Seconds since the connection's last successful pull (or creation if never).",
+    )
+    paused = _gauge("planbridge_connection_paused", "1 when the connection is paused.")
+    failures = _gauge("planbridge_connection_consecutive_failures", "Failed pulls in a row.")
+    remaining = _gauge(
+        "planbridge_rate_limit_remaining",
+        "Requests left in the tracker's current rate-limit window, as it last reported.",
+    )
+    headroom = _gauge(
+        "planbridge_rate_limit_headroom_ratio",
+        "Remaining / limit of the tracker's rate-limit window (1 = untouched, 0 = exhausted).",
+    )
+    for row in rows:
+        connection_id = _connection_label(row[0])
+        since = _as_datetime(row[3]) or _as_datetime(row[2])
+        seconds = _seconds_since(since, now)
+        if seconds is not None:
+            lag.add_metric([connection_id], seconds)
+        paused.add_metric([connection_id], 1.0 if row[1] == "paused" else 0.0)
+        failures.add_metric([connection_id], float(row[4] or 0))
+        if row[5] is not None:
+            remaining.add_metric([connection_id], float(row[5]))
+            if row[6]:
+                headroom.add_metric([connection_id], float(row[5]) / float(row[6]))
+    yield from (lag, paused, failures, remaining, headroom)
+
+
+def _link_gauges(pending: Sequence[Any], dead_links: Sequence[Any]) -> Iterator[Metric]:
+    pushes = _gauge(
+        "planbridge_pending_pushes",
+        "Links with changes the tracker lacks (not created yet, moved, or a newer revision), "
+        "dead and deleted ones left out.",
+    )
+    for connection_id, count in pending:
+        pushes.add_metric([_connection_label(connection_id)], float(count))
+    dead = _gauge(
+        "planbridge_dead_items",
+        "Links given up after repeated failures, waiting for someone to retry them.",
+    )
+    for connection_id, count in dead_links:
+        dead.add_metric([_connection_label(connection_id)], float(count))
+    yield from (pushes, dead)
+
+
+def _delivery_gauges(
+    pending: Sequence[Any], dead_rows: Sequence[Any], now: datetime
+) -> Iterator[Metric]:
+    deliveries = _gauge(
+        "planbridge_pending_webhook_deliveries", "Stored webhook deliveries not processed yet."
+    )
+    oldest = _gauge(
+        "planbridge_oldest_pending_webhook_delivery_seconds",
+        "Age of the oldest unprocessed webhook delivery.",
+    )
+    failing = _gauge(
+        "planbridge_failing_webhook_deliveries",
+        "Unprocessed webhook deliveries whose last attempt failed (tried again later).",
+    )
+    for connection_id, count, first_received, failed in pending:
+        label = _connection_label(connection_id)
+        deliveries.add_metric([label], float(count))
+        failing.add_metric([label], float(failed or 0))
+        age = _seconds_since(_as_datetime(first_received), now)
+        if age is not None:
+            oldest.add_metric([label], age)
+    dead = _gauge(
+        "planbridge_dead_webhook_deliveries",
+        "Webhook deliveries given up (unusable, or too many failed attempts), waiting for "
+        "someone to retry them.",
+    )
+    for connection_id, count in dead_rows:
+        dead.add_metric([_connection_label(connection_id)], float(count))
+    yield from (deliveries, oldest, failing, dead)
 
 
 def serve_process_metrics(port: int, host: str = "0.0.0.0") -> None:
