@@ -1,6 +1,8 @@
 """Weekly check-ins: one current per owner, goal and ISO week; a newer one replaces it, kept as
 history. A check-in is for the current week, the previous one (late: the review lists it as late)
-or the next one; any other week is a 422 on ``iso_week``."""
+or the next one; any other week is a 422 on ``iso_week``. Once a week's review is frozen its
+check-ins are final, as on the check-in page: a late first check-in is still taken (the frozen
+review reads check-ins fresh and lists it as late), a correction of one is a 422 on ``iso_week``."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from app.models import Goal, Person
 from app.models.execution import CheckIn
 from app.schemas.execution import CheckInCreate
 from app.schemas.weeks import IsoWeek
+from app.services.checkin_drafts import week_is_frozen
 from app.services.pagination import PageSlice, paginate
 
 
@@ -48,6 +51,12 @@ def record_check_in(session: Session, workspace_id: uuid.UUID, data: CheckInCrea
             col(CheckIn.replaced_at).is_(None),
         )
     ).first()
+    if current is not None and week_is_frozen(IsoWeek.parse(data.iso_week), now):
+        raise InvalidField(
+            "iso_week",
+            f"The review of {data.iso_week} is frozen, so its check-ins can no longer be "
+            f"changed; check in for {this_week} instead.",
+        )
     if current is not None:
         # Retire the old one first: the unique index allows one current row per owner, goal and
         # week.
