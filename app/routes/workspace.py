@@ -23,7 +23,8 @@ def get_workspace(session: SessionDep, auth: ReadAuth) -> WorkspacePublic:
 def update_workspace(
     body: WorkspaceUpdate, session: SessionDep, auth: AdminAuth
 ) -> WorkspacePublic:
-    """Change the default time zone people without their own live in (admin tokens)."""
+    """Change the default time zone people without their own live in, the nudges' weekly cap and
+    quiet hours (admin tokens)."""
     workspace = workspace_settings.update_workspace(
         session, auth.workspace_id, body.model_dump(exclude_unset=True)
     )

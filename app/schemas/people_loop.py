@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, Field, StringConstraints
 
 from app.schemas.common import NoNul, PublicModel, WriteModel, left_unchanged
+from app.schemas.execution import ClockTime, PublicClockTime
 
 
 def _iana_name(value: str) -> str:
@@ -40,10 +41,16 @@ class WorkspacePublic(PublicModel):
     id: uuid.UUID
     name: str
     default_time_zone: str
+    nudge_weekly_cap: int = Field(description="Nudges a person gets at most per week")
+    quiet_hours_start: PublicClockTime = Field(description="No nudges from this local time ...")
+    quiet_hours_end: PublicClockTime = Field(description="... until this one (nor on weekends)")
 
 
 class WorkspaceUpdate(WriteModel):
     default_time_zone: TimeZoneName = left_unchanged()
+    nudge_weekly_cap: Annotated[int, Field(ge=0, le=100)] = left_unchanged()
+    quiet_hours_start: ClockTime = left_unchanged()
+    quiet_hours_end: ClockTime = left_unchanged()
 
 
 class CheckInLinkPublic(PublicModel):

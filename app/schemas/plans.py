@@ -23,6 +23,11 @@ class PlanCreate(WriteModel):
         default=False,
         description="Post each week's review as a comment on every goal's tracker mirror",
     )
+    owner_id: uuid.UUID | None = Field(
+        default=None,
+        description="Gets the weekly digest and is told last when an item stays overdue, "
+        "blocked or stale",
+    )
 
 
 class PlanUpdate(WriteModel):
@@ -32,6 +37,7 @@ class PlanUpdate(WriteModel):
     default_connection_id: uuid.UUID | None = None
     default_scope: TrackerScope | None = None
     post_reviews_to_trackers: StrictBool = left_unchanged()
+    owner_id: uuid.UUID | None = None
 
 
 class PlanPublic(PublicModel):
@@ -42,6 +48,7 @@ class PlanPublic(PublicModel):
     default_connection_id: uuid.UUID | None
     default_scope: str | None
     post_reviews_to_trackers: bool
+    owner_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
 

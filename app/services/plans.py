@@ -9,13 +9,13 @@ from sqlmodel import Session, col, select
 
 from app.db import utcnow
 from app.errors import InvalidField
-from app.models import ActionItem, Connection, Goal, Plan
+from app.models import ActionItem, Connection, Goal, Person, Plan
 from app.services.items import record_deleted_items
 from app.services.pagination import PageSlice, paginate_values
 from app.services.tenancy import get_in_workspace, require_reference
 
 
-def _check_connection(session: Session, workspace_id: uuid.UUID, values: dict[str, Any]) -> None:
+def _check_references(session: Session, workspace_id: uuid.UUID, values: dict[str, Any]) -> None:
     # Checked before the values are set on the row, so that no autoflush writes a dangling id.
     if values.get("default_connection_id") is not None:
         require_reference(
@@ -25,6 +25,8 @@ def _check_connection(session: Session, workspace_id: uuid.UUID, values: dict[st
             workspace_id,
             "default_connection_id",
         )
+    if values.get("owner_id") is not None:
+        require_reference(session, Person, values["owner_id"], workspace_id, "owner_id")
 
 
 def _check_dates(plan: Plan) -> None:
@@ -37,7 +39,7 @@ def _check_dates(plan: Plan) -> None:
 
 
 def create_plan(session: Session, workspace_id: uuid.UUID, values: dict[str, Any]) -> Plan:
-    _check_connection(session, workspace_id, values)
+    _check_references(session, workspace_id, values)
     plan = Plan(workspace_id=workspace_id, **values)
     _check_dates(plan)
     session.add(plan)
@@ -60,7 +62,7 @@ def update_plan(
     session: Session, workspace_id: uuid.UUID, plan_id: uuid.UUID, changes: dict[str, Any]
 ) -> Plan:
     plan = get_plan(session, workspace_id, plan_id)
-    _check_connection(session, workspace_id, changes)
+    _check_references(session, workspace_id, changes)
     with session.no_autoflush:
         for field, value in changes.items():
             setattr(plan, field, value)
