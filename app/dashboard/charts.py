@@ -124,6 +124,25 @@ def _percent(share: float) -> str:
     return f"{100 * share:.2f}%"
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """The chart's axes: its time span and its hours scale."""
+
+    start: datetime
+    end: datetime
+    top: float  # hours at the top of the plot
+    step: float  # hours between grid lines
+
+    def share(self, moment: datetime) -> float:
+        return (moment - self.start).total_seconds() / (self.end - self.start).total_seconds()
+
+    def x_of(self, moment: datetime) -> float:
+        return X_UNITS * self.share(moment)
+
+    def y_of(self, hours: float) -> float:
+        return PLOT_BOTTOM - (PLOT_BOTTOM - PLOT_TOP) * hours / self.top
+
+
 def render_burnup_svg(
     points: list[BurnupPoint],
     *,
@@ -147,30 +166,13 @@ def render_burnup_svg(
     if not points:
         return ""
     zone = points[0].at.tzinfo
-    now, last = points[-1].at, points[-1]
-    chart_start = min(_midnight(start, zone), points[0].at)
-    deadline = max(_midnight(end, zone), chart_start + timedelta(days=7))
     forecast_at = _midnight(forecast, zone) if forecast is not None else None
-    if forecast_at is not None and (forecast_at <= now or last.done_hours >= last.scope_hours):
+    last = points[-1]
+    if forecast_at is not None and (forecast_at <= last.at or last.done_hours >= last.scope_hours):
         forecast_at = None  # finished, or a finish date already behind us: nothing to project
-    # A forecast far past the deadline would squash the plan into the chart's left edge: the axis
-    # runs on at most half the plan's length past the deadline, and the forecast line is cut there.
-    horizon = deadline + (deadline - chart_start) / 2
-    chart_end = max(deadline, now, min(forecast_at, horizon) if forecast_at else deadline)
-    span = (chart_end - chart_start).total_seconds()
-    top, step = nice_axis(max(point.scope_hours for point in points))
-
-    def share(moment: datetime) -> float:
-        return (moment - chart_start).total_seconds() / span
-
-    def x_of(moment: datetime) -> float:
-        return X_UNITS * share(moment)
-
-    def y_of(hours: float) -> float:
-        return PLOT_BOTTOM - (PLOT_BOTTOM - PLOT_TOP) * hours / top
-
+    frame = _frame(points, _midnight(start, zone), _midnight(end, zone), forecast_at)
     description = (
-        f"From {chart_start.date().isoformat()} to {now.date().isoformat()}: scope "
+        f"From {frame.start.date().isoformat()} to {last.at.date().isoformat()}: scope "
         f"{last.scope_hours:g} h, done {last.done_hours:g} h. Ideal: all of it by "
         f"{end.isoformat()} ({end_label}). "
         + (
@@ -184,27 +186,62 @@ def render_burnup_svg(
         'aria-labelledby="burnup-title burnup-desc" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="burnup-title">{escape(title)}</title>',
         f'<desc id="burnup-desc">{escape(description)}</desc>',
+        *_hour_grid(frame),
+        *_week_axis(frame.start, frame.end, frame.share),
+        *_plot(frame, points, _midnight(start, zone), _midnight(end, zone), forecast_at),
+        *_markers(frame, last.at, _midnight(end, zone), end_label),
+        "</svg>",
     ]
-    for index in range(round(top / step) + 1):
-        hours = round(step * index, 6)
-        y = y_of(hours)
+    return "".join(parts)
+
+
+def _frame(
+    points: list[BurnupPoint], start: datetime, end: datetime, forecast_at: datetime | None
+) -> _Frame:
+    """From the plan's start (or the first point) to its deadline, a week at least; past the
+    deadline when today or the forecast is later, but at most half the plan's length past it: a
+    forecast far past the deadline would squash the plan into the chart's left edge (the forecast
+    line is cut there)."""
+    now = points[-1].at
+    chart_start = min(start, points[0].at)
+    deadline = max(end, chart_start + timedelta(days=7))
+    horizon = deadline + (deadline - chart_start) / 2
+    chart_end = max(deadline, now, min(forecast_at, horizon) if forecast_at else deadline)
+    top, step = nice_axis(max(point.scope_hours for point in points))
+    return _Frame(chart_start, chart_end, top, step)
+
+
+def _hour_grid(frame: _Frame) -> list[str]:
+    parts = []
+    for index in range(round(frame.top / frame.step) + 1):
+        hours = round(frame.step * index, 6)
+        y = frame.y_of(hours)
         parts.append(f'<line class="grid" x1="0" y1="{y:.1f}" x2="100%" y2="{y:.1f}"/>')
         # Left of the plot, in the margin the stylesheet gives the SVG (it overflows visibly).
         parts.append(
             f'<text class="axis" x="-6" y="{y + 4:.1f}" text-anchor="end">{hours:g} h</text>'
         )
-    parts.extend(_week_axis(chart_start, chart_end, share))
-    parts.append(
+    return parts
+
+
+def _plot(
+    frame: _Frame,
+    points: list[BurnupPoint],
+    ideal_from: datetime,
+    target: datetime,
+    forecast_at: datetime | None,
+) -> list[str]:
+    """The inner SVG stretched to the width: the ideal, forecast, scope and done lines."""
+    x_of, y_of = frame.x_of, frame.y_of
+    last = points[-1]
+    parts = [
         f'<svg class="plot" width="100%" height="{HEIGHT}" viewBox="0 0 {X_UNITS:g} {HEIGHT}" '
-        'preserveAspectRatio="none" aria-hidden="true">'
-    )
-    ideal_from = _midnight(start, zone)
-    parts.append(
+        'preserveAspectRatio="none" aria-hidden="true">',
         f'<line class="ideal" x1="{x_of(ideal_from):.1f}" y1="{y_of(0):.1f}" '
-        f'x2="{x_of(_midnight(end, zone)):.1f}" y2="{y_of(last.scope_hours):.1f}"/>'
-    )
+        f'x2="{x_of(target):.1f}" y2="{y_of(last.scope_hours):.1f}"/>',
+    ]
     if forecast_at is not None:
-        until = min(forecast_at, chart_end)
+        now, until = last.at, min(forecast_at, frame.end)
         reached = last.done_hours + (last.scope_hours - last.done_hours) * (
             (until - now).total_seconds() / (forecast_at - now).total_seconds()
         )
@@ -216,11 +253,17 @@ def render_burnup_svg(
     done = _step_path([(x_of(point.at), y_of(point.done_hours)) for point in points])
     parts.append(f'<path class="scope" d="{scope}"/><path class="done" d="{done}"/>')
     parts.append("</svg>")
+    return parts
+
+
+def _markers(frame: _Frame, now: datetime, target: datetime, end_label: str) -> list[str]:
+    """Vertical lines at today and at the target, labelled above the plot."""
+    parts = []
     for css_class, moment, row, label in (
         ("today", now, TODAY_ROW, "today"),
-        ("target", _midnight(end, zone), END_ROW, end_label),
+        ("target", target, END_ROW, end_label),
     ):
-        x = _percent(share(moment))
+        x = _percent(frame.share(moment))
         parts.append(
             f'<line class="{css_class}" x1="{x}" y1="{row + 4:.1f}" x2="{x}" '
             f'y2="{PLOT_BOTTOM:.1f}"/>'
@@ -228,8 +271,7 @@ def render_burnup_svg(
         parts.append(
             f'<text class="axis marker" x="{x}" y="{row:.1f}" text-anchor="middle">{label}</text>'
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
 
 
 def _week_axis(start: datetime, end: datetime, share: Callable[[datetime], float]) -> list[str]:
