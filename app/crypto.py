@@ -4,12 +4,10 @@ The Fernet key is derived (HKDF-SHA256) from ``PLANBRIDGE_SECRET_KEY``, so any s
 characters works and rotating that setting makes old ciphertexts unreadable (re-enter credentials).
 
 Embedded SQLite without a secret key: a random key is generated on first use and kept in a file
-beside
-the database, ``<database file>.secret-key``, created with permissions 0600. Back it up together
-with the
-database; losing it means re-entering the tracker credentials. PostgreSQL deployments must set the
-key
-(the settings refuse to start otherwise), because several processes on several hosts must share it.
+beside the database, ``<database file>.secret-key``, created with permissions 0600. Back it up
+together with the database; losing it means re-entering the tracker credentials. PostgreSQL
+deployments must set the key (the settings refuse to start otherwise), because several processes
+on several hosts must share it.
 """
 
 from __future__ import annotations

@@ -50,8 +50,7 @@ class EngineContext:
         thread.
 
         The cache key holds ``updated_at``, so an edited connection (new credentials, config,
-        rotated
-        webhook secret) gets a fresh connector on its next use.
+        rotated webhook secret) gets a fresh connector on its next use.
         """
         cache: dict[tuple[uuid.UUID, str | None, object], Connector]
         cache = getattr(self._local, "connectors", None) or {}

@@ -7,10 +7,10 @@ Rules (also in the README, "Execution features"):
   to its due date, both included. A start after the due date counts as starting on the due date. A
   span without a working day (a weekend) puts the whole estimate in the due date's week.
 - Capacity per week: the person's declared ``weekly_strategic_hours``; without it, the elapsed
-hours of
-  their focus blocks in that week, measured in real time in each block's time zone (a block across a
-  daylight-saving change is an hour shorter or longer that week); without either, undeclared (None):
-  nobody is reported over an undeclared capacity. A declared 0 means every planned hour is too much.
+  hours of their focus blocks in that week, measured in real time in each block's time zone (a
+  block across a daylight-saving change is an hour shorter or longer that week); without either,
+  undeclared (None): nobody is reported over an undeclared capacity. A declared 0 means every
+  planned hour is too much.
 - Over capacity: planned hours exceed capacity by more than 0.01 h (float noise is not an overload).
 
 How planned hours are computed: every item keeps its spread as three columns (first and last
