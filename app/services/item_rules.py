@@ -215,29 +215,65 @@ def warnings_before_change(
     return warnings
 
 
-def check_items(
+Outcome = list[RuleWarning] | InvalidField
+
+
+def _outcomes_of_checkers(
     session: Session, items: Sequence[ActionItem], settings: Settings
-) -> list[list[RuleWarning] | InvalidField]:
-    """Every checker on each of many flushed items, in one pass per checker: per item, the
-    warnings of all checkers or the first checker's InvalidField (as ``check_item`` would)."""
-    results: list[list[RuleWarning] | InvalidField] = [[] for _ in items]
+) -> list[list[Outcome]]:
+    """Per checker, in ``ITEM_CHECKERS`` order, its outcome for each item: one pass per checker
+    (its batch form when it has one)."""
+    by_checker: list[list[Outcome]] = []
     for checker in ITEM_CHECKERS:
         batch = BATCH_FORMS.get(checker)
         if batch is not None:
-            outcomes = batch(session, items, settings)
-        else:
-            outcomes = []
-            for item in items:
-                try:
-                    outcomes.append(checker(session, item, settings))
-                except InvalidField as exc:
-                    outcomes.append(exc)
+            by_checker.append(batch(session, items, settings))
+            continue
+        outcomes: list[Outcome] = []
+        for item in items:
+            try:
+                outcomes.append(checker(session, item, settings))
+            except InvalidField as exc:
+                outcomes.append(exc)
+        by_checker.append(outcomes)
+    return by_checker
+
+
+def check_items(
+    session: Session,
+    items: Sequence[ActionItem],
+    settings: Settings,
+    *,
+    before: Sequence[list[RuleWarning]] | None = None,
+) -> list[Outcome]:
+    """Every checker on each of many flushed items, in one pass per checker: per item, the
+    warnings of all checkers (of a change: those it made worse than the item's ``before``) or the
+    first checker's InvalidField, or the rejection of a strict setting (as ``check_item``)."""
+    results: list[Outcome] = [[] for _ in items]
+    for outcomes in _outcomes_of_checkers(session, items, settings):
         for index, outcome in enumerate(outcomes):
             so_far = results[index]
             if isinstance(so_far, InvalidField):
                 continue
             results[index] = outcome if isinstance(outcome, InvalidField) else so_far + outcome
+    if before is not None:
+        results = [
+            result if isinstance(result, InvalidField) else made_worse(result, already)
+            for result, already in zip(results, before, strict=True)
+        ]
     return [
         result if isinstance(result, InvalidField) else _rejected(result) or result
         for result in results
     ]
+
+
+def warnings_before_changes(
+    session: Session, items: Sequence[ActionItem], settings: Settings
+) -> list[list[RuleWarning]]:
+    """``warnings_before_change`` of many flushed items at once, one pass per checker."""
+    warnings: list[list[RuleWarning]] = [[] for _ in items]
+    for outcomes in _outcomes_of_checkers(session, items, settings):
+        for index, outcome in enumerate(outcomes):
+            if not isinstance(outcome, InvalidField):
+                warnings[index] += outcome
+    return warnings

@@ -18,6 +18,7 @@ from app.errors import ServiceError
 from app.models import PlanDocumentKey
 from app.schemas.common import RuleWarning
 from app.services import goals, items, people, plans
+from app.services.plan_documents.changed_items import update_changed_items
 from app.services.plan_documents.diff import ChangeSet, PlannedObject
 from app.services.plan_documents.new_items import create_new_items
 from app.services.plan_documents.places import Path, Places, Problem, problem_at
@@ -148,21 +149,30 @@ class _Applier:
             else:
                 self._warnings(planned.path, outcome)
 
-    def changed_item(self, planned: PlannedObject) -> None:
-        if planned.row is None or not _resolved(planned) or not self._changed(planned):
+    def changed_items(self, planned_items: list[PlannedObject]) -> None:
+        """Change the document's existing items in one batch (rules and events once)."""
+        changed = [
+            planned
+            for planned in planned_items
+            if planned.row is not None
+            and _resolved(planned)
+            and _goal_exists(planned)
+            and self._changed(planned)
+        ]
+        if not changed:
             return
-        try:
-            _, warnings = items.update_item(
-                self.session,
-                self.workspace_id,
-                planned.row.id,
-                self._changed(planned),
-                actor=self.actor,
-                settings=self.settings,
-            )
-            self._warnings(planned.path, warnings)
-        except ServiceError as exc:
-            self._rule_error(planned.path, exc)
+        outcomes = update_changed_items(
+            self.session,
+            self.workspace_id,
+            [(planned.row.id, self._changed(planned)) for planned in changed],
+            actor=self.actor,
+            settings=self.settings,
+        )
+        for planned, outcome in zip(changed, outcomes, strict=True):
+            if isinstance(outcome, ServiceError):
+                self._rule_error(planned.path, outcome)
+            else:
+                self._warnings(planned.path, outcome)
 
     def deletions(self, change_set: ChangeSet) -> None:
         for item in change_set.delete_items:
@@ -250,8 +260,7 @@ def apply_changes(
         return applier.outcome
     for goal in change_set.goals:
         applier.goal(goal)
-    for item in change_set.items:
-        applier.changed_item(item)
+    applier.changed_items(change_set.items)
     applier.new_items(change_set.items)
     applier.deletions(change_set)
     if not applier.outcome.errors:
