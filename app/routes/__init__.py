@@ -17,6 +17,7 @@ from app.routes import (
     plan_import,
     plans,
     probes,
+    reminders,
     reviews,
     subscriptions,
     sync,
@@ -44,5 +45,6 @@ api_router.include_router(checkin_links.router)
 api_router.include_router(person_channels.router)
 api_router.include_router(deliveries.router)
 api_router.include_router(workspace.router)
+api_router.include_router(reminders.router)
 
 __all__ = ["api_router", "probes"]
