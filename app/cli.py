@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.cli_plans import plan_cli
+from app.cli_reminders import reminders_cli
 from app.db import make_engine
 from app.demo.command import demo
 from app.migrations.runner import upgrade
@@ -28,6 +29,7 @@ cli = typer.Typer(
 token_cli = typer.Typer(help="API tokens.", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
 cli.add_typer(plan_cli, name="plan")
+cli.add_typer(reminders_cli, name="reminders")
 cli.command()(demo)
 memory_cli = typer.Typer(
     help="The memory tracker of demos: see its items, act as a person in it.", no_args_is_help=True

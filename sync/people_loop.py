@@ -40,7 +40,7 @@ class PeopleLoop:
             self._next_reminder_check = now + REMINDER_CHECK_INTERVAL
             reminded = remind_due(engine, settings, now)
             if reminded:
-                log.info("queued %d check-in reminder(s)", reminded)
+                log.info("queued %d check-in reminder(s)", len(reminded))
             with Session(engine) as session:
                 withdraw_stale_messages(session, now)
                 session.commit()

@@ -20,10 +20,10 @@ import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -39,6 +39,7 @@ from app.services.pagination import PageSlice, paginate
 from app.services.reminder_cadence import cadences_of_plans
 from app.services.reminder_schedule import follow_up_due, local_week, still_relevant, weekly_due
 from app.services.time_zones import person_time_zone
+from app.services.workspace_settings import get_workspace
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ BATCH = 50
 # Any constant: the PostgreSQL advisory lock under which one worker at a time decides reminders
 # (the unique key keeps them single anyway; the lock saves the other workers the work).
 REMINDER_LOCK_KEY = 0x706C616E_72656D69
+# Stands in for a token in a preview: no link is issued for it.
+PREVIEW_TOKEN = "<your-personal-link>"
 MESSAGE_KINDS = {ReminderKind.weekly: CHECKIN_REQUEST, ReminderKind.follow_up: CHECKIN_FOLLOW_UP}
 
 
@@ -208,6 +211,51 @@ def send_reminder(
     return reminder
 
 
+@dataclass(frozen=True)
+class ReminderPreview:
+    message: Message
+    due_at: datetime | None  # this week's weekly reminder, in UTC
+    not_sent_because: str | None
+
+
+def preview_reminder(
+    session: Session, person: Person, settings: Settings, now: datetime
+) -> ReminderPreview:
+    """The weekly reminder the person would get, with a placeholder instead of a new link (none
+    is issued), and when it is due this week or why it is not sent."""
+    workspace = get_workspace(session, person.workspace_id)
+    zone = person_time_zone(session, person)
+    week = local_week(now, zone)
+    plans = open_work_plans(session, workspace.id, week).get(person.id, set())
+    expires_at = now + timedelta(days=settings.checkin_link_days)
+    message = reminder_message(
+        session,
+        person,
+        settings,
+        now,
+        checkin_url(settings, PREVIEW_TOKEN),
+        expires_at,
+        follow_up=False,
+    )
+    if not plans:
+        return ReminderPreview(message, None, "owns no open work in a plan running this week")
+    cadences = cadences_of_plans(session, workspace.id, plans)
+    due = min(weekly_due(week, cadences[plan], zone) for plan in plans)
+    if (person.id, str(week)) in checked_in_people(session, workspace.id, [week]):
+        return ReminderPreview(message, due, f"already checked in for {week}")
+    return ReminderPreview(message, due, None)
+
+
+def people_with_email(session: Session, email: str, workspace_name: str | None) -> list[Person]:
+    """The people with this e-mail address (any case), in one workspace or in all."""
+    query = select(Person).where(func.lower(col(Person.email)) == email.strip().lower())
+    if workspace_name is not None:
+        query = query.join(Workspace, col(Workspace.id) == col(Person.workspace_id)).where(
+            col(Workspace.name) == workspace_name
+        )
+    return list(session.exec(query.order_by(col(Person.id))).all())
+
+
 def _locked(session: Session) -> bool:
     """On PostgreSQL, whether this transaction got the reminder lock (SQLite: one writer)."""
     if session.get_bind().dialect.name != "postgresql":
@@ -226,14 +274,14 @@ def remind_due(
     *,
     workspace_names: list[str] | None = None,
     everyone: bool = False,
-) -> int:
-    """Send every reminder due at ``now`` (``everyone``: this week's to all); the number sent."""
+) -> list[Reminder]:
+    """Send every reminder due at ``now`` (``everyone``: this week's to all); the ones sent."""
     with Session(engine) as session:
         query = select(Workspace).order_by(col(Workspace.name))
         if workspace_names is not None:
             query = query.where(col(Workspace.name).in_(workspace_names))
         workspace_ids = [workspace.id for workspace in session.exec(query).all()]
-    sent = 0
+    sent: list[Reminder] = []
     for workspace_id in workspace_ids:
         with Session(engine, expire_on_commit=False) as session:
             workspace = session.get(Workspace, workspace_id)
@@ -241,7 +289,9 @@ def remind_due(
                 continue  # gone, or another worker is at it: its next check picks up the rest
             pending = due_reminders(session, workspace, now, everyone=everyone)
             for number, due in enumerate(pending, start=1):
-                sent += send_reminder(session, due, settings, now) is not None
+                reminder = send_reminder(session, due, settings, now)
+                if reminder is not None:
+                    sent.append(reminder)
                 if number % BATCH == 0:
                     session.commit()
                     if not _locked(session):
