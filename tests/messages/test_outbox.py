@@ -10,13 +10,19 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.models import MessageChannel, MessageDelivery, MessageState, Person, PersonChannels
 from app.observability.logging import redact
 from app.services.messages.channels import update_channels
-from app.services.messages.outbox import Message, _claim, queue_message, send_due_messages
+from app.services.messages.outbox import (
+    CLAIM_LEASE,
+    Message,
+    queue_message,
+    send_due_messages,
+)
 from app.services.messages.smtp import parse_smtp_url
+from app.services.outbox_claims import claim_due
 from app.settings import Settings
 from tests.conftest import Tenant
 from tests.messages.servers import (
@@ -250,8 +256,9 @@ def test_a_claimed_message_is_not_claimed_by_a_second_worker(
     settings = mail_settings(settings, smtp.url)
     queue(engine, add_person(engine, tenant), WEEKLY, settings)
 
-    first = _claim(engine, NOW, 10)
-    second = _claim(engine, NOW, 10)
+    queued = col(MessageDelivery.state) == MessageState.queued
+    first = claim_due(engine, MessageDelivery, queued, now=NOW, lease=CLAIM_LEASE, limit=10)
+    second = claim_due(engine, MessageDelivery, queued, now=NOW, lease=CLAIM_LEASE, limit=10)
 
     assert len(first) == 1
     assert second == []
