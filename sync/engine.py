@@ -24,7 +24,9 @@ from app.models import ActionItem, Connection, ExternalLink, Goal, WebhookDelive
 from app.models.sync import PENDING_DELIVERY, ConnectionState, needs_push
 from app.observability.logging import bind_log_context
 from app.observability.metrics import record_error, record_pull, record_push
+from app.services.digest import send_weekly_digests
 from app.services.notifications import deliver_due_notifications
+from app.services.nudge_round import run_nudge_round
 from app.services.reviews import enqueue_ready_reviews
 from connectors.base import AuthFailed, ConnectorError, RateLimited, TargetReadOnly
 from sync.audit import audit_connection
@@ -55,6 +57,10 @@ MIRROR_REFRESH_INTERVAL = timedelta(minutes=1)
 # How often items are checked for a changed route (one query over the live item links, so not
 # every step; every full pass checks too).
 MOVE_CHECK_INTERVAL = timedelta(seconds=30)
+# How often open items are checked for nudges (overdue, blocked, stale; escalations; held ones now
+# allowed): one query over the open items of running plans. Decided here, sent by the people loop's
+# outbox (sync/people_loop.py).
+NUDGE_CHECK_INTERVAL = timedelta(minutes=1)
 # Any constant: the PostgreSQL advisory lock under which one worker at a time enqueues reviews.
 REVIEW_LOCK_KEY = 0x706C616E_72657669
 
@@ -105,6 +111,7 @@ class SyncEngine:
         self._next_review_check: datetime | None = None
         self._next_mirror_refresh: datetime | None = None
         self._next_move_check: datetime | None = None
+        self._next_nudge_check: datetime | None = None
 
     # --- connection-wide failures ----------------------------------------------------------------
 
@@ -448,14 +455,21 @@ class SyncEngine:
         reviews; returns deliveries.
 
         Reviews are enqueued, and posted on the goal mirrors of plans with
-        ``post_reviews_to_trackers``. The worker loop calls this after each step, so subscribers
-        hear of a pulled status change, and of the health change it made, within a loop.
+        ``post_reviews_to_trackers``, and their weekly digests queued; nudges are decided every
+        minute. Messages to people are sent by the people loop (sync/people_loop.py). The worker
+        loop calls this after each step, so subscribers hear of a pulled status change, and of the
+        health change it made, within a loop.
         """
         now = self.context.clock.now()
         if self._next_review_check is None or now >= self._next_review_check:
             self._next_review_check = now + REVIEW_CHECK_INTERVAL
             self.enqueue_reviews(now)
             post_review_comments(self.context, now)
+            # Once last week's review is frozen (just above), its digest goes to the plan's people.
+            send_weekly_digests(self.context.engine, self.context.settings, now)
+        if self._next_nudge_check is None or now >= self._next_nudge_check:
+            self._next_nudge_check = now + NUDGE_CHECK_INTERVAL
+            run_nudge_round(self.context.engine, self.context.settings, now)
         if self._next_mirror_refresh is None or now >= self._next_mirror_refresh:
             self._next_mirror_refresh = now + MIRROR_REFRESH_INTERVAL
             refresh_goal_mirrors(self.context, now)
