@@ -6,6 +6,7 @@ A reader records the place of each value by its path in the document (``("goals"
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,14 +41,21 @@ def json_path(path: Path) -> str:
 
 @dataclass
 class Places:
-    """The recorded places of one read document."""
+    """The recorded places of one read document.
+
+    A reader that records only some places up front (YAML: where each mapping and list starts)
+    gives ``find_all``, which finds every place; it is called once, when a path that was not
+    recorded is first asked for."""
 
     by_path: dict[Path, Place] = field(default_factory=dict)
+    find_all: Callable[[], dict[Path, Place]] | None = None
 
     def record(self, path: Path, place: Place) -> None:
         self.by_path.setdefault(path, place)
 
     def of(self, path: Path) -> Place:
+        if self.find_all is not None and path not in self.by_path:
+            self.by_path, self.find_all = self.find_all(), None
         for end in range(len(path), -1, -1):
             place = self.by_path.get(path[:end])
             if place is not None:

@@ -1,13 +1,20 @@
-"""Read a YAML (or JSON) plan document safely, remembering the line and column of every value.
+"""Read a YAML (or JSON) plan document safely, with the line and column of every value.
 
-Safety first: the size is checked before parsing; the event stream is scanned (iteratively, no
-recursion) for aliases, which are refused outright (a plan needs none, and that refuses the
-"billion laughs" anchor bomb), for custom tags and for nesting deeper than the format ever goes.
-Only then is the file composed into nodes and turned into plain data with the safe constructor.
+Safety first: the size is checked before parsing; each of the parser's events is checked before
+anything is built from it (iteratively, no recursion): aliases are refused outright (a plan needs
+none, and that refuses the "billion laughs" anchor bomb), and so are custom tags and nesting
+deeper than the format ever goes. The data is built in the same pass, never composed into nodes
+first, with scalars read as ``yaml.safe_load`` reads them.
+
+Places cost as much as the data (a path and a place per key and value), and most applies of a
+correct file never show one but a goal's or an item's line. So this pass records only where each
+mapping and list starts; the place of every key and value is found by a second walk over the file
+(``yaml_places``) the first time a problem asks for one.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import yaml
@@ -21,13 +28,13 @@ from app.services.plan_documents.places import (
     Problem,
     problem_at,
 )
+from app.services.plan_documents.yaml_events import LOADER, Level, Scalars, place_of
+from app.services.plan_documents.yaml_places import locate
 
 
 def _refusal(code: str, message: str, mark: Any | None) -> DocumentInvalid:
-    place = Places()
-    if mark is not None:
-        place.record((), Place(line=mark.line + 1, column=mark.column + 1))
-    return DocumentInvalid([problem_at(place, (), code, message)])
+    places = Places({(): place_of(mark)} if mark is not None else {})
+    return DocumentInvalid([problem_at(places, (), code, message)])
 
 
 def _decode(content: bytes | str) -> str:
@@ -52,27 +59,15 @@ _PLAIN_TAGS = frozenset(
 )
 
 
-# libyaml's parser when PyYAML was built with it (ten times faster on a plan of 2,000 items).
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-
-
-def _place(mark: Any) -> Place:
-    return Place(line=mark.line + 1, column=mark.column + 1)
-
-
-def _check(event: yaml.Event, depth: int) -> None:
+def _check(event: Any, depth: int) -> None:
     """Refuse anchors, aliases, tags other than the plain ones, and nesting beyond the limit."""
-    if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+    if type(event) is yaml.AliasEvent or event.anchor:
         raise _refusal(
             "yaml_alias",
             "YAML anchors and aliases (&name, *name) are not allowed in a plan document.",
             event.start_mark,
         )
-    tag = getattr(event, "tag", None)
+    tag = event.tag
     if tag and tag not in _PLAIN_TAGS and tag not in ("!", "?"):
         raise _refusal("yaml_tag", f"The YAML tag {tag} is not allowed.", event.start_mark)
     if depth > MAX_NESTING_DEPTH:
@@ -83,101 +78,92 @@ def _check(event: yaml.Event, depth: int) -> None:
         )
 
 
-class _Builder:
-    """Plain data and the place of every value, built in one pass over the parser's events
-    (never composed into nodes first; nothing is built before its event has been checked)."""
+class _Reader:
+    """The data, built in one pass over the parser's events (never composed into nodes first;
+    nothing is built before its event has been checked), and the place where each mapping and
+    list starts: the place of every goal and item, which the difference names."""
 
     def __init__(self) -> None:
-        self.places = Places()
+        self.starts: dict[Path, Place] = {}
         self.problems: list[Problem] = []
-        self._scalars = yaml.SafeLoader("")
-        # Open collections: the container, its path, and (mappings) the key read last.
-        self._open: list[tuple[dict[str, Any] | list[Any], Path, list[str | None]]] = []
         self.root: Any = None
+        self._scalars = Scalars()
+        self._open: list[tuple[Level, dict[str, Any] | list[Any]]] = []
+        self._key_mark: Any = None  # where the mapping key read last starts
         self._documents = 0
-
-    def _scalar(self, event: yaml.ScalarEvent) -> Any:
-        tag = event.tag
-        if tag is None or tag == "!":  # as PyYAML's composer does
-            resolve: Any = self._scalars.resolve
-            tag = resolve(yaml.ScalarNode, event.value, event.implicit)
-        # The common scalars directly (a plan has tens of thousands); the rest by the safe
-        # constructor, which reads them exactly as yaml.safe_load would.
-        if tag == _STR:
-            return event.value
-        if tag == _INT and event.value.isdigit() and not event.value.startswith("0"):
-            return int(event.value)
-        marks: Any = (event.start_mark, event.end_mark)  # libyaml's marks, PyYAML's shape
-        node = yaml.ScalarNode(tag, event.value, marks[0], marks[1], event.style)
-        return self._scalars.construct_object(node)
-
-    def _key(self, name: str, mark: Any) -> None:
-        container, path, pending = self._open[-1]
-        self.places.record((*path, name), _place(mark))
-        if name in container:
-            here = Places({(*path, name): _place(mark)})
-            message = f"The key {name!r} appears twice here."
-            self.problems.append(problem_at(here, (*path, name), "duplicate_key", message))
-        pending[0] = name
-
-    def _path_of_next(self) -> Path | None:
-        """The path of the value that comes next, or None when it is a mapping's key."""
-        if not self._open:
-            return ()
-        container, path, pending = self._open[-1]
-        if isinstance(container, list):
-            return (*path, len(container))
-        return (*path, pending[0]) if pending[0] is not None else None
 
     def _store(self, value: Any) -> None:
         if not self._open:
             self.root = value
             return
-        container, _, pending = self._open[-1]
-        if isinstance(container, list):
-            container.append(value)
+        level, container = self._open[-1]
+        if isinstance(container, dict):
+            assert level.key is not None
+            container[level.key] = value
         else:
-            assert pending[0] is not None
-            container[pending[0]] = value
-            pending[0] = None
+            container.append(value)
+        level.took_value()
 
-    def feed(self, event: yaml.Event) -> None:
-        if isinstance(event, yaml.DocumentStartEvent):
+    def _key(self, event: yaml.ScalarEvent) -> None:
+        level, container = self._open[-1]
+        name = str(self._scalars.value(event))
+        if name in container:
+            path = (*level.path, name)
+            here = Places({path: place_of(event.start_mark)})
+            message = f"The key {name!r} appears twice here."
+            self.problems.append(problem_at(here, path, "duplicate_key", message))
+        level.key = name
+        self._key_mark = event.start_mark
+
+    def _start(self, event: Any) -> None:
+        mapping = type(event) is yaml.MappingStartEvent
+        if self._open and self._open[-1][0].awaits_key():
+            raise _refusal("yaml_key", "A key is plain text.", event.start_mark)
+        parent = self._open[-1][0] if self._open else None
+        path = parent.next_path() if parent is not None else ()
+        # A mapping's value is placed at its key (as yaml_places places it); a duplicate key's
+        # value starts again at the same path, and the first place stays.
+        mark = self._key_mark if parent is not None and parent.mapping else event.start_mark
+        self.starts.setdefault(path, place_of(mark))
+        container: dict[str, Any] | list[Any] = {} if mapping else []
+        self._open.append((Level(path, mapping), container))
+
+    def _end(self) -> None:
+        _, container = self._open.pop()
+        self._store(container)
+
+    def feed(self, event: Any) -> None:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            _check(event, len(self._open))
+            if self._open and self._open[-1][0].awaits_key():
+                self._key(event)
+            else:
+                self._store(self._scalars.value(event))
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            _check(event, len(self._open) + 1)
+            self._start(event)
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            self._end()
+        elif kind is yaml.AliasEvent:
+            _check(event, len(self._open))
+        elif kind is yaml.DocumentStartEvent:
             self._documents += 1
             if self._documents > 1:
                 raise _refusal(
                     "yaml_syntax", "The file holds more than one YAML document.", event.start_mark
                 )
-            return
-        if not isinstance(event, yaml.NodeEvent):
-            if isinstance(event, yaml.CollectionEndEvent):
-                container, _, _ = self._open.pop()
-                self._store(container)
-            return
-        _check(event, len(self._open) + isinstance(event, yaml.CollectionStartEvent))
-        path = self._path_of_next()
-        if path is None:  # a mapping's key
-            if not isinstance(event, yaml.ScalarEvent):
-                raise _refusal("yaml_key", "A key is plain text.", event.start_mark)
-            self._key(str(self._scalar(event)), event.start_mark)
-            return
-        self.places.record(path, _place(event.start_mark))
-        if isinstance(event, yaml.MappingStartEvent):
-            self._open.append(({}, path, [None]))
-        elif isinstance(event, yaml.SequenceStartEvent):
-            self._open.append(([], path, [None]))
-        else:
-            assert isinstance(event, yaml.ScalarEvent)
-            self._store(self._scalar(event))
 
 
 def read_yaml(content: bytes | str) -> tuple[Any, Places]:
-    """The document's data and places, or DocumentInvalid naming the line and column."""
+    """The document's data and places, or DocumentInvalid naming the line and column. The places
+    of goals and items (where their mappings start) are found with the data; the places of keys
+    and values by a second walk over the file when a problem first asks for one."""
     text = _decode(content)
-    builder = _Builder()
+    reader = _Reader()
     try:
-        for event in yaml.parse(text, Loader=_LOADER):
-            builder.feed(event)
+        for event in yaml.parse(text, Loader=LOADER):
+            reader.feed(event)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = f"The file is not valid YAML: {exc.problem or exc.context}."
@@ -186,8 +172,8 @@ def read_yaml(content: bytes | str) -> tuple[Any, Places]:
         raise _refusal("yaml_syntax", f"The file is not valid YAML: {exc}.", None) from exc
     except (ValueError, TypeError) as exc:
         raise _refusal("yaml_value", f"A value could not be read: {exc}.", None) from exc
-    if builder.problems:
-        raise DocumentInvalid(builder.problems)
-    if builder.root is None:
+    if reader.problems:
+        raise DocumentInvalid(reader.problems)
+    if reader.root is None:
         raise _refusal("empty", "The document is empty.", None)
-    return builder.root, builder.places
+    return reader.root, Places(reader.starts, find_all=partial(locate, text))
