@@ -62,9 +62,10 @@ class MailServer:
 
 
 @contextmanager
-def mail_server() -> Iterator[MailServer]:
-    """Plain SMTP (no STARTTLS) on loopback that requires AUTH, as a local relay would."""
-    received = MailServer(port=free_port())
+def mail_server(port: int | None = None) -> Iterator[MailServer]:
+    """Plain SMTP (no STARTTLS) on loopback that requires AUTH, as a local relay would (on
+    ``port``: a server that comes back where it was down)."""
+    received = MailServer(port=port or free_port())
     controller = Controller(
         received,
         hostname="127.0.0.1",
