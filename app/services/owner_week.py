@@ -85,18 +85,6 @@ def checked_in_people(
     return {(owner_id, iso_week) for owner_id, iso_week in rows}
 
 
-def owners_without_check_in(
-    session: Session, workspace_id: uuid.UUID, week: IsoWeek
-) -> list[uuid.UUID]:
-    """Owners of open work in ``week`` who have not checked in for it (on any goal)."""
-    checked_in = checked_in_people(session, workspace_id, [week])
-    return [
-        person_id
-        for person_id in owners_of_open_work(session, workspace_id, week)
-        if (person_id, str(week)) not in checked_in
-    ]
-
-
 @dataclass
 class OwnerWeek:
     """A person's week at a glance, as of their own ``today``."""

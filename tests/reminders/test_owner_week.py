@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from app.models import CheckIn, Confidence, ItemStatus
 from app.schemas.weeks import IsoWeek
-from app.services.owner_week import owner_week, owners_of_open_work, owners_without_check_in
+from app.services.owner_week import checked_in_people, owner_week, owners_of_open_work
 from tests.execution.factories import (
     at,
     make_goal,
@@ -51,12 +51,9 @@ def test_owners_of_open_work_are_item_owners_and_goal_owners_of_running_plans(
         session.flush()
 
         assert set(owners_of_open_work(session, workspace.id, WEEK)) == {lead.id, doer.id}
-        assert owners_without_check_in(session, workspace.id, WEEK) == [doer.id]
-        # Last week's check-in does not count for this week.
-        assert set(owners_without_check_in(session, workspace.id, WEEK.shifted(1))) == {
-            lead.id,
-            doer.id,
-        }
+        # Only this week's check-in counts for this week.
+        checked_in = checked_in_people(session, workspace.id, [WEEK, WEEK.shifted(1)])
+        assert checked_in == {(lead.id, str(WEEK))}
 
 
 def test_week_at_a_glance_is_due_soon_overdue_and_blocked_from_the_persons_own_today(
