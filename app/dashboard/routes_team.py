@@ -13,12 +13,16 @@ from app.dashboard.errors import PageNotFound, parse_id
 from app.dashboard.rendering import render
 from app.dashboard.views import list_plans
 from app.dashboard.views_attention import attention_overview
+from app.dashboard.views_checkins import check_in_loop
 from app.dashboard.views_people import people_overview
 from app.dashboard.views_review import review_page_data
 from app.dashboard.views_sync import connections_overview
+from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
 from app.errors import NotFound
+from app.models import Scope
 from app.services import calendar
+from app.services.checkin_resend import resend_checkin_link
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,9 +35,11 @@ def _people_page(
     new_feed: tuple[uuid.UUID, str] | None = None,
 ) -> Response:
     overview = people_overview(db, settings, viewer.workspace_id)
+    people = [row.person for row in overview.people]
     context = {
         "viewer": viewer,
         "overview": overview,
+        "checkins": check_in_loop(db, settings, people, utcnow()),
         "new_feed": new_feed,
         "notice": request.query_params.get("notice"),
     }
@@ -83,6 +89,29 @@ def revoke_calendar_link(
         raise PageNotFound() from exc
     db.commit()
     return RedirectResponse("/people?notice=calendar-link-revoked", status_code=303)
+
+
+@router.post("/people/{person_id}/checkin-link")
+def send_checkin_link_again(
+    person_id: str,
+    db: SessionDep,
+    settings: SettingsDep,
+    viewer: auth.ViewerDep,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """A fresh check-in link to the person, now (admin tokens: it reaches a person's inbox)."""
+    auth.require_form_write(viewer, csrf_token)
+    if not viewer.scope.allows(Scope.admin):
+        raise auth.ScopeTooNarrow()
+    try:
+        queued = resend_checkin_link(
+            db, viewer.workspace_id, parse_id(person_id), settings, utcnow()
+        )
+    except NotFound as exc:
+        raise PageNotFound() from exc
+    db.commit()
+    notice = "checkin-link-sent" if queued else "checkin-link-unreachable"
+    return RedirectResponse(f"/people?notice={notice}#checkins", status_code=303)
 
 
 @router.get("/reviews", response_class=HTMLResponse)
