@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # smtps://... (implicit TLS); see the README for the plain-SMTP opt-in. Unset: no e-mail.
     smtp_url: SecretStr | None = None
     mail_from: str | None = None
+    # A PEM file of the certificate authorities to trust for the mail server's TLS (a private CA
+    # or a self-signed server); unset: the system's trust store. Verification is never turned off.
+    smtp_ca_file: str | None = None
     # How long a personal check-in link works (app/services/checkin_links.py).
     checkin_link_days: int = Field(default=14, ge=1, le=90)
     embedded_worker: bool = True

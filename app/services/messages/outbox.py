@@ -99,7 +99,9 @@ class _Senders:
         self.http = http
         self.smtp_down: str | None = None
         self.smtp: SmtpServer | None = (
-            parse_smtp_url(settings.smtp_url.get_secret_value()) if settings.smtp_url else None
+            parse_smtp_url(settings.smtp_url.get_secret_value(), ca_file=settings.smtp_ca_file)
+            if settings.smtp_url
+            else None
         )
 
     def send(self, session: Session, delivery: MessageDelivery, person: Person) -> None:

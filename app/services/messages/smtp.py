@@ -3,6 +3,8 @@
 ``PLANBRIDGE_SMTP_URL`` names the server: ``smtp://user:pass@host:587`` (STARTTLS, required),
 ``smtps://user:pass@host:465`` (implicit TLS), ``smtp://host:25?starttls=off`` (plain SMTP, for a
 relay on the same host or network only). The password is registered with the log scrubber.
+The server's certificate is always verified: against the system's trust store, or the CA file of
+``PLANBRIDGE_SMTP_CA_FILE`` (a private CA, a self-signed server).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ class SmtpServer:
     username: str | None
     password: str | None
     security: str  # "starttls" | "tls" | "none"
+    ca_file: str | None = None  # trust these CAs instead of the system's
+
+
+def tls_context(server: SmtpServer) -> ssl.SSLContext:
+    """Certificate and host name verified, always; against ``ca_file`` when one is given."""
+    return ssl.create_default_context(cafile=server.ca_file)
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ class Email:
     unsubscribe_url: str | None = None
 
 
-def parse_smtp_url(url: str) -> SmtpServer:
+def parse_smtp_url(url: str, *, ca_file: str | None = None) -> SmtpServer:
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise SmtpUrlInvalid("PLANBRIDGE_SMTP_URL must look like smtp://user:pass@host:587")
@@ -66,6 +74,7 @@ def parse_smtp_url(url: str) -> SmtpServer:
         username=unquote(parts.username) if parts.username else None,
         password=password,
         security=security,
+        ca_file=ca_file,
     )
 
 
@@ -100,9 +109,8 @@ def _text(answer: bytes | str) -> str:
 def _connect(server: SmtpServer) -> smtplib.SMTP:
     try:
         if server.security == "tls":
-            context = ssl.create_default_context()
             return smtplib.SMTP_SSL(
-                server.host, server.port, timeout=TIMEOUT_SECONDS, context=context
+                server.host, server.port, timeout=TIMEOUT_SECONDS, context=tls_context(server)
             )
         client = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT_SECONDS)
     except (OSError, smtplib.SMTPException) as error:
@@ -111,7 +119,7 @@ def _connect(server: SmtpServer) -> smtplib.SMTP:
         ) from error
     if server.security == "starttls":
         try:
-            client.starttls(context=ssl.create_default_context())
+            client.starttls(context=tls_context(server))
         except (OSError, smtplib.SMTPException) as error:
             client.close()
             raise MessageRefused(
