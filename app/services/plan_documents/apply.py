@@ -154,7 +154,7 @@ class _Applier:
         changed = [
             planned
             for planned in planned_items
-            if planned.row is not None
+            if planned.change.action == "update"  # the difference's verdict, before any lookup
             and _resolved(planned)
             and _goal_exists(planned)
             and self._changed(planned)
