@@ -138,7 +138,7 @@ def _audit_batch(
         ).all()
         now = context.clock.now()
         for remote in result.found:
-            outcome = apply_remote_item(session, connection, remote, now, actor)
+            outcome = apply_remote_item(session, connection, remote, now, actor, scope)
             if outcome == "applied":
                 counts["applied"] += 1
             elif outcome == "vanished":

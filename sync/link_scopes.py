@@ -21,6 +21,17 @@ from sqlmodel import Session, col
 from app.models import Connection, ConnectionScope, ExternalLink
 
 
+def lives_in(link: ExternalLink, connection: Connection, scope: str | None) -> bool:
+    """Whether ``link``'s object lives in ``scope`` (None: the connection's default).
+
+    External ids are unique only inside one target (GitHub numbers issues per repository), so a
+    tracker object belongs to a link only in the link's own scope. Names compare as the trackers
+    compare them, case-insensitively.
+    """
+    default = connection.scope or ""
+    return (link.scope or default).lower() == (scope or default).lower()
+
+
 def remember_scopes(session: Session, pairs: Iterable[tuple[uuid.UUID, str | None]]) -> None:
     """Keep each (connection, scope) a link is being made in; None is the connection's default."""
     rows = [

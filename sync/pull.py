@@ -26,7 +26,7 @@ from app.models.planning import EventKind, EventSource, ItemStatus
 from app.services.item_history import EventSubject, record_event
 from connectors.base import Connector, ObjectMoved, RemoteItem, RemoteRef
 from sync.context import EngineContext
-from sync.link_scopes import scopes_of
+from sync.link_scopes import lives_in, scopes_of
 from sync.retry import call_with_retries
 from sync.routing import identity_key
 from sync.transfers import follow_transfer
@@ -40,19 +40,15 @@ DRIFT_FIELDS = ("title", "description", "due_date", "assignee")
 
 
 def find_link(
-    session: Session, connection_id: uuid.UUID, remote: RemoteItem
+    session: Session, connection: Connection, remote: RemoteItem, scope: str | None = None
 ) -> ExternalLink | None:
-    """The link of a tracker object: by external id, else by the marker's item id (adopting it)."""
-    link = session.exec(
-        select(ExternalLink).where(
-            ExternalLink.connection_id == connection_id,
-            ExternalLink.external_id == remote.ref.external_id,
-        )
-    ).first()
+    """The link of a tracker object in ``scope`` (None: the connection's default): by external
+    id, else by the marker's item id (adopting it)."""
+    link = link_of(session, connection, remote.ref, scope)
     if link is None and remote.item_id is not None:
         link = session.exec(
             select(ExternalLink).where(
-                ExternalLink.connection_id == connection_id,
+                ExternalLink.connection_id == connection.id,
                 or_(
                     col(ExternalLink.item_id) == remote.item_id,
                     col(ExternalLink.goal_id) == remote.item_id,
@@ -61,9 +57,24 @@ def find_link(
                 col(ExternalLink.moved_at).is_(None),
             )
         ).first()
+        if link is not None and not lives_in(link, connection, scope):
+            return None  # the item lives in another target: an object here is not its own
         if link is not None and link.external_id not in (None, remote.ref.external_id):
             return None  # a second object with our marker (made by hand): not ours to follow
     return link
+
+
+def link_of(
+    session: Session, connection: Connection, ref: RemoteRef, scope: str | None
+) -> ExternalLink | None:
+    """The link whose object is ``ref`` in ``scope``: ids repeat across a connection's targets."""
+    candidates = session.exec(
+        select(ExternalLink).where(
+            ExternalLink.connection_id == connection.id,
+            ExternalLink.external_id == ref.external_id,
+        )
+    ).all()
+    return next((link for link in candidates if lives_in(link, connection, scope)), None)
 
 
 def comparable_text(text: str | None) -> str:
@@ -148,10 +159,16 @@ def record_remote_fields(
 
 
 def apply_remote_item(
-    session: Session, connection: Connection, remote: RemoteItem, now: datetime, actor: str
+    session: Session,
+    connection: Connection,
+    remote: RemoteItem,
+    now: datetime,
+    actor: str,
+    scope: str | None = None,
 ) -> str:
-    """Record one tracker object's state; returns "applied", "stale", "unknown" or "vanished"."""
-    link = find_link(session, connection.id, remote)
+    """Record one tracker object's state (read in ``scope``, None: the connection's default);
+    returns "applied", "stale", "unknown" or "vanished"."""
+    link = find_link(session, connection, remote, scope)
     if link is None or link.moved_at is not None:
         # Unknown, or the object of a link the item moved away from (closed out as moved: its
         # status is not the item's).
@@ -225,12 +242,7 @@ def confirm_vanished(
         return False
     now = context.clock.now()
     with Session(context.engine) as session:
-        link = session.exec(
-            select(ExternalLink).where(
-                ExternalLink.connection_id == connection.id,
-                ExternalLink.external_id == ref.external_id,
-            )
-        ).first()
+        link = link_of(session, connection, ref, scope)
         if link is None or link.tombstoned_at is not None:
             return False
         link.tombstoned_at = now
@@ -269,7 +281,7 @@ def pull_scope(
             _lock_links_in_id_order(session, connection.id, page.items)
             now = context.clock.now()
             for remote in page.items:
-                outcome = apply_remote_item(session, connection, remote, now, actor)
+                outcome = apply_remote_item(session, connection, remote, now, actor, scope)
                 counts[outcome] += 1
                 if outcome == "vanished":
                     vanished.append(remote.ref)

@@ -19,7 +19,7 @@ from app.models.planning import EventKind, EventSource
 from app.services.item_history import EventSubject, record_event
 from connectors.base import ObjectMoved, RemoteRef
 from sync.context import EngineContext
-from sync.link_scopes import remember_scopes, scopes_of
+from sync.link_scopes import lives_in, remember_scopes, scopes_of
 
 log = logging.getLogger("planbridge.sync")
 
@@ -33,7 +33,6 @@ def follow_transfer(
 ) -> bool:
     """Follow or record the move of the object ``ref`` (in ``scope``); True if a link changed."""
     now = context.clock.now()
-    here = (scope or connection.scope or "").lower()
     with Session(context.engine) as session:
         candidates = session.exec(
             select(ExternalLink).where(
@@ -43,9 +42,7 @@ def follow_transfer(
                 col(ExternalLink.tombstoned_at).is_(None),
             )
         ).all()
-        link = next(
-            (c for c in candidates if (c.scope or connection.scope or "").lower() == here), None
-        )
+        link = next((c for c in candidates if lives_in(c, connection, scope)), None)
         if link is None:
             return False
         synced = {(connection.scope or "").lower()} | {

@@ -239,8 +239,11 @@ class GitHubEmulator:
 
     # -- a person in the browser ---------------------------------------------------------------
 
-    def person_closes(self, number: int, state_reason: str = "completed") -> None:
-        self.update_issue(number, {"state": "closed", "state_reason": state_reason}, PERSON)
+    def person_closes(
+        self, number: int, state_reason: str = "completed", repo: Repository | None = None
+    ) -> None:
+        closed = {"state": "closed", "state_reason": state_reason}
+        self.update_issue(number, closed, PERSON, repo)
 
     def person_reopens(self, number: int) -> None:
         self.update_issue(number, {"state": "open"}, PERSON)
