@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,7 +23,7 @@ from sqlmodel import Session, col, select
 from app.models import ExternalLink
 from app.models.planning import ItemStatus
 from app.settings import Settings
-from connectors.base import MARKER_LABEL, Transient
+from connectors.base import MARKER_LABEL, RemoteRef, RemoteStatus, Transient
 from connectors.github.mapping import item_id_from_body
 from connectors.trello.mapping import item_id_from_description
 from sync.audit import audit_connection, audit_quota
@@ -398,6 +399,48 @@ def test_jira_audit_tombstones_an_issue_missing_from_the_search_and_404_alone(
     links = item_links(engine, seeded.connection_id)
     assert links[gone].tombstoned_at is not None and links[kept].tombstoned_at is None
     assert counts["vanished"] == 1
+
+
+def test_jira_audit_drops_the_keys_a_refused_search_names_and_tombstones_them_on_their_404(
+    client: TestClient,
+    tenant: Tenant,
+    jira: JiraCloudHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    """Jira refuses a ``key in (...)`` naming an issue that no longer exists, naming each such
+    key: the audit searches again without them and asks for each alone."""
+    connection = create_connection(client, tenant, connection_body(jira))
+    seeded = seed_plan(client, tenant, connection, owner_identities(jira), 3)
+    run_until_idle(sync_engine)
+    *gone, kept = seeded.item_ids
+    links = item_links(engine, seeded.connection_id)
+    with jira.store.lock:
+        issues = {i.key: i for i in jira.store.issues.values()}
+    for item_id in gone:
+        jira.store.delete(issues[str(links[item_id].key)])
+    kept_ref = RemoteRef(str(links[kept].external_id), links[kept].key)
+    jira.person_sets_status(kept_ref, RemoteStatus.done)
+    jira.advance_clock(jira.store.index_lag_seconds + 1)
+    age_links(engine, seeded.connection_id)
+    sent = len(jira.emulator.requests)
+
+    counts = audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    requests = jira.emulator.requests[sent:]
+    searches = [unquote_plus(r.query) for r in requests if r.path.endswith("/search/jql")]
+    gone_keys = sorted(str(links[item_id].key) for item_id in gone)
+    assert len(searches) == 2
+    assert all(key in searches[0] for key in [*gone_keys, str(kept_ref.key)])
+    assert str(kept_ref.key) in searches[1] and not any(key in searches[1] for key in gone_keys)
+    alone = sorted(r.path.rsplit("/", 1)[1] for r in requests if "/issue/" in r.path)
+    assert alone == sorted(str(links[item_id].external_id) for item_id in gone)
+    links = item_links(engine, seeded.connection_id)
+    assert all(links[item_id].tombstoned_at is not None for item_id in gone)
+    assert links[kept].tombstoned_at is None
+    assert item_status(engine, kept) == ItemStatus.done
+    assert counts["vanished"] == 2
 
 
 def test_jira_audit_never_tombstones_on_a_server_error(

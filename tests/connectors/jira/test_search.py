@@ -165,6 +165,30 @@ def test_invalid_jql_is_refused_with_jiras_400_body(
     assert answer.json() == {"errorMessages": [message], "errors": {}}
 
 
+def test_a_key_list_naming_issues_that_do_not_exist_is_refused_naming_each(
+    jira: JiraHarness,
+) -> None:
+    """Checked against the issues as they are, not the index: a deleted issue is refused at once."""
+    kept, deleted = make(jira, "Kept"), make(jira, "Deleted")
+    jira.store.delete(deleted)
+
+    answer = refusal(jira, f"key in ({kept.key}, {deleted.key}, PB-999, {kept.id})")
+    malformed = refusal(jira, "key = nonsense")
+
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "errorMessages": [
+            f"An issue with key '{deleted.key}' does not exist for field 'key'.",
+            "An issue with key 'PB-999' does not exist for field 'key'.",
+        ],
+        "errors": {},
+    }
+    assert malformed.status_code == 400
+    assert malformed.json()["errorMessages"] == [
+        "The issue key 'nonsense' for field 'key' is invalid."
+    ]
+
+
 def test_cloud_index_lag_is_configurable() -> None:
     jira = JiraCloudHarness(index_lag_seconds=LAG)
     try:

@@ -13,7 +13,9 @@ such as ``"-1"`` or ``"-2d"``); ``currentUser()`` for ``assignee``.
 
 Anything else is a 400 with Jira's messages ("Field 'xyz' does not exist or you do not have
 permission to view it.", "Error in the JQL Query: ..."), from Jira's "Advanced search reference"
-pages (fields, operators, functions) on support.atlassian.com.
+pages (fields, operators, functions) on support.atlassian.com. A ``key`` clause naming an issue
+that does not exist (now, not in the lagging index) is refused too, every such key named: "An
+issue with key 'PB-9' does not exist for field 'key'."
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ _TOKEN = re.compile(
 _DATE_FORMATS = ("%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%Y-%m-%d")
 _PERIOD = re.compile(r"^([-+]?)\s*((?:\d+\s*[wdhm]\s*)+)$")
 _PERIOD_PART = re.compile(r"(\d+)\s*([wdhm])")
+# An issue key (project key, dash, number) or an issue id.
+_ISSUE_KEY = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]*-\d+|\d+)$")
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
 OPERATORS = (
     "The valid operators are '=', '!=', '<', '>', '<=', '>=', '~', '!~', 'IN', 'NOT IN', 'IS' "
@@ -112,9 +116,16 @@ def _tokens(text: str) -> list[Token]:
 
 class _Parser:
     def __init__(
-        self, text: str, time_zone: str, now: datetime | None, projects: tuple[str, ...]
+        self,
+        text: str,
+        time_zone: str,
+        now: datetime | None,
+        projects: tuple[str, ...],
+        issues: frozenset[str] | None,
     ) -> None:
         self.projects = projects
+        self.issues = issues
+        self.unknown_issues: list[str] = []  # Jira's message for each, all named at once
         self.tokens = _tokens(text)
         self.position = 0
         self.zone = ZoneInfo(time_zone)
@@ -151,6 +162,8 @@ class _Parser:
             if self.take().keyword() != "BY":
                 raise JqlError("Error in the JQL Query: Expecting 'by' after 'order'.")
             order = self.order_by()
+        if self.unknown_issues:
+            raise JqlError(*self.unknown_issues)
         return Query(predicate, order, self.clauses > 0)
 
     def any_of(self) -> Predicate:
@@ -287,10 +300,20 @@ class _Parser:
             return None
         if column in DATE_FIELDS:
             return self.date_value(token.value, name)
+        if column == "key":
+            self.check_issue(token.value, name)
         known_projects = {project.casefold() for project in self.projects}
         if column == "project" and known_projects and token.value.casefold() not in known_projects:
             raise JqlError(f"The value '{token.value}' does not exist for the field '{name}'.")
         return _known_value(name, column, token.value)
+
+    def check_issue(self, key: str, name: str) -> None:
+        """Jira refuses a key clause naming an issue that does not exist (or no longer does)."""
+        if not _ISSUE_KEY.match(key):
+            raise JqlError(f"The issue key '{key}' for field '{name}' is invalid.")
+        if self.issues is not None and key.upper() not in self.issues:
+            message = f"An issue with key '{key}' does not exist for field '{name}'."
+            self.unknown_issues.append(message)
 
     def function(self, function: str, name: str, column: str) -> Any:
         self.take()  # (
@@ -374,11 +397,16 @@ class _Parser:
 
 
 def parse(
-    text: str, time_zone: str, now: datetime | None = None, projects: tuple[str, ...] = ()
+    text: str,
+    time_zone: str,
+    now: datetime | None = None,
+    projects: tuple[str, ...] = (),
+    issues: frozenset[str] | None = None,
 ) -> Query:
     """``now``: the emulator's time, for periods and date functions; ``projects``: the keys, ids
-    and names a ``project`` clause may name (empty: any)."""
-    return _Parser(text, time_zone, now, projects).parse()
+    and names a ``project`` clause may name (empty: any); ``issues``: the keys and ids of the
+    issues that exist, which a ``key`` clause may name (None: any)."""
+    return _Parser(text, time_zone, now, projects, issues).parse()
 
 
 def _known_value(name: str, column: str, value: str) -> Any:

@@ -82,7 +82,7 @@ class SearchRoutes:
     def _matching(self, text: str, reconcile: frozenset[int] = frozenset()) -> list[Issue]:
         store = self.store
         projects = (store.project_key, "10000", store.project_name)
-        query = jql.parse(text, store.time_zone, store.now(), projects)
+        query = jql.parse(text, store.time_zone, store.now(), projects, store.existing_issues())
         found = []
         for issue in self.store.searchable(reconcile):
             row = {
@@ -122,7 +122,7 @@ class SearchRoutes:
             offset = _decode_token(params.get("nextPageToken"))
             size = _page_size(params.get("maxResults"), 50)
         except (jql.JqlError, ValueError) as error:
-            return json_response(error_body(str(error)), 400)
+            return json_response(error_body(*map(str, error.args)), 400)
         page = found[offset : offset + size]
         self.issues_returned += len(page)
         wanted = self.wanted_fields(params.get("fields") or [], set())
@@ -146,7 +146,7 @@ class SearchRoutes:
             start = int(params.get("startAt") or 0)
             size = _page_size(params.get("maxResults"), 50)
         except (jql.JqlError, ValueError) as error:
-            return json_response(error_body(str(error)), 400)
+            return json_response(error_body(*map(str, error.args)), 400)
         wanted = self.wanted_fields(params.get("fields") or [], None)
         self.issues_returned += len(found[start : start + size])
         return json_response(

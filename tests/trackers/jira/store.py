@@ -265,6 +265,13 @@ class JiraStore:
                     visible.append(ready[-1])
         return visible
 
+    def existing_issues(self) -> frozenset[str]:
+        """The keys and ids of the issues that exist now (not the index's view): what a JQL
+        ``key`` clause may name."""
+        with self.lock:
+            live = [issue for issue in self.issues.values() if not issue.deleted]
+        return frozenset(name for issue in live for name in (issue.key.upper(), str(issue.id)))
+
     def latest_change(self, issue_id: int) -> Change | None:
         with self.lock:
             for change in reversed(self.changes):
