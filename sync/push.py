@@ -54,10 +54,44 @@ log = logging.getLogger("planbridge.sync")
 
 
 @dataclass(frozen=True)
+class LinkState:
+    """What a push reads of its link, as a value: the row itself is read and written only inside
+    the short transactions around the tracker calls, never carried between them."""
+
+    id: uuid.UUID
+    connection_id: uuid.UUID
+    item_id: uuid.UUID | None
+    scope: str | None
+    external_id: str | None
+    key: str | None
+    url: str | None
+    create_started_at: datetime | None
+    moved_at: datetime | None
+    pushed_fields: dict[str, Any]
+    remote_fields: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: ExternalLink) -> LinkState:
+        return cls(
+            id=row.id,
+            connection_id=row.connection_id,
+            item_id=row.item_id,
+            scope=row.scope,
+            external_id=row.external_id,
+            key=row.key,
+            url=row.url,
+            create_started_at=row.create_started_at,
+            moved_at=row.moved_at,
+            pushed_fields=dict(row.pushed_fields),
+            remote_fields=dict(row.remote_fields),
+        )
+
+
+@dataclass(frozen=True)
 class PushPlan:
     """Everything one push needs, read in one short transaction."""
 
-    link: ExternalLink
+    link: LinkState
     connection: Connection
     spec: ItemSpec
     revision: int
@@ -104,7 +138,9 @@ def load_push_plan(
             due_date=goal.target_date,
             assignee=owner.identities.get(identity) if owner else None,
         )
-        return PushPlan(link, connection, spec, goal.revision, None, parent_pending=False)
+        return PushPlan(
+            LinkState.of(link), connection, spec, goal.revision, None, parent_pending=False
+        )
     item = session.get(ActionItem, link.item_id)
     if item is None:
         return None
@@ -133,7 +169,12 @@ def load_push_plan(
         status=RemoteStatus(item.status.value),
     )
     return PushPlan(
-        link, connection, spec, item.revision, RemoteStatus(item.status.value), parent_pending
+        LinkState.of(link),
+        connection,
+        spec,
+        item.revision,
+        RemoteStatus(item.status.value),
+        parent_pending,
     )
 
 
@@ -234,8 +275,9 @@ def find_uncertain_create(
     return found
 
 
-def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPlan) -> None:
-    """Give the link an external id: adopt an object an earlier attempt created, or create one."""
+def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPlan) -> PushPlan:
+    """Give the link an external id: adopt an object an earlier attempt created, or create one.
+    Returns the plan with the link as it now stands."""
     link, engine = plan.link, context.engine
     if link.create_started_at is not None:
         found = find_uncertain_create(context, connector, link.create_started_at, plan.spec)
@@ -254,9 +296,7 @@ def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPla
                 }
                 session.add(row)
                 session.commit()
-                plan.link.external_id, plan.link.pushed_fields = row.external_id, row.pushed_fields
-                plan.link.remote_fields, plan.link.key = row.remote_fields, row.key
-            return
+                return replace(plan, link=LinkState.of(row))
     _reserve_or_defer(context, connector, link.connection_id)
     with Session(engine, expire_on_commit=False) as session:
         row = session.get(ExternalLink, link.id)
@@ -287,8 +327,7 @@ def _adopt_or_create(context: EngineContext, connector: Connector, plan: PushPla
                 },
             )
         session.commit()
-        plan.link.external_id, plan.link.pushed_fields = row.external_id, row.pushed_fields
-        plan.link.remote_fields, plan.link.key = row.remote_fields, row.key
+        return replace(plan, link=LinkState.of(row))
 
 
 class PushOutcome(StrEnum):
@@ -320,20 +359,21 @@ class PushOutcome(StrEnum):
 def push_link(context: EngineContext, link_id: uuid.UUID) -> PushOutcome:
     """Push one claimed link; returns what happened. Connector errors propagate to the caller."""
     with Session(context.engine, expire_on_commit=False) as session:
-        link = session.get(ExternalLink, link_id)
-        if link is None or link.dead or link.tombstoned_at is not None:
+        row = session.get(ExternalLink, link_id)
+        if row is None or row.dead or row.tombstoned_at is not None:
             return PushOutcome.gone
-        plan = load_push_plan(session, link, context)
+        plan = load_push_plan(session, row, context)
     if plan is None:
         return PushOutcome.gone
+    link = plan.link
     if link.moved_at is not None:
         return close_out(context, plan)
     if plan.parent_pending:
         raise PushDeferred("waiting for the goal's mirror", PARENT_WAIT.total_seconds())
     connector = context.connector(plan.connection, link.scope)
-    created = plan.link.external_id is None
+    created = link.external_id is None
     if created:
-        _adopt_or_create(context, connector, plan)
+        plan = _adopt_or_create(context, connector, plan)
     fields = fields_to_write(plan)
     written: dict[str, Any] = {}
     remote: RemoteItem | None = None
