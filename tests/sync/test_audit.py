@@ -306,6 +306,38 @@ def test_github_audit_tombstones_a_deleted_issue_on_its_410(
     assert counts["vanished"] == 1
 
 
+def test_github_audit_tombstones_the_deleted_issue_of_its_own_repository_only(
+    client: TestClient,
+    tenant: Tenant,
+    github: GitHubHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    """Two repositories of one connection, an issue of the same number in each: the 410 of the
+    other repository's issue tombstones that link, not this repository's."""
+    elsewhere = github.emulator.add_repository("planbridge-test", "elsewhere")
+    for existing in list(github.emulator.repository.issues.values()):  # people's own issues
+        github.emulator.create_issue({"title": existing.title}, "octocat", elsewhere)
+    seeded = seed_github(client, tenant, github, items=2)
+    here, there = seeded.item_ids
+    response = client.patch(
+        f"/api/v1/items/{there}", json={"scope": elsewhere.full_name}, headers=tenant.headers
+    )
+    assert response.status_code == 200
+    run_until_idle(sync_engine)
+    links = item_links(engine, seeded.connection_id)
+    assert links[here].external_id == links[there].external_id  # the same number in both
+    github.emulator.person_deletes(int(str(links[there].external_id)), repo=elsewhere)
+    age_links(engine, seeded.connection_id)
+
+    counts = audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    links = item_links(engine, seeded.connection_id)
+    assert links[there].tombstoned_at is not None and links[here].tombstoned_at is None
+    assert counts["vanished"] == 1
+
+
 def test_github_audit_notices_a_label_removed_then_closed_issue(
     client: TestClient,
     tenant: Tenant,

@@ -257,11 +257,12 @@ class GitHubEmulator:
     def person_edits_title(self, number: int, title: str) -> None:
         self.update_issue(number, {"title": title}, PERSON)
 
-    def person_deletes(self, number: int) -> None:
+    def person_deletes(self, number: int, repo: Repository | None = None) -> None:
+        target = repo or self.repository
         with self.lock:
-            issue = self.repository.issues.pop(number)
-            self.repository.deleted_numbers.add(number)
-        self._emit(issue, "deleted", PERSON)
+            issue = target.issues.pop(number)
+            target.deleted_numbers.add(number)
+        self._emit(issue, "deleted", PERSON, target)
 
     def person_transfers(self, number: int, target: Repository) -> Issue:
         """Move an issue to ``target``: a new number there, a 301 from the old address here."""
