@@ -146,7 +146,8 @@ class GoalHealthState(SQLModel, table=True):
 
 
 class FrozenGoalReview(SQLModel, table=True):
-    """A goal's part of the weekly review of a finished week, computed once (app.services.reviews).
+    """A goal's part of the weekly review of a finished week, computed once (stored and dropped by
+    app/services/weekly_review/store.py).
 
     Only what the event history decides is kept: the percent at the week's start and end, and per
     list the items with their status, due date and estimate at the week's end. Titles, names,
@@ -163,7 +164,9 @@ class FrozenGoalReview(SQLModel, table=True):
     stale_after_days: int
     percent_start: float | None = None
     percent_end: float | None = None
-    # {"done": [[item_id, status, due_date, estimate_hours], ...], "started": [...], ...}
+    # Per list name ("done", "started", ...) its rows in list order, each a JSON array in the field
+    # order of ListedItem (app/services/weekly_review/lists.py): id, title, owner id, status, due
+    # date, estimate.
     lists: dict[str, Any] = json_field()
     computed_at: datetime = created_field()
 

@@ -7,13 +7,19 @@ import uuid
 from datetime import date
 
 from pydantic import BaseModel, Field
+from pydantic.dataclasses import dataclass
 
 from app.models import ItemStatus
 
+# No docstrings on these models: they would become descriptions in the OpenAPI document.
 
-# An item as it stood at the week's cut (title and owner as they are now). No docstrings on these
-# models: they would become descriptions in the OpenAPI document.
-class ReviewItem(BaseModel):
+
+# An item as it stood at the week's cut (title and owner as they are now). A slotted pydantic
+# dataclass, validated like a model: a large plan's review lists ~24,000 items, and a model is
+# three objects each (itself, its __dict__, its set of fields) for the cyclic garbage collector
+# to walk, a slotted dataclass one (full collections during a review: 26 -> 6 ms).
+@dataclass(slots=True)
+class ReviewItem:
     item_id: uuid.UUID
     title: str
     owner_id: uuid.UUID

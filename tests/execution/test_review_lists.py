@@ -11,13 +11,7 @@ import pytest
 
 from app.models import ItemStatus
 from app.services.weekly_review.at_cut import items_at_cut
-from app.services.weekly_review.item_rows import (
-    ItemNow,
-    ItemRows,
-    OpenItem,
-    TouchedItem,
-    WeekItem,
-)
+from app.services.weekly_review.item_rows import ItemRows, OpenItem, TouchedItem, WeekItem
 from app.services.weekly_review.lists import (
     LISTS,
     GoalPart,
@@ -131,8 +125,14 @@ def test_a_listed_item_is_stored_as_a_json_array_in_field_order() -> None:
     assert ListedItem._make(stored["done"][0]) == row
 
 
-def now_row(item_id: str, status: str, *, due: date = date(2027, 2, 15)) -> ItemNow:
-    return ItemNow(item_id, f"Item {item_id[0]}", OWNER, GOAL, status, due, 3.0)
+def in_week(item_id: str, status: str, was: str | None, *, went: bool = False) -> WeekItem:
+    title, due = f"Item {item_id[0]}", date(2027, 2, 15)
+    return WeekItem(item_id, title, OWNER, GOAL, status, due, 3.0, was, 1 if went else None)
+
+
+def open_now(item_id: str, status: str, *, stale: bool) -> OpenItem:
+    title, due = f"Item {item_id[0]}", date(2027, 2, 15)
+    return OpenItem(item_id, title, OWNER, GOAL, status, due, 3.0, stale)
 
 
 def touched(item_id: str, at_cut: Snapshot | None, *, start: date | None = None) -> TouchedItem:
@@ -151,8 +151,9 @@ def rows(**given: object) -> ItemRows:
 
 
 def test_an_item_untouched_since_the_cut_is_its_row() -> None:
-    untouched = now_row("1" * 32, DONE)
-    found = items_at_cut(rows(in_week=[WeekItem(untouched, TODO, True)]), DATES.today, begun=True)
+    found = items_at_cut(
+        rows(in_week=[in_week("1" * 32, DONE, TODO, went=True)]), DATES.today, begun=True
+    )
     assert found == {
         "1" * 32: ItemAtCut("Item 1", OWNER, GOAL, DONE, date(2027, 2, 15), 3.0, TODO, True)
     }
@@ -164,7 +165,7 @@ def test_an_item_touched_since_the_cut_is_its_snapshot_with_its_due_date_then() 
     found = items_at_cut(
         rows(
             touched=[touched(item_id, then)],
-            in_week=[WeekItem(now_row(item_id, DONE), DOING, False)],
+            in_week=[in_week(item_id, DONE, DOING)],
             due_at_cut={item_id: date(2027, 1, 22)},
         ),
         DATES.today,
@@ -181,7 +182,7 @@ def test_an_item_created_after_the_cut_is_in_no_list() -> None:
     found = items_at_cut(
         rows(
             touched=[touched(item_id, None)],
-            in_week=[WeekItem(now_row(item_id, DONE), None, False)],
+            in_week=[in_week(item_id, DONE, None)],
         ),
         DATES.today,
         begun=True,
@@ -191,7 +192,7 @@ def test_an_item_created_after_the_cut_is_in_no_list() -> None:
 
 def test_open_work_untouched_was_the_same_at_the_start_of_the_week() -> None:
     item_id = "1" * 32
-    open_rows = rows(open_untouched=[OpenItem(now_row(item_id, DOING), stale=True)])
+    open_rows = rows(open_untouched=[open_now(item_id, DOING, stale=True)])
     begun = items_at_cut(open_rows, DATES.today, begun=True)[item_id]
     assert (begun.was, begun.stale, begun.started) == (DOING, True, False)
     # A week whose start is not before the cut: nothing existed at its start.

@@ -185,19 +185,18 @@ class _DistinctRows:
         item with the ids, dates and statuses converted in Python (40 against 95 ms for 24,000
         items)."""
         owners = {person_id.hex: (person_id, person.name) for person_id, person in people.items()}
+        # A generator: each dict is dropped once validated, not kept alive beside the items.
         validated = _REVIEW_ITEMS.validate_python(
-            [
-                {
-                    "item_id": row.item_id,
-                    "title": row.title,
-                    "owner_id": owners[row.owner_id][0] if row.owner_id in owners else row.owner_id,
-                    "owner": owners[row.owner_id][1] if row.owner_id in owners else "",
-                    "status": row.status,
-                    "due_date": row.due_date,
-                    "estimate_hours": row.estimate_hours,
-                }
-                for row in self.rows.values()
-            ]
+            {
+                "item_id": row.item_id,
+                "title": row.title,
+                "owner_id": owners[row.owner_id][0] if row.owner_id in owners else row.owner_id,
+                "owner": owners[row.owner_id][1] if row.owner_id in owners else "",
+                "status": row.status,
+                "due_date": row.due_date,
+                "estimate_hours": row.estimate_hours,
+            }
+            for row in self.rows.values()
         )
         return dict(zip(self.rows, validated, strict=True))
 

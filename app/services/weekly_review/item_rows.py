@@ -44,21 +44,9 @@ from app.services.weekly_review.sql import (
     untouched_since,
 )
 
-
-class ItemNow(NamedTuple):
-    """An item's row as it is now (ids as 32 hex digits, the status as text)."""
-
-    item_id: str
-    title: str
-    owner_id: str
-    goal_id: str
-    status: str
-    due_date: date
-    estimate_hours: float | None
-
-
-# The columns of ``ItemNow``, in its order.
-_ITEM_NOW = (
+# The columns of an item's row as it is now (ids as 32 hex digits, the status as text), which
+# ``WeekItem`` and ``OpenItem`` begin with.
+_ITEM_COLUMNS = (
     text_id(ActionItem.id),
     col(ActionItem.title),
     text_id(ActionItem.owner_id),
@@ -80,20 +68,35 @@ class TouchedItem(NamedTuple):
     at_cut: Snapshot | None  # None: no snapshot by then (created after it)
 
 
+# The rows are flat, one object each (not an item row inside another tuple): a large plan's
+# review reads tens of thousands, each one more for the cyclic garbage collector to walk.
 class WeekItem(NamedTuple):
-    """An item with an event in the week (or, in a week not begun, done or blocked now)."""
+    """An item with an event in the week (or, in a week not begun, done or blocked now): its row
+    now, its status at the week's start and whether it went in progress in the week."""
 
-    now: ItemNow
-    status_at_start: str | None  # None: it did not exist at S (or S is not before the cut)
-    went_in_progress: bool
+    item_id: str
+    title: str
+    owner_id: str
+    goal_id: str
+    status: str
+    due_date: date
+    estimate_hours: float | None
+    status_at_start: str | None = None  # None: it did not exist then (or the week not begun)
+    went_in_progress: int | None = None  # 1 if it did, else None
 
 
 class OpenItem(NamedTuple):
     """An item open now, untouched since the cut and in an open-work list: its row is its state
     at the cut."""
 
-    now: ItemNow
-    stale: bool
+    item_id: str
+    title: str
+    owner_id: str
+    goal_id: str
+    status: str
+    due_date: date
+    estimate_hours: float | None
+    stale: bool  # 0 or 1 on SQLite
 
 
 @dataclass(frozen=True)
@@ -189,12 +192,12 @@ def week_items(
     if start >= cut:
         rows = plain_rows(
             session,
-            select(*_ITEM_NOW).where(
+            select(*_ITEM_COLUMNS).where(
                 *_in_plan(workspace_id, goal_ids, cut),
                 col(ActionItem.status).in_([ItemStatus.done, ItemStatus.blocked]),
             ),
         )
-        return [WeekItem(ItemNow._make(row), None, False) for row in rows]
+        return [WeekItem._make(row) for row in rows]
     in_week = select(col(ItemEvent.item_id)).where(
         col(ItemEvent.workspace_id) == workspace_id,
         col(ItemEvent.at) > start,
@@ -218,12 +221,10 @@ def week_items(
     rows = plain_rows(
         session,
         select(
-            *_ITEM_NOW, latest_snapshot(status_text(ItemEvent.status), start), went_in_progress
+            *_ITEM_COLUMNS, latest_snapshot(status_text(ItemEvent.status), start), went_in_progress
         ).where(*_in_plan(workspace_id, goal_ids, cut), col(ActionItem.id).in_(in_week)),
     )
-    return [
-        WeekItem(ItemNow(*now), status_at_start, bool(went)) for *now, status_at_start, went in rows
-    ]
+    return [WeekItem._make(row) for row in rows]
 
 
 def open_items(
@@ -250,7 +251,7 @@ def open_items(
     )
     rows = plain_rows(
         session,
-        select(*_ITEM_NOW, stale)
+        select(*_ITEM_COLUMNS, stale)
         .join(Person, col(Person.id) == col(ActionItem.owner_id))
         .where(
             *_in_plan(workspace_id, goal_ids, cut),
@@ -259,7 +260,7 @@ def open_items(
             or_(col(ActionItem.due_date) < today, due_next_week, stale),
         ),
     )
-    return [OpenItem(ItemNow(*now), bool(is_stale)) for *now, is_stale in rows]
+    return [OpenItem._make(row) for row in rows]
 
 
 def weekly_hours(session: Session, workspace_id: uuid.UUID) -> dict[str, float | None]:

@@ -199,8 +199,25 @@ def _insert(session: Session) -> Any:
 def drop_outdated_reviews(session: OrmSession, _context: UOWTransaction) -> None:
     """After each flush: drop stored parts whose inputs the flushed events change (module
     docstring)."""
+    earliest, every_week = _outdated_by(session)
+    if not earliest:
+        return
+    connection = session.connection()
+    for workspace_id, at in earliest.items():
+        for table, everything in every_week.items():
+            condition = col(table.workspace_id) == workspace_id
+            if workspace_id not in everything:
+                condition = condition & (col(table.week_end) > at)
+            connection.execute(delete(table).where(condition))
+
+
+def _outdated_by(
+    session: OrmSession,
+) -> tuple[dict[uuid.UUID, datetime], dict[Any, set[uuid.UUID]]]:
+    """Per workspace touched by the flush, the earliest instant it changed (weeks ending after
+    it are outdated); and per table the workspaces whose stored weeks all go, whatever their
+    end."""
     earliest: dict[uuid.UUID, datetime] = {}
-    # Per table, the workspaces whose stored weeks all go, whatever their end.
     every_week: dict[Any, set[uuid.UUID]] = {FrozenGoalReview: set(), FrozenPlannedWeek: set()}
     for obj in session.new:
         if not isinstance(obj, ItemEvent) or obj.item_id is None:
@@ -216,12 +233,4 @@ def drop_outdated_reviews(session: OrmSession, _context: UOWTransaction) -> None
         if isinstance(obj, Person) and inspect(obj).attrs.weekly_strategic_hours.history.deleted:
             every_week[FrozenGoalReview].add(obj.workspace_id)
             earliest.setdefault(obj.workspace_id, utcnow())
-    if not earliest:
-        return
-    connection = session.connection()
-    for workspace_id, at in earliest.items():
-        for table, everything in every_week.items():
-            condition = col(table.workspace_id) == workspace_id
-            if workspace_id not in everything:
-                condition = condition & (col(table.week_end) > at)
-            connection.execute(delete(table).where(condition))
+    return earliest, every_week
