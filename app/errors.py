@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.request_body import BodyTooLarge, read_body
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -54,11 +56,6 @@ class Unauthorized(ServiceError):
 class Forbidden(ServiceError):
     status_code = 403
     title = "Forbidden"
-
-
-class PayloadTooLarge(ServiceError):
-    status_code = 413
-    title = "Payload too large"
 
 
 class InvalidField(ServiceError):
@@ -362,25 +359,13 @@ class BodySizeLimit:
             if int(declared) > self.max_bytes:
                 await self._reply_too_large(scope, receive, send)
                 return
-        chunks: list[bytes] = []
-        size = 0
-        pending: Message | None = None
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                pending = message  # the client went away; let the app see it
-                break
-            body: bytes = message.get("body", b"")
-            size += len(body)
-            if size > self.max_bytes:
-                await self._reply_too_large(scope, receive, send)
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
-        replay: list[Message] = [
-            {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        ]
+        try:
+            # pending: the client went away; the app sees it after the body
+            body, pending = await read_body(receive, self.max_bytes)
+        except BodyTooLarge:
+            await self._reply_too_large(scope, receive, send)
+            return
+        replay: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
         if pending is not None:
             replay.append(pending)
 

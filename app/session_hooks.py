@@ -18,7 +18,8 @@ including writers that build rows by hand (tests with scripted histories, the de
   event), which the webhook and plan-import load depend on, and it sees rows added by hand too;
 - an item's load columns, on each ORM write of an item (``keep_item_load``): they follow start,
   due date and estimate whichever code sets them;
-- the webhook receiver's verifier cache (``sync.inbox.forget_changed_connection``): a connection
+- the webhook receiver's verifier cache
+  (``app.services.webhook_verifiers.forget_changed_connection``): a connection
   updated or deleted in this process is no longer verified with its old secrets, whoever changed
   it.
 """
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from app.models import ActionItem, Connection
 from app.services.item_history import keep_history_of_flush, keep_item_load
-from sync.inbox import forget_changed_connection
+from app.services.webhook_verifiers import forget_changed_connection
 
 HOOKS: list[tuple[Any, str, Callable[..., None]]] = [
     (OrmSession, "after_flush", keep_history_of_flush),

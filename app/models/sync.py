@@ -237,6 +237,19 @@ class WebhookDelivery(SQLModel, table=True):
     lease_until: datetime | None = timestamp_field()
 
 
+RECEIVED_DELIVERY_COLUMNS = (
+    "id",
+    "workspace_id",
+    "connection_id",
+    "delivery_id",
+    "received_at",
+    "headers",
+    "body",
+)
+"""The columns a received delivery is stored with (app/services/inbox_store.py builds both of its
+INSERT statements from them); every other column takes its default (attempts 0, not dead) or
+NULL. A column added to the model without a default must be added here."""
+
 PENDING_DELIVERY: ColumnElement[bool] = col(WebhookDelivery.processed_at).is_(None)
 """A stored webhook delivery not processed yet (a dead one counts as processed)."""
 # The boolean column is its own condition (``WHERE dead``), as the index has always said it.

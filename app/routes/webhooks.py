@@ -11,10 +11,12 @@ half the CPU of a delivery). Any other request to this path (a chunked body, a d
 over the limit, a malformed id, another method) goes through the FastAPI route below, which does
 the same work and documents the route in the OpenAPI schema.
 
-Receiving is the same either way: the signature is checked against a cached per-connection
-verifier and deliveries that arrive together are stored by one transaction (group commit, with the
-verifier's version checked; see sync/inbox.py): no ORM session, no connection-row update, no
-connector built per delivery.
+Receiving is the same either way: the body is read by the one reader of the size limit
+(app/request_body.py), the signature is checked against a cached per-connection verifier
+(app/services/webhook_verifiers.py) and the delivery is stored by the inbox store, which writes
+deliveries that arrive together in one statement (group commit, with the verifier's version
+checked; app/services/inbox_store.py): no ORM session, no connection-row update, no connector built
+per delivery. Processing is the sync engine's (sync/deliveries.py).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.db import utcnow
 from app.errors import (
     NotFound,
-    PayloadTooLarge,
     ServiceError,
     Unauthorized,
     database_unavailable_problem,
@@ -44,8 +45,10 @@ from app.errors import (
 )
 from app.observability.metrics import record_webhook_delivery
 from app.observability.middleware import RequestObservabilityMiddleware
+from app.request_body import BodyTooLarge, read_body
+from app.services.inbox_store import InboxStore, received_delivery
+from app.services.webhook_verifiers import DeliveryVerifier, VerifierCache
 from connectors.base import Invalid
-from sync.inbox import DeliveryBatcher, DeliveryVerifier, VerifierCache, received_delivery
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -72,15 +75,15 @@ def _verifiers(state: State) -> VerifierCache:
     return cache
 
 
-def _batcher(state: State) -> DeliveryBatcher:
-    """The app's group-commit batcher for the running event loop (a TestClient may run several)."""
+def _inbox(state: State) -> InboxStore:
+    """The app's inbox store for the running event loop (a TestClient may run several)."""
     loop = asyncio.get_running_loop()
-    batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, DeliveryBatcher]
-    batchers = getattr(state, "webhook_batchers", None) or weakref.WeakKeyDictionary()
-    state.webhook_batchers = batchers
-    found = batchers.get(loop)
+    stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, InboxStore]
+    stores = getattr(state, "webhook_inboxes", None) or weakref.WeakKeyDictionary()
+    state.webhook_inboxes = stores
+    found = stores.get(loop)
     if found is None:
-        found = batchers[loop] = DeliveryBatcher(state.engine)
+        found = stores[loop] = InboxStore(state.engine)
     return found
 
 
@@ -116,7 +119,7 @@ async def accept_delivery(
             record_webhook_delivery(connection_id, "rejected")
             raise UnusableDelivery(f"The delivery cannot be used: {exc}") from None
         delivery = received_delivery(verdict, delivery_id, headers, body, now)
-        outcome = await _batcher(state).store(delivery)
+        outcome = await _inbox(state).store(delivery)
         if outcome != "stale":
             record_webhook_delivery(connection_id, "accepted" if outcome == "new" else "duplicate")
             worker = getattr(state, "sync_worker", None)
@@ -147,11 +150,7 @@ def webhook_handshake(connection_id: uuid.UUID, request: Request) -> Response:
 )
 async def receive_webhook(connection_id: uuid.UUID, request: Request) -> Response:
     """Verify, store once by delivery id, answer 202; the engine processes it."""
-    limit = request.app.state.settings.max_body_bytes
-    body = await request.body()  # BodySizeLimit has already cut a longer stream off
-    if len(body) > limit:
-        record_webhook_delivery(connection_id, "rejected")
-        raise PayloadTooLarge(f"The body exceeds the limit of {limit} bytes.")
+    body = await request.body()  # read within the limit by BodySizeLimit (app/request_body.py)
     await accept_delivery(request.app.state, connection_id, dict(request.headers), body)
     return Response(status_code=202)
 
@@ -203,33 +202,21 @@ class WebhookReceiver:
             return None  # the full stack answers 422
 
     async def _receive(self, scope: Scope, receive: Receive, send: Send) -> None:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away before sending its body: nothing to answer
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:  # more than it declared: refuse, do not read on
-                detail = (
-                    f"The request body is larger than the limit of {self.max_body_bytes} bytes."
-                )
-                too_large = problem(
-                    413, "Payload too large", detail, headers={"Connection": "close"}
-                )
-                await too_large(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            body, went_away = await read_body(receive, self.max_body_bytes)
+        except BodyTooLarge as exc:  # more than it declared: refuse, do not read on
+            too_large = problem(413, "Payload too large", str(exc), headers={"Connection": "close"})
+            await too_large(scope, receive, send)
+            return
+        if went_away is not None:
+            return  # the client went away before sending its body: nothing to answer
         headers = {
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
         }
         connection_id: uuid.UUID = scope["path_params"]["connection_id"]
         answer: Any
         try:
-            await accept_delivery(self.state, connection_id, headers, b"".join(chunks))
+            await accept_delivery(self.state, connection_id, headers, body)
         except ServiceError as exc:
             answer = service_error_problem(exc)
         except OperationalError as exc:
