@@ -112,6 +112,21 @@ class StepResult:
                 f"{role} {seconds / self.seconds:4.2f}"
                 for role, seconds in [*self.cpu_by_role.items(), ("senders", self.sender_cpu)]
             )
+            + f"\n{'':>6} {self.cpu_per_delivery()}"
+        )
+
+    def cpu_per_delivery(self) -> str:
+        """CPU per delivery by role, which the machine's load moves far less than latency: the
+        API's and PostgreSQL's per delivery accepted, the worker's per delivery processed."""
+        per = {
+            "api": self.accepted,
+            "postgres": self.accepted,
+            "worker": self.processed,
+        }
+        return "CPU per delivery: " + ", ".join(
+            f"{role} {self.cpu_by_role[role] / count * 1e6:.0f} µs"
+            for role, count in per.items()
+            if count and self.cpu_by_role.get(role)
         )
 
 
@@ -375,6 +390,13 @@ def _issue_payloads(harness: GitHubHarness) -> list[bytes]:
     return payloads
 
 
+def _wait_for_first_processed(url: str, timeout: float = 60) -> None:
+    processed = inbox_counts(url)[0]
+    deadline = time.monotonic() + timeout
+    while inbox_counts(url)[0] == processed and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _wait_for_pushes(url: str, expected: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -533,13 +555,18 @@ def run(args: argparse.Namespace) -> int:
                 print("no rate was held with p99 < 100 ms")
             if args.worker_after:
                 processes.append(_start_worker(env, logs))
+                _wait_for_first_processed(url)  # the worker's start-up is not its drain
+            worker_cpu = _process_cpu(processes[-1].pid)
             backlog = inbox_counts(url)[1]
             drain_started = time.monotonic()
             print("exactly once:", verify(url, accepted, args.drain_seconds))
             drained = time.monotonic() - drain_started
+            worker_cpu = _process_cpu(processes[-1].pid) - worker_cpu
             print(
                 f"backlog of {backlog} drained in {drained:.1f} s after the load"
                 + (f" ({backlog / drained:.0f} deliveries/s)" if backlog and drained else "")
+                + f"; worker CPU {worker_cpu:.2f} s"
+                + (f" ({worker_cpu / backlog * 1e6:.0f} µs per delivery)" if backlog else "")
             )
         finally:
             senders.close()
