@@ -238,8 +238,9 @@ class _Applier:
                 col(PlanDocumentKey.workspace_id) == self.workspace_id, or_(*stale)
             )
         )
-        # A bulk insert of plain rows: thousands of keys need no ORM objects.
-        self.session.execute(insert(PlanDocumentKey), rows)
+        # A Core insert of plain rows on the session's connection: thousands of keys need no ORM
+        # objects, nor the ORM's bulk path (which sorts each row's keys again).
+        self.session.connection().execute(insert(PlanDocumentKey), rows)
 
 
 def apply_changes(
