@@ -39,7 +39,9 @@ class CheckInLoop:
 def _unreachable(person: Person, channels: PersonChannels | None, settings: Settings) -> str | None:
     if channels is not None and channels.unreachable_reason:
         return f"refused: {channels.unreachable_reason}"
-    chat = channels is not None and channels.chat_webhook_encrypted is not None
+    chat = channels is not None and (
+        channels.chat_webhook_encrypted is not None or channels.team_id is not None
+    )
     email_on = channels is None or channels.email_enabled
     if chat or (email_on and person.email and settings.smtp_url is not None):
         return None

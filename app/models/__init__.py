@@ -42,6 +42,7 @@ from app.models.sync import (
     ExternalLink,
     WebhookDelivery,
 )
+from app.models.teams import Team
 from app.models.tenancy import ApiToken, Scope, Workspace
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "Scope",
     "ShareLink",
     "Subscription",
+    "Team",
     "WebhookDelivery",
     "Workspace",
 ]

@@ -43,6 +43,8 @@ class PersonChannels(SQLModel, table=True):
     workspace_id: uuid.UUID = workspace_field()
     email_enabled: bool = True
     chat_webhook_encrypted: str | None = None
+    # Without a webhook of their own, the person is reached on their team's (app/models/teams.py).
+    team_id: uuid.UUID | None = Field(default=None, foreign_key="team.id", ondelete="SET NULL")
     nudges_opted_out: bool = False
     unreachable_reason: str | None = Field(default=None, max_length=500)
     unreachable_since: datetime | None = timestamp_field()

@@ -21,6 +21,7 @@ from app.routes import (
     reviews,
     subscriptions,
     sync,
+    teams,
     tokens,
     workspace,
 )
@@ -43,6 +44,7 @@ api_router.include_router(connections.router)
 api_router.include_router(sync.router)
 api_router.include_router(checkin_links.router)
 api_router.include_router(person_channels.router)
+api_router.include_router(teams.router)
 api_router.include_router(deliveries.router)
 api_router.include_router(workspace.router)
 api_router.include_router(reminders.router)

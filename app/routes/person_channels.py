@@ -25,6 +25,7 @@ def _public(person: Person, channels: PersonChannels) -> ChannelsPublic:
             "email": person.email,
             "email_enabled": channels.email_enabled,
             "chat_webhook_set": channels.chat_webhook_encrypted is not None,
+            "team_id": channels.team_id,
             "nudges_opted_out": channels.nudges_opted_out,
             "reachability": asdict(person_channels.reachability(channels)),
         }

@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from app.schemas.common import NoNul, PublicModel, WriteModel, left_unchanged
+from app.schemas.common import Name, NoNul, PublicModel, WriteModel, left_unchanged
 from app.schemas.execution import ClockTime, PublicClockTime
 
 
@@ -72,6 +72,7 @@ class ChannelsPublic(PublicModel):
     email: str | None
     email_enabled: bool
     chat_webhook_set: bool
+    team_id: uuid.UUID | None
     nudges_opted_out: bool
     reachability: Reachability
 
@@ -81,7 +82,23 @@ class ChannelsUpdate(WriteModel):
     chat_webhook_url: WebhookUrl | None = Field(
         default=None, description="Slack-compatible incoming webhook; null removes it"
     )
+    team_id: uuid.UUID | None = Field(
+        default=None,
+        description="The team whose chat webhook reaches the person when they have none of "
+        "their own; null: no team",
+    )
     nudges_opted_out: bool = left_unchanged()
+
+
+class TeamCreate(WriteModel):
+    name: Name
+    chat_webhook_url: WebhookUrl = Field(description="The team channel's incoming webhook")
+
+
+class TeamPublic(PublicModel):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
 
 
 class MessageDeliveryPublic(PublicModel):

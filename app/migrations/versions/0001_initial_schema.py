@@ -43,6 +43,19 @@ def upgrade() -> None:
     with op.batch_alter_table('workspace', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_workspace_name'), ['name'], unique=True)
 
+    op.create_table('team',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('chat_webhook_encrypted', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('workspace_id', 'name', name='uq_team_name')
+    )
+    with op.batch_alter_table('team', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_team_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('api_token',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
@@ -286,11 +299,13 @@ def upgrade() -> None:
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
     sa.Column('email_enabled', sa.Boolean(), nullable=False),
     sa.Column('chat_webhook_encrypted', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('team_id', sa.Uuid(), nullable=True),
     sa.Column('nudges_opted_out', sa.Boolean(), nullable=False),
     sa.Column('unreachable_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('unreachable_since', app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['team_id'], ['team.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('person_id')
     )
@@ -850,6 +865,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_token_token_hash'))
 
     op.drop_table('api_token')
+    with op.batch_alter_table('team', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_workspace_id'))
+
+    op.drop_table('team')
     with op.batch_alter_table('workspace', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_workspace_name'))
 

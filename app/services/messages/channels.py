@@ -11,9 +11,10 @@ from sqlmodel import Session, col, select
 
 from app.crypto import SecretUnreadable, decrypt_text, encrypt_text
 from app.errors import InvalidField
-from app.models import Person, PersonChannels
+from app.models import Person, PersonChannels, Team
 from app.security.urls import check_base_url
 from app.services.people import get_person
+from app.services.tenancy import require_reference
 from app.settings import Settings
 
 UNSUBSCRIBE_PREFIX = "unsubscribe:"
@@ -86,6 +87,13 @@ def update_channels(
         channels.email_enabled = changes["email_enabled"]
     if "nudges_opted_out" in changes:
         channels.nudges_opted_out = changes["nudges_opted_out"]
+    if "team_id" in changes:
+        team_id = changes["team_id"]
+        if team_id is not None:
+            require_reference(session, Team, team_id, workspace_id, "team_id")
+        channels.team_id = team_id
+        channels.unreachable_reason = None
+        channels.unreachable_since = None
     if "chat_webhook_url" in changes:
         url = changes["chat_webhook_url"]
         channels.chat_webhook_encrypted = (

@@ -22,18 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.models import MessageChannel, MessageDelivery, MessageState, Person
-from app.services.messages.channels import (
-    channels_of,
-    chat_webhook_url,
-    mark_unreachable,
-    unsubscribe_token,
-)
+from app.services.messages.channels import channels_of, mark_unreachable, unsubscribe_token
 from app.services.messages.chat import post_chat_message
 from app.services.messages.refusals import ChannelDown, MessageRefused
 from app.services.messages.smtp import Email, SmtpServer, parse_smtp_url, send_email
 from app.services.notifications import MAX_ATTEMPTS, REQUEST_TIMEOUT_SECONDS, backoff
 from app.services.outbox_claims import claim_due
 from app.services.pagination import PageSlice, paginate
+from app.services.teams import chat_target
 from app.settings import Settings
 from connectors.outbound import GuardedTransport
 
@@ -65,7 +61,7 @@ def queue_message(
     wanted = []
     if channels.email_enabled and person.email and settings.smtp_url is not None:
         wanted.append(MessageChannel.email)
-    if channels.chat_webhook_encrypted:
+    if channels.chat_webhook_encrypted or channels.team_id is not None:
         wanted.append(MessageChannel.chat)
     queued = []
     for channel in wanted:
@@ -106,10 +102,12 @@ class _Senders:
 
     def send(self, session: Session, delivery: MessageDelivery, person: Person) -> None:
         if delivery.channel == MessageChannel.chat:
-            url = chat_webhook_url(channels_of(session, person), self.settings)
-            if url is None:
+            target = chat_target(session, channels_of(session, person), self.settings)
+            if target is None:
                 raise MessageRefused("no chat webhook any more", temporary=False)
-            post_chat_message(self.http, url, f"*{delivery.subject}*\n{delivery.text_body}")
+            # On a team's channel, everyone reads it: say whom it is for.
+            heading = f"*{delivery.subject}*" + (f" (for {person.name})" if target.team else "")
+            post_chat_message(self.http, target.url, f"{heading}\n{delivery.text_body}")
             return
         if self.smtp is None or not self.settings.mail_from:
             raise MessageRefused(
