@@ -34,8 +34,11 @@ class ChangeReader:
     def _board_path(self) -> str:
         return f"/boards/{self.connector.board_id}"
 
-    def card_pages(self, before: str | None = None) -> Iterator[list[dict[str, Any]]]:
-        """The board's cards, archived ones included, newest first, one page per call."""
+    def card_pages(
+        self, before: str | None = None, since: str | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The board's cards, archived ones included, newest first, one page per call; only
+        those with ids between ``since`` and ``before`` (both exclusive) when given."""
         while True:
             params: dict[str, Any] = {
                 "filter": "all",
@@ -44,6 +47,8 @@ class ChangeReader:
             }
             if before:
                 params["before"] = before
+            if since:
+                params["since"] = since
             page: list[dict[str, Any]] = self.connector.client.get(
                 f"{self._board_path}/cards", params
             )

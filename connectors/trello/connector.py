@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -27,12 +26,12 @@ from connectors.base import (
 )
 from connectors.outbound import GuardedTransport, json_shape
 from connectors.trello import mapping
+from connectors.trello.audit import audit_cards
 from connectors.trello.changes import ChangeReader
-from connectors.trello.client import BATCH_LIMIT, TrelloClient, make_pacer
+from connectors.trello.client import TrelloClient, make_pacer
 from connectors.trello.config import TrelloConfig
 from connectors.trello.webhooks import is_signed_by, load_action, parse_hints
 
-TRELLO_ID = re.compile(r"^[0-9a-f]{24}$")
 COMMENT_LIMIT = 16384
 
 
@@ -41,8 +40,8 @@ class TrelloConnector:
     config_model: ClassVar[type[TrelloConfig]] = TrelloConfig
     # Shown on the health page; the engine paces every request (reads too) by request_budget().
     write_limits: ClassVar[tuple[RateWindow, ...]] = (RateWindow(100, 10),)
-    # The audit reads 10 cards per request: Trello's /1/batch answers up to 10 GET routes.
-    audit_batch_size: ClassVar[int] = BATCH_LIMIT
+    # An audit slice: 100 cards, read in one board listing by id range (connectors/trello/audit.py).
+    audit_batch_size: ClassVar[int] = 100
 
     def __init__(
         self,
@@ -256,7 +255,7 @@ class TrelloConnector:
         return self.to_item(card)
 
     def fetch_item(self, ref: RemoteRef) -> RemoteItem | None:
-        if not TRELLO_ID.match(ref.external_id):
+        if not mapping.TRELLO_ID.match(ref.external_id):
             return None  # not a card id at all: no card can have it
         try:
             card = self.client.get(f"/cards/{ref.external_id}", {"fields": mapping.CARD_FIELDS})
@@ -268,23 +267,9 @@ class TrelloConnector:
         return self.changes.fetch(cursor)
 
     def audit(self, refs: list[RemoteRef], validators: Mapping[str, str]) -> AuditResult:
-        """Up to 10 cards in one /1/batch call; a card answered 404 is missing, an error is not.
-
-        Routes carry no ``fields``: the batch's ``urls`` are comma-separated, and a card's
-        default fields hold everything the mapping reads.
-        """
-        asked = [ref for ref in refs if TRELLO_ID.match(ref.external_id)]
-        # An id no card can have is missing without asking (fetch_item proves it the same way).
-        missing = [ref for ref in refs if not TRELLO_ID.match(ref.external_id)]
-        found: list[RemoteItem] = []
-        if asked:
-            answers = self.client.batch([f"/cards/{ref.external_id}" for ref in asked])
-            for ref, (status, body) in zip(asked, answers, strict=True):
-                if status == 200 and isinstance(body, dict):
-                    found.append(self.to_item(body))
-                elif status == 404:
-                    missing.append(ref)
-        return AuditResult(found=found, missing=missing)
+        """The cards of ``refs`` through the board's card listing over their id range, the
+        ones a crowded range leaves through ``/1/batch`` (connectors/trello/audit.py)."""
+        return audit_cards(self, refs)
 
     def marker_lookup_delay(self) -> timedelta:
         return timedelta(0)  # the board's card list is read from the primary store, no index lag

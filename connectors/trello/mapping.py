@@ -16,6 +16,8 @@ from connectors.base import RemoteRef, RemoteStatus
 MARKER_PATTERN = re.compile(
     r"planbridge:item=([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
 )
+# A Trello object id: 24 hex digits, the first 8 its creation second (ids sort by creation time).
+TRELLO_ID = re.compile(r"^[0-9a-f]{24}$")
 CARD_FIELDS = (
     "id,idShort,shortLink,shortUrl,url,name,desc,due,dueComplete,closed,idList,idBoard,"
     "idMembers,idLabels,labels,dateLastActivity,pos"

@@ -176,7 +176,7 @@ def test_trello_audit_tombstones_a_card_deleted_without_a_trace_in_the_poll(
     assert counts["vanished"] == 1
 
 
-def test_trello_audit_reads_ten_cards_per_batch_request(
+def test_trello_audit_reads_a_slice_of_cards_in_one_board_listing(
     client: TestClient,
     tenant: Tenant,
     trello: TrelloHarness,
@@ -184,17 +184,66 @@ def test_trello_audit_reads_ten_cards_per_batch_request(
     engine: Engine,
     audit_context: EngineContext,
 ) -> None:
-    seeded = seed_trello(client, tenant, trello, items=10)
+    seeded = seed_trello(client, tenant, trello, items=30)
     run_until_idle(sync_engine)
     age_links(engine, seeded.connection_id)
     trello.emulator.request_log.clear()
 
     counts = audit_connection(audit_context, uuid.UUID(seeded.connection_id))
 
-    assert counts["audited"] == 10  # the goal has no mirror here
-    # Beside the batch, a connector new to this thread reads the board's lists once.
+    assert counts["audited"] == 30  # the goal has no mirror here
+    # Beside the listing, a connector new to this thread reads the board's lists once.
     paths = [path for _, path in trello.emulator.request_log]
-    assert [path for path in paths if not path.endswith("/lists")] == ["/1/batch"]
+    board = trello.emulator.board["id"]
+    assert [path for path in paths if not path.endswith("/lists")] == [f"/1/boards/{board}/cards"]
+
+
+def test_trello_audit_of_a_range_crowded_with_other_cards_batches_the_rest(
+    client: TestClient,
+    tenant: Tenant,
+    trello: TrelloHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+    audit_context: EngineContext,
+) -> None:
+    """Between planbridge's cards, people made 1,000 of their own: the listing reads as many
+    pages as the batches would cost (one for 10 cards), and the cards below it go by batch."""
+    seeded = seed_trello(client, tenant, trello, items=5)
+    run_until_idle(sync_engine)
+    emulator = trello.emulator
+    for number in range(1000):
+        emulator.store.create_card(
+            emulator.person, {"idList": emulator.list_id("To Do"), "name": f"Own {number}"}
+        )
+    for number in range(5):
+        response = client.post(
+            "/api/v1/items",
+            json={
+                "goal_id": seeded.goal_id,
+                "title": f"Later {number}",
+                "owner_id": seeded.person_id,
+                "due_date": seeded.due_date.isoformat(),
+                "estimate_hours": 1,
+            },
+            headers=tenant.headers,
+        )
+        assert response.status_code == 201, response.text
+    run_until_idle(sync_engine)
+    older = card_of(trello, seeded.item_ids[0])["id"]
+    emulator.person_deletes(older)
+    age_links(engine, seeded.connection_id)
+    emulator.request_log.clear()
+
+    counts = audit_connection(audit_context, uuid.UUID(seeded.connection_id))
+
+    paths = [path for _, path in emulator.request_log if not path.endswith("/lists")]
+    card_reads = [path for path in paths if path != "/1/batch"]
+    board = emulator.board["id"]
+    assert card_reads == [f"/1/boards/{board}/cards", f"/1/cards/{older}"]
+    assert paths.count("/1/batch") == 1  # the 5 older cards, one of them gone (404)
+    assert counts["audited"] == 10 and counts["vanished"] == 1
+    links = item_links(engine, seeded.connection_id)
+    assert [item for item, link in links.items() if link.tombstoned_at] == [seeded.item_ids[0]]
 
 
 def test_trello_audit_applies_a_move_it_finds(
@@ -247,8 +296,9 @@ def test_audit_covers_every_link_within_the_interval_at_one_read_per_link(
     clock: ShiftedClock,
 ) -> None:
     """25 links, a 1-hour interval, a pass every 5 minutes for two hours: each link is read
-    within the first hour and then at most an interval apart, in batches of 10 (3 cover 25;
-    a link is due again 55 minutes after its read, so two hours hold at most 3 rounds)."""
+    within the first hour and then at most an interval apart, in slices of 100 (one listing
+    covers 25; a link is due again 55 minutes after its read, so two hours hold at most 3
+    rounds)."""
     seeded = seed_trello(client, tenant, trello, items=25)
     run_until_idle(sync_engine)
     age_links(engine, seeded.connection_id)
@@ -270,8 +320,8 @@ def test_audit_covers_every_link_within_the_interval_at_one_read_per_link(
         assert stamps and stamps[0] - started < interval
         assert all(later - earlier <= interval for earlier, later in itertools.pairwise(stamps))
         assert 2 <= len(stamps) <= 3
-    batches = [path for _, path in trello.emulator.request_log if path == "/1/batch"]
-    assert len(batches) <= 3 * 3
+    listings = [path for _, path in trello.emulator.request_log if path.endswith("/cards")]
+    assert len(listings) <= 3
 
 
 def test_audit_quota_covers_the_links_in_whole_batches() -> None:
