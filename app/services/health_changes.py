@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Insert, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -46,7 +45,9 @@ def ask_for_health_check(
     session.add(GoalHealthCheck(workspace_id=workspace_id, goal_id=goal_id, at=at))
 
 
-def _remember(session: Session, workspace_id: uuid.UUID, health: GoalHealth, now: datetime) -> Any:
+def _remember(
+    session: Session, workspace_id: uuid.UUID, health: GoalHealth, now: datetime
+) -> Insert:
     """An INSERT of the goal's health as the known one, unless one is known already."""
     insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return (
