@@ -30,11 +30,11 @@ from sqlmodel import Session, col, select
 
 from app.models import MessageDelivery, MessageState, Person, Reminder, ReminderKind, Workspace
 from app.schemas.weeks import IsoWeek
-from app.services.checkin_drafts import draft_check_in
+from app.services.checkin_drafts import CheckInDraft, draft_check_in
 from app.services.checkin_links import checkin_url, issue_link
 from app.services.messages.compose import CHECKIN_FOLLOW_UP, CHECKIN_REQUEST, checkin_request
 from app.services.messages.outbox import Message, queue_message
-from app.services.owner_week import checked_in_people, open_work_plans, owner_week
+from app.services.owner_week import OwnerWeek, checked_in_people, open_work_plans, owner_week
 from app.services.pagination import PageSlice, paginate
 from app.services.reminder_cadence import cadences_of_plans
 from app.services.reminder_schedule import follow_up_due, local_week, still_relevant, weekly_due
@@ -44,8 +44,6 @@ from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Reminders decided and queued per transaction: each holds its messages, so a crash loses none.
-BATCH = 50
 # Any constant: the PostgreSQL advisory lock under which one worker at a time decides reminders
 # (the unique key keeps them single anyway; the lock saves the other workers the work).
 REMINDER_LOCK_KEY = 0x706C616E_72656D69
@@ -153,6 +151,25 @@ def due_reminders(
     return due
 
 
+@dataclass(frozen=True)
+class PersonsWeek:
+    """What a reminder says about the person: the check-in draft and the week at a glance."""
+
+    draft: CheckInDraft
+    glance: OwnerWeek
+
+    def message(self, url: str, expires_at: datetime, *, follow_up: bool) -> Message:
+        return checkin_request(self.draft, url, expires_at, glance=self.glance, follow_up=follow_up)
+
+
+def persons_week(
+    session: Session, person: Person, settings: Settings, now: datetime
+) -> PersonsWeek:
+    return PersonsWeek(
+        draft_check_in(session, person, settings, now), owner_week(session, person, now)
+    )
+
+
 def reminder_message(
     session: Session,
     person: Person,
@@ -165,19 +182,20 @@ def reminder_message(
 ) -> Message:
     """What the person gets: the check-in request drafted from their work, their week at a
     glance, and their link."""
-    return checkin_request(
-        draft_check_in(session, person, settings, now),
-        url,
-        expires_at,
-        glance=owner_week(session, person, now),
-        follow_up=follow_up,
+    return persons_week(session, person, settings, now).message(
+        url, expires_at, follow_up=follow_up
     )
 
 
 def send_reminder(
     session: Session, due: DueReminder, settings: Settings, now: datetime
 ) -> Reminder | None:
-    """Record the reminder and queue its messages with a fresh link; None: already sent."""
+    """Record the reminder and queue its messages with a fresh link; None: already sent.
+
+    The person's week is read before the first write: on SQLite a transaction holds the write
+    turn from its first write to its commit, and the reads are most of the work.
+    """
+    week = persons_week(session, due.person, settings, now)
     reminder = Reminder(
         workspace_id=due.person.workspace_id,
         person_id=due.person.id,
@@ -192,11 +210,7 @@ def send_reminder(
     except IntegrityError:
         return None  # another worker (or an earlier run) sent it
     link, token = issue_link(session, due.person.workspace_id, due.person.id, settings, now)
-    message = reminder_message(
-        session,
-        due.person,
-        settings,
-        now,
+    message = week.message(
         checkin_url(settings, token),
         link.expires_at,
         follow_up=due.kind == ReminderKind.follow_up,
@@ -288,15 +302,16 @@ def remind_due(
             if workspace is None or not _locked(session):
                 continue  # gone, or another worker is at it: its next check picks up the rest
             pending = due_reminders(session, workspace, now, everyone=everyone)
-            for number, due in enumerate(pending, start=1):
+            session.commit()
+            for due in pending:
+                # One transaction each: a reminder and its messages are kept or lost together,
+                # and no other writer waits behind a batch.
+                if not _locked(session):
+                    break
                 reminder = send_reminder(session, due, settings, now)
+                session.commit()
                 if reminder is not None:
                     sent.append(reminder)
-                if number % BATCH == 0:
-                    session.commit()
-                    if not _locked(session):
-                        break
-            session.commit()
     return sent
 
 
