@@ -110,6 +110,21 @@ def test_py_trello_archives_a_card_with_put_closed(emulator: TrelloEmulator) -> 
     assert emulator.store.card(card.id)["closed"] is True
 
 
+def test_py_trello_lists_its_boards_and_a_lists_cards(emulator: TrelloEmulator) -> None:
+    client = client_for(emulator)
+    todo = client.get_board(emulator.board["id"]).get_list(emulator.list_id("To Do"))
+    first, second = todo.add_card("First"), todo.add_card("Second")
+    second.set_closed(True)
+
+    boards = client.list_boards()
+    open_cards = todo.list_cards()
+    every_card = todo.list_cards(card_filter="all")
+
+    assert [(board.id, board.name) for board in boards] == [(emulator.board["id"], "Roadmap")]
+    assert [card.id for card in open_cards] == [first.id]
+    assert [card.id for card in every_card] == [first.id, second.id]
+
+
 def test_py_trello_lists_the_webhooks_of_its_token(emulator: TrelloEmulator) -> None:
     callback = "https://planbridge.example/webhooks/trello"
     emulator.deliveries.add(emulator.token, callback, emulator.board["id"], "planbridge")

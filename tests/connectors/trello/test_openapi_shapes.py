@@ -195,9 +195,19 @@ def test_every_route_answers_as_the_published_description(
         ("GET", "/members/{id}", api.get("/members/me")),
         ("GET", "/webhooks/{id}", api.get(f"/webhooks/{hook_id}")),
         ("GET", "/tokens/{token}/webhooks", api.get(f"/tokens/{emulator.token}/webhooks")),
+        (
+            "GET",
+            "/lists/{id}/cards",
+            api.get(
+                f"/lists/{emulator.list_id('Done')}/cards",
+                params={"filter": "all", "customFieldItems": "true"},
+            ),
+        ),
+        ("GET", "/members/{id}/boards", api.get("/members/me/boards")),
     ]
     for method, route, response in answers:
         assert response.status_code == 200, (method, route, response.text)
+        assert response.json() not in ([], {}), (method, route)
         assert problems(response.json(), schema_for(method, route)) == [], (method, route)
 
 

@@ -98,6 +98,46 @@ def get_list(emulator: TrelloEmulator, token: str, params: Params, match: re.Mat
     return pick_fields(objects.list_object(trello_list), params.get("fields"))
 
 
+@route("GET", r"/1/lists/(?P<list>[0-9a-f]{24})/cards")
+def get_list_cards(
+    emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]
+) -> Any:
+    """A list's cards top to bottom (filter open by default); ``customFieldItems=true`` adds
+    each card's custom field values (the emulator's boards have no custom fields)."""
+    trello_list = emulator.store.lists.get(match["list"])
+    if trello_list is None:
+        raise TrelloError(404, "The requested resource was not found.")
+    cards = emulator.store.board_cards(
+        trello_list["idBoard"], str(params.get("filter") or "open"), None, None, None
+    )
+    on_list = [card for card in cards if card["idList"] == trello_list["id"]]
+    if str(params.get("customFieldItems")).lower() == "true":
+        on_list = [{**card, "customFieldItems": []} for card in on_list]
+    return [pick_fields(card, params.get("fields")) for card in on_list]
+
+
+@route("GET", r"/1/members/(?P<member>[^/]+)/boards")
+def get_member_boards(
+    emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]
+) -> Any:
+    """The boards a member belongs to (``me``: the token's); filter all, open or closed."""
+    member = emulator.member_for(token) if match["member"] == "me" else None
+    member_id = member["id"] if member else match["member"]
+    wanted = str(params.get("filter") or "all")
+    boards = [
+        board
+        for board in emulator.store.boards.values()
+        if member_id in board["idMembers"]
+        and (wanted == "all" or board["closed"] == (wanted == "closed"))
+    ]
+    return [
+        pick_fields(
+            objects.board(board, emulator.store.board_labels(board["id"])), params.get("fields")
+        )
+        for board in boards
+    ]
+
+
 @route("GET", r"/1/labels/(?P<label>[0-9a-f]{24})")
 def get_label(emulator: TrelloEmulator, token: str, params: Params, match: re.Match[str]) -> Any:
     label = emulator.store.labels.get(match["label"])
