@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import requests
-from trello import TrelloClient
-from trello.exceptions import Unauthorized
+from trello import TrelloClient  # type: ignore[import-untyped]
+from trello.exceptions import Unauthorized  # type: ignore[import-untyped]
 
 from tests.trackers.trello.emulator import TrelloEmulator
 
@@ -35,7 +35,8 @@ class EmulatorSession(requests.Session):
         for host in TRELLO_HOSTS:
             if address.startswith(host + "/"):
                 address = self.base_url + address[len(host) :]
-        return super().request(method, address, *args, **kwargs)
+        verb = method.decode() if isinstance(method, bytes) else method
+        return super().request(verb, address, *args, **kwargs)
 
 
 @pytest.fixture

@@ -368,11 +368,11 @@ class TrelloApp:
                 )
                 return
             elif fault.kind == "rate_limit":
-                response = self.emulator.limits.refusal("API_TOKEN_LIMIT_EXCEEDED")
+                refused = self.emulator.limits.refusal("API_TOKEN_LIMIT_EXCEEDED")
                 if "retry_after" in fault.options:
                     # Trello documents no Retry-After; an injected one shows the client honours it.
-                    response.headers["Retry-After"] = str(int(fault.options["retry_after"]))
-                await response(scope, receive, send)
+                    refused.headers["Retry-After"] = str(int(fault.options["retry_after"]))
+                await refused(scope, receive, send)
                 return
             elif fault.kind == "lose_create_response":
                 lose_response = True
