@@ -29,8 +29,9 @@ from app.routes import (
 api_router = APIRouter(prefix="/api/v1")
 # Resource routers register here (one line each):
 api_router.include_router(people.router)
-api_router.include_router(plans.router)
+# Ahead of plans: /plans/import is not /plans/{plan_id} with the id "import".
 api_router.include_router(plan_import.router)
+api_router.include_router(plans.router)
 api_router.include_router(goals.router)
 api_router.include_router(items.router)
 api_router.include_router(tokens.router)

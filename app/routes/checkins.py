@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
 from app.routes.paging import page_response
+from app.routes.rules_beyond_schema import IN_WORKSPACE, rules_beyond_schema
 from app.schemas.common import Page
 from app.schemas.execution import CheckInCreate, CheckInPublic, IsoWeekText
 from app.services import checkins
@@ -17,7 +18,16 @@ from app.services import checkins
 router = APIRouter(prefix="/checkins", tags=["check-ins"])
 
 
-@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+@router.post(
+    "",
+    status_code=201,
+    responses=problem_responses(401, 403, 413, 422),
+    openapi_extra=rules_beyond_schema(
+        ("body.owner_id", IN_WORKSPACE),
+        ("body.goal_id", IN_WORKSPACE),
+        ("body.iso_week", "the current week, the previous one or the next one"),
+    ),
+)
 def create_check_in(body: CheckInCreate, session: SessionDep, auth: WriteAuth) -> CheckInPublic:
     """Record a check-in; one for the same owner, goal and week replaces it (the old one stays as
     history)."""

@@ -12,6 +12,7 @@ from app.deps import AdminAuth, PageDep, ReadAuth, SessionDep, SettingsDep
 from app.errors import InvalidField, ServiceError, problem_responses
 from app.models import Connection
 from app.routes.paging import page_response
+from app.routes.rules_beyond_schema import HOST_ALLOWED, TRACKER_CHECK, rules_beyond_schema
 from app.schemas.connections import (
     ConnectionCreate,
     ConnectionCreated,
@@ -31,6 +32,12 @@ from connectors.base import ConnectorError
 from connectors.registry import build_connector
 
 router = APIRouter(prefix="/connections", tags=["connections"])
+CONNECTION_RULES = rules_beyond_schema(
+    ("body.base_url", f"a scheme the connector takes; {HOST_ALLOWED}; {TRACKER_CHECK}"),
+    ("body.credentials", TRACKER_CHECK),
+    ("body.scope", TRACKER_CHECK),
+    ("body.config", f"the connector's settings; {TRACKER_CHECK}"),
+)
 
 
 class TrackerRefused(ServiceError):
@@ -58,7 +65,12 @@ def _public(settings: Settings, connection: Connection) -> dict[str, Any]:
     ).model_dump()
 
 
-@router.post("", status_code=201, responses=problem_responses(400, 401, 403, 413, 422))
+@router.post(
+    "",
+    status_code=201,
+    responses=problem_responses(400, 401, 403, 413, 422),
+    openapi_extra=CONNECTION_RULES,
+)
 def create_connection(
     body: ConnectionCreate, session: SessionDep, settings: SettingsDep, auth: AdminAuth
 ) -> ConnectionCreated:
@@ -89,7 +101,11 @@ def get_connection(
     return ConnectionPublic(**_public(settings, connection))
 
 
-@router.patch("/{connection_id}", responses=problem_responses(400, 401, 403, 404, 413, 422))
+@router.patch(
+    "/{connection_id}",
+    responses=problem_responses(400, 401, 403, 404, 413, 422),
+    openapi_extra=CONNECTION_RULES,
+)
 def update_connection(
     connection_id: uuid.UUID,
     body: ConnectionUpdate,
@@ -100,9 +116,6 @@ def update_connection(
     """Change a connection; new credentials, target or config are checked before saving."""
     connection = connections.get_connection(session, auth.workspace_id, connection_id)
     values = body.model_dump(exclude_unset=True)
-    for key in ("name", "base_url", "scope", "config", "poll_interval_seconds"):
-        if key in values and values[key] is None:
-            raise InvalidField(key, f"{key} cannot be null")
     connections.update_connection(session, settings, connection, values)
     session.commit()
     return ConnectionPublic(**_public(settings, connection))
@@ -167,7 +180,13 @@ def connection_health(
     return sync_status.connection_health(session, settings, auth.workspace_id, connection_id)
 
 
-@router.post("/{connection_id}/webhook", responses=problem_responses(400, 401, 403, 404, 422, 502))
+@router.post(
+    "/{connection_id}/webhook",
+    responses=problem_responses(400, 401, 403, 404, 422, 502),
+    openapi_extra=rules_beyond_schema(
+        ("body.callback_url", "given, or PLANBRIDGE_PUBLIC_URL set"),
+    ),
+)
 def register_webhook(
     connection_id: uuid.UUID,
     session: SessionDep,

@@ -9,10 +9,14 @@ from fastapi import APIRouter, Response
 from app.deps import ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
 from app.models.execution import FocusBlock
+from app.routes.rules_beyond_schema import rules_beyond_schema
 from app.schemas.execution import FocusBlockCreate, FocusBlockPublic
 from app.services import calendar
 
 router = APIRouter(prefix="/people/{person_id}/focus-blocks", tags=["focus time"])
+FOCUS_BLOCK_RULES = rules_beyond_schema(
+    ("body.end", "after start (a block does not cross midnight)"),
+)
 
 
 def _public(block: FocusBlock) -> FocusBlockPublic:
@@ -36,7 +40,12 @@ def list_focus_blocks(
     ]
 
 
-@router.post("", status_code=201, responses=problem_responses(401, 403, 404, 413, 422))
+@router.post(
+    "",
+    status_code=201,
+    responses=problem_responses(401, 403, 404, 413, 422),
+    openapi_extra=FOCUS_BLOCK_RULES,
+)
 def create_focus_block(
     person_id: uuid.UUID, body: FocusBlockCreate, session: SessionDep, auth: WriteAuth
 ) -> FocusBlockPublic:
@@ -47,7 +56,11 @@ def create_focus_block(
     return _public(block)
 
 
-@router.put("/{block_id}", responses=problem_responses(401, 403, 404, 413, 422))
+@router.put(
+    "/{block_id}",
+    responses=problem_responses(401, 403, 404, 413, 422),
+    openapi_extra=FOCUS_BLOCK_RULES,
+)
 def replace_focus_block(
     person_id: uuid.UUID,
     block_id: uuid.UUID,

@@ -12,6 +12,7 @@ from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
 from app.models import Goal
 from app.routes.paging import page_response
+from app.routes.rules_beyond_schema import IN_WORKSPACE, rules_beyond_schema
 from app.schemas.common import RuleWarning
 from app.schemas.goals import GoalCreate, GoalPage, GoalPublic, GoalUpdate, GoalWritten
 from app.schemas.tracker_links import TrackerLink
@@ -19,6 +20,11 @@ from app.services import goals
 from app.services.tracker_links import goal_links
 
 router = APIRouter(prefix="/goals", tags=["goals"])
+GOAL_RULES = rules_beyond_schema(
+    ("body.plan_id", IN_WORKSPACE),
+    ("body.owner_id", IN_WORKSPACE),
+    ("body.connection_id", IN_WORKSPACE),
+)
 
 
 def _public(session: Session, goal: Goal) -> GoalPublic:
@@ -33,7 +39,12 @@ def _written(session: Session, goal: Goal, warnings: list[RuleWarning]) -> GoalW
     return GoalWritten(**_public(session, goal).model_dump(), warnings=warnings)
 
 
-@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+@router.post(
+    "",
+    status_code=201,
+    responses=problem_responses(401, 403, 413, 422),
+    openapi_extra=GOAL_RULES,
+)
 def create_goal(body: GoalCreate, session: SessionDep, auth: WriteAuth) -> GoalWritten:
     """Create a goal; a target date outside its plan is accepted with a warning."""
     goal, warnings = goals.create_goal(session, auth.workspace_id, body.model_dump())
@@ -65,7 +76,11 @@ def get_goal(goal_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> GoalPub
     return _public(session, goals.get_goal(session, auth.workspace_id, goal_id))
 
 
-@router.patch("/{goal_id}", responses=problem_responses(401, 403, 404, 413, 422))
+@router.patch(
+    "/{goal_id}",
+    responses=problem_responses(401, 403, 404, 413, 422),
+    openapi_extra=GOAL_RULES,
+)
 def update_goal(
     goal_id: uuid.UUID, body: GoalUpdate, session: SessionDep, auth: WriteAuth
 ) -> GoalWritten:

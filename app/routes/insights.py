@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from app.deps import ReadAuth, SessionDep, SettingsDep
 from app.errors import problem_responses
+from app.routes.rules_beyond_schema import rules_beyond_schema
 from app.schemas.execution import IsoWeekText
 from app.schemas.weeks import IsoWeek
 from app.services import accountability
@@ -47,7 +48,13 @@ def get_plan_health(
     return plan_health(session, auth.workspace_id, plan_id, settings)
 
 
-@router.get("/plans/{plan_id}/capacity", responses=ERRORS)
+@router.get(
+    "/plans/{plan_id}/capacity",
+    responses=ERRORS,
+    openapi_extra=rules_beyond_schema(
+        ("query.to_week", "not before from_week, and at most 261 weeks after it"),
+    ),
+)
 def get_plan_capacity(
     plan_id: uuid.UUID,
     session: SessionDep,

@@ -13,6 +13,7 @@ from app.errors import problem_responses
 from app.models import ActionItem, ItemStatus
 from app.models.sync import SyncState
 from app.routes.paging import page_response
+from app.routes.rules_beyond_schema import IN_WORKSPACE, rules_beyond_schema
 from app.schemas.common import RuleWarning
 from app.schemas.items import (
     ActionItemCreate,
@@ -27,6 +28,17 @@ from app.services import items
 from app.services.tracker_links import item_links
 
 router = APIRouter(prefix="/items", tags=["action items"])
+ITEM_RULES = rules_beyond_schema(
+    ("body.goal_id", IN_WORKSPACE),
+    ("body.owner_id", IN_WORKSPACE),
+    ("body.connection_id", IN_WORKSPACE),
+    ("body.start_date", "not after due_date"),
+    (
+        "body.estimate_hours",
+        "at most PLANBRIDGE_MAX_ITEM_HOURS; with PLANBRIDGE_STRICT_CAPACITY "
+        "on, not making the owner's week over capacity worse",
+    ),
+)
 
 
 def _public(session: Session, item: ActionItem) -> ActionItemPublic:
@@ -41,7 +53,12 @@ def _written(session: Session, item: ActionItem, warnings: list[RuleWarning]) ->
     return ActionItemWritten(**_public(session, item).model_dump(), warnings=warnings)
 
 
-@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+@router.post(
+    "",
+    status_code=201,
+    responses=problem_responses(401, 403, 413, 422),
+    openapi_extra=ITEM_RULES,
+)
 def create_item(
     body: ActionItemCreate, session: SessionDep, auth: WriteAuth, settings: SettingsDep
 ) -> ActionItemWritten:
@@ -90,7 +107,11 @@ def get_item(item_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> ActionI
     return _public(session, items.get_item(session, auth.workspace_id, item_id))
 
 
-@router.patch("/{item_id}", responses=problem_responses(401, 403, 404, 413, 422))
+@router.patch(
+    "/{item_id}",
+    responses=problem_responses(401, 403, 404, 413, 422),
+    openapi_extra=ITEM_RULES,
+)
 def update_item(
     item_id: uuid.UUID,
     body: ActionItemUpdate,

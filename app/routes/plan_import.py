@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.deps import ReadAuth, SessionDep, SettingsDep, WriteAuth
-from app.errors import PROBLEM_JSON, problem_responses
+from app.errors import PROBLEM_JSON, problem, problem_responses
+from app.routes.rules_beyond_schema import rules_beyond_schema
 from app.services.plan_documents.document import plan_document_json_schema
 from app.services.plan_documents.export import export_plan
 from app.services.plan_documents.importer import DocumentFormat, import_plan
@@ -79,7 +80,12 @@ def _rejected(problems: list[Problem], report: PlanImportReport | None) -> JSONR
     "/plans/import",
     response_model=PlanImportReport,
     responses=problem_responses(401, 403, 413, 422),
-    openapi_extra={"requestBody": _DOCUMENT_BODY},
+    openapi_extra={
+        "requestBody": _DOCUMENT_BODY,
+        **rules_beyond_schema(
+            ("body", "a plan document (GET /plan-documents/schema) whose names and keys resolve")
+        ),
+    },
 )
 def import_plan_document(
     request: Request,
@@ -123,6 +129,23 @@ def import_plan_document(
     if report.errors:
         return _rejected(report.errors, report)
     return report
+
+
+@router.api_route(
+    "/plans/import",
+    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    include_in_schema=False,
+)
+def import_takes_only_post() -> JSONResponse:
+    """405 naming POST. Without it, ``/plans/{plan_id}`` would take a PATCH or a DELETE of
+    ``/plans/import`` as one of a plan with the id "import" (and answer 422 on ``plan_id``); so
+    this router is included ahead of the plans' (app/routes/__init__.py)."""
+    return problem(
+        405,
+        "Method Not Allowed",
+        "/plans/import takes POST only (a plan document as the body).",
+        headers={"Allow": "POST"},
+    )
 
 
 @router.get(

@@ -9,13 +9,24 @@ from fastapi import APIRouter, Response
 from app.deps import PageDep, ReadAuth, SessionDep, WriteAuth
 from app.errors import problem_responses
 from app.routes.paging import page_response
+from app.routes.rules_beyond_schema import IN_WORKSPACE, rules_beyond_schema
 from app.schemas.plans import PlanCreate, PlanPage, PlanPublic, PlanUpdate
 from app.services import plans
 
 router = APIRouter(prefix="/plans", tags=["plans"])
+PLAN_RULES = rules_beyond_schema(
+    ("body.default_connection_id", IN_WORKSPACE),
+    ("body.owner_id", IN_WORKSPACE),
+    ("body.end_date", "not before start_date"),
+)
 
 
-@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+@router.post(
+    "",
+    status_code=201,
+    responses=problem_responses(401, 403, 413, 422),
+    openapi_extra=PLAN_RULES,
+)
 def create_plan(body: PlanCreate, session: SessionDep, auth: WriteAuth) -> PlanPublic:
     plan = plans.create_plan(session, auth.workspace_id, body.model_dump())
     session.commit()
@@ -33,7 +44,11 @@ def get_plan(plan_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> PlanPub
     return PlanPublic.model_validate(plans.get_plan(session, auth.workspace_id, plan_id))
 
 
-@router.patch("/{plan_id}", responses=problem_responses(401, 403, 404, 413, 422))
+@router.patch(
+    "/{plan_id}",
+    responses=problem_responses(401, 403, 404, 413, 422),
+    openapi_extra=PLAN_RULES,
+)
 def update_plan(
     plan_id: uuid.UUID, body: PlanUpdate, session: SessionDep, auth: WriteAuth
 ) -> PlanPublic:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.deps import ReadAuth, SessionDep, SettingsDep
 from app.errors import problem_responses
+from app.routes.rules_beyond_schema import rules_beyond_schema
 from app.schemas.execution import IsoWeekText
 from app.schemas.reviews import WeeklyReview
 from app.schemas.weeks import IsoWeek
@@ -25,6 +26,7 @@ MARKDOWN = "text/markdown; charset=utf-8"
     "/plans/{plan_id}/reviews/{iso_week}",
     response_model=WeeklyReview,
     responses={**problem_responses(401, 404, 422), 200: {"content": {"text/markdown": {}}}},
+    openapi_extra=rules_beyond_schema(("path.iso_week", "a week that has begun")),
 )
 def get_weekly_review(
     plan_id: uuid.UUID,

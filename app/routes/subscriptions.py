@@ -11,6 +11,7 @@ from app.deps import AdminAuth, PageDep, ReadAuth, SessionDep, SettingsDep
 from app.errors import problem_responses
 from app.models.execution import Subscription
 from app.routes.paging import page_response
+from app.routes.rules_beyond_schema import HOST_ALLOWED, rules_beyond_schema
 from app.schemas.common import Page
 from app.schemas.execution import (
     DeliveryPublic,
@@ -31,7 +32,12 @@ def _public(subscription: Subscription, secret: str | None = None) -> Subscripti
     return public
 
 
-@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+@router.post(
+    "",
+    status_code=201,
+    responses=problem_responses(401, 403, 413, 422),
+    openapi_extra=rules_beyond_schema(("body.url", HOST_ALLOWED)),
+)
 def create_subscription(
     body: SubscriptionCreate, session: SessionDep, settings: SettingsDep, auth: AdminAuth
 ) -> SubscriptionPublic:

@@ -69,6 +69,33 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$"),
     AfterValidator(_without_nul),
 ]
+
+# A URL as the address check (app/security/urls.py) reads it: a scheme, a host (a name of RFC 3986
+# characters, or an IPv6 address in brackets), a port up to 65535, then anything but NUL. So the
+# pattern allows no credentials, no unclosed bracket and no port that is not a number.
+_HEX = "[0-9A-Fa-f]{1,4}"
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
+_IPV6 = "|".join(
+    (
+        f"({_HEX}:){{7}}{_HEX}",
+        f"({_HEX}:){{1,7}}:",
+        f"({_HEX}:){{1,6}}:{_HEX}",
+        *(f"({_HEX}:){{1,{6 - n}}}(:{_HEX}){{1,{n + 1}}}" for n in range(1, 5)),
+        f"{_HEX}:(:{_HEX}){{1,6}}",
+        f":((:{_HEX}){{1,7}}|:)",
+        # An IPv4 address in the last 32 bits (::ffff:169.254.169.254): six groups, or fewer and ::
+        f"({_HEX}:){{6}}{_IPV4}",
+        f"::({_HEX}:){{0,5}}{_IPV4}",
+        *(f"({_HEX}:){{0,{n}}}{_HEX}::({_HEX}:){{0,{4 - n}}}{_IPV4}" for n in range(5)),
+    )
+)
+_HOST = rf"(\[({_IPV6})\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)"
+_PORT = "(:0*([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])?)?"
+_REST = r"([/?#][^\x00]*)?$"
+URL_PATTERN = rf"^[a-z][a-z0-9+.-]*://{_HOST}{_PORT}{_REST}"
+HTTP_URL_PATTERN = rf"^https?://{_HOST}{_PORT}{_REST}"
+
 # Strict: a boolean is not a number (pydantic would read false as 0); an integer still is.
 Hours = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
 

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, Strict, StringConstraints
 
 from app.models.sync import ConnectionState
 from app.schemas.common import (
+    URL_PATTERN,
     Name,
     NoNul,
     NotTextOrBoolean,
@@ -17,6 +18,7 @@ from app.schemas.common import (
     PublicModel,
     TrackerScope,
     WriteModel,
+    left_unchanged,
 )
 from connectors.registry import available_kinds
 
@@ -32,12 +34,10 @@ Kind = Annotated[
     NoNul,
     Field(json_schema_extra=_installed_kinds),
 ]
-# A scheme and a host name, no credentials (each connector then says which schemes it takes).
-URL_PATTERN = r"^[a-z][a-z0-9+.-]*://[^/?#@\s]+"
+# Any scheme (each connector then says which schemes it takes), no credentials.
 Url = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=URL_PATTERN),
-    NoNul,
 ]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=4000), NoNul]
 # The bounds first: after the validator they would reach the schema as unknown keywords.
@@ -63,14 +63,15 @@ class ConnectionCreate(WriteModel):
 
 
 class ConnectionUpdate(WriteModel):
-    name: Name | None = None
-    base_url: Url | None = None
-    scope: TrackerScope | None = None
+    # Left out keeps the value; null is refused (none of them can be unset).
+    name: Name = left_unchanged()
+    base_url: Url = left_unchanged()
+    scope: TrackerScope = left_unchanged()
     credentials: dict[str, Secret | None] | None = Field(
         default=None, description="Keys given replace the stored ones; null removes a key"
     )
-    config: dict[str, Any] | None = None
-    poll_interval_seconds: PollInterval | None = None
+    config: dict[str, Any] = left_unchanged()
+    poll_interval_seconds: PollInterval = left_unchanged()
 
 
 class ConnectionPublic(PublicModel):

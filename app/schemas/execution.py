@@ -15,12 +15,13 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
-    model_validator,
+    field_validator,
 )
 
 from app.models.execution import Confidence, DeliveryState
-from app.schemas.common import NoNul, PublicModel, WholeNumber, WriteModel
+from app.schemas.common import HTTP_URL_PATTERN, NoNul, PublicModel, WholeNumber, WriteModel
 from app.schemas.weeks import IsoWeek
 
 EVENT_TYPES = ("item.status_changed", "goal.health_changed", "review.ready")
@@ -123,11 +124,14 @@ class FocusBlockCreate(WriteModel):
     end: ClockTime
     timezone: TimeZone
 
-    @model_validator(mode="after")
-    def _end_after_start(self) -> FocusBlockCreate:
-        if self.end <= self.start:
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: time, info: ValidationInfo) -> time:
+        # A field validator, so the 422 names ``end``; ``start`` is absent if it was refused.
+        start = info.data.get("start")
+        if start is not None and end <= start:
             raise ValueError("end must be after start (a block cannot cross midnight)")
-        return self
+        return end
 
 
 class FocusBlockPublic(PublicModel):
@@ -169,9 +173,8 @@ class SubscriptionCreate(WriteModel):
     url: Annotated[
         str,
         StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=1000, pattern=r"^https?://[^/?#@\s]+"
+            strip_whitespace=True, min_length=1, max_length=1000, pattern=HTTP_URL_PATTERN
         ),
-        NoNul,
     ]
     secret: Secret | None = Field(default=None, description=SECRET_DESCRIPTION)
     event_types: Annotated[list[str], AfterValidator(_event_types)] = Field(

@@ -5,29 +5,25 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
-from app.schemas.common import Name, NoNul, PublicModel, WriteModel, left_unchanged
-from app.schemas.execution import ClockTime, PublicClockTime
+from app.schemas.common import (
+    HTTP_URL_PATTERN,
+    Name,
+    NotTextOrBoolean,
+    PublicModel,
+    WriteModel,
+    left_unchanged,
+)
+from app.schemas.execution import ClockTime, PublicClockTime, TimeZone
 
-
-def _iana_name(value: str) -> str:
-    if value not in available_timezones():
-        raise ValueError(f"'{value}' is not an IANA time zone such as Europe/Berlin")
-    return value
-
-
+# The schema lists the names (an enum), so a free string is not promised to be accepted.
 TimeZoneName = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=64),
-    NoNul,
-    AfterValidator(_iana_name),
-    Field(description="IANA time zone, e.g. Europe/Berlin", examples=["Europe/Berlin"]),
+    TimeZone, Field(description="IANA time zone, e.g. Europe/Berlin", examples=["Europe/Berlin"])
 ]
 WebhookUrl = Annotated[
-    str, StringConstraints(min_length=1, max_length=1000, pattern=r"^https?://\S+$"), NoNul
+    str, StringConstraints(min_length=1, max_length=1000, pattern=HTTP_URL_PATTERN)
 ]
 
 
@@ -48,7 +44,7 @@ class WorkspacePublic(PublicModel):
 
 class WorkspaceUpdate(WriteModel):
     default_time_zone: TimeZoneName = left_unchanged()
-    nudge_weekly_cap: Annotated[int, Field(ge=0, le=100)] = left_unchanged()
+    nudge_weekly_cap: Annotated[int, Field(ge=0, le=100), NotTextOrBoolean] = left_unchanged()
     quiet_hours_start: ClockTime = left_unchanged()
     quiet_hours_end: ClockTime = left_unchanged()
 
@@ -78,7 +74,8 @@ class ChannelsPublic(PublicModel):
 
 
 class ChannelsUpdate(WriteModel):
-    email_enabled: bool = left_unchanged()
+    # Strict: 0 or "no" is not a boolean, whatever pydantic would read it as.
+    email_enabled: StrictBool = left_unchanged()
     chat_webhook_url: WebhookUrl | None = Field(
         default=None, description="Slack-compatible incoming webhook; null removes it"
     )
@@ -87,7 +84,7 @@ class ChannelsUpdate(WriteModel):
         description="The team whose chat webhook reaches the person when they have none of "
         "their own; null: no team",
     )
-    nudges_opted_out: bool = left_unchanged()
+    nudges_opted_out: StrictBool = left_unchanged()
 
 
 class TeamCreate(WriteModel):

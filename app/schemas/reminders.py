@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from app.schemas.common import PublicModel, WholeNumber, WriteModel
+from app.schemas.common import NotTextOrBoolean, PublicModel, WriteModel
 
 
 class Weekday(StrEnum):
@@ -22,7 +22,10 @@ class Weekday(StrEnum):
     sunday = "sunday"
 
 
-Hour = Annotated[WholeNumber, Field(ge=0, le=23, description="Local hour, 0-23", examples=[15])]
+# The bounds before the validator: after it they would not reach the schema.
+Hour = Annotated[
+    int, Field(ge=0, le=23, description="Local hour, 0-23", examples=[15]), NotTextOrBoolean
+]
 
 
 class CadenceUpdate(WriteModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -151,3 +152,140 @@ def test_a_url_that_cannot_be_parsed_is_a_422_naming_the_field_not_a_500(
     )
     assert connection.status_code == 422
     assert _error_locations(connection) == [["body", "base_url"]]
+
+
+def test_other_methods_on_the_plan_import_are_405_naming_post(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """/plans/import is not /plans/{plan_id} with the id "import"."""
+    for method in ("GET", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        answer = client.request(method, f"{API}/plans/import", json={}, headers=tenant.headers)
+        assert answer.status_code == 405, (method, answer.text)
+        assert answer.headers["allow"] == "POST", method
+        assert answer.headers["content-type"] == "application/problem+json", method
+    plan = client.post(
+        f"{API}/plans",
+        json={"name": "Q1", "start_date": "2027-01-04", "end_date": "2027-03-28"},
+        headers=tenant.headers,
+    ).json()
+    renamed = client.patch(f"{API}/plans/{plan['id']}", json={"name": "Q2"}, headers=tenant.headers)
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Q2"
+
+
+def test_time_zones_are_listed_in_the_schema_and_others_refused(
+    client: TestClient, tenant: Tenant
+) -> None:
+    components = client.get("/openapi.json").json()["components"]["schemas"]
+    person_zone = components["PersonCreate"]["properties"]["time_zone"]["anyOf"][0]
+    workspace_zone = components["WorkspaceUpdate"]["properties"]["default_time_zone"]
+    for zone in (person_zone, workspace_zone):
+        assert "Europe/Berlin" in zone["enum"] and "Mars/Olympus" not in zone["enum"]
+    person = client.post(
+        f"{API}/people", json={"name": "Ada", "time_zone": "Mars/Olympus"}, headers=tenant.headers
+    )
+    assert person.status_code == 422
+    assert _error_locations(person) == [["body", "time_zone"]]
+    workspace = client.patch(
+        f"{API}/workspace", json={"default_time_zone": "000"}, headers=tenant.headers
+    )
+    assert workspace.status_code == 422
+    assert _error_locations(workspace) == [["body", "default_time_zone"]]
+    berlin = client.post(
+        f"{API}/people", json={"name": "Ada", "time_zone": "Europe/Berlin"}, headers=tenant.headers
+    )
+    assert berlin.status_code == 201 and berlin.json()["time_zone"] == "Europe/Berlin"
+
+
+def test_channel_switches_take_booleans_only(client: TestClient, tenant: Tenant) -> None:
+    person = client.post(f"{API}/people", json={"name": "Ada"}, headers=tenant.headers).json()
+    url = f"{API}/people/{person['id']}/channels"
+    for field in ("nudges_opted_out", "email_enabled"):
+        refused = client.patch(url, json={field: 0}, headers=tenant.headers)
+        assert refused.status_code == 422, refused.text
+        assert _error_locations(refused) == [["body", field]]
+    opted_out = client.patch(url, json={"nudges_opted_out": True}, headers=tenant.headers)
+    assert opted_out.status_code == 200 and opted_out.json()["nudges_opted_out"] is True
+
+
+def test_a_focus_block_ending_at_or_before_its_start_names_end(
+    client: TestClient, tenant: Tenant
+) -> None:
+    person = client.post(f"{API}/people", json={"name": "Ada"}, headers=tenant.headers).json()
+    block = {"weekday": 1, "start": "17:30", "end": "17:30", "timezone": "Europe/Berlin"}
+    refused = client.post(
+        f"{API}/people/{person['id']}/focus-blocks", json=block, headers=tenant.headers
+    )
+    assert refused.status_code == 422
+    assert _error_locations(refused) == [["body", "end"]]
+
+
+def test_url_patterns_refuse_what_the_address_check_refuses(
+    client: TestClient, tenant: Tenant
+) -> None:
+    components = client.get("/openapi.json").json()["components"]["schemas"]
+    patterns = {
+        "subscription": components["SubscriptionCreate"]["properties"]["url"]["pattern"],
+        "connection": components["ConnectionCreate"]["properties"]["base_url"]["pattern"],
+        "callback": components["WebhookRegister"]["properties"]["callback_url"]["anyOf"][0][
+            "pattern"
+        ],
+    }
+    refused = ["http://[x", "http://[x]", "http://ada@example.com", "http://x:65536", "http://x:y"]
+    refused += ["http://x/\x00", "http://\uff03x"]
+    for pattern in patterns.values():
+        assert not any(re.search(pattern, url) for url in refused)
+        assert all(re.search(pattern, url) for url in ("http://[::1]:8080/a", "https://a.b/?q#f"))
+    for url in refused:
+        answer = client.post(f"{API}/subscriptions", json={"url": url}, headers=tenant.headers)
+        assert answer.status_code == 422, url
+        assert _error_locations(answer) == [["body", "url"]], url
+
+
+def test_a_connection_field_that_cannot_be_unset_is_not_nullable(
+    client: TestClient, tenant: Tenant
+) -> None:
+    update = client.get("/openapi.json").json()["components"]["schemas"]["ConnectionUpdate"]
+    for field in ("name", "base_url", "scope", "config", "poll_interval_seconds"):
+        assert "anyOf" not in update["properties"][field], field
+    connection = create_memory_connection(client, tenant)
+    url = f"{API}/connections/{connection['id']}"
+    refused = client.patch(url, json={"scope": None}, headers=tenant.headers)
+    assert refused.status_code == 422
+    assert _error_locations(refused) == [["body", "scope"]]
+
+
+def test_rules_beyond_the_schema_are_declared_on_fields_the_operation_has(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """Each declared rule names a field of its operation, and a refusal by one names it."""
+    schema = client.get("/openapi.json").json()
+    declared = 0
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            rules = operation.get("x-rules-beyond-schema")
+            if rules is None:
+                continue
+            assert rules["status"] == 422 and "422" in operation["responses"], (method, path)
+            parameters = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+            content = operation.get("requestBody", {}).get("content", {})
+            body: dict[str, Any] = next(iter(content.values()), {})
+            # A body that may be left out is anyOf [the body, null].
+            choices = body.get("schema", {}).get("anyOf", [body.get("schema", {})])
+            reference = next((c["$ref"] for c in choices if "$ref" in c), "")
+            properties = schema["components"]["schemas"].get(reference.split("/")[-1], {})
+            for rule in rules["rules"]:
+                declared += 1
+                part, *field = rule["loc"]
+                if part == "body" and field:
+                    assert field[0] in properties.get("properties", {}), (method, path, rule)
+                elif part != "body":
+                    assert (part, field[0]) in parameters, (method, path, rule)
+    assert declared >= 20
+    goal = client.post(
+        f"{API}/goals",
+        json={"plan_id": str(uuid.uuid4()), "title": "Ship", "owner_id": str(uuid.uuid4())},
+        headers=tenant.headers,
+    )
+    assert goal.status_code == 422
+    goal_rules = schema["paths"][f"{API}/goals"]["post"]["x-rules-beyond-schema"]["rules"]
+    assert _error_locations(goal)[0] in [rule["loc"] for rule in goal_rules]

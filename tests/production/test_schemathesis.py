@@ -3,8 +3,10 @@
 Every operation gets positive (schema-valid) and negative (schema-breaking) requests with an admin
 token; half of them aim at objects that exist (a seeded person, plan, goal, item and token), so the
 handlers' real work runs, not only the 404 path. The checks: no 5xx, the status code, content type
-and body are the ones the OpenAPI documents. All failing operations are collected and reported
-together, each with a reproducible request, so one run shows every gap at once.
+and body are the ones the OpenAPI documents, and schema-valid data is accepted, or refused with a
+422 that names a rule the operation declares beyond its schema (schemathesis.toml). All failing
+operations are collected and reported together, each with a reproducible request, so one run shows
+every gap at once.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -24,10 +27,13 @@ from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Ok
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
@@ -36,21 +42,25 @@ from app.main import create_app
 from app.migrations.runner import alembic_config
 from app.settings import Settings
 from tests.conftest import Tenant
+from tests.production.schemathesis_checks import refusal_names_a_declared_rule
 
 # Per operation, bounded so that each backend finishes within the suite's timeout on a loaded
 # machine; bench/schemathesis_run.py makes the larger run (all checks, phases and two workspaces).
 EXAMPLES_PER_OPERATION = {"sqlite": 25, "postgres": 10}
 MINIMUM_REQUESTS = {"sqlite": 1200, "postgres": 500}
 
-# The data-acceptance checks are left to bench/schemathesis_run.py: rules across fields and
-# objects answer 422 to schema-valid data, and the seeded ids put in place of generated path
-# parameters turn negative cases into valid ones.
+# The negative-data check is left to bench/schemathesis_run.py: the seeded ids put in place of
+# generated path parameters turn negative cases into valid ones.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    positive_data_acceptance,
+    refusal_names_a_declared_rule,
 ]
+# Which operations may answer 422 to schema-valid data: those with rules beyond their schema.
+CONFIG = Path(__file__).resolve().parents[2] / "schemathesis.toml"
 
 
 def _seed(client: TestClient, tenant: Tenant, make_tenant: Callable[..., Tenant]) -> dict[str, str]:
@@ -174,11 +184,16 @@ def test_generated_requests_get_no_server_error_and_match_the_schema(
     # Generated requests may carry wrong tokens: past the throttle they would (correctly) answer
     # 429 instead of the 401 the schema gives them.
     app = create_app(settings.model_copy(update={"auth_failures_per_minute": 1_000_000}), engine)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_asgi(
+        "/openapi.json", app, config=SchemathesisConfig.from_path(CONFIG)
+    )
     counter = [0]
     failures: list[str] = []
     with TestClient(app, raise_server_exceptions=False) as client:
-        operations = [result.ok() for result in schema.get_all_operations()]
+        operations = [
+            result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)
+        ]
+        assert len(operations) == len(list(schema.get_all_operations())), "unreadable operations"
         # Deletes last, so the seeded objects live through the other operations' examples.
         operations.sort(key=lambda operation: operation.method.lower() == "delete")
         for operation in operations:

@@ -141,3 +141,26 @@ def test_weekly_review_is_announced_once_per_plan_and_week_across_workers(
     [(_headers, event)] = target.events("review.ready")
     assert event["data"]["plan_id"] == seeded.plan_id
     assert event["data"]["path"].endswith(event["data"]["iso_week"])
+
+
+def test_goal_health_change_is_published_by_the_worker_loop_signed(
+    client: TestClient,
+    tenant: Tenant,
+    sync_engine: SyncEngine,
+    receiver: tuple[Receiver, str],
+) -> None:
+    target, url = receiver
+    seeded = seed(client, tenant, items=1)
+    subscribe(client, tenant, url, ["goal.health_changed"])  # every goal's health known from now
+    response = client.patch(
+        f"/api/v1/items/{seeded.item_ids[0]}", json={"status": "blocked"}, headers=tenant.headers
+    )
+    assert response.status_code == 200, response.text
+    assert sync_engine.run_outbound() == 1  # the worker compares, enqueues and sends
+
+    [(headers, event)] = target.events("goal.health_changed")
+    assert (event["data"]["from"], event["data"]["to"]) == ("on_track", "at_risk")
+    assert event["text"] == "Goal 'Ship it' is now at risk: 1 item is blocked."
+    raw = next(body for _headers, body in target.requests if json.loads(body) == event)
+    assert verify_signature(headers[SIGNATURE_HEADER.lower()], raw, SECRET)
+    assert sync_engine.run_outbound() == 0  # published once
