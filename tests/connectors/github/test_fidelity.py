@@ -134,3 +134,24 @@ def test_a_secondary_limit_answer_carries_retry_after_and_the_rate_headers(
     assert int(refused.headers["retry-after"]) > 0
     for name in ("limit", "remaining", "used", "reset", "resource"):
         assert f"x-ratelimit-{name}" in refused.headers
+
+
+def test_content_creating_requests_are_limited_to_500_an_hour(
+    github: GitHubHarness, connector: GitHubConnector
+) -> None:
+    """80 a minute for six minutes and 20 more spend the hour's 500; the next waits for the
+    hour's first request to leave the window, not for a minute."""
+    for minute in range(7):
+        for index in range(80 if minute < 6 else 20):
+            connector.create_item(spec(f"Item {minute}.{index}"))
+        github.advance_clock(60)
+
+    with pytest.raises(RateLimited) as limited:
+        connector.create_item(spec("One too many this hour"))
+
+    # The hour began with the first create; seven emulated minutes and the real seconds of
+    # the 500 requests have passed since.
+    assert 60 < limited.value.retry_after <= 3600 - 7 * 60
+    assert github.object_count() == 500
+    github.advance_clock(limited.value.retry_after)
+    assert connector.create_item(spec("In the next hour")).title == "In the next hour"
