@@ -141,8 +141,9 @@ def run(backend: str, max_examples: int, seed: int, workers: int, workdir: Path)
         print(summary)
         (workdir / "schemathesis.txt").write_text(output)
         generated = re.search(r"(\d+) generated", output)
-        unique = re.search(r"(\d+) unique failures", output)
-        codes = dict(re.findall(r"❌ (ST\d+) [^:]+: (\d+)", output))
+        unique = re.search(r"(\d+) unique failures?", output)
+        # A custom check's line names it after a colon: "ST901 Custom check failed: `name`: 1".
+        codes = dict(re.findall(r"❌ (ST\d+) .+: (\d+)$", output, flags=re.MULTILINE))
         print(
             f"{backend}: {generated.group(1) if generated else '?'} test cases, "
             f"{unique.group(1) if unique else 0} unique failures {codes or ''} "
