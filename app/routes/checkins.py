@@ -25,7 +25,10 @@ router = APIRouter(prefix="/checkins", tags=["check-ins"])
     openapi_extra=rules_beyond_schema(
         ("body.owner_id", IN_WORKSPACE),
         ("body.goal_id", IN_WORKSPACE),
-        ("body.iso_week", "the current week, the previous one or the next one"),
+        (
+            "body.iso_week",
+            "the current week, the previous one or the next one; not a week whose review is final",
+        ),
     ),
 )
 def create_check_in(body: CheckInCreate, session: SessionDep, auth: WriteAuth) -> CheckInPublic:

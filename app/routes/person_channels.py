@@ -11,7 +11,7 @@ from app.db import utcnow
 from app.deps import ReadAuth, SessionDep, SettingsDep, WriteAuth
 from app.errors import problem_responses
 from app.models import Person, PersonChannels
-from app.routes.rules_beyond_schema import HOST_ALLOWED, rules_beyond_schema
+from app.routes.rules_beyond_schema import HOST_ALLOWED, IN_WORKSPACE, rules_beyond_schema
 from app.schemas.people_loop import ChannelsPublic, ChannelsUpdate
 from app.services.messages import channels as person_channels
 from app.services.people import get_person
@@ -43,7 +43,9 @@ def get_channels(person_id: uuid.UUID, session: SessionDep, auth: ReadAuth) -> C
 @router.patch(
     "",
     responses=problem_responses(401, 403, 404, 413, 422),
-    openapi_extra=rules_beyond_schema(("body.chat_webhook_url", HOST_ALLOWED)),
+    openapi_extra=rules_beyond_schema(
+        ("body.chat_webhook_url", HOST_ALLOWED), ("body.team_id", IN_WORKSPACE)
+    ),
 )
 def update_channels(
     person_id: uuid.UUID,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from app.deps import PageDep, ReadAuth, SessionDep, SettingsDep, WriteAuth
 from app.errors import problem_responses
 from app.routes.paging import page_response
+from app.routes.rules_beyond_schema import HOST_ALLOWED, rules_beyond_schema
 from app.schemas.common import Page
 from app.schemas.people_loop import TeamCreate, TeamPublic
 from app.services import teams
@@ -22,7 +23,15 @@ def list_teams(session: SessionDep, auth: ReadAuth, page: PageDep) -> Response:
     return page_response(Page[TeamPublic], result)
 
 
-@router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
+@router.post(
+    "",
+    status_code=201,
+    responses=problem_responses(401, 403, 413, 422),
+    openapi_extra=rules_beyond_schema(
+        ("body.name", "not the name of another team of this workspace"),
+        ("body.chat_webhook_url", HOST_ALLOWED),
+    ),
+)
 def create_team(
     body: TeamCreate, session: SessionDep, settings: SettingsDep, auth: WriteAuth
 ) -> TeamPublic:
