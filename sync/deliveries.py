@@ -43,7 +43,7 @@ from functools import partial
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from app.models import Connection, ExternalLink, WebhookDelivery
+from app.models import ActionItem, Connection, ExternalLink, WebhookDelivery
 from app.models.sync import PENDING_DELIVERY
 from app.observability.logging import bind_log_context
 from connectors.base import (
@@ -55,7 +55,8 @@ from connectors.base import (
     RemoteItem,
 )
 from sync.context import EngineContext
-from sync.pull import apply_remote_item, confirm_vanished
+from sync.link_scopes import lives_in
+from sync.pull import apply_remote_item, apply_to_link, confirm_vanished, find_link
 from sync.retry import call_with_retries
 from sync.scheduler import release_by_id
 
@@ -243,18 +244,7 @@ def apply_batch(
     )
     outcomes: dict[str, list[uuid.UUID]] = defaultdict(list)
     with Session(context.engine, expire_on_commit=False) as session, session.no_autoflush:
-        if refs:
-            # Loaded into the session locked; find_link then returns these very objects, so each
-            # hint is compared with the state the previous hint of the batch left.
-            session.exec(
-                select(ExternalLink)
-                .where(
-                    col(ExternalLink.connection_id) == connection.id,
-                    col(ExternalLink.external_id).in_(refs),
-                )
-                .order_by(col(ExternalLink.id))
-                .with_for_update()
-            ).all()
+        links = _lock_links(session, connection, refs)
         # Trackers send several deliveries about one change (GitHub: "edited", "labeled", ... each
         # with the whole issue): a state identical to the last one applied to its object in this
         # transaction would change nothing, so it is not compared with the database again.
@@ -271,7 +261,10 @@ def apply_batch(
                 else:
                     # Its own instant, so the events of one batch keep their order in time.
                     applied_at = context.clock.now()
-                    outcome = apply_remote_item(session, connection, remote, applied_at, actor)
+                    link = links.get(remote.ref.external_id) or find_link(
+                        session, connection, remote
+                    )
+                    outcome = apply_to_link(session, connection, link, remote, applied_at, actor)
                     last_applied[remote.ref.external_id] = (remote, outcome)
                 applied += outcome == "applied"
             outcomes[f"applied {applied} of {len(remotes)} hints"].append(delivery.id)
@@ -288,6 +281,37 @@ def apply_batch(
         _bring_pull_forward(session, connection.id, now)
         session.commit()
     return True
+
+
+def _lock_links(
+    session: Session, connection: Connection, refs: Sequence[str]
+) -> dict[str, ExternalLink]:
+    """Lock the links of a batch's objects (in id order) and load their items, in two queries.
+
+    They stay in the session, so each hint is compared with the state the previous hint of the
+    batch left, and the items are read from the session rather than one query per object. Returns
+    the links by external id in the connection's default scope, where deliveries are read; a hint
+    whose link is not among them is looked up as a pull does (``find_link``: by the marker).
+    """
+    if not refs:
+        return {}
+    locked = session.exec(
+        select(ExternalLink)
+        .where(
+            col(ExternalLink.connection_id) == connection.id,
+            col(ExternalLink.external_id).in_(refs),
+        )
+        .order_by(col(ExternalLink.id))
+        .with_for_update()
+    ).all()
+    item_ids = {link.item_id for link in locked if link.item_id is not None}
+    if item_ids:
+        session.exec(select(ActionItem).where(col(ActionItem.id).in_(item_ids))).all()
+    links: dict[str, ExternalLink] = {}
+    for link in locked:
+        if link.external_id is not None and lives_in(link, connection, None):
+            links.setdefault(link.external_id, link)
+    return links
 
 
 def _mark_processed(

@@ -168,7 +168,21 @@ def apply_remote_item(
 ) -> str:
     """Record one tracker object's state (read in ``scope``, None: the connection's default);
     returns "applied", "stale", "unknown" or "vanished"."""
-    link = find_link(session, connection, remote, scope)
+    return apply_to_link(
+        session, connection, find_link(session, connection, remote, scope), remote, now, actor
+    )
+
+
+def apply_to_link(
+    session: Session,
+    connection: Connection,
+    link: ExternalLink | None,
+    remote: RemoteItem,
+    now: datetime,
+    actor: str,
+) -> str:
+    """``apply_remote_item`` once the object's link was found (a webhook batch finds the links
+    of all its objects with one query, sync/deliveries.py)."""
     if link is None or link.moved_at is not None:
         # Unknown, or the object of a link the item moved away from (closed out as moved: its
         # status is not the item's).
