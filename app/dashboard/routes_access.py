@@ -59,7 +59,6 @@ def signin(
     if opened is None:
         return _signin_form(request, next_path, "That token is unknown or revoked.", 401)
     cookie_value, _row = opened
-    db.commit()
     response = RedirectResponse(next_path, status_code=303)
     max_age = int(auth.SESSION_LIFETIME.total_seconds())
     auth.set_cookie(request, response, auth.SESSION_COOKIE, cookie_value, max_age=max_age)
@@ -77,7 +76,6 @@ def signout(
     if not auth.tokens_match(viewer.csrf_token, csrf_token):
         raise auth.CsrfRefused()
     auth.close_session(db, request.cookies.get(auth.SESSION_COOKIE))
-    db.commit()
     response = RedirectResponse("/signin", status_code=303)
     auth.clear_cookie(request, response, auth.SESSION_COOKIE)
     return response

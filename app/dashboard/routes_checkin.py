@@ -158,5 +158,4 @@ async def submit_checkin(
             )
     found.link.last_used_at = now
     session.add(found.link)
-    session.commit()
     return RedirectResponse(f"/checkin/{token}?saved=1", status_code=303)

@@ -96,10 +96,8 @@ async def plan_import_submit(
             problems=problems,
             status_code=422,
         )
-    if report.applied:
-        db.commit()
-    else:
-        db.rollback()
+    if not report.applied:
+        db.rollback()  # a dry run, or refused: nothing of it is kept
     return _page(
         request,
         viewer,

@@ -80,7 +80,6 @@ def create_share(
     )
     if issued is None:
         raise PageNotFound()
-    db.commit()
     # The token is shown once, in this answer; only its hash is kept.
     share_url = str(request.url_for("shared_plan", token=issued.token))
     return _plan_page(request, db, viewer, issued.record.plan_id, new_share_url=share_url)
@@ -98,7 +97,6 @@ def revoke_share(
     record = revoke_share_link(db, viewer.workspace_id, parse_id(link_id))
     if record is None or record.plan_id != parse_id(plan_id):
         raise PageNotFound()
-    db.commit()
     return RedirectResponse(f"/plans/{record.plan_id}?notice=share-link-revoked", status_code=303)
 
 
@@ -144,6 +142,5 @@ def retry_link(
     if link.item_id is not None:
         item = db.get(ActionItem, link.item_id)
         goal_id = item.goal_id if item is not None else goal_id
-    db.commit()
     target = f"/goals/{goal_id}" if goal_id else "/attention"
     return RedirectResponse(f"{target}?notice=retry-queued", status_code=303)

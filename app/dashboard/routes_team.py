@@ -68,7 +68,6 @@ def create_calendar_link(
         token, record = calendar.create_feed_token(db, viewer.workspace_id, parse_id(person_id))
     except NotFound as exc:
         raise PageNotFound() from exc
-    db.commit()
     base = (settings.public_url or str(request.base_url)).rstrip("/")
     url = f"{base}/api/v1/people/{record.person_id}/calendar.ics?token={token}"
     return _people_page(request, db, settings, viewer, new_feed=(record.person_id, url))
@@ -87,7 +86,6 @@ def revoke_calendar_link(
         calendar.revoke_feed_token(db, viewer.workspace_id, parse_id(person_id), parse_id(token_id))
     except NotFound as exc:
         raise PageNotFound() from exc
-    db.commit()
     return RedirectResponse("/people?notice=calendar-link-revoked", status_code=303)
 
 
@@ -109,7 +107,6 @@ def send_checkin_link_again(
         )
     except NotFound as exc:
         raise PageNotFound() from exc
-    db.commit()
     notice = "checkin-link-sent" if queued else "checkin-link-unreachable"
     return RedirectResponse(f"/people?notice={notice}#checkins", status_code=303)
 

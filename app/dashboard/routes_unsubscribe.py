@@ -33,5 +33,4 @@ def unsubscribe(
         return render(
             request, "checkin_closed.html", {"message": message}, status_code=404, shared=True
         )
-    session.commit()
     return render(request, "unsubscribe.html", {"done": True}, shared=True)

@@ -27,7 +27,6 @@ def create_feed_token(
 ) -> FeedTokenCreated:
     """A feed token for calendar apps; shown once, inside the subscription URL."""
     token, record = calendar.create_feed_token(session, auth.workspace_id, person_id)
-    session.commit()
     base = (settings.public_url or str(request.base_url)).rstrip("/")
     return FeedTokenCreated(
         id=record.id,
@@ -56,7 +55,6 @@ def revoke_feed_token(
 ) -> Response:
     """Revoke a feed token: calendar apps using it get 404 from then on."""
     calendar.revoke_feed_token(session, auth.workspace_id, person_id, token_id)
-    session.commit()
     return Response(status_code=204)
 
 

@@ -24,7 +24,6 @@ def issue_checkin_link(
     link, token = checkin_links.issue_link(
         session, auth.workspace_id, person_id, settings, utcnow()
     )
-    session.commit()
     return CheckInLinkIssued.model_validate(
         {
             **CheckInLinkPublic.model_validate(link).model_dump(),
@@ -52,4 +51,3 @@ def revoke_checkin_link(
 ) -> None:
     """Revoke the link: its page then says so and accepts nothing."""
     checkin_links.revoke_link(session, auth.workspace_id, person_id, link_id, utcnow())
-    session.commit()

@@ -35,7 +35,6 @@ def create_check_in(body: CheckInCreate, session: SessionDep, auth: WriteAuth) -
     """Record a check-in; one for the same owner, goal and week replaces it (the old one stays as
     history)."""
     check_in = checkins.record_check_in(session, auth.workspace_id, body)
-    session.commit()
     return CheckInPublic.model_validate(check_in)
 
 

@@ -78,7 +78,6 @@ def create_connection(
     connection, secret = connections.create_connection(
         session, settings, auth.workspace_id, body.model_dump()
     )
-    session.commit()
     return ConnectionCreated(**_public(settings, connection), webhook_secret=secret)
 
 
@@ -117,7 +116,6 @@ def update_connection(
     connection = connections.get_connection(session, auth.workspace_id, connection_id)
     values = body.model_dump(exclude_unset=True)
     connections.update_connection(session, settings, connection, values)
-    session.commit()
     return ConnectionPublic(**_public(settings, connection))
 
 
@@ -126,7 +124,6 @@ def delete_connection(connection_id: uuid.UUID, session: SessionDep, auth: Admin
     """Forget the connection and its links (tracker objects are left alone)."""
     connection = connections.get_connection(session, auth.workspace_id, connection_id)
     session.delete(connection)
-    session.commit()
     return Response(status_code=204)
 
 
@@ -144,7 +141,6 @@ def rotate_webhook_secret(
     connection = connections.get_connection(session, auth.workspace_id, connection_id)
     grace = timedelta(hours=(body or WebhookSecretRotate()).grace_hours)
     secret, until = connections.rotate_webhook_secret(session, settings, connection, grace)
-    session.commit()
     return WebhookSecretRotated(webhook_secret=secret, previous_valid_until=until)
 
 
@@ -157,7 +153,6 @@ def resync_connection(
     """Full reconcile: pull everything again and re-check every link (done by the engine)."""
     connection = connections.get_connection(session, auth.workspace_id, connection_id)
     links = connections.request_resync(session, connection)
-    session.commit()
     return {"connection_id": str(connection.id), "links": links, "status": "scheduled"}
 
 
@@ -168,7 +163,6 @@ def resume_connection(
     """Resume a paused connection (after fixing its credentials)."""
     connection = connections.get_connection(session, auth.workspace_id, connection_id)
     connections.resume_connection(session, connection)
-    session.commit()
     return ConnectionPublic(**_public(settings, connection))
 
 

@@ -52,7 +52,6 @@ def create_focus_block(
     """Add a block (wall-clock times in an IANA time zone); without declared hours it sets
     capacity."""
     block = calendar.create_focus_block(session, auth.workspace_id, person_id, body)
-    session.commit()
     return _public(block)
 
 
@@ -69,7 +68,6 @@ def replace_focus_block(
     auth: WriteAuth,
 ) -> FocusBlockPublic:
     block = calendar.replace_focus_block(session, auth.workspace_id, person_id, block_id, body)
-    session.commit()
     return _public(block)
 
 
@@ -78,5 +76,4 @@ def delete_focus_block(
     person_id: uuid.UUID, block_id: uuid.UUID, session: SessionDep, auth: WriteAuth
 ) -> Response:
     calendar.delete_focus_block(session, auth.workspace_id, person_id, block_id)
-    session.commit()
     return Response(status_code=204)

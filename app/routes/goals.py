@@ -48,7 +48,6 @@ def _written(session: Session, goal: Goal, warnings: list[RuleWarning]) -> GoalW
 def create_goal(body: GoalCreate, session: SessionDep, auth: WriteAuth) -> GoalWritten:
     """Create a goal; a target date outside its plan is accepted with a warning."""
     goal, warnings = goals.create_goal(session, auth.workspace_id, body.model_dump())
-    session.commit()
     return _written(session, goal, warnings)
 
 
@@ -87,7 +86,6 @@ def update_goal(
     goal, warnings = goals.update_goal(
         session, auth.workspace_id, goal_id, body.model_dump(exclude_unset=True)
     )
-    session.commit()
     return _written(session, goal, warnings)
 
 
@@ -100,4 +98,3 @@ def update_goal(
 def delete_goal(goal_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> None:
     """Delete a goal together with its action items."""
     goals.delete_goal(session, auth.workspace_id, goal_id, actor=auth.actor)
-    session.commit()

@@ -68,7 +68,6 @@ def create_item(
     item, warnings = items.create_item(
         session, auth.workspace_id, body.model_dump(), actor=auth.actor, settings=settings
     )
-    session.commit()
     return _written(session, item, warnings)
 
 
@@ -128,7 +127,6 @@ def update_item(
         actor=auth.actor,
         settings=settings,
     )
-    session.commit()
     return _written(session, item, warnings)
 
 
@@ -140,7 +138,6 @@ def update_item(
 )
 def delete_item(item_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> None:
     items.delete_item(session, auth.workspace_id, item_id, actor=auth.actor)
-    session.commit()
 
 
 @router.get(

@@ -22,7 +22,6 @@ router = APIRouter(prefix="/people", tags=["people"])
 @router.post("", status_code=201, responses=problem_responses(401, 403, 413, 422))
 def create_person(body: PersonCreate, session: SessionDep, auth: WriteAuth) -> PersonPublic:
     person = people.create_person(session, auth.workspace_id, body.model_dump())
-    session.commit()
     return _answer(session, person)
 
 
@@ -64,7 +63,6 @@ def update_person(
     person = people.update_person(session, auth.workspace_id, person_id, changes)
     if "email" in changes:
         forget_email_refusal(session, person)
-    session.commit()
     return _answer(session, person)
 
 
@@ -77,4 +75,3 @@ def update_person(
 def delete_person(person_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> None:
     """Delete a person; 409 while they still own goals or action items."""
     people.delete_person(session, auth.workspace_id, person_id)
-    session.commit()

@@ -64,5 +64,4 @@ def update_channels(
         settings,
         utcnow(),
     )
-    session.commit()
     return _public(person, channels)

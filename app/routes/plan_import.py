@@ -122,10 +122,8 @@ def import_plan_document(
     except DocumentInvalid as exc:
         session.rollback()
         return _rejected(exc.problems, None)
-    if report.applied:
-        session.commit()
-    else:
-        session.rollback()
+    if not report.applied:
+        session.rollback()  # a dry run, or refused: nothing of it is kept
     if report.errors:
         return _rejected(report.errors, report)
     return report

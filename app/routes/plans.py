@@ -29,7 +29,6 @@ PLAN_RULES = rules_beyond_schema(
 )
 def create_plan(body: PlanCreate, session: SessionDep, auth: WriteAuth) -> PlanPublic:
     plan = plans.create_plan(session, auth.workspace_id, body.model_dump())
-    session.commit()
     return PlanPublic.model_validate(plan)
 
 
@@ -55,7 +54,6 @@ def update_plan(
     plan = plans.update_plan(
         session, auth.workspace_id, plan_id, body.model_dump(exclude_unset=True)
     )
-    session.commit()
     return PlanPublic.model_validate(plan)
 
 
@@ -68,4 +66,3 @@ def update_plan(
 def delete_plan(plan_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> None:
     """Delete a plan together with its goals and their action items."""
     plans.delete_plan(session, auth.workspace_id, plan_id, actor=auth.actor)
-    session.commit()

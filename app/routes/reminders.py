@@ -60,7 +60,6 @@ def set_workspace_cadence(
     cadence = reminder_cadence.set_workspace_cadence(
         session, auth.workspace_id, _cadence(body), utcnow()
     )
-    session.commit()
     return _public(cadence)
 
 
@@ -80,7 +79,6 @@ def set_plan_cadence(
     found = reminder_cadence.set_plan_cadence(
         session, auth.workspace_id, plan_id, _cadence(body), utcnow()
     )
-    session.commit()
     return _plan_public(found)
 
 
@@ -90,7 +88,6 @@ def inherit_plan_cadence(
 ) -> PlanCadencePublic:
     """The plan follows the workspace's cadence again."""
     found = reminder_cadence.set_plan_cadence(session, auth.workspace_id, plan_id, None, utcnow())
-    session.commit()
     return _plan_public(found)
 
 

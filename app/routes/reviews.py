@@ -42,7 +42,6 @@ def get_weekly_review(
     week = IsoWeek.parse(iso_week)
     # A finished week's review is stored the first time it is read (see app.services.reviews).
     review = weekly_review(session, auth.workspace_id, plan_id, week, settings, store=True)
-    session.commit()
     wants_markdown = format == "md" or (
         format is None and "text/markdown" in request.headers.get("accept", "")
     )

@@ -48,7 +48,6 @@ def create_subscription(
     if "goal.health_changed" in subscription.event_types:
         # Known from now on, so the first goal.health_changed is a real change.
         record_health_baselines(session, auth.workspace_id, settings)
-    session.commit()
     return _public(subscription, secret)
 
 
@@ -77,7 +76,6 @@ def delete_subscription(
     subscription_id: uuid.UUID, session: SessionDep, auth: AdminAuth
 ) -> Response:
     subscriptions.delete_subscription(session, auth.workspace_id, subscription_id)
-    session.commit()
     return Response(status_code=204)
 
 
@@ -95,7 +93,6 @@ def rotate_secret(
     subscription, secret = subscriptions.rotate_secret(
         session, auth.workspace_id, subscription_id, body, settings
     )
-    session.commit()
     return _public(subscription, secret)
 
 

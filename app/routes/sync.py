@@ -28,7 +28,6 @@ def list_dead(session: SessionDep, auth: ReadAuth, page: PageDep) -> Response:
 def retry_dead(link_id: uuid.UUID, session: SessionDep, auth: WriteAuth) -> DeadLink:
     """Try a dead push again from scratch (attempts reset)."""
     link = sync_status.retry_dead_link(session, auth.workspace_id, link_id)
-    session.commit()
     return DeadLink.model_validate(link)
 
 
@@ -52,5 +51,4 @@ def retry_dead_delivery(
 ) -> DeadDelivery:
     """Process a dead delivery again from scratch (attempts reset)."""
     delivery = sync_status.retry_dead_delivery(session, auth.workspace_id, delivery_id)
-    session.commit()
     return DeadDelivery.model_validate(delivery)

@@ -23,7 +23,6 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 def create_token(body: TokenCreate, session: SessionDep, auth: AdminAuth) -> TokenCreated:
     """Create a token in the caller's workspace; the response is the only time it is shown."""
     issued = issue_token(session, auth.workspace_id, body.scope, body.name)
-    session.commit()
     return TokenCreated(
         **TokenPublic.model_validate(issued.record).model_dump(), token=issued.token
     )
@@ -54,4 +53,3 @@ def revoke(token_id: uuid.UUID, session: SessionDep, auth: AdminAuth) -> None:
     record = get_in_workspace(session, ApiToken, token_id, auth.workspace_id)
     if record.revoked_at is None:
         revoke_token(session, record)
-    session.commit()

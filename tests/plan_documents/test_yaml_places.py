@@ -4,6 +4,7 @@ data; the first field a problem names makes a second walk place every key and va
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -18,6 +19,7 @@ from tests.plan_documents.documents import QUARTER
 
 
 def _paths(value: Any, path: Path = ()) -> list[Path]:
+    children: Iterable[tuple[Any, Any]]
     if isinstance(value, dict):
         children = value.items()
     elif isinstance(value, list):
