@@ -62,12 +62,21 @@ async def take_sqlite_write_turn(request: Request) -> AsyncIterator[None]:
 def get_session(
     request: Request, _turn: Annotated[None, Depends(take_sqlite_write_turn)]
 ) -> Iterator[Session]:
-    """One session per request; routes commit, services only flush."""
+    """One session and one transaction per request, and the one place that ends it: committed
+    when the route returns, rolled back when anything raises. Routes and services never commit
+    (services flush when they need ids); a route that answers a refusal without raising, or a dry
+    run, rolls back what it wrote. A commit that fails is an error answer, never a 2xx for lost
+    data: the dependency ends before the answer is sent (``scope="function"``).
+
+    One route commits early on purpose: registering a tracker webhook stores its callback before
+    the tracker is called, since the tracker may deliver before it answers.
+    """
     with Session(get_engine(request), expire_on_commit=False) as session:
         yield session
+        session.commit()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `planbridge token create`")

@@ -28,5 +28,4 @@ def update_workspace(
     workspace = workspace_settings.update_workspace(
         session, auth.workspace_id, body.model_dump(exclude_unset=True)
     )
-    session.commit()
     return WorkspacePublic.model_validate(workspace)
