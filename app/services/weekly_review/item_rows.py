@@ -174,8 +174,8 @@ def touched_items(
         ).where(*_in_plan(workspace_id, goal_ids, cut), touched_since(cut)),
     )
     return [
-        TouchedItem(item_id, title, owner_id, due, start, snapshot_of(*at_cut))
-        for item_id, title, owner_id, due, start, *at_cut in rows
+        TouchedItem(item_id, title, owner_id, due, start, snapshot_of(snapshot, recent))
+        for item_id, title, owner_id, due, start, snapshot, recent in rows
     ]
 
 

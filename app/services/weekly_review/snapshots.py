@@ -3,9 +3,9 @@
 An item's state at an instant is its latest snapshot event at or before it (no snapshot: it did
 not exist yet). Every writer records a snapshot event after changing an item's row, so an item
 with no event after an instant is at that instant what its row says now: only the items touched
-since (``sql.touched_since``) need their history read. Each fact of a snapshot is a correlated
-backward probe of the covering index ``ix_item_event_item_at_snapshot`` (item, at, status,
-estimate, goal), skipped for items created after the instant.
+since (``sql.touched_since``) need their history read. The snapshot (goal, status, estimate) is
+one correlated backward probe of the covering index ``ix_item_event_item_at_snapshot`` (item, at,
+status, estimate, goal), skipped for items created after the instant.
 
 Due dates are the exception: an item's due date at an instant is the old value of its first
 ``planning`` change of ``due_date`` after it (a partial index holds only those events). Tracker
@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import JSON, case, func, literal, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col
 
 from app.models import ActionItem, EventKind, ItemEvent
@@ -58,17 +61,36 @@ def latest_snapshot(column: Any, at: datetime) -> Any:
     )
 
 
-def snapshot_columns(at: datetime, recent_from: datetime | None = None) -> tuple[Any, ...]:
-    """Correlated on ``action_item``, in ``Snapshot``'s order: the goal, status and estimate of
-    the item's latest snapshot at or before ``at``, and whether it had an event of any kind in
-    [``recent_from``, ``at``] (NULL without ``recent_from``). All NULL for an item created after
-    ``at``. The recency test is made in SQL: a timestamp read and converted per row in Python
-    cost more than the probe."""
+class _SnapshotArray(FunctionElement[Any]):
+    """A snapshot's goal, status and estimate as one JSON array (decoded by the driver into a
+    list), so that one backward probe of the covering index reads all three: a probe per column
+    cost ~8 us each for the ~19,000 items touched since a past week."""
+
+    type = JSON()
+    inherit_cache = True
+    name = "snapshot_array"
+
+
+@compiles(_SnapshotArray, "sqlite")
+def _snapshot_array_sqlite(element: _SnapshotArray, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_array({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_SnapshotArray, "postgresql")
+def _snapshot_array_postgresql(element: _SnapshotArray, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_build_array({compiler.process(element.clauses, **kw)})"
+
+
+def snapshot_columns(at: datetime, recent_from: datetime | None = None) -> tuple[Any, Any]:
+    """Correlated on ``action_item``: the item's latest snapshot at or before ``at`` as a JSON
+    array [goal, status, estimate] (NULL: none by then, or created after ``at``), and whether it
+    had an event of any kind in [``recent_from``, ``at``] (NULL without ``recent_from``). The
+    recency test is made in SQL: a timestamp read and converted per row in Python cost more than
+    the probe. ``snapshot_of`` reads the two."""
     existed = col(ActionItem.created_at) <= at
-
-    def latest(column: Any) -> Any:
-        return case((existed, latest_snapshot(column, at)))
-
+    snapshot = _SnapshotArray(
+        text_id(ItemEvent.goal_id), status_text(ItemEvent.status), col(ItemEvent.estimate_hours)
+    )
     recent: Any = literal(None)
     if recent_from is not None:
         any_event = (
@@ -83,20 +105,16 @@ def snapshot_columns(at: datetime, recent_from: datetime | None = None) -> tuple
             .scalar_subquery()
         )
         recent = case((existed, func.coalesce(any_event, 0)))
-    return (
-        latest(text_id(ItemEvent.goal_id)),
-        latest(status_text(ItemEvent.status)),
-        latest(col(ItemEvent.estimate_hours)),
-        recent,
-    )
+    return case((existed, latest_snapshot(snapshot, at))), recent
 
 
 def snapshot_of(
-    goal_id: str | None, status: str | None, estimate: float | None, recent: int | None
+    snapshot: tuple[str, str, float | None] | None, recent: int | None
 ) -> Snapshot | None:
     """The ``snapshot_columns`` of a row as a snapshot (None: no snapshot by then)."""
-    if status is None or goal_id is None:
+    if snapshot is None:
         return None
+    goal_id, status, estimate = snapshot
     return Snapshot(
         goal_id, status, float(estimate or 0.0), None if recent is None else bool(recent)
     )
@@ -141,8 +159,8 @@ class SnapshotsAt:
                     col(ActionItem.id).in_(missing[index : index + CHUNK])
                 ),
             )
-            for item_id, goal_id, status, estimate, recent in rows:
-                self._known[item_id] = snapshot_of(goal_id, status, estimate, recent)
+            for item_id, snapshot, recent in rows:
+                self._known[item_id] = snapshot_of(snapshot, recent)
         found = {item_id: self._known.get(item_id) for item_id in item_ids}
         return {item_id: snapshot for item_id, snapshot in found.items() if snapshot is not None}
 
