@@ -95,6 +95,9 @@ def run(backend: str, max_examples: int, seed: int, workers: int, workdir: Path)
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        # Built once, then cached by the app: on a loaded machine the first build can take longer
+        # than schemathesis waits for the schema (10 s).
+        httpx.get(f"{base}/openapi.json", timeout=120).raise_for_status()
         auth_file = workdir / "auth.json"
         auth_file.write_text(
             json.dumps(
@@ -150,6 +153,9 @@ def run(backend: str, max_examples: int, seed: int, workers: int, workdir: Path)
             f"in {elapsed:.0f} s (max examples {max_examples}, seed {seed}); "
             f"full output in {workdir / 'schemathesis.txt'}"
         )
+        if generated is None:
+            print(f"{backend}: the run did not complete (no test cases generated)")
+            return 1
         return 0 if unique is None else 1
     finally:
         if server is not None:
