@@ -12,7 +12,7 @@ rules beyond their schema may answer 422 to schema-valid data, if the 422 names 
     python bench/schemathesis_run.py --backend postgres --max-examples 40
 
 Prints the schemathesis summary and one line of figures: test cases generated, unique failures,
-failures per code.
+failures per code, wall time, and CPU seconds of the server and of schemathesis.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -53,6 +54,17 @@ def _environment(database_url: str) -> dict[str, str]:
         "PLANBRIDGE_AUTH_FAILURES_PER_MINUTE": "1000000",
         "PLANBRIDGE_LOG_LEVEL": "WARNING",
     }
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a running process (Linux /proc), e.g. the server before it stops."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _token(environment: dict[str, str], workspace: str) -> str:
@@ -113,6 +125,8 @@ def run(backend: str, max_examples: int, seed: int, workers: int, workdir: Path)
             )
         )
         started = time.monotonic()
+        server_cpu_before = _process_cpu_seconds(server.pid)
+        st_cpu_before = _children_cpu_seconds()
         result = subprocess.run(
             [
                 "st",
@@ -139,6 +153,8 @@ def run(backend: str, max_examples: int, seed: int, workers: int, workdir: Path)
             cwd=ROOT,  # where the configuration's hooks module is imported from
         )
         elapsed = time.monotonic() - started
+        st_cpu = _children_cpu_seconds() - st_cpu_before
+        server_cpu = _process_cpu_seconds(server.pid) - server_cpu_before
         output = result.stdout + result.stderr
         summary = output[output.find("SUMMARY") - 40 :] if "SUMMARY" in output else output[-4000:]
         print(summary)
@@ -150,7 +166,8 @@ def run(backend: str, max_examples: int, seed: int, workers: int, workdir: Path)
         print(
             f"{backend}: {generated.group(1) if generated else '?'} test cases, "
             f"{unique.group(1) if unique else 0} unique failures {codes or ''} "
-            f"in {elapsed:.0f} s (max examples {max_examples}, seed {seed}); "
+            f"in {elapsed:.0f} s, CPU {server_cpu:.0f} s server + {st_cpu:.0f} s schemathesis "
+            f"(max examples {max_examples}, seed {seed}); "
             f"full output in {workdir / 'schemathesis.txt'}"
         )
         if generated is None:
