@@ -2,6 +2,7 @@
 
     python bench/webhook_worker_cpu.py                          # 10,000 deliveries, 3 rounds
     python bench/webhook_worker_cpu.py --profile 25             # and the 25 costliest functions
+    python bench/webhook_worker_cpu.py --per-step 50            # whole worker steps of 50
 
 The counterpart of bench/webhook_route_cpu.py for the processing side. A scratch PostgreSQL
 database, a GitHub connection on the GitHub emulator with 20 pushed issues (as in
@@ -96,6 +97,22 @@ def _drain(sync_engine: SyncEngine) -> int:
     return drained
 
 
+def _worker_steps(
+    sync_engine: SyncEngine, url: str, connection_id: str, payloads: list[bytes], args: Any
+) -> tuple[int, float]:
+    """As the worker loop runs under a steady stream: ``--per-step`` deliveries arrive, then one
+    whole step and its outbound work (claims, pull, pushes, notifications) takes them. Returns
+    the deliveries processed and the CPU seconds of the steps alone (not of filling the inbox)."""
+    processed, cpu = 0, 0.0
+    for _ in range(args.deliveries // args.per_step):
+        _fill_inbox(url, connection_id, payloads, args.per_step)
+        started = time.process_time()
+        processed += sync_engine.step().deliveries
+        sync_engine.run_outbound()
+        cpu += time.process_time() - started
+    return processed, cpu
+
+
 def run(args: argparse.Namespace) -> int:
     configure_logging("WARNING")
     harness = GitHubHarness()
@@ -130,20 +147,26 @@ def run(args: argparse.Namespace) -> int:
 
         event.listen(engine, "before_cursor_execute", count)
         for round_number in range(args.rounds):
-            _fill_inbox(url, connection["id"], payloads, args.deliveries)
             statements = 0
-            cpu = time.process_time()
-            drained = _drain(sync_engine)
-            cpu = time.process_time() - cpu
+            if args.per_step:
+                drained, cpu = _worker_steps(sync_engine, url, connection["id"], payloads, args)
+            else:
+                _fill_inbox(url, connection["id"], payloads, args.deliveries)
+                cpu = time.process_time()
+                drained = _drain(sync_engine)
+                cpu = time.process_time() - cpu
             print(
                 f"round {round_number + 1}: {drained} deliveries of {size:,.0f} bytes drained, "
                 f"{cpu / drained * 1e6:.0f} µs CPU each, "
                 f"{statements / drained:.2f} SQL statements each"
             )
         if args.profile:
-            _fill_inbox(url, connection["id"], payloads, args.deliveries)
             profile = cProfile.Profile(time.process_time)
-            profile.runcall(_drain, sync_engine)
+            if args.per_step:  # filling the inbox is in this profile
+                profile.runcall(_worker_steps, sync_engine, url, connection["id"], payloads, args)
+            else:
+                _fill_inbox(url, connection["id"], payloads, args.deliveries)
+                profile.runcall(_drain, sync_engine)
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.profile)
             print(out.getvalue())
@@ -158,6 +181,12 @@ def main() -> int:
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions")
+    parser.add_argument(
+        "--per-step",
+        type=int,
+        default=0,
+        help="deliveries per worker step (whole steps, as under a steady stream); 0: one drain",
+    )
     parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime")
     return run(parser.parse_args())
 
