@@ -23,6 +23,9 @@ from sync.context import EngineContext
 log = logging.getLogger("planbridge.sync")
 # How often due reminders are looked for: a reminder goes out at most this late after its minute.
 REMINDER_CHECK_INTERVAL = timedelta(seconds=20)
+# Reminders decided per step: their messages go out before the next ones are drafted, so the
+# first of a wave of hundreds are not held back by the drafting of the last.
+REMIND_BATCH = 50
 # Messages attempted per outbox call; the loop calls again at once while there are more.
 SEND_BATCH = 50
 
@@ -38,7 +41,10 @@ class PeopleLoop:
         engine, settings = self.context.engine, self.context.settings
         if self._next_reminder_check is None or now >= self._next_reminder_check:
             self._next_reminder_check = now + REMINDER_CHECK_INTERVAL
-            reminded = remind_due(engine, settings, now)
+            reminded = remind_due(engine, settings, now, limit=REMIND_BATCH)
+            if len(reminded) == REMIND_BATCH:
+                # More are due: send these first, then decide the next ones at once.
+                self._next_reminder_check = now
             if reminded:
                 log.info("queued %d check-in reminder(s)", len(reminded))
             with Session(engine) as session:

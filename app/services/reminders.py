@@ -288,8 +288,10 @@ def remind_due(
     *,
     workspace_names: list[str] | None = None,
     everyone: bool = False,
+    limit: int | None = None,
 ) -> list[Reminder]:
-    """Send every reminder due at ``now`` (``everyone``: this week's to all); the ones sent."""
+    """Send the reminders due at ``now`` (``everyone``: this week's to all), at most ``limit``;
+    the ones sent."""
     with Session(engine) as session:
         query = select(Workspace).order_by(col(Workspace.name))
         if workspace_names is not None:
@@ -297,6 +299,8 @@ def remind_due(
         workspace_ids = [workspace.id for workspace in session.exec(query).all()]
     sent: list[Reminder] = []
     for workspace_id in workspace_ids:
+        if len(sent) == limit:
+            break
         with Session(engine, expire_on_commit=False) as session:
             workspace = session.get(Workspace, workspace_id)
             if workspace is None or not _locked(session):
@@ -306,7 +310,7 @@ def remind_due(
             for due in pending:
                 # One transaction each: a reminder and its messages are kept or lost together,
                 # and no other writer waits behind a batch.
-                if not _locked(session):
+                if len(sent) == limit or not _locked(session):
                     break
                 reminder = send_reminder(session, due, settings, now)
                 session.commit()
