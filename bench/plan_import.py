@@ -12,7 +12,8 @@ Aims: dry run and apply under 2 s each; a re-apply with 10 changed items under 1
 
 Besides the wall time, each case prints the CPU seconds of this process (the app runs in it;
 PostgreSQL's own work is not in them), which a shared machine's load disturbs far less, and the
-SQL statements sent (an executemany counts once).
+SQL statements sent (an executemany counts once). With ``--least-of N`` each case that changes
+nothing (the dry runs, the re-apply) runs N times in a row and keeps its least wall and CPU.
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ def plan_yaml(goals: int, items_per_goal: int, changed: int = 0) -> str:
 Timing = tuple[float, float, int]  # wall seconds, CPU seconds, statements
 
 
-def run(url: str, goals: int, items_per_goal: int) -> list[tuple[str, Timing, dict[str, Any]]]:
+def run(
+    url: str, goals: int, items_per_goal: int, least_of: int = 1
+) -> list[tuple[str, Timing, dict[str, Any]]]:
     engine = make_engine(url)
     SQLModel.metadata.create_all(engine)
     statements = [0]
@@ -95,7 +98,7 @@ def run(url: str, goals: int, items_per_goal: int) -> list[tuple[str, Timing, di
     event.listen(engine, "before_cursor_execute", count_statement)
     settings = Settings(
         database_url=url,
-        secret_key="bench-secret-key-0123456789",  # type: ignore[arg-type]
+        secret_key="bench-secret-key-0123456789",
         embedded_worker=False,
         max_body_bytes=4_000_000,
     )
@@ -122,11 +125,19 @@ def run(url: str, goals: int, items_per_goal: int) -> list[tuple[str, Timing, di
             assert response.status_code == 200, response.text[:500]
             return elapsed, response.json()["summary"]
 
+        def least(content: str, dry_run: bool) -> tuple[Timing, dict[str, Any]]:
+            """A case that changes nothing (a dry run, a re-apply) run ``least_of`` times: the
+            least wall and the least CPU seconds, the least disturbed by other processes."""
+            runs = [post(content, dry_run) for _ in range(least_of)]
+            wall = min(timing[0] for timing, _ in runs)
+            cpu = min(timing[1] for timing, _ in runs)
+            return (wall, cpu, runs[-1][0][2]), runs[-1][1]
+
         cases: list[tuple[str, Callable[[], tuple[Timing, dict[str, Any]]]]] = [
-            ("dry run, empty workspace", lambda: post(document, True)),
+            ("dry run, empty workspace", lambda: least(document, True)),
             ("apply, empty workspace", lambda: post(document, False)),
-            ("re-apply, same file", lambda: post(document, False)),
-            ("dry run, 10 items changed", lambda: post(changed, True)),
+            ("re-apply, same file", lambda: least(document, False)),
+            ("dry run, 10 items changed", lambda: least(changed, True)),
             ("apply, 10 items changed", lambda: post(changed, False)),
         ]
         for name, case in cases:
@@ -142,6 +153,13 @@ def main() -> None:
     parser.add_argument("--goals", type=int, default=50)
     parser.add_argument("--items-per-goal", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3, help="fresh databases, one run each")
+    parser.add_argument(
+        "--least-of",
+        type=int,
+        default=1,
+        help="run each case that changes nothing (dry runs, re-apply) this many times in a row "
+        "and keep its least wall and least CPU seconds",
+    )
     arguments = parser.parse_args()
     size = len(plan_yaml(arguments.goals, arguments.items_per_goal).encode())
     print(
@@ -158,7 +176,8 @@ def main() -> None:
         else:
             url, cleanup = postgres_database()
         try:
-            for name, elapsed, summary in run(url, arguments.goals, arguments.items_per_goal):
+            measured = run(url, arguments.goals, arguments.items_per_goal, arguments.least_of)
+            for name, elapsed, summary in measured:
                 timings.setdefault(name, []).append(elapsed)
                 summaries[name] = {k: v for k, v in summary.items() if v}
         finally:
