@@ -113,6 +113,7 @@ def test_channels_keep_the_webhook_secret_and_opt_outs(
         "email": "ada@example.com",
         "email_enabled": True,
         "chat_webhook_set": False,
+        "team_id": None,
         "nudges_opted_out": False,
         "reachability": {"state": "reachable", "reason": None, "since": None},
     }
