@@ -74,7 +74,9 @@ def due_links(
         session.exec(
             select(ExternalLink)
             .where(*_auditable(connection.id), last_read <= due_before)
-            .order_by(last_read, col(ExternalLink.id))
+            # Ties (links made together) in external id order: Trello's card ids sort by
+            # creation, so a slice is one range of ids, read in one board listing.
+            .order_by(last_read, col(ExternalLink.external_id), col(ExternalLink.id))
             .limit(quota)
         ).all()
     )

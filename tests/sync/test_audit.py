@@ -20,13 +20,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from app.models import ExternalLink
+from app.models import Connection, ExternalLink
 from app.models.planning import ItemStatus
 from app.settings import Settings
 from connectors.base import MARKER_LABEL, RemoteRef, RemoteStatus, Transient
 from connectors.github.mapping import item_id_from_body
 from connectors.trello.mapping import item_id_from_description
-from sync.audit import audit_connection, audit_quota
+from sync.audit import audit_connection, audit_quota, due_links
 from sync.context import EngineContext
 from sync.engine import SyncEngine
 from sync.retry import NO_WAIT_POLICY
@@ -196,6 +196,37 @@ def test_trello_audit_reads_a_slice_of_cards_in_one_board_listing(
     paths = [path for _, path in trello.emulator.request_log]
     board = trello.emulator.board["id"]
     assert [path for path in paths if not path.endswith("/lists")] == [f"/1/boards/{board}/cards"]
+
+
+def test_links_made_together_are_audited_in_external_id_order(
+    client: TestClient,
+    tenant: Tenant,
+    trello: TrelloHarness,
+    sync_engine: SyncEngine,
+    engine: Engine,
+) -> None:
+    """Links sharing a creation instant (a bulk import) form slices of neighbouring card ids,
+    so each slice is one range of the board's listing, not ids from all over the board."""
+    seeded = seed_trello(client, tenant, trello, items=12)
+    run_until_idle(sync_engine)
+    made = datetime.now(UTC) - AGE
+    with Session(engine) as session:
+        rows = session.exec(
+            select(ExternalLink).where(
+                ExternalLink.connection_id == uuid.UUID(seeded.connection_id)
+            )
+        ).all()
+        for link in rows:
+            link.created_at = made
+            session.add(link)
+        session.commit()
+        connection = session.get(Connection, uuid.UUID(seeded.connection_id))
+        assert connection is not None
+        ids = sorted(str(link.external_id) for link in rows if link.external_id)
+
+        slice_ = due_links(session, connection, 5, timedelta(hours=24), datetime.now(UTC))
+
+    assert [link.external_id for link in slice_] == ids[:5]
 
 
 def test_trello_audit_of_a_range_crowded_with_other_cards_batches_the_rest(
