@@ -29,6 +29,9 @@ def _without_nul(value: str) -> str:
 class _WithoutNul:
     """Refuses NUL characters, and says so in the schema (a pattern, unless one is given)."""
 
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
     def __get_pydantic_core_schema__(
         self, source: type[Any], handler: GetCoreSchemaHandler
     ) -> CoreSchema:
@@ -38,12 +41,19 @@ class _WithoutNul:
         self, schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         json_schema = handler(schema)
-        json_schema.setdefault("pattern", NO_NUL_PATTERN)
+        json_schema.setdefault("pattern", self.pattern)
         return json_schema
 
 
 NO_NUL_PATTERN = r"^[^\x00]*$"
-NoNul = _WithoutNul()
+# Unicode's White_Space (what pydantic's strip_whitespace removes), written out so that every
+# regex engine reads the class alike (Python's \s also takes \x1c-\x1f, which stay).
+_WHITESPACE = r"\t\n\x0b\x0c\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Text that is not blank once stripped: at least one character that is not whitespace.
+NOT_BLANK_PATTERN = rf"^[^\x00]*[^\x00{_WHITESPACE}][^\x00]*$"
+NoNul = _WithoutNul(NO_NUL_PATTERN)
+# Required text (stripped, at least one character): no NUL, and not only whitespace.
+NotBlank = _WithoutNul(NOT_BLANK_PATTERN)
 
 
 def _a_number_not_text_or_boolean(value: Any) -> Any:
@@ -56,13 +66,15 @@ def _a_number_not_text_or_boolean(value: Any) -> Any:
 NotTextOrBoolean = BeforeValidator(_a_number_not_text_or_boolean)
 WholeNumber = Annotated[int, NotTextOrBoolean]
 # Required text is stripped and may not be blank; optional text (descriptions) is kept as given.
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NotBlank
+]
 Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NoNul
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NotBlank
 ]
 Description = Annotated[str, StringConstraints(max_length=20_000), NoNul]
 TrackerScope = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NoNul
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NotBlank
 ]
 Email = Annotated[
     str,

@@ -8,13 +8,21 @@ from typing import Annotated
 
 from pydantic import Field, Strict, StringConstraints
 
-from app.schemas.common import Email, Name, NoNul, Page, PublicModel, WriteModel, left_unchanged
+from app.schemas.common import (
+    Email,
+    Name,
+    NotBlank,
+    Page,
+    PublicModel,
+    WriteModel,
+    left_unchanged,
+)
 from app.schemas.people_loop import Reachability, TimeZoneName
 
 # Tracker kind (the connector's entry-point name) -> that tracker's account id for the person.
 IdentityKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 IdentityValue = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NotBlank
 ]
 Identities = Annotated[
     dict[IdentityKind, IdentityValue],

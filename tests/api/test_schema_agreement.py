@@ -289,3 +289,20 @@ def test_rules_beyond_the_schema_are_declared_on_fields_the_operation_has(
     assert goal.status_code == 422
     goal_rules = schema["paths"][f"{API}/goals"]["post"]["x-rules-beyond-schema"]["rules"]
     assert _error_locations(goal)[0] in [rule["loc"] for rule in goal_rules]
+
+
+def test_required_text_that_is_only_whitespace_is_refused_and_the_pattern_says_so(
+    client: TestClient, tenant: Tenant
+) -> None:
+    components = client.get("/openapi.json").json()["components"]["schemas"]
+    name = components["PersonCreate"]["properties"]["name"]["pattern"]
+    title = components["GoalCreate"]["properties"]["title"]["pattern"]
+    for pattern in (name, title):
+        assert re.fullmatch(pattern, " Ada ") and re.fullmatch(pattern, "\x1f")
+        assert not any(re.fullmatch(pattern, blank) for blank in (" ", "\t\n", "\u3000", "a\x00"))
+    for blank in (" ", "\u3000\t"):
+        refused = client.post(f"{API}/people", json={"name": blank}, headers=tenant.headers)
+        assert refused.status_code == 422
+        assert _error_locations(refused) == [["body", "name"]]
+    kept = client.post(f"{API}/people", json={"name": "\x1f"}, headers=tenant.headers)
+    assert kept.status_code == 201, kept.text
