@@ -244,7 +244,9 @@ def apply_batch(
     )
     outcomes: dict[str, list[uuid.UUID]] = defaultdict(list)
     with Session(context.engine, expire_on_commit=False) as session, session.no_autoflush:
-        links = _lock_links(session, connection, refs)
+        # The items are held for the whole batch: the session keeps only weak references, and an
+        # item let go would be read again by each state applied to it.
+        links, _items = _lock_links(session, connection, refs)
         # Trackers send several deliveries about one change (GitHub: "edited", "labeled", ... each
         # with the whole issue): a state identical to the last one applied to its object in this
         # transaction would change nothing, so it is not compared with the database again.
@@ -285,16 +287,17 @@ def apply_batch(
 
 def _lock_links(
     session: Session, connection: Connection, refs: Sequence[str]
-) -> dict[str, ExternalLink]:
+) -> tuple[dict[str, ExternalLink], list[ActionItem]]:
     """Lock the links of a batch's objects (in id order) and load their items, in two queries.
 
     They stay in the session, so each hint is compared with the state the previous hint of the
     batch left, and the items are read from the session rather than one query per object. Returns
-    the links by external id in the connection's default scope, where deliveries are read; a hint
-    whose link is not among them is looked up as a pull does (``find_link``: by the marker).
+    the links by external id in the connection's default scope, where deliveries are read (a hint
+    whose link is not among them is looked up as a pull does, ``find_link``: by the marker), and
+    the items, for the caller to hold.
     """
     if not refs:
-        return {}
+        return {}, []
     locked = session.exec(
         select(ExternalLink)
         .where(
@@ -305,13 +308,16 @@ def _lock_links(
         .with_for_update()
     ).all()
     item_ids = {link.item_id for link in locked if link.item_id is not None}
-    if item_ids:
-        session.exec(select(ActionItem).where(col(ActionItem.id).in_(item_ids))).all()
+    items = (
+        list(session.exec(select(ActionItem).where(col(ActionItem.id).in_(item_ids))).all())
+        if item_ids
+        else []
+    )
     links: dict[str, ExternalLink] = {}
     for link in locked:
         if link.external_id is not None and lives_in(link, connection, None):
             links.setdefault(link.external_id, link)
-    return links
+    return links, items
 
 
 def _mark_processed(

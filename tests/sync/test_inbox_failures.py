@@ -73,14 +73,16 @@ def test_a_failing_batch_is_applied_one_delivery_at_a_time_and_only_the_faulty_o
     for number, stored in enumerate([first, faulty, last]):
         body = webhook_body(seeded.tracker.person_sets_status(str(stored.id), "done"))  # type: ignore[arg-type]
         _post(client, seeded, body, f"d-{number}")
-    applying = deliveries.apply_remote_item
+    applying = deliveries.apply_to_link  # what a batch applies each state with
 
-    def apply_with_a_bug(session: Any, connection: Any, remote: RemoteItem, *args: Any) -> str:
+    def apply_with_a_bug(
+        session: Any, connection: Any, link: Any, remote: RemoteItem, *args: Any
+    ) -> str:
         if remote.ref.external_id == str(faulty.id):
             raise RuntimeError("a bug met by this one object")
-        return applying(session, connection, remote, *args)
+        return applying(session, connection, link, remote, *args)
 
-    monkeypatch.setattr(deliveries, "apply_remote_item", apply_with_a_bug)
+    monkeypatch.setattr(deliveries, "apply_to_link", apply_with_a_bug)
 
     assert sync_engine.process_deliveries() == 3  # one claim, one batch that fails as a whole
 
