@@ -9,8 +9,8 @@ from fastapi import APIRouter
 
 from app.db import utcnow
 from app.deps import ReadAuth, SessionDep, SettingsDep, WriteAuth
-from app.errors import problem_responses
-from app.models import Person, PersonChannels
+from app.errors import Forbidden, problem_responses
+from app.models import Person, PersonChannels, Scope
 from app.routes.rules_beyond_schema import HOST_ALLOWED, IN_WORKSPACE, rules_beyond_schema
 from app.schemas.people_loop import ChannelsPublic, ChannelsUpdate
 from app.services.messages import channels as person_channels
@@ -55,13 +55,16 @@ def update_channels(
     auth: WriteAuth,
 ) -> ChannelsPublic:
     """Change channels and opt-outs; a new chat webhook URL passes the same address check as
-    subscriptions, and turning e-mail on or setting a webhook clears a recorded refusal."""
+    subscriptions, and turning e-mail on or setting a webhook clears a recorded refusal. Turning
+    a channel off needs an admin token: it can silence the person's weekly reminder."""
+    changes = body.model_dump(exclude_unset=True)
+    turned_off = person_channels.channels_turned_off(changes)
+    if turned_off and not auth.scope.allows(Scope.admin):
+        raise Forbidden(
+            f"{turned_off[0]}: turning a channel off can stop the person's weekly check-in "
+            "reminder, so it needs an admin token (opting out of nudges does not)."
+        )
     person, channels = person_channels.update_channels(
-        session,
-        auth.workspace_id,
-        person_id,
-        body.model_dump(exclude_unset=True),
-        settings,
-        utcnow(),
+        session, auth.workspace_id, person_id, changes, settings, utcnow()
     )
     return _public(person, channels)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app.models import CheckInLink, MessageDelivery, MessageState, PersonChannels
+from app.models import CheckInLink, MessageDelivery, MessageState, PersonChannels, Scope
 from tests.api.factories import API, create_person
 from tests.conftest import Tenant
 
@@ -253,3 +254,22 @@ def test_deleting_a_person_takes_their_links_and_channels_along(
     with Session(engine) as session:
         assert session.exec(select(CheckInLink)).all() == []
         assert session.exec(select(PersonChannels)).all() == []
+
+
+def test_only_an_admin_turns_a_persons_channel_off(
+    client: TestClient, tenant: Tenant, make_tenant: Any
+) -> None:
+    """A person may opt out of nudges, not of the weekly reminder: a write token may not turn
+    e-mail off or remove a chat webhook, an admin token may."""
+    person = create_person(client, tenant)
+    path = f"{API}/people/{person['id']}/channels"
+    writer = make_tenant("acme", Scope.write)
+    for change in ({"email_enabled": False}, {"chat_webhook_url": None}, {"team_id": None}):
+        refused = client.patch(path, json=change, headers=writer.headers)
+        assert refused.status_code == 403, refused.text
+        assert next(iter(change)) in refused.json()["detail"]
+    opted_out = client.patch(path, json={"nudges_opted_out": True}, headers=writer.headers)
+    assert opted_out.status_code == 200 and opted_out.json()["nudges_opted_out"] is True
+    assert client.get(path, headers=tenant.headers).json()["email_enabled"] is True
+    turned_off = client.patch(path, json={"email_enabled": False}, headers=tenant.headers)
+    assert turned_off.status_code == 200 and turned_off.json()["email_enabled"] is False

@@ -72,6 +72,19 @@ def check_chat_webhook_url(url: str, settings: Settings) -> str:
         ) from error
 
 
+def channels_turned_off(changes: dict[str, Any]) -> list[str]:
+    """The fields of ``changes`` that turn a way of reaching the person off: e-mail off, their
+    chat webhook or their team's removed. Those can silence the weekly reminder, which a person
+    may not opt out of without an admin (nudges they may: ``nudges_opted_out``)."""
+    turned_off = []
+    if changes.get("email_enabled") is False:
+        turned_off.append("email_enabled")
+    for name in ("chat_webhook_url", "team_id"):
+        if name in changes and changes[name] is None:
+            turned_off.append(name)
+    return turned_off
+
+
 def update_channels(
     session: Session,
     workspace_id: uuid.UUID,
