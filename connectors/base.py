@@ -325,7 +325,8 @@ class AuditingConnector(Protocol):
     The engine audits every link about once a day (sync/audit.py) so that what webhooks and the
     change poll cannot show is still noticed: an object deleted there, or one that left the poll's
     filter (a GitHub issue whose planbridge label was removed, then closed). ``audit_batch_size``
-    objects cost one request (Jira's ``key in`` search of 100, Trello's ``/1/batch`` of 10) or,
+    objects cost one request (Jira's ``key in`` search of 100, Trello's board listing of a range of
+    100 card ids) or,
     for GitHub, one conditional request each that is free when it answers 304.
     """
 

@@ -9,8 +9,8 @@ connector's cheapest read (``connectors.base.AuditingConnector``).
 The slice is sized so that passes at the connection's poll interval cover every link within
 ``settings.audit_interval_hours``, and a link is due again only one poll interval before its
 interval is up: extra passes (a webhook's pull) add no reads, so the cost is about one read per
-link per interval, in the tracker's batches (links / 100 requests a day on Jira, links / 10 on
-Trello, and on GitHub one conditional request per link that is free when it answers 304).
+link per interval, in the tracker's batches (links / 100 requests a day on Jira and on Trello, and
+on GitHub one conditional request per link that is free when it answers 304).
 
 A missing object is tombstoned only after ``fetch_item`` proves it gone (404/410), never on an
 error; a found object is applied like a pulled change (one older than the link's is ignored).
