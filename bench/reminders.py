@@ -185,12 +185,14 @@ def seed_people(
         session.commit()
 
 
+def due_minute(zone: ZoneInfo) -> datetime:
+    """Friday 15:00 in the zone (the default cadence), in UTC."""
+    local = datetime.combine(FRIDAY, datetime.min.time().replace(hour=15), tzinfo=zone)
+    return local.astimezone(UTC)
+
+
 def due_minutes(engine: Engine, zones: list[ZoneInfo]) -> list[datetime]:
-    moments = {
-        datetime.combine(FRIDAY, datetime.min.time().replace(hour=15), tzinfo=zone).astimezone(UTC)
-        for zone in zones
-    }
-    return sorted(moments)
+    return sorted({due_minute(zone) for zone in zones})
 
 
 def sent_delays(engine: Engine, due: datetime) -> tuple[int, list[float]]:
@@ -291,6 +293,7 @@ def main() -> None:
     )
     zones = zones_by_offset(args.zones)
     waves = due_minutes(engine, zones)
+    waves_of_zones = [due_minute(zone) for zone in zones]
     print(
         f"{args.people} people in {len(zones)} zones ({zones[0].key} .. {zones[-1].key}), "
         f"{len(waves)} due minutes from {waves[0]:%a %H:%M} to {waves[-1]:%a %H:%M} UTC"
@@ -321,9 +324,12 @@ def main() -> None:
                 if number:
                     clock.jump_to(due - LEAD)
                 wave_started = time.perf_counter()
+                expected = sum(
+                    1 for index in range(args.people) if waves_of_zones[index % len(zones)] == due
+                )
                 while True:
                     decided, delays = sent_delays(engine, due)
-                    if decided and len(delays) == decided:
+                    if decided == expected and len(delays) == decided:
                         break
                     if time.perf_counter() - wave_started > WAVE_TIMEOUT:
                         print(f"  wave {due:%a %H:%M}: gave up after {WAVE_TIMEOUT:.0f} s")
@@ -332,7 +338,8 @@ def main() -> None:
                 all_delays += delays
                 pushed, received, processed = other_work(engine)
                 print(
-                    f"  wave {number + 1:2d} due {due:%a %H:%M} UTC: {len(delays):4d} sent, "
+                    f"  wave {number + 1:2d} due {due:%a %H:%M} UTC: {len(delays):4d} of "
+                    f"{expected} sent, "
                     f"delay max {max(delays, default=0):5.1f} s; meanwhile pushed {pushed}, "
                     f"deliveries {processed}/{received}"
                 )
