@@ -13,9 +13,6 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from app.request_body import BodyTooLarge, read_body
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +241,7 @@ def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
-def _status_title(status: int) -> str:
+def status_title(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -299,7 +296,7 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "The body is not valid JSON (it must be UTF-8 encoded JSON)."
             errors = [{"loc": ["body"], "msg": message, "type": "json_invalid"}]
             return problem(422, "Unprocessable content", message, errors=errors)
-        title = _status_title(exc.status_code)
+        title = status_title(exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
@@ -334,55 +331,3 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(
             500, "Internal server error", "An unexpected error occurred; it has been logged."
         )
-
-
-class BodySizeLimit:
-    """Answer 413 for a body over ``max_bytes``, whether declared by Content-Length or streamed.
-
-    The body is read (up to the limit) before the app runs and replayed to it, so a chunked upload
-    without Content-Length is cut off at the limit instead of being buffered whole by the app.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                await self._reply(scope, receive, send, 400, "Content-Length is not a number.")
-                return
-            if int(declared) > self.max_bytes:
-                await self._reply_too_large(scope, receive, send)
-                return
-        try:
-            # pending: the client went away; the app sees it after the body
-            body, pending = await read_body(receive, self.max_bytes)
-        except BodyTooLarge:
-            await self._reply_too_large(scope, receive, send)
-            return
-        replay: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
-        if pending is not None:
-            replay.append(pending)
-
-        async def replayed_receive() -> Message:
-            if replay:
-                return replay.pop(0)
-            return await receive()
-
-        await self.app(scope, replayed_receive, send)
-
-    async def _reply_too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"The request body is larger than the limit of {self.max_bytes} bytes."
-        await self._reply(scope, receive, send, 413, detail)
-
-    async def _reply(
-        self, scope: Scope, receive: Receive, send: Send, status: int, detail: str
-    ) -> None:
-        # Connection: close, because the rest of the body is never read.
-        response = problem(status, _status_title(status), detail, headers={"Connection": "close"})
-        await response(scope, receive, send)

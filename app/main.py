@@ -13,8 +13,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import __version__
 from app.dashboard import install_dashboard
 from app.db import make_engine
-from app.errors import BodySizeLimit, install_error_handlers
+from app.errors import install_error_handlers
 from app.observability.middleware import install_observability
+from app.request_body import BodySizeLimit
 from app.routes import api_router, metrics, probes, webhooks
 from app.routes.docs import install_api_docs
 from app.session_hooks import install_session_hooks
