@@ -6,11 +6,11 @@ from collections import Counter
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.cli_plans import plan_cli
 from app.cli_reminders import reminders_cli
+from app.cli_settings import command_engine, settings_or_exit
 from app.db import make_engine
 from app.demo.command import demo
 from app.migrations.runner import upgrade
@@ -18,7 +18,7 @@ from app.models import Scope
 from app.services.connections import memory_tracker_directory
 from app.services.tokens import get_or_create_workspace, issue_token
 from app.session_hooks import install_session_hooks
-from app.settings import Settings, get_settings
+from app.settings import get_settings
 from connectors.base import RemoteStatus
 from connectors.memory import store_file_name
 from connectors.memory_store import MemoryTracker
@@ -37,29 +37,10 @@ memory_cli = typer.Typer(
 cli.add_typer(memory_cli, name="memory-tracker")
 
 
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValueError as exc:  # pydantic's ValidationError and UnsafeSettings are both ValueErrors
-        typer.echo(f"planbridge: refusing to start: {_one_line(exc)}", err=True)
-        raise typer.Exit(2) from exc
-
-
-def _one_line(exc: Exception) -> str:
-    """The first problem with the settings, as one line naming the variable to change."""
-    if isinstance(exc, ValidationError) and exc.errors():
-        error = exc.errors()[0]
-        message = str(error["msg"]).removeprefix("Value error, ")
-        field = ".".join(str(part) for part in error["loc"])
-        return f"PLANBRIDGE_{field.upper()}: {message}" if field else message
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 @cli.command()
 def migrate() -> None:
     """Upgrade the database schema to the newest version."""
-    settings = _settings()
+    settings = settings_or_exit()
     upgrade(make_engine(settings.database_url))
     typer.echo("database is at the newest schema")
 
@@ -91,7 +72,7 @@ def serve(
     from app.main import create_app
     from app.observability.logging import configure_logging
 
-    settings = _settings()
+    settings = settings_or_exit()
     configure_logging(settings.log_level)
     if no_worker:
         settings = settings.model_copy(update={"embedded_worker": False})
@@ -139,10 +120,8 @@ def token_create(
     name: Annotated[str, typer.Option(help="A label to recognise the token by.")] = "",
 ) -> None:
     """Create an API token and print it once (only its hash is stored)."""
-    settings = _settings()
-    engine = make_engine(settings.database_url)
-    if settings.is_sqlite:
-        upgrade(engine)
+    settings = settings_or_exit()
+    engine = command_engine(settings)
     with Session(engine) as session:
         ws = get_or_create_workspace(session, workspace)
         issued = issue_token(session, ws.id, scope, name)
@@ -180,7 +159,7 @@ def worker(
     from app.observability.metrics import serve_process_metrics
     from sync.worker import Worker
 
-    settings = _settings()
+    settings = settings_or_exit()
     configure_logging(settings.log_level)
     if metrics_port is not None:
         serve_process_metrics(metrics_port)
@@ -206,7 +185,7 @@ def sync(
     from sync.engine import SyncEngine
     from sync.push import PushOutcome
 
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     try:
         connection_id = uuid_module.UUID(connection) if connection else None
@@ -237,7 +216,7 @@ def sync(
 
 def _memory_tracker(name: str) -> MemoryTracker:
     """The file store of ``memory://<name>`` that ``planbridge serve`` uses with these settings."""
-    directory = memory_tracker_directory(_settings())
+    directory = memory_tracker_directory(settings_or_exit())
     if directory is None:
         typer.echo(
             "planbridge: memory trackers live in the service's process memory with these "

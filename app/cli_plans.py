@@ -11,9 +11,9 @@ from typing import Annotated
 import typer
 from sqlmodel import Session, select
 
+from app.cli_settings import command_engine, settings_or_exit
 from app.db import make_engine
 from app.errors import NotFound
-from app.migrations.runner import upgrade
 from app.models import Workspace
 from app.services.plan_documents.export import export_plan
 from app.services.plan_documents.importer import DocumentFormat, import_plan
@@ -21,7 +21,6 @@ from app.services.plan_documents.places import DocumentInvalid
 from app.services.plan_documents.report_text import report_lines
 from app.services.plan_documents.writers import write_document
 from app.services.tokens import get_or_create_workspace
-from app.settings import Settings, get_settings
 
 plan_cli = typer.Typer(help="Plans as files: apply a plan document, export a plan.")
 
@@ -33,14 +32,6 @@ _BY_SUFFIX = {
     ".markdown": DocumentFormat.md,
     ".csv": DocumentFormat.csv,
 }
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValueError as exc:
-        typer.echo(f"planbridge: refusing to start: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(2) from exc
 
 
 @plan_cli.command("apply")
@@ -62,7 +53,7 @@ def apply_command(
     ] = None,
 ) -> None:
     """Apply a plan document in one transaction (or show what it would change)."""
-    settings = _settings()
+    settings = settings_or_exit()
     content = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     fmt = format or _BY_SUFFIX.get(Path(file).suffix.lower(), DocumentFormat.yaml)
     try:
@@ -70,9 +61,7 @@ def apply_command(
     except ValueError as exc:
         typer.echo(f"planbridge: --plan is not a plan id: {plan}", err=True)
         raise typer.Exit(2) from exc
-    engine = make_engine(settings.database_url)
-    if settings.is_sqlite:
-        upgrade(engine)
+    engine = command_engine(settings)
     with Session(engine, expire_on_commit=False) as session:
         ws = get_or_create_workspace(session, workspace)
         try:
@@ -112,7 +101,7 @@ def export_command(
     ),
 ) -> None:
     """Print a plan as a plan document (applying it back reports no change)."""
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
         ws = session.exec(select(Workspace).where(Workspace.name == workspace)).first()

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from sqlmodel import Session, col, select
 
-from app.db import make_engine, utcnow
-from app.migrations.runner import upgrade
+from app.cli_settings import command_engine, settings_or_exit
+from app.db import utcnow
 from app.models import Workspace
 from app.services.messages.outbox import send_due_messages
 from app.services.reminders import (
@@ -18,19 +18,10 @@ from app.services.reminders import (
     remind_due,
     withdraw_stale_messages,
 )
-from app.settings import Settings, get_settings
 
 reminders_cli = typer.Typer(help="Weekly check-in reminders: send what is due, preview one.")
 # The outbox is drained in calls of this many; a failed message waits for its back-off.
 SEND_BATCH = 50
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValueError as exc:
-        typer.echo(f"planbridge: refusing to start: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(2) from exc
 
 
 @reminders_cli.command("send")
@@ -48,10 +39,8 @@ def send_command(
     ] = False,
 ) -> None:
     """Send the reminders due now, then the messages waiting in the outbox."""
-    settings = _settings()
-    engine = make_engine(settings.database_url)
-    if settings.is_sqlite:
-        upgrade(engine)
+    settings = settings_or_exit()
+    engine = command_engine(settings)
     now = utcnow()
     if workspace is not None:
         with Session(engine) as session:
@@ -87,10 +76,8 @@ def preview_command(
     ] = None,
 ) -> None:
     """Print the reminder the person would get this week (no link is issued, nothing is sent)."""
-    settings = _settings()
-    engine = make_engine(settings.database_url)
-    if settings.is_sqlite:
-        upgrade(engine)
+    settings = settings_or_exit()
+    engine = command_engine(settings)
     now = utcnow()
     with Session(engine) as session:
         found = people_with_email(session, person, workspace)
