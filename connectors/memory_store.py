@@ -46,6 +46,8 @@ FAULTS = (
 
 _keepalive: dict[str, sqlite3.Connection] = {}
 _keepalive_lock = threading.Lock()
+# One write turn per in-memory store (see ``MemoryTracker._transaction``).
+_write_turns: dict[str, threading.Lock] = {}
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,11 @@ class MemoryTracker:
         )
         connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA synchronous=NORMAL")
+        if self._uri:
+            # A shared-cache database locks per table and answers a conflict at once with
+            # "database table is locked" (no busy timeout applies): readers take no table locks
+            # here, and writers take turns (``_Tx``), so threads of one process never collide.
+            connection.execute("PRAGMA read_uncommitted = 1")
         return connection
 
     @property
@@ -113,18 +120,32 @@ class MemoryTracker:
         return connection
 
     class _Tx:
-        def __init__(self, db: sqlite3.Connection) -> None:
-            self.db = db
+        def __init__(self, db: sqlite3.Connection, turn: threading.Lock | None) -> None:
+            self.db, self.turn = db, turn
 
         def __enter__(self) -> sqlite3.Connection:
-            self.db.execute("BEGIN IMMEDIATE")
+            if self.turn is not None:
+                self.turn.acquire()
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                if self.turn is not None:
+                    self.turn.release()
+                raise
             return self.db
 
         def __exit__(self, exc_type: object, *_: object) -> None:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            try:
+                self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            finally:
+                if self.turn is not None:
+                    self.turn.release()
 
     def _transaction(self) -> MemoryTracker._Tx:
-        return MemoryTracker._Tx(self._db)
+        # In memory (shared cache), this process's writers take turns; a file store's writers
+        # wait for each other in SQLite (busy timeout), across processes too.
+        turn = _write_turns.setdefault(self._target, threading.Lock()) if self._uri else None
+        return MemoryTracker._Tx(self._db, turn)
 
     # --- clock --------------------------------------------------------------------------------
 
