@@ -155,6 +155,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run sync workers until SIGTERM/SIGINT (each thread finishes its current step first)."""
+    from app.garbage_collector import tuned_garbage_collector
     from app.observability.logging import configure_logging
     from app.observability.metrics import serve_process_metrics
     from sync.worker import Worker
@@ -167,8 +168,9 @@ def worker(
     engine = make_engine(settings.database_url, pool_size=max(5, concurrency + 2))
     running = Worker(engine, settings, threads=concurrency, connection_threads=connection_threads)
     running.install_signal_handlers()
-    running.start()
-    running.join()
+    with tuned_garbage_collector():  # why: app/garbage_collector.py
+        running.start()
+        running.join()
     typer.echo(f"{running.name} stopped")
 
 

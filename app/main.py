@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +13,7 @@ from app import __version__
 from app.dashboard import install_dashboard
 from app.db import make_engine
 from app.errors import install_error_handlers
+from app.garbage_collector import tuned_garbage_collector
 from app.observability.middleware import install_observability
 from app.request_body import BodySizeLimit
 from app.routes import api_router, metrics, probes, webhooks
@@ -59,12 +59,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # The embedded sync worker, 2 threads (planbridge serve; off with --no-worker and in tests).
         worker = start_embedded_worker(settings, engine) if settings.embedded_worker else None
         app.state.sync_worker = worker
-        # What startup loaded (modules, the app, ~160,000 objects) lives as long as the process:
-        # keep it out of the cyclic collector, whose full passes otherwise rescan all of it
-        # (50 to 90 ms, once every few heavy requests: most of the roll-ups' p95).
-        gc.freeze()
-        yield
-        gc.unfreeze()  # collectable again once the app is done (tests start many apps)
+        with tuned_garbage_collector():  # why: app/garbage_collector.py
+            yield
         if worker is not None:
             worker.stop()
 

@@ -20,7 +20,6 @@ now's (3.5 days of changes since it ended), "past" six weeks back (most items to
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import statistics
 import tempfile
@@ -36,6 +35,7 @@ from sqlmodel import Session, SQLModel, col
 
 import app.models  # noqa: F401  (every table on the metadata)
 from app.db import make_engine
+from app.garbage_collector import tuned_garbage_collector
 from app.models import FrozenGoalReview, FrozenPlannedWeek, Plan
 from app.schemas.weeks import IsoWeek
 from app.services.capacity import plan_capacity
@@ -118,19 +118,18 @@ def measure(
                 "< 500 ms",
             ),
         ]
-        # As the server does once started (app.main's lifespan): what is loaded stays out of the
-        # cyclic collector's full passes.
-        gc.freeze()
-        for name, function, count, aim in cases:
-            if only and not any(name.startswith(prefix) for prefix in only):
-                continue
-            function()  # warm the caches once, as a running server would be
-            session.commit()  # what the route does after a review (stores its parts)
-            durations = timed(function, count)
-            print(
-                f"{name:38s} runs={count:3d} median={statistics.median(durations):8.1f} ms  "
-                f"p95={p95(durations):8.1f} ms  max={max(durations):8.1f} ms  aim {aim}"
-            )
+        # As the server and the worker do once started (app/garbage_collector.py).
+        with tuned_garbage_collector():
+            for name, function, count, aim in cases:
+                if only and not any(name.startswith(prefix) for prefix in only):
+                    continue
+                function()  # warm the caches once, as a running server would be
+                session.commit()  # what the route does after a review (stores its parts)
+                durations = timed(function, count)
+                print(
+                    f"{name:38s} runs={count:3d} median={statistics.median(durations):8.1f} ms  "
+                    f"p95={p95(durations):8.1f} ms  max={max(durations):8.1f} ms  aim {aim}"
+                )
 
 
 def postgres_database() -> tuple[str, Callable[[], None]]:

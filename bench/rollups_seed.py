@@ -23,8 +23,8 @@ from sqlalchemy import JSON, Table, insert, text
 from sqlalchemy.engine import Dialect, Engine
 
 from app.models import ActionItem, Goal, GoalHoursChange, ItemEvent, Person, Plan, Workspace
-from app.services.spread import item_load
 from app.models.hours_ledger import Snapshot, ledger_changes
+from app.services.spread import item_load
 
 PLAN_START, PLAN_END = date(2027, 1, 4), date(2027, 6, 27)
 NOW = datetime(2027, 4, 15, 12, 0, tzinfo=UTC)

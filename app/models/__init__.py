@@ -15,6 +15,7 @@ from app.models.execution import (
 )
 from app.models.health_checks import GoalHealthCheck
 from app.models.hours_ledger import GoalHoursChange
+from app.models.nudges import Nudge, NudgeAudience, NudgeReason, NudgeState, PlanDigest
 from app.models.people_loop import (
     CheckInLink,
     MessageChannel,
@@ -22,7 +23,6 @@ from app.models.people_loop import (
     MessageState,
     PersonChannels,
 )
-from app.models.nudges import Nudge, NudgeAudience, NudgeReason, NudgeState, PlanDigest
 from app.models.plan_documents import PlanDocumentKey
 from app.models.planning import (
     ActionItem,

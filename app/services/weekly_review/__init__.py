@@ -16,5 +16,4 @@ next Monday 00:00 UTC, or now while W runs). The modules, in the order a review 
 - ``planned`` : each person's planned hours in the week at T;
 - ``check_ins``: the week's check-ins and the missing ones;
 - ``announce``: the worker's part once a week is over.
-- ``collector``: the cyclic garbage collector held off while a review is built (measured).
 """

@@ -26,7 +26,6 @@ from app.schemas.weeks import IsoWeek
 from app.services.capacity import person_loads
 from app.services.progress import change, get_plan, plan_goals
 from app.services.weekly_review.check_ins import week_check_ins
-from app.services.weekly_review.collector import collector_held_off
 from app.services.weekly_review.goal_parts import compute_goal_parts
 from app.services.weekly_review.lists import LISTS, GoalPart, ListedItem
 from app.services.weekly_review.planned import planned_in_week
@@ -55,8 +54,7 @@ def weekly_review(
     """The review of ``week`` as of ``now``. A finished week reads its stored parts; missing
     ones are computed and, with ``store``, added to the session (the caller commits soon:
     on SQLite the write holds the database's write lock until then)."""
-    with collector_held_off():
-        return _review(session, workspace_id, plan_id, week, settings, now or utcnow(), store)
+    return _review(session, workspace_id, plan_id, week, settings, now or utcnow(), store)
 
 
 def _review(
