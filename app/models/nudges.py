@@ -1,4 +1,4 @@
-"""Nudges and weekly digests: what the people loop decided to tell whom, once.
+"""Nudges and weekly digests: what the worker decided to tell whom, once.
 
 A ``nudge`` row is the decision to tell one person about one item for one reason at one stage of
 the escalation (the item's owner, then the goal's owner, then the plan's owner). Its unique key

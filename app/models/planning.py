@@ -35,7 +35,7 @@ class EventKind(StrEnum):
     status = "status"  # a new status, through the API or from the tracker
     planning = "planning"  # a planning field changed through the API
     drift = "drift"  # a person changed a planbridge-owned field in the tracker
-    deleted = "deleted"  # deleted through the API, or the tracker object proved gone
+    deleted = "deleted"  # deleted through the API (a tracker-side deletion is a sync fact)
     sync = "sync"  # an engine fact: created there, closed out after a move, rerouted, transferred
     review_posted = "review_posted"  # a week's review was posted on a goal's mirror (no item)
 
@@ -111,7 +111,8 @@ class ActionItem(SQLModel, table=True):
         default=None, foreign_key="connection.id", ondelete="SET NULL"
     )
     scope: str | None = Field(default=None, max_length=300)
-    # Bumped on every planning change; the engine pushes while revision > link.pushed_revision.
+    # Bumped on every change made here (planning fields and status, through the API or a plan
+    # document); the engine pushes while the link ``needs_push`` (app.models.sync).
     revision: int = 1
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
