@@ -11,6 +11,8 @@ from pathlib import Path
 
 import vulture
 
+import app.models
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ["app", "connectors", "sync"]
 
@@ -137,3 +139,24 @@ def test_no_function_is_longer_than_eighty_lines() -> None:
         and node.end_lineno - node.lineno + 1 > LONGEST_FUNCTION
     ]
     assert too_long == [], "functions over 80 lines:\n" + "\n".join(too_long)
+
+
+def test_tables_are_not_aliased_as_any_to_skip_type_checking() -> None:
+    """Queries name typed columns (``col(ExternalLink.dead)``): ``link: Any = ExternalLink``
+    switches mypy off for every query written with ``link``."""
+    tables = {
+        name
+        for name, value in vars(app.models).items()
+        if isinstance(value, type) and hasattr(value, "__table__")
+    }
+    aliases = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in _python_files_in(*SOURCES)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.AnnAssign)
+        and isinstance(node.annotation, ast.Name)
+        and node.annotation.id == "Any"
+        and isinstance(node.value, ast.Name)
+        and node.value.id in tables
+    ]
+    assert aliases == [], "use col(Table.column) instead of an Any alias:\n" + "\n".join(aliases)

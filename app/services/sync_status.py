@@ -84,7 +84,6 @@ def connection_health(
     """Last pull, lag, errors, rate-limit headroom, webhook deliveries and the push queue."""
     connection = get_connection(session, workspace_id, connection_id)
     now = now or utcnow()
-    link: Any = ExternalLink
     last_ok = connection.last_pull_ok_at
     return ConnectionHealth(
         connection_id=connection.id,
@@ -119,8 +118,13 @@ def connection_health(
             DEAD_DELIVERY,
         ),
         pending_pushes=count_links(session, connection.id, needs_push(owner_revision())),
-        failing_pushes=count_links(session, connection.id, link.dead.is_(False), link.attempts > 0),
-        dead_pushes=count_links(session, connection.id, link.dead.is_(True)),
+        failing_pushes=count_links(
+            session,
+            connection.id,
+            col(ExternalLink.dead).is_(False),
+            col(ExternalLink.attempts) > 0,
+        ),
+        dead_pushes=count_links(session, connection.id, col(ExternalLink.dead).is_(True)),
     )
 
 

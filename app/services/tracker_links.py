@@ -13,7 +13,8 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, select
-from sqlmodel import Session
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col
 
 from app.models import ActionItem, Connection, ExternalLink, Goal
 from app.models.sync import LIVE_LINK, SyncState, is_behind
@@ -27,11 +28,10 @@ def sync_state_of(owner_revision: Any) -> ColumnElement[str]:
     holds a newer revision than it pushed), else synced. A link that ``needs_push`` is therefore
     pending or failing.
     """
-    link: Any = ExternalLink
     return case(
-        (link.dead.is_(True), SyncState.dead.value),
-        (link.tombstoned_at.is_not(None), SyncState.deleted.value),
-        (link.attempts > 0, SyncState.failing.value),
+        (col(ExternalLink.dead).is_(True), SyncState.dead.value),
+        (col(ExternalLink.tombstoned_at).is_not(None), SyncState.deleted.value),
+        (col(ExternalLink.attempts) > 0, SyncState.failing.value),
         (is_behind(owner_revision), SyncState.pending.value),
         else_=SyncState.synced.value,
     )
@@ -39,13 +39,11 @@ def sync_state_of(owner_revision: Any) -> ColumnElement[str]:
 
 def item_has_link_in(workspace_id: uuid.UUID, states: Sequence[SyncState]) -> ColumnElement[bool]:
     """True for an action item with a live link in one of ``states`` (correlated to the item)."""
-    link: Any = ExternalLink
-    item: Any = ActionItem
     return exists().where(
-        link.workspace_id == workspace_id,
-        link.item_id == item.id,
+        col(ExternalLink.workspace_id) == workspace_id,
+        col(ExternalLink.item_id) == col(ActionItem.id),
         LIVE_LINK,
-        sync_state_of(item.revision).in_([state.value for state in states]),
+        sync_state_of(col(ActionItem.revision)).in_([state.value for state in states]),
     )
 
 
@@ -53,16 +51,14 @@ def item_links(
     session: Session, workspace_id: uuid.UUID, item_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """Each item's live links as ``TrackerLink`` fields, oldest first; one query for them all."""
-    link: Any = ExternalLink
-    return _links(session, workspace_id, link.item_id, ActionItem, item_ids)
+    return _links(session, workspace_id, col(ExternalLink.item_id), ActionItem, item_ids)
 
 
 def goal_links(
     session: Session, workspace_id: uuid.UUID, goal_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """Each goal's mirrors (epic, milestone, goal label) as ``TrackerLink`` fields; one query."""
-    link: Any = ExternalLink
-    return _links(session, workspace_id, link.goal_id, Goal, goal_ids)
+    return _links(session, workspace_id, col(ExternalLink.goal_id), Goal, goal_ids)
 
 
 def with_links(
@@ -75,41 +71,44 @@ def with_links(
 def _links(
     session: Session,
     workspace_id: uuid.UUID,
-    owner_column: Any,
-    owner_model: Any,
+    owner_column: Mapped[uuid.UUID | None],
+    owner_model: type[ActionItem] | type[Goal],
     owner_ids: Collection[uuid.UUID],
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     if not owner_ids:
         return {}
-    link: Any = ExternalLink
-    owner: Any = owner_model
-    connection: Any = Connection
     # Only external_link is scanned (by its item_id or goal_id index); the owner's revision and
     # the connection's name are looked up by primary key per link. Joins gave PostgreSQL the
     # choice of a plan, and before its statistics caught up it scanned a connection's every link.
-    revision = select(owner.revision).where(owner.id == owner_column).scalar_subquery()
+    revision = (
+        select(col(owner_model.revision))
+        .where(col(owner_model.id) == owner_column)
+        .scalar_subquery()
+    )
     connection_name = (
-        select(connection.name).where(connection.id == link.connection_id).scalar_subquery()
+        select(col(Connection.name))
+        .where(col(Connection.id) == col(ExternalLink.connection_id))
+        .scalar_subquery()
     )
     statement = (
         select(
             owner_column.label("owner_id"),
-            link.id,
-            link.connection_id,
+            col(ExternalLink.id),
+            col(ExternalLink.connection_id),
             connection_name.label("connection_name"),
-            link.scope,
-            link.key,
-            link.url,
+            col(ExternalLink.scope),
+            col(ExternalLink.key),
+            col(ExternalLink.url),
             sync_state_of(revision).label("sync_state"),
-            link.last_synced_at,
-            link.last_error,
+            col(ExternalLink.last_synced_at),
+            col(ExternalLink.last_error),
         )
         .where(
-            link.workspace_id == workspace_id,
+            col(ExternalLink.workspace_id) == workspace_id,
             owner_column.in_(list(owner_ids)),
             LIVE_LINK,
         )
-        .order_by(link.created_at, link.id)
+        .order_by(col(ExternalLink.created_at), col(ExternalLink.id))
     )
     found: dict[uuid.UUID, list[dict[str, Any]]] = {}
     # Plain Core rows through the session's connection: this runs once per list page.
