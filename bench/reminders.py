@@ -2,6 +2,7 @@
 against a local SMTP server, while the same worker pushes items and applies webhook deliveries.
 
     python bench/reminders.py                        # SQLite file, 5,000 people, 24 zones
+    python bench/reminders.py --backend postgres     # a scratch PostgreSQL database, dropped after
     python bench/reminders.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
     python bench/reminders.py --people 1000 --zones 6
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import email
 import itertools
+import os
 import statistics
 import sys
 import tempfile
@@ -28,6 +30,8 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,6 +40,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import psycopg
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -73,6 +78,31 @@ WORKED_AT = datetime(2027, 3, 11, 9, 0, tzinfo=UTC)
 LEAD = timedelta(seconds=20)  # the clock is set this long before each wave's due minute
 WAVE_TIMEOUT = 240.0  # real seconds a wave may take before the run gives up on it
 PEOPLE_PER_GOAL = 10
+# --backend postgres: a role that may create databases (as in bench/production_support.py).
+POSTGRES_ADMIN_URL = os.environ.get(
+    "PLANBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+@contextmanager
+def database(backend: str, url: str | None) -> Iterator[str]:
+    """The bench's database URL: ``url`` as given, else a SQLite file in a temporary folder or a
+    scratch PostgreSQL database, removed (dropped) at the end."""
+    if url is not None:
+        yield url
+    elif backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{Path(folder) / 'bench.db'}"
+    else:
+        admin = POSTGRES_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+        name = f"bench_reminders_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+psycopg://{admin.split('://', 1)[1].rpartition('/')[0]}/{name}"
+        finally:
+            with psycopg.connect(admin, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class SkippingClock:
@@ -263,17 +293,30 @@ class WebhookFeeder(threading.Thread):
 
 
 def main() -> None:
+    args = parse_arguments()
+    with database(args.backend, args.database_url) as url:
+        run(args, url)
+
+
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--zones", type=int, default=24)
     parser.add_argument("--items", type=int, default=300, help="items to push meanwhile")
     parser.add_argument("--webhook-interval", type=float, default=0.2)
-    parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="a SQLite file, or a scratch database on PLANBRIDGE_TEST_POSTGRES_URL's server",
+    )
+    parser.add_argument("--database-url", default=None, help="use this database instead")
+    return parser.parse_args()
 
+
+def run(args: argparse.Namespace, url: str) -> None:
     install_session_hooks()
-    scratch = tempfile.TemporaryDirectory()
-    url = args.database_url or f"sqlite:///{Path(scratch.name) / 'bench.db'}"
+    print(f"database: {url.split('://', 1)[0]}")
     engine = make_engine(url, pool_size=10)
     SQLModel.metadata.drop_all(engine)
     SQLModel.metadata.create_all(engine)
@@ -369,7 +412,6 @@ def main() -> None:
     )
     print(f"process CPU {cpu:.1f} s over {wall:.1f} s wall")
     engine.dispose()
-    scratch.cleanup()
 
 
 if __name__ == "__main__":
