@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -60,6 +60,12 @@ def _check_references(session: Session, workspace_id: uuid.UUID, values: dict[st
         )
 
 
+def creation_time(start: datetime, index: int) -> datetime:
+    """The creation time of the ``index``-th item of a batch created at ``start``: a microsecond
+    apart, so that lists in (created_at, id) order keep the given order."""
+    return start + timedelta(microseconds=index)
+
+
 def create_item(
     session: Session,
     workspace_id: uuid.UUID,
@@ -93,8 +99,7 @@ def create_items(
     start = utcnow()
     created = []
     for index, values in enumerate(values_of_items):
-        # A microsecond apart, so that lists in (created_at, id) order keep the given order.
-        now = start + timedelta(microseconds=index)
+        now = creation_time(start, index)
         # Every defaulted field given: SQLModel's default factories cost more than the insert.
         item = ActionItem(
             id=uuid.uuid4(),
@@ -173,16 +178,34 @@ def update_item(
     if not before:
         return item, []
     already = warnings_before_change(session, item, settings)
-    for field in before:
-        setattr(item, field, changes[field])
     now = utcnow()
+    set_changed_fields(item, before, changes, now)
+    session.add(item)
+    session.flush()
+    warnings = check_item(session, item, settings, before=already)
+    record_changed_fields(session, item, before, actor=actor, at=now)
+    session.flush()
+    return item, warnings
+
+
+def set_changed_fields(
+    item: ActionItem, before: dict[str, Any], wanted: dict[str, Any], now: datetime
+) -> None:
+    """Set the fields that change (``before`` holds their old values) to their ``wanted`` values:
+    one revision bump, the change times, and ``done_at`` when the status changes."""
+    for field in before:
+        setattr(item, field, wanted[field])
     item.revision += 1
     item.updated_at = item.last_activity_at = now
     if "status" in before:
         item.done_at = now if item.status == ItemStatus.done else None
-    session.add(item)
-    session.flush()
-    warnings = check_item(session, item, settings, before=already)
+
+
+def record_changed_fields(
+    session: Session, item: ActionItem, before: dict[str, Any], *, actor: str, at: datetime
+) -> None:
+    """One event per changed field (``before`` holds the old values): a ``planning`` event for a
+    planning field, a ``status`` event for the status."""
     for field, old in before.items():
         record_item_event(
             session,
@@ -192,10 +215,8 @@ def update_item(
             field=field,
             from_value=old,
             to_value=getattr(item, field),
-            at=now,
+            at=at,
         )
-    session.flush()
-    return item, warnings
 
 
 def record_deleted_items(

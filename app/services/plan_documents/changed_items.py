@@ -5,9 +5,10 @@ the events flushed once.
 One ``update_item`` per changed item read the item, ran every rule on it before and after (each
 rule a query or two) and flushed its events with the history hooks: 177 SQL statements for 10
 changed items. Here the items are read in one query, the rules run over all of them (the batch
-forms of ``item_rules``), and the changes and events go out in two flushes. Each changed field is
-one event through ``item_history.record_item_event`` (the history's only builder), the revision is
-bumped once per item, and the warnings are those the document's changes made worse.
+forms of ``item_rules``), and the changes and events go out in two flushes. Each item's change is
+set and recorded by ``update_item``'s own steps (``items.set_changed_fields``: one revision bump
+per item; ``items.record_changed_fields``: one event per changed field), and the warnings are
+those the document's changes made worse.
 
 The rules see the document's changes together: the warnings before are of every item as it was,
 those after of every item as the document leaves it (``update_item`` one by one saw each earlier
@@ -19,18 +20,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.db import utcnow
 from app.errors import InvalidField
-from app.models import ActionItem, EventKind, ItemStatus
+from app.models import ActionItem
 from app.schemas.common import RuleWarning
-from app.services.item_history import record_item_event
 from app.services.item_rules import check_items, warnings_before_changes
-from app.services.items import PLANNING_FIELDS
+from app.services.items import record_changed_fields, set_changed_fields
 from app.settings import Settings
 
 
@@ -60,32 +59,6 @@ def _read_changes(
     return result
 
 
-def _set(change: _Change, wanted: dict[str, Any], now: datetime) -> None:
-    item = change.item
-    for name in change.before:
-        setattr(item, name, wanted[name])
-    item.revision += 1
-    item.updated_at = item.last_activity_at = now
-    if "status" in change.before:
-        item.done_at = now if item.status == ItemStatus.done else None
-
-
-def _record(session: Session, change: _Change, *, actor: str, at: datetime) -> None:
-    """One event per changed field, as ``update_item`` writes it."""
-    item = change.item
-    for name, old in change.before.items():
-        record_item_event(
-            session,
-            item,
-            EventKind.planning if name in PLANNING_FIELDS else EventKind.status,
-            actor=actor,
-            field=name,
-            from_value=old,
-            to_value=getattr(item, name),
-            at=at,
-        )
-
-
 def update_changed_items(
     session: Session,
     workspace_id: uuid.UUID,
@@ -106,11 +79,11 @@ def update_changed_items(
         now = utcnow()
         wanted_of = dict(changes)
         for change in changing:
-            _set(change, wanted_of[change.item.id], now)
+            set_changed_fields(change.item, change.before, wanted_of[change.item.id], now)
         session.flush()
         after = check_items(session, items, settings, before=already)
         outcomes = {item.id: outcome for item, outcome in zip(items, after, strict=True)}
         for change in changing:
-            _record(session, change, actor=actor, at=now)
+            record_changed_fields(session, change.item, change.before, actor=actor, at=now)
         session.flush()
     return [outcomes.get(item_id, []) for item_id, _ in changes]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert
@@ -38,6 +38,7 @@ from app.models.hours_ledger import GoalHoursChange, Snapshot, ledger_changes
 from app.schemas.common import RuleWarning
 from app.services.item_history import event_value
 from app.services.item_rules import check_items
+from app.services.items import creation_time
 from app.services.spread import item_load
 from app.settings import Settings
 
@@ -57,8 +58,7 @@ def _item_rows(
     """The items' rows, with the load columns and ``last_event_at`` the hooks would write."""
     rows: list[dict[str, Any]] = []
     for index, values in enumerate(values_of_items):
-        # A microsecond apart, so that lists in (created_at, id) order keep the given order.
-        now = start + timedelta(microseconds=index)
+        now = creation_time(start, index)
         given = {
             **_DEFAULTS,
             "id": uuid.uuid4(),
