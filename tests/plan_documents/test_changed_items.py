@@ -22,21 +22,10 @@ from app.services.items import create_items, update_item
 from app.services.plan_documents.changed_items import update_changed_items
 from app.services.tokens import get_or_create_workspace
 from app.settings import Settings
+from tests.plan_documents.item_copies import shared_columns
 
 TODAY = date.today()
 LATER = TODAY + timedelta(days=60)
-# What differs between two workspaces' copies of the same item: ids and times.
-OWN_COLUMNS = {
-    "id",
-    "workspace_id",
-    "goal_id",
-    "owner_id",
-    "created_at",
-    "updated_at",
-    "last_activity_at",
-    "done_at",
-    "last_event_at",
-}
 
 
 def _workspace(session: Session, name: str, count: int, settings: Settings) -> dict[str, Any]:
@@ -118,7 +107,7 @@ def _stored(session: Session, workspace_id: uuid.UUID) -> list[Any]:
         assert (item.done_at is not None) == (item.status == "done")
         described.append(
             (
-                {k: v for k, v in item.model_dump().items() if k not in OWN_COLUMNS},
+                shared_columns(item),
                 [
                     (e.kind, e.actor, e.field, e.from_value, e.to_value, e.estimate_hours, e.status)
                     for e in events

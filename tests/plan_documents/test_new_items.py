@@ -19,20 +19,9 @@ from app.services.items import create_items
 from app.services.plan_documents.new_items import create_new_items
 from app.services.tokens import get_or_create_workspace
 from app.settings import Settings
+from tests.plan_documents.item_copies import shared_columns
 
 TODAY = date.today()
-# What differs between two creations of the same item: its id, workspace, goal, owner and times.
-OWN_COLUMNS = {
-    "id",
-    "workspace_id",
-    "goal_id",
-    "owner_id",
-    "created_at",
-    "updated_at",
-    "last_activity_at",
-    "done_at",
-    "last_event_at",
-}
 
 
 def _workspace(session: Session, name: str) -> tuple[uuid.UUID, Goal, Person]:
@@ -118,7 +107,7 @@ def _stored(session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
         assert at == event.at
         described.append(
             (
-                {k: v for k, v in item.model_dump().items() if k not in OWN_COLUMNS},
+                shared_columns(item),
                 (event.kind, event.source, event.actor, event.field, event.from_value),
                 (event.to_value, event.estimate_hours, event.status),
                 (total, done),
