@@ -33,10 +33,10 @@ from app.services.notification_signing import (
     signature_header,
     signing_secrets,
 )
-from app.services.outbox_claims import claim_due
+from app.services.outbox_claims import attempt_each, claim_due, outbound_client
 from app.services.subscriptions import active_subscriptions
 from app.settings import Settings, get_settings
-from connectors.outbound import GuardedTransport, OutboundRefused
+from connectors.outbound import OutboundRefused
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,6 @@ FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
 # A claimed delivery is hidden from other workers this long; longer than one request's timeout.
 CLAIM_LEASE = timedelta(minutes=2)
-REQUEST_TIMEOUT_SECONDS = 10.0
 
 
 def enqueue_event(
@@ -170,20 +169,10 @@ def deliver_due_notifications(
     )
     if not claimed:
         return 0
-    own_client = client is None
-    http = client or httpx.Client(
-        transport=GuardedTransport(settings.address_policy), timeout=REQUEST_TIMEOUT_SECONDS
-    )
-    try:
-        for delivery_id in claimed:
-            with Session(engine, expire_on_commit=False) as session:
-                delivery = session.get(NotificationDelivery, delivery_id)
-                if delivery is None:
-                    continue
-                _attempt(session, delivery, settings, http, now)
-                session.add(delivery)
-                session.commit()
-    finally:
-        if own_client:
-            http.close()
+    with outbound_client(settings, client) as http:
+
+        def attempt(session: Session, delivery: NotificationDelivery) -> None:
+            _attempt(session, delivery, settings, http, now)
+
+        attempt_each(engine, NotificationDelivery, claimed, attempt)
     return len(claimed)

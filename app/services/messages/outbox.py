@@ -26,12 +26,11 @@ from app.services.messages.channels import channels_of, mark_unreachable, unsubs
 from app.services.messages.chat import post_chat_message
 from app.services.messages.refusals import ChannelDown, MessageRefused
 from app.services.messages.smtp import Email, SmtpServer, parse_smtp_url, send_email
-from app.services.notifications import MAX_ATTEMPTS, REQUEST_TIMEOUT_SECONDS, backoff
-from app.services.outbox_claims import claim_due
+from app.services.notifications import MAX_ATTEMPTS, backoff
+from app.services.outbox_claims import attempt_each, claim_due, outbound_client
 from app.services.pagination import PageSlice, paginate
 from app.services.teams import chat_target
 from app.settings import Settings
-from connectors.outbound import GuardedTransport
 
 log = logging.getLogger(__name__)
 
@@ -188,22 +187,14 @@ def send_due_messages(
     )
     if not claimed:
         return 0
-    http = client or httpx.Client(
-        transport=GuardedTransport(settings.address_policy), timeout=REQUEST_TIMEOUT_SECONDS
-    )
-    senders = _Senders(settings, http)
-    try:
-        for delivery_id in claimed:
-            with Session(engine, expire_on_commit=False) as session:
-                delivery = session.get(MessageDelivery, delivery_id)
-                if delivery is None or delivery.state != MessageState.queued:
-                    continue
+    with outbound_client(settings, client) as http:
+        senders = _Senders(settings, http)
+
+        def attempt(session: Session, delivery: MessageDelivery) -> None:
+            if delivery.state == MessageState.queued:  # else withdrawn since the claim
                 _attempt(session, delivery, senders, now)
-                session.add(delivery)
-                session.commit()
-    finally:
-        if client is None:
-            http.close()
+
+        attempt_each(engine, MessageDelivery, claimed, attempt)
     return len(claimed)
 
 
