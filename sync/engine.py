@@ -30,6 +30,7 @@ from app.services.nudge_round import run_nudge_round
 from app.services.reviews import enqueue_ready_reviews
 from connectors.base import AuthFailed, ConnectorError, RateLimited, TargetReadOnly
 from sync.audit import audit_connection
+from sync.check_turns import take_turn
 from sync.context import EngineContext
 from sync.deliveries import DELIVERY_BATCH, process_claimed_deliveries
 from sync.goal_health import publish_goal_health
@@ -63,8 +64,11 @@ HEALTH_CHECK_INTERVAL = timedelta(seconds=2)
 MOVE_CHECK_INTERVAL = timedelta(seconds=30)
 # How often open items are checked for nudges (overdue, blocked, stale; escalations; held ones now
 # allowed): one query over the open items of running plans. Decided here, sent by the people loop's
-# outbox (sync/people_loop.py).
+# outbox (sync/people_loop.py). Once per interval per database, by whichever engine thread of
+# whichever worker takes the turn first (sync/check_turns.py), not once per engine.
 NUDGE_CHECK_INTERVAL = timedelta(minutes=1)
+# The name of the nudge round's shared due time (``worker_check``, sync/check_turns.py).
+NUDGE_CHECK = "nudge_round"
 # Any constant: the PostgreSQL advisory lock under which one worker at a time enqueues reviews.
 REVIEW_LOCK_KEY = 0x706C616E_72657669
 
@@ -461,9 +465,10 @@ class SyncEngine:
 
         Reviews are enqueued, and posted on the goal mirrors of plans with
         ``post_reviews_to_trackers``, and their weekly digests queued; nudges are decided every
-        minute. Messages to people are sent by the people loop (sync/people_loop.py). The worker
-        loop calls this after each step, so subscribers hear of a pulled status change within a
-        loop, and of the health change it made within ``HEALTH_CHECK_INTERVAL``.
+        minute, by one engine of all the workers on the database. Messages to people are sent by
+        the people loop (sync/people_loop.py). The worker loop calls this after each step, so
+        subscribers hear of a pulled status change within a loop, and of the health change it
+        made within ``HEALTH_CHECK_INTERVAL``.
         """
         now = self.context.clock.now()
         if self._next_review_check is None or now >= self._next_review_check:
@@ -473,8 +478,11 @@ class SyncEngine:
             # Once last week's review is frozen (just above), its digest goes to the plan's people.
             send_weekly_digests(self.context.engine, self.context.settings, now)
         if self._next_nudge_check is None or now >= self._next_nudge_check:
-            self._next_nudge_check = now + NUDGE_CHECK_INTERVAL
-            run_nudge_round(self.context.engine, self.context.settings, now)
+            # This engine's copy of the shared due time: the row is read only once it is reached.
+            turn = take_turn(self.context.engine, NUDGE_CHECK, now, NUDGE_CHECK_INTERVAL)
+            self._next_nudge_check = turn.next_check
+            if turn.won:
+                run_nudge_round(self.context.engine, self.context.settings, now)
         if self._next_mirror_refresh is None or now >= self._next_mirror_refresh:
             self._next_mirror_refresh = now + MIRROR_REFRESH_INTERVAL
             refresh_goal_mirrors(self.context, now)

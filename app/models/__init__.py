@@ -44,6 +44,7 @@ from app.models.sync import (
 )
 from app.models.teams import Team
 from app.models.tenancy import ApiToken, Scope, Workspace
+from app.models.worker_checks import WorkerCheck
 
 __all__ = [
     "ActionItem",
@@ -90,5 +91,6 @@ __all__ = [
     "Subscription",
     "Team",
     "WebhookDelivery",
+    "WorkerCheck",
     "Workspace",
 ]

@@ -1,8 +1,10 @@
 """One round of nudges for the worker: notice slipping items, escalate unchanged ones, release
 the due ones to the outbox, in one transaction.
 
-On PostgreSQL one worker at a time runs a round (a transaction advisory lock; the others skip to
-their next check), so the weekly cap counts every nudge queued before it; the unique key of
+The worker runs a round once a minute per database, by whichever engine takes the turn first
+(sync/check_turns.py). On PostgreSQL one worker at a time runs a round besides (a transaction
+advisory lock; the others skip to their next check), so a round that outlasts the minute does not
+overlap the next and the weekly cap counts every nudge queued before it; the unique key of
 ``nudge`` keeps "once per item and reason" whatever runs (SQLite has one writer anyway).
 """
 

@@ -30,6 +30,11 @@ def upgrade() -> None:
     with op.batch_alter_table('auth_failure', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auth_failure_window_started_at'), ['window_started_at'], unique=False)
 
+    op.create_table('worker_check',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('due_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('workspace',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -873,6 +878,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_workspace_name'))
 
     op.drop_table('workspace')
+    op.drop_table('worker_check')
     with op.batch_alter_table('auth_failure', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_failure_window_started_at'))
 
