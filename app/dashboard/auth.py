@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Form, Request, Response
 from sqlmodel import Session, col, delete, select
 
 from app.db import utcnow
@@ -170,6 +170,10 @@ def current_viewer(request: Request, db: SessionDep) -> Viewer:
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+
+
+# The CSRF token a dashboard form sends back (``require_form_write``, the sign-in form).
+CsrfField = Annotated[str, Form(max_length=200)]
 
 
 def require_form_write(viewer: Viewer, submitted_csrf: str | None) -> None:

@@ -41,7 +41,7 @@ def signin(
     request: Request,
     db: SessionDep,
     token: Annotated[str, Form(max_length=200)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: auth.CsrfField = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     next_path = auth.safe_next_path(next)
@@ -71,7 +71,7 @@ def signout(
     request: Request,
     db: SessionDep,
     viewer: auth.ViewerDep,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: auth.CsrfField = "",
 ) -> Response:
     if not auth.tokens_match(viewer.csrf_token, csrf_token):
         raise auth.CsrfRefused()

@@ -59,7 +59,7 @@ async def plan_import_submit(
     db: SessionDep,
     settings: SettingsDep,
     viewer: auth.ViewerDep,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: auth.CsrfField = "",
     document: Annotated[str, Form(max_length=MAX_DOCUMENT_BYTES)] = "",
     format: Annotated[DocumentFormat, Form()] = DocumentFormat.yaml,
     prune: Annotated[bool, Form()] = False,

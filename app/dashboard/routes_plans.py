@@ -71,7 +71,7 @@ def create_share(
     plan_id: str,
     db: SessionDep,
     viewer: auth.ViewerDep,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: auth.CsrfField = "",
     label: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     auth.require_form_write(viewer, csrf_token)
@@ -91,7 +91,7 @@ def revoke_share(
     link_id: str,
     db: SessionDep,
     viewer: auth.ViewerDep,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: auth.CsrfField = "",
 ) -> Response:
     auth.require_form_write(viewer, csrf_token)
     record = revoke_share_link(db, viewer.workspace_id, parse_id(link_id))
@@ -132,7 +132,7 @@ def retry_link(
     link_id: str,
     db: SessionDep,
     viewer: auth.ViewerDep,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: auth.CsrfField = "",
 ) -> Response:
     auth.require_form_write(viewer, csrf_token)
     link = queue_retry(db, viewer.workspace_id, parse_id(link_id))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.dashboard import auth
@@ -60,7 +59,7 @@ def create_calendar_link(
     db: SessionDep,
     settings: SettingsDep,
     viewer: auth.ViewerDep,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: auth.CsrfField = "",
 ) -> Response:
     """A calendar feed URL, shown once (the same token ``POST .../calendar-tokens`` issues)."""
     auth.require_form_write(viewer, csrf_token)
@@ -79,7 +78,7 @@ def revoke_calendar_link(
     token_id: str,
     db: SessionDep,
     viewer: auth.ViewerDep,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: auth.CsrfField = "",
 ) -> Response:
     auth.require_form_write(viewer, csrf_token)
     try:
@@ -95,7 +94,7 @@ def send_checkin_link_again(
     db: SessionDep,
     settings: SettingsDep,
     viewer: auth.ViewerDep,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: auth.CsrfField = "",
 ) -> Response:
     """A fresh check-in link to the person, now (admin tokens: it reaches a person's inbox)."""
     auth.require_form_write(viewer, csrf_token)
