@@ -1,14 +1,20 @@
-"""Dashboard fixtures: a browser-like TestClient that signs in through the sign-in form."""
+"""Dashboard fixtures: a browser-like TestClient that signs in through the sign-in form, and for
+the tests in headless Chromium the browser (one per module) and planbridge served on loopback."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.conftest import Tenant
+from tests.dashboard.chromium import launch_chromium
 from tests.dashboard.seed import csrf_from
+from tests.trackers.server import LoopbackServer
 
 
 def sign_in(client: TestClient, token: str, next_path: str = "/") -> Any:
@@ -26,3 +32,17 @@ def signed_in(client: TestClient, tenant: Tenant) -> TestClient:
     response = sign_in(client, tenant.token)
     assert response.status_code == 303, response.text
     return client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[LoopbackServer]:
+    with LoopbackServer(app) as running:
+        yield running

@@ -14,13 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.engine import Engine
 
 from app.dashboard.rendering import format_hours, format_percent, health_label
 from tests.conftest import Tenant
-from tests.dashboard.chromium import launch_chromium
 from tests.dashboard.seed import (
     SeededPlan,
     add_dead_link,
@@ -44,20 +42,6 @@ def backend() -> str:
     # The browser checks what a person sees; storage on both databases is covered by the
     # TestClient tests beside this file, so one backend keeps these tests to seconds.
     return "sqlite"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def server(app: FastAPI) -> Iterator[LoopbackServer]:
-    with LoopbackServer(app) as running:
-        yield running
 
 
 @pytest.fixture

@@ -3,17 +3,13 @@ a person opens their link, changes the suggested confidence, writes a note and s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from tests.api.factories import API
 from tests.conftest import Tenant
 from tests.dashboard.checkin_seed import seed_check_in
-from tests.dashboard.chromium import launch_chromium
 from tests.dashboard.test_browser import WIDTHS, snapshot
 from tests.trackers.server import LoopbackServer
 
@@ -24,20 +20,6 @@ pytestmark = pytest.mark.browser
 def backend() -> str:
     # What a person sees; the page's storage on both databases is test_checkin_page.py's.
     return "sqlite"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def server(app: FastAPI) -> Iterator[LoopbackServer]:
-    with LoopbackServer(app) as running:
-        yield running
 
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])

@@ -3,17 +3,13 @@ the admin's "send link again", with screenshots."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from sqlalchemy.engine import Engine
 
 from app.settings import Settings
 from tests.conftest import Tenant
-from tests.dashboard.chromium import launch_chromium
 from tests.dashboard.people_loop_seed import seed_people_loop, with_mail
 from tests.dashboard.test_browser import open_signed_in, snapshot
 from tests.trackers.server import LoopbackServer
@@ -30,20 +26,6 @@ def backend() -> str:
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return with_mail(settings)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def server(app: FastAPI) -> Iterator[LoopbackServer]:
-    with LoopbackServer(app) as running:
-        yield running
 
 
 @pytest.mark.parametrize("width", ["desktop", "phone"])
