@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Index,
     LargeBinary,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    type_coerce,
 )
 from sqlmodel import Field, SQLModel, col
 
@@ -252,8 +254,10 @@ NULL. A column added to the model without a default must be added here."""
 
 PENDING_DELIVERY: ColumnElement[bool] = col(WebhookDelivery.processed_at).is_(None)
 """A stored webhook delivery not processed yet (a dead one counts as processed)."""
-# The boolean column is its own condition (``WHERE dead``), as the index has always said it.
-DEAD_DELIVERY = cast(ColumnElement[bool], col(WebhookDelivery.dead))
+# The boolean column is its own condition (``WHERE dead``), as the index has always said it;
+# wrapped as an expression, which Alembic's autogenerate renders (for the bare attribute
+# scripts/regenerate_migration.py wrote invalid Python).
+DEAD_DELIVERY: ColumnElement[bool] = type_coerce(col(WebhookDelivery.dead), Boolean)
 """A delivery the engine gave up on; it waits for POST .../retry."""
 
 # Partial, on the order of the claim: PostgreSQL does not take its order from an index whose

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-05 08:40:55.626020
+Create Date: 2026-12-05 14:02:30.882216
 """
 
 from collections.abc import Sequence
@@ -47,19 +47,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('workspace', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_workspace_name'), ['name'], unique=True)
-
-    op.create_table('team',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('workspace_id', sa.Uuid(), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('chat_webhook_encrypted', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('workspace_id', 'name', name='uq_team_name')
-    )
-    with op.batch_alter_table('team', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_team_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('api_token',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -158,6 +145,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('subscription', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_subscription_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('team',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('chat_webhook_encrypted', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('workspace_id', 'name', name='uq_team_name')
+    )
+    with op.batch_alter_table('team', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_team_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('calendar_feed_token',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -337,6 +337,24 @@ def upgrade() -> None:
     with op.batch_alter_table('plan', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_plan_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('reminder',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('person_id', sa.Uuid(), nullable=False),
+    sa.Column('iso_week', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('due_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('messages', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('person_id', 'iso_week', 'kind', name='uq_reminder_key')
+    )
+    with op.batch_alter_table('reminder', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminder_workspace_id'), ['workspace_id'], unique=False)
+        batch_op.create_index('ix_reminder_workspace_week', ['workspace_id', 'iso_week'], unique=False)
+
     op.create_table('webhook_delivery',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
@@ -386,6 +404,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_goal_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_goal_plan_id'), ['plan_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_goal_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('plan_digest',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('plan_id', sa.Uuid(), nullable=False),
+    sa.Column('iso_week', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('plan_id', 'iso_week', name='uq_plan_digest_week')
+    )
+    with op.batch_alter_table('plan_digest', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_plan_digest_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('reminder_cadence',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('plan_id', sa.Uuid(), nullable=True),
+    sa.Column('weekday', sa.Integer(), nullable=False),
+    sa.Column('hour', sa.Integer(), nullable=False),
+    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('plan_id')
+    )
+    with op.batch_alter_table('reminder_cadence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminder_cadence_workspace_id'), ['workspace_id'], unique=False)
+        batch_op.create_index('uq_reminder_cadence_workspace', ['workspace_id'], unique=True, sqlite_where=sa.text('plan_id IS NULL'), postgresql_where=sa.text('plan_id IS NULL'))
 
     op.create_table('share_link',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -488,6 +537,15 @@ def upgrade() -> None:
     with op.batch_alter_table('frozen_goal_review', schema=None) as batch_op:
         batch_op.create_index('ix_frozen_goal_review_workspace_end', ['workspace_id', 'week_end'], unique=False)
 
+    op.create_table('goal_health_check',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('goal_id', sa.Uuid(), nullable=False),
+    sa.Column('at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('goal_health_state',
     sa.Column('goal_id', sa.Uuid(), nullable=False),
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
@@ -499,16 +557,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('goal_health_state', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_goal_health_state_workspace_id'), ['workspace_id'], unique=False)
-
-    op.create_table('goal_health_check',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('workspace_id', sa.Uuid(), nullable=False),
-    sa.Column('goal_id', sa.Uuid(), nullable=False),
-    sa.Column('at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['goal_id'], ['goal.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
-    )
 
     op.create_table('external_link',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -587,6 +635,28 @@ def upgrade() -> None:
         batch_op.create_index('ix_item_event_workspace_at_goal_item', ['workspace_id', 'at', 'goal_id', 'item_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_item_event_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('nudge',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('workspace_id', sa.Uuid(), nullable=False),
+    sa.Column('item_id', sa.Uuid(), nullable=False),
+    sa.Column('reason', sa.Enum('overdue', 'blocked', 'stale', name='nudgereason'), nullable=False),
+    sa.Column('audience', sa.Enum('owner', 'goal_owner', 'plan_owner', name='nudgeaudience'), nullable=False),
+    sa.Column('person_id', sa.Uuid(), nullable=False),
+    sa.Column('state', sa.Enum('held', 'queued', 'resolved', 'opted_out', 'unreachable', 'skipped', name='nudgestate'), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('hold_until', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['item_id'], ['action_item.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('item_id', 'reason', 'audience', name='uq_nudge_key')
+    )
+    with op.batch_alter_table('nudge', schema=None) as batch_op:
+        batch_op.create_index('ix_nudge_due', ['state', 'hold_until'], unique=False)
+        batch_op.create_index('ix_nudge_person_decided', ['person_id', 'decided_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_nudge_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('plan_document_key',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('workspace_id', sa.Uuid(), nullable=False),
@@ -623,102 +693,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_goal_hours_change_event_id'), ['event_id'], unique=False)
         batch_op.create_index('ix_goal_hours_change_workspace_at', ['workspace_id', 'at', 'goal_id', 'total_hours', 'done_hours'], unique=False)
 
-    op.create_table('plan_digest',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('workspace_id', sa.Uuid(), nullable=False),
-    sa.Column('plan_id', sa.Uuid(), nullable=False),
-    sa.Column('iso_week', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('recipients', sa.Integer(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('plan_id', 'iso_week', name='uq_plan_digest_week')
-    )
-    with op.batch_alter_table('plan_digest', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_plan_digest_workspace_id'), ['workspace_id'], unique=False)
-
-    op.create_table('nudge',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('workspace_id', sa.Uuid(), nullable=False),
-    sa.Column('item_id', sa.Uuid(), nullable=False),
-    sa.Column('reason', sa.Enum('overdue', 'blocked', 'stale', name='nudgereason'), nullable=False),
-    sa.Column('audience', sa.Enum('owner', 'goal_owner', 'plan_owner', name='nudgeaudience'), nullable=False),
-    sa.Column('person_id', sa.Uuid(), nullable=False),
-    sa.Column('state', sa.Enum('held', 'queued', 'resolved', 'opted_out', 'unreachable', 'skipped', name='nudgestate'), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('hold_until', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('decided_at', app.db.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['item_id'], ['action_item.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('item_id', 'reason', 'audience', name='uq_nudge_key')
-    )
-    with op.batch_alter_table('nudge', schema=None) as batch_op:
-        batch_op.create_index('ix_nudge_due', ['state', 'hold_until'], unique=False)
-        batch_op.create_index('ix_nudge_person_decided', ['person_id', 'decided_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_nudge_workspace_id'), ['workspace_id'], unique=False)
-
-    op.create_table('reminder',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('workspace_id', sa.Uuid(), nullable=False),
-    sa.Column('person_id', sa.Uuid(), nullable=False),
-    sa.Column('iso_week', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('due_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('messages', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('person_id', 'iso_week', 'kind', name='uq_reminder_key')
-    )
-    with op.batch_alter_table('reminder', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reminder_workspace_id'), ['workspace_id'], unique=False)
-        batch_op.create_index('ix_reminder_workspace_week', ['workspace_id', 'iso_week'], unique=False)
-
-    op.create_table('reminder_cadence',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('workspace_id', sa.Uuid(), nullable=False),
-    sa.Column('plan_id', sa.Uuid(), nullable=True),
-    sa.Column('weekday', sa.Integer(), nullable=False),
-    sa.Column('hour', sa.Integer(), nullable=False),
-    sa.Column('updated_at', app.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('plan_id')
-    )
-    with op.batch_alter_table('reminder_cadence', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reminder_cadence_workspace_id'), ['workspace_id'], unique=False)
-        batch_op.create_index('uq_reminder_cadence_workspace', ['workspace_id'], unique=True, sqlite_where=sa.text('plan_id IS NULL'), postgresql_where=sa.text('plan_id IS NULL'))
-
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('reminder_cadence', schema=None) as batch_op:
-        batch_op.drop_index('uq_reminder_cadence_workspace', sqlite_where=sa.text('plan_id IS NULL'), postgresql_where=sa.text('plan_id IS NULL'))
-        batch_op.drop_index(batch_op.f('ix_reminder_cadence_workspace_id'))
-
-    op.drop_table('reminder_cadence')
-    with op.batch_alter_table('reminder', schema=None) as batch_op:
-        batch_op.drop_index('ix_reminder_workspace_week')
-        batch_op.drop_index(batch_op.f('ix_reminder_workspace_id'))
-
-    op.drop_table('reminder')
-    with op.batch_alter_table('nudge', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_nudge_workspace_id'))
-        batch_op.drop_index('ix_nudge_person_decided')
-        batch_op.drop_index('ix_nudge_due')
-
-    op.drop_table('nudge')
-    with op.batch_alter_table('plan_digest', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_plan_digest_workspace_id'))
-
-    op.drop_table('plan_digest')
     with op.batch_alter_table('goal_hours_change', schema=None) as batch_op:
         batch_op.drop_index('ix_goal_hours_change_workspace_at')
         batch_op.drop_index(batch_op.f('ix_goal_hours_change_event_id'))
@@ -728,6 +707,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_plan_document_key_workspace_id'))
 
     op.drop_table('plan_document_key')
+    with op.batch_alter_table('nudge', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_nudge_workspace_id'))
+        batch_op.drop_index('ix_nudge_person_decided')
+        batch_op.drop_index('ix_nudge_due')
+
+    op.drop_table('nudge')
     with op.batch_alter_table('item_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_item_event_workspace_id'))
         batch_op.drop_index('ix_item_event_workspace_at_goal_item')
@@ -755,8 +740,8 @@ def downgrade() -> None:
     with op.batch_alter_table('goal_health_state', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_goal_health_state_workspace_id'))
 
-    op.drop_table('goal_health_check')
     op.drop_table('goal_health_state')
+    op.drop_table('goal_health_check')
     with op.batch_alter_table('frozen_goal_review', schema=None) as batch_op:
         batch_op.drop_index('ix_frozen_goal_review_workspace_end')
 
@@ -787,6 +772,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_share_link_plan_id'))
 
     op.drop_table('share_link')
+    with op.batch_alter_table('reminder_cadence', schema=None) as batch_op:
+        batch_op.drop_index('uq_reminder_cadence_workspace', sqlite_where=sa.text('plan_id IS NULL'), postgresql_where=sa.text('plan_id IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_reminder_cadence_workspace_id'))
+
+    op.drop_table('reminder_cadence')
+    with op.batch_alter_table('plan_digest', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_plan_digest_workspace_id'))
+
+    op.drop_table('plan_digest')
     with op.batch_alter_table('goal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_goal_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_goal_plan_id'))
@@ -799,6 +793,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_webhook_delivery_dead', postgresql_where=sa.text('dead'), sqlite_where=sa.text('dead'))
 
     op.drop_table('webhook_delivery')
+    with op.batch_alter_table('reminder', schema=None) as batch_op:
+        batch_op.drop_index('ix_reminder_workspace_week')
+        batch_op.drop_index(batch_op.f('ix_reminder_workspace_id'))
+
+    op.drop_table('reminder')
     with op.batch_alter_table('plan', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_plan_workspace_id'))
 
@@ -848,6 +847,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_calendar_feed_token_person_id'))
 
     op.drop_table('calendar_feed_token')
+    with op.batch_alter_table('team', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_workspace_id'))
+
+    op.drop_table('team')
     with op.batch_alter_table('subscription', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_subscription_workspace_id'))
 
@@ -870,10 +873,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_token_token_hash'))
 
     op.drop_table('api_token')
-    with op.batch_alter_table('team', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_team_workspace_id'))
-
-    op.drop_table('team')
     with op.batch_alter_table('workspace', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_workspace_name'))
 
