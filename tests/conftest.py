@@ -31,6 +31,13 @@ from app.models import Scope
 from app.services.tokens import get_or_create_workspace, issue_token
 from app.session_hooks import install_session_hooks
 from app.settings import Settings
+from tests.messages.servers import (
+    ChatReceiver,
+    MailServer,
+    chat_receiver,
+    mail_server,
+    with_mail_server,
+)
 from tests.postgres_server import (
     ENVIRONMENT_VARIABLE,
     EmbeddedServer,
@@ -192,3 +199,23 @@ def tenant(make_tenant: Any) -> Tenant:
 def other_tenant(make_tenant: Any) -> Tenant:
     result: Tenant = make_tenant("globex", Scope.admin)
     return result
+
+
+@pytest.fixture
+def smtp() -> Iterator[MailServer]:
+    """A real SMTP server on loopback that keeps what it receives (tests/messages/servers.py)."""
+    with mail_server() as server:
+        yield server
+
+
+@pytest.fixture
+def chat() -> Iterator[ChatReceiver]:
+    """A chat webhook receiver on loopback (tests/messages/servers.py)."""
+    with chat_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, smtp: MailServer) -> Settings:
+    """The test settings, sending e-mail through ``smtp``."""
+    return with_mail_server(settings, smtp.url)

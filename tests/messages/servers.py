@@ -13,7 +13,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import SecretStr
 
+from app.settings import Settings
 from tests.trackers.server import LoopbackServer, free_port
 
 SMTP_USER = "planbridge"
@@ -105,3 +107,15 @@ def chat_receiver() -> Iterator[ChatReceiver]:
     with LoopbackServer(app) as server:
         state.url = f"{server.url}/hooks/person"
         yield state
+
+
+def with_mail_server(settings: Settings, smtp_url: str) -> Settings:
+    """``settings`` that send e-mail through ``smtp_url``, from planbridge@example.com, with links
+    to https://plans.example.com."""
+    return settings.model_copy(
+        update={
+            "smtp_url": SecretStr(smtp_url),
+            "mail_from": "planbridge <planbridge@example.com>",
+            "public_url": "https://plans.example.com",
+        }
+    )

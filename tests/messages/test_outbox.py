@@ -3,12 +3,9 @@ PostgreSQL: sending, the unique key, retries, permanent refusals and a server th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -29,8 +26,7 @@ from tests.messages.servers import (
     SMTP_PASSWORD,
     ChatReceiver,
     MailServer,
-    chat_receiver,
-    mail_server,
+    with_mail_server,
 )
 from tests.trackers.server import free_port
 
@@ -45,28 +41,6 @@ WEEKLY = Message(
 NUDGE = Message(
     kind="nudge", iso_week="2027-W09", subject="An item is overdue", text="Overdue", topic="x"
 )
-
-
-@pytest.fixture
-def smtp() -> Iterator[MailServer]:
-    with mail_server() as server:
-        yield server
-
-
-@pytest.fixture
-def chat() -> Iterator[ChatReceiver]:
-    with chat_receiver() as receiver:
-        yield receiver
-
-
-def mail_settings(settings: Settings, smtp_url: str) -> Settings:
-    return settings.model_copy(
-        update={
-            "smtp_url": SecretStr(smtp_url),
-            "mail_from": "planbridge <planbridge@example.com>",
-            "public_url": "https://plans.example.com",
-        }
-    )
 
 
 def add_person(engine: Engine, tenant: Tenant, email: str = "ada@example.com") -> Person:
@@ -92,7 +66,7 @@ def deliveries(engine: Engine) -> list[MessageDelivery]:
 def test_email_is_sent_as_text_and_html_after_plain_smtp_login(
     engine: Engine, tenant: Tenant, settings: Settings, smtp: MailServer
 ) -> None:
-    settings = mail_settings(settings, smtp.url)
+    settings = with_mail_server(settings, smtp.url)
     person = add_person(engine, tenant)
     assert queue(engine, person, WEEKLY, settings) == 1
 
@@ -115,7 +89,7 @@ def test_email_is_sent_as_text_and_html_after_plain_smtp_login(
 def test_nudge_email_carries_a_one_click_unsubscribe_link(
     engine: Engine, tenant: Tenant, settings: Settings, smtp: MailServer
 ) -> None:
-    settings = mail_settings(settings, smtp.url)
+    settings = with_mail_server(settings, smtp.url)
     person = add_person(engine, tenant)
     queue(engine, person, NUDGE, settings)
 
@@ -129,7 +103,7 @@ def test_nudge_email_carries_a_one_click_unsubscribe_link(
 def test_the_same_message_is_queued_once(
     engine: Engine, tenant: Tenant, settings: Settings, smtp: MailServer
 ) -> None:
-    settings = mail_settings(settings, smtp.url)
+    settings = with_mail_server(settings, smtp.url)
     person = add_person(engine, tenant)
 
     assert queue(engine, person, WEEKLY, settings) == 1
@@ -144,7 +118,7 @@ def test_the_same_message_is_queued_once(
 def test_temporary_refusal_is_retried_after_a_backoff(
     engine: Engine, tenant: Tenant, settings: Settings, smtp: MailServer
 ) -> None:
-    settings = mail_settings(settings, smtp.url)
+    settings = with_mail_server(settings, smtp.url)
     person = add_person(engine, tenant)
     queue(engine, person, WEEKLY, settings)
     smtp.rcpt_replies.append("451 4.3.0 Mailbox busy, try later")
@@ -168,7 +142,7 @@ def test_temporary_refusal_is_retried_after_a_backoff(
 def test_permanent_refusal_fails_the_message_and_marks_the_person_unreachable(
     engine: Engine, tenant: Tenant, settings: Settings, smtp: MailServer
 ) -> None:
-    settings = mail_settings(settings, smtp.url)
+    settings = with_mail_server(settings, smtp.url)
     person = add_person(engine, tenant, email="nobody@example.com")
     queue(engine, person, WEEKLY, settings)
     smtp.rcpt_replies.append("550 5.1.1 No such user here")
@@ -193,7 +167,7 @@ def test_smtp_server_down_keeps_the_mail_queued_and_still_sends_chat(
     engine: Engine, tenant: Tenant, settings: Settings, chat: ChatReceiver
 ) -> None:
     closed_port = free_port()
-    settings = mail_settings(
+    settings = with_mail_server(
         settings, f"smtp://planbridge:{SMTP_PASSWORD}@127.0.0.1:{closed_port}?starttls=off"
     )
     person = add_person(engine, tenant)
@@ -253,7 +227,7 @@ def test_chat_server_error_is_retried_and_a_removed_webhook_marks_the_person_unr
 def test_a_claimed_message_is_not_claimed_by_a_second_worker(
     engine: Engine, tenant: Tenant, settings: Settings, smtp: MailServer
 ) -> None:
-    settings = mail_settings(settings, smtp.url)
+    settings = with_mail_server(settings, smtp.url)
     queue(engine, add_person(engine, tenant), WEEKLY, settings)
 
     queued = col(MessageDelivery.state) == MessageState.queued
@@ -267,7 +241,7 @@ def test_a_claimed_message_is_not_claimed_by_a_second_worker(
 def test_one_click_unsubscribe_opts_the_person_out_of_nudges(
     engine: Engine, tenant: Tenant, settings: Settings, smtp: MailServer, client: TestClient
 ) -> None:
-    settings = mail_settings(settings, smtp.url)
+    settings = with_mail_server(settings, smtp.url)
     client.app.state.settings = settings  # type: ignore[attr-defined]
     person = add_person(engine, tenant)
     queue(engine, person, NUDGE, settings)
@@ -300,7 +274,7 @@ def test_smtp_url_without_opt_out_never_sends_without_starttls(
     engine: Engine, tenant: Tenant, settings: Settings, smtp: MailServer
 ) -> None:
     # The loopback server offers no STARTTLS: smtp:// requires it, so nothing goes out in clear.
-    settings = mail_settings(settings, smtp.url.removesuffix("?starttls=off"))
+    settings = with_mail_server(settings, smtp.url.removesuffix("?starttls=off"))
     queue(engine, add_person(engine, tenant), WEEKLY, settings)
 
     send_due_messages(engine, NOW, settings)

@@ -1,17 +1,16 @@
-"""A plan with an item owner, a goal owner and a plan owner, a real SMTP server and a chat
-receiver on loopback, and ``tick``: what the worker's people loop does at a given instant."""
+"""A plan with an item owner, a goal owner and a plan owner, and ``tick``: what the worker's
+people loop does at a given instant. The SMTP server and chat receiver on loopback (``smtp``,
+``chat``, ``mail_settings``) are tests/conftest.py's."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import Message as Email
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -22,30 +21,7 @@ from app.services.nudge_round import run_nudge_round
 from app.settings import Settings
 from tests.conftest import Tenant
 from tests.execution.factories import at, make_goal, make_item, make_plan
-from tests.messages.servers import ChatReceiver, MailServer, chat_receiver, mail_server
-
-
-@pytest.fixture
-def smtp() -> Iterator[MailServer]:
-    with mail_server() as server:
-        yield server
-
-
-@pytest.fixture
-def chat() -> Iterator[ChatReceiver]:
-    with chat_receiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def mail_settings(settings: Settings, smtp: MailServer) -> Settings:
-    return settings.model_copy(
-        update={
-            "smtp_url": SecretStr(smtp.url),
-            "mail_from": "planbridge <planbridge@example.com>",
-            "public_url": "https://plans.example.com",
-        }
-    )
+from tests.messages.servers import MailServer
 
 
 @dataclass

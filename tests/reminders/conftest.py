@@ -1,16 +1,15 @@
-"""A workspace whose people live in three time zones, a real SMTP server on loopback, and the
-people loop (sync/people_loop.py) driven by a clock the test moves."""
+"""A workspace whose people live in three time zones, and the people loop (sync/people_loop.py)
+driven by a clock the test moves. The SMTP server on loopback (``smtp``, ``mail_settings``) is
+tests/conftest.py's."""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -19,7 +18,7 @@ from app.settings import Settings
 from sync.context import EngineContext
 from sync.people_loop import PeopleLoop
 from tests.execution.factories import make_goal, make_item, make_plan, make_workspace
-from tests.messages.servers import MailServer, mail_server
+from tests.messages.servers import MailServer
 
 ZONES = ("Pacific/Auckland", "Europe/Berlin", "America/Los_Angeles")
 
@@ -45,23 +44,6 @@ class Team:
         address = self.people[zone].email
         assert address is not None
         return address
-
-
-@pytest.fixture
-def smtp() -> Iterator[MailServer]:
-    with mail_server() as server:
-        yield server
-
-
-@pytest.fixture
-def mail_settings(settings: Settings, smtp: MailServer) -> Settings:
-    return settings.model_copy(
-        update={
-            "smtp_url": SecretStr(smtp.url),
-            "mail_from": "planbridge <planbridge@example.com>",
-            "public_url": "https://plans.example.com",
-        }
-    )
 
 
 @pytest.fixture
