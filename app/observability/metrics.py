@@ -261,21 +261,26 @@ def _connection_gauges(rows: Sequence[Any], now: datetime) -> Iterator[Metric]:
     yield from (lag, paused, failures, remaining, headroom)
 
 
+def _count_gauge(name: str, documentation: str, counts: Sequence[Any]) -> GaugeMetricFamily:
+    """A gauge of ``(connection id, count)`` rows: one sample per connection."""
+    gauge = _gauge(name, documentation)
+    for connection_id, count in counts:
+        gauge.add_metric([_connection_label(connection_id)], float(count))
+    return gauge
+
+
 def _link_gauges(pending: Sequence[Any], dead_links: Sequence[Any]) -> Iterator[Metric]:
-    pushes = _gauge(
+    yield _count_gauge(
         "planbridge_pending_pushes",
         "Links with changes the tracker lacks (not created yet, moved, or a newer revision), "
         "dead and deleted ones left out.",
+        pending,
     )
-    for connection_id, count in pending:
-        pushes.add_metric([_connection_label(connection_id)], float(count))
-    dead = _gauge(
+    yield _count_gauge(
         "planbridge_dead_items",
         "Links given up after repeated failures, waiting for someone to retry them.",
+        dead_links,
     )
-    for connection_id, count in dead_links:
-        dead.add_metric([_connection_label(connection_id)], float(count))
-    yield from (pushes, dead)
 
 
 def _delivery_gauges(
@@ -299,13 +304,12 @@ def _delivery_gauges(
         age = _seconds_since(_as_datetime(first_received), now)
         if age is not None:
             oldest.add_metric([label], age)
-    dead = _gauge(
+    dead = _count_gauge(
         "planbridge_dead_webhook_deliveries",
         "Webhook deliveries given up (unusable, or too many failed attempts), waiting for "
         "someone to retry them.",
+        dead_rows,
     )
-    for connection_id, count in dead_rows:
-        dead.add_metric([_connection_label(connection_id)], float(count))
     yield from (deliveries, oldest, failing, dead)
 
 
