@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response
-from sqlmodel import col, select
+from sqlmodel import select
 
 from app.deps import AdminAuth, PageDep, SessionDep
 from app.errors import problem_responses
 from app.models import ApiToken
 from app.routes.paging import page_response
 from app.schemas.tokens import TokenCreate, TokenCreated, TokenPage, TokenPublic
-from app.services.pagination import paginate
+from app.services.pagination import creation_order, paginate
 from app.services.tenancy import get_in_workspace
 from app.services.tokens import issue_token, revoke_token
 
@@ -35,7 +35,7 @@ def list_tokens(session: SessionDep, auth: AdminAuth, page: PageDep) -> Response
     result = paginate(
         session,
         statement,
-        [col(ApiToken.created_at), col(ApiToken.id)],
+        creation_order(ApiToken),
         limit=page.limit,
         offset=page.offset,
     )

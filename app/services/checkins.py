@@ -18,7 +18,7 @@ from app.models.execution import CheckIn
 from app.schemas.execution import CheckInCreate
 from app.schemas.weeks import IsoWeek
 from app.services.checkin_drafts import week_is_frozen
-from app.services.pagination import PageSlice, paginate
+from app.services.pagination import PageSlice, creation_order, paginate
 
 
 def check_in_weeks(today: date) -> tuple[IsoWeek, IsoWeek, IsoWeek]:
@@ -101,6 +101,4 @@ def list_check_ins(
         statement = statement.where(col(CheckIn.needs_help) == needs_help)
     if not include_replaced:
         statement = statement.where(col(CheckIn.replaced_at).is_(None))
-    return paginate(
-        session, statement, [col(CheckIn.created_at), col(CheckIn.id)], limit=limit, offset=offset
-    )
+    return paginate(session, statement, creation_order(CheckIn), limit=limit, offset=offset)

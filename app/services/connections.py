@@ -30,7 +30,7 @@ from app.errors import InvalidField
 from app.models import Connection, ExternalLink
 from app.models.sync import ConnectionState
 from app.security.urls import check_base_url
-from app.services.pagination import PageSlice, paginate
+from app.services.pagination import PageSlice, creation_order, paginate
 from app.services.tenancy import get_in_workspace
 from app.settings import Settings
 from connectors.addresses import AddressPolicy
@@ -182,7 +182,7 @@ def list_connections(
     return paginate(
         session,
         statement,
-        [col(Connection.created_at), col(Connection.id)],
+        creation_order(Connection),
         limit=limit,
         offset=offset,
     )

@@ -25,6 +25,12 @@ class PageSlice(Generic[T]):
     offset: int
 
 
+def creation_order(model: type[SQLModel]) -> list[Any]:
+    """The order of a list in which its rows were created: ``created_at``, then ``id``."""
+    table: Any = model.__table__  # type: ignore[attr-defined]
+    return [table.c.created_at, table.c.id]
+
+
 def paginate(
     session: Session,
     statement: SelectOfScalar[T],
@@ -69,7 +75,7 @@ def paginate_values(
     table: Any = model.__table__  # type: ignore[attr-defined]
     statement = select(*table.c).where(*conditions)
     total_column = func.count().over().label("__total__")
-    page = statement.add_columns(total_column).order_by(table.c.created_at, table.c.id)
+    page = statement.add_columns(total_column).order_by(*creation_order(model))
     # Through the session's connection (same transaction), not Session.execute: plain Core rows.
     connection = session.connection()
     result = connection.execute(page.limit(limit).offset(offset))

@@ -35,7 +35,7 @@ from app.services.checkin_links import checkin_url, issue_link
 from app.services.messages.compose import CHECKIN_FOLLOW_UP, CHECKIN_REQUEST, checkin_request
 from app.services.messages.outbox import Message, queue_message
 from app.services.owner_week import OwnerWeek, checked_in_people, open_work_plans, owner_week
-from app.services.pagination import PageSlice, paginate
+from app.services.pagination import PageSlice, creation_order, paginate
 from app.services.reminder_cadence import cadences_of_plans
 from app.services.reminder_schedule import follow_up_due, local_week, still_relevant, weekly_due
 from app.services.time_zones import person_time_zone
@@ -375,7 +375,7 @@ def list_reminders(
     return paginate(
         session,
         statement,
-        [col(Reminder.created_at), col(Reminder.id)],
+        creation_order(Reminder),
         limit=limit,
         offset=offset,
     )

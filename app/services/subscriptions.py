@@ -21,7 +21,7 @@ from app.errors import InvalidField
 from app.models.execution import NotificationDelivery, Subscription
 from app.schemas.execution import SecretRotation, SubscriptionCreate
 from app.security.urls import check_base_url
-from app.services.pagination import PageSlice, paginate
+from app.services.pagination import PageSlice, creation_order, paginate
 from app.services.tenancy import get_in_workspace
 from app.settings import Settings
 
@@ -64,7 +64,7 @@ def list_subscriptions(
     return paginate(
         session,
         statement,
-        [col(Subscription.created_at), col(Subscription.id)],
+        creation_order(Subscription),
         limit=limit,
         offset=offset,
     )

@@ -21,7 +21,7 @@ from app.models import Connection, ConnectionWrite, ExternalLink, WebhookDeliver
 from app.models.sync import DEAD_DELIVERY, PENDING_DELIVERY, needs_push, owner_revision
 from app.schemas.connections import ConnectionHealth
 from app.services.connections import connector_settings, count_links, get_connection
-from app.services.pagination import PageSlice, paginate
+from app.services.pagination import PageSlice, creation_order, paginate
 from app.settings import Settings
 from connectors.base import ConnectorError, RateWindow
 from connectors.registry import build_connector
@@ -138,7 +138,7 @@ def list_dead_links(
     return paginate(
         session,
         statement,
-        [col(ExternalLink.created_at), col(ExternalLink.id)],
+        creation_order(ExternalLink),
         limit=limit,
         offset=offset,
     )

@@ -28,7 +28,7 @@ from app.services.messages.refusals import ChannelDown, MessageRefused
 from app.services.messages.smtp import Email, SmtpServer, parse_smtp_url, send_email
 from app.services.notifications import MAX_ATTEMPTS, backoff
 from app.services.outbox_claims import attempt_each, claim_due, outbound_client
-from app.services.pagination import PageSlice, paginate
+from app.services.pagination import PageSlice, creation_order, paginate
 from app.services.teams import chat_target
 from app.settings import Settings
 
@@ -212,7 +212,7 @@ def list_deliveries(
     return paginate(
         session,
         statement,
-        [col(MessageDelivery.created_at), col(MessageDelivery.id)],
+        creation_order(MessageDelivery),
         limit=limit,
         offset=offset,
     )
