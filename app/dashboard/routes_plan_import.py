@@ -9,10 +9,9 @@ from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from app.dashboard import auth
-from app.dashboard.errors import PageNotFound, parse_id
+from app.dashboard.errors import parse_id, unknown_id_as_page_not_found
 from app.dashboard.rendering import render
 from app.deps import SessionDep, SettingsDep
-from app.errors import NotFound
 from app.services.plan_documents.export import export_plan
 from app.services.plan_documents.importer import DocumentFormat, import_plan
 from app.services.plan_documents.limits import MAX_DOCUMENT_BYTES
@@ -116,10 +115,8 @@ def plan_export(
     viewer: auth.ViewerDep,
     format: Annotated[DocumentFormat, Query()] = DocumentFormat.yaml,
 ) -> Response:
-    try:
+    with unknown_id_as_page_not_found():
         document = export_plan(db, viewer.workspace_id, parse_id(plan_id))
-    except NotFound as exc:
-        raise PageNotFound() from exc
     suffix = {"yaml": "yaml", "json": "json", "md": "md", "csv": "csv"}[format.value]
     name = "".join(c if c.isalnum() or c in "-_" else "-" for c in document.plan.name)
     return Response(

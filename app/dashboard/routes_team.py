@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.dashboard import auth
-from app.dashboard.errors import PageNotFound, parse_id
+from app.dashboard.errors import parse_id, unknown_id_as_page_not_found
 from app.dashboard.rendering import render
 from app.dashboard.views import list_plans
 from app.dashboard.views_attention import attention_overview
@@ -18,7 +18,6 @@ from app.dashboard.views_review import review_page_data
 from app.dashboard.views_sync import connections_overview
 from app.db import utcnow
 from app.deps import SessionDep, SettingsDep
-from app.errors import NotFound
 from app.models import Scope
 from app.services import calendar
 from app.services.checkin_resend import resend_checkin_link
@@ -63,10 +62,8 @@ def create_calendar_link(
 ) -> Response:
     """A calendar feed URL, shown once (the same token ``POST .../calendar-tokens`` issues)."""
     auth.require_form_write(viewer, csrf_token)
-    try:
+    with unknown_id_as_page_not_found():
         token, record = calendar.create_feed_token(db, viewer.workspace_id, parse_id(person_id))
-    except NotFound as exc:
-        raise PageNotFound() from exc
     base = (settings.public_url or str(request.base_url)).rstrip("/")
     url = f"{base}/api/v1/people/{record.person_id}/calendar.ics?token={token}"
     return _people_page(request, db, settings, viewer, new_feed=(record.person_id, url))
@@ -81,10 +78,8 @@ def revoke_calendar_link(
     csrf_token: auth.CsrfField = "",
 ) -> Response:
     auth.require_form_write(viewer, csrf_token)
-    try:
+    with unknown_id_as_page_not_found():
         calendar.revoke_feed_token(db, viewer.workspace_id, parse_id(person_id), parse_id(token_id))
-    except NotFound as exc:
-        raise PageNotFound() from exc
     return RedirectResponse("/people?notice=calendar-link-revoked", status_code=303)
 
 
@@ -100,12 +95,10 @@ def send_checkin_link_again(
     auth.require_form_write(viewer, csrf_token)
     if not viewer.scope.allows(Scope.admin):
         raise auth.ScopeTooNarrow()
-    try:
+    with unknown_id_as_page_not_found():
         queued = resend_checkin_link(
             db, viewer.workspace_id, parse_id(person_id), settings, utcnow()
         )
-    except NotFound as exc:
-        raise PageNotFound() from exc
     notice = "checkin-link-sent" if queued else "checkin-link-unreachable"
     return RedirectResponse(f"/people?notice={notice}#checkins", status_code=303)
 
