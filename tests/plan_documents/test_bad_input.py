@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
+from app.services.plan_documents import yaml_reader
+from app.services.plan_documents.places import DocumentInvalid
 from tests.conftest import Tenant
 from tests.plan_documents.documents import API, QUARTER, apply, listed
 
@@ -213,3 +217,25 @@ def test_a_read_token_may_not_apply_a_document(client: TestClient, make_tenant: 
     response = apply(client, reader, QUARTER)
     assert response.status_code == 403
     assert client.get(f"{API}/plans", headers=reader.headers).json()["items"] == []
+
+
+def test_the_yaml_parsers_own_nesting_limit_is_the_same_refusal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyYAML 6.0.4 and later refuse 1,000 levels while scanning, before the reader's first
+    event (as the 100,000 levels above do with it): the answer is still the nesting refusal."""
+    mark = yaml.Mark("<document>", 1000, 0, 1000, None, None)
+
+    def parser_refusing(*_: object, **__: object) -> Iterator[object]:
+        raise yaml.scanner.ScannerError(
+            "while scanning", mark, "exceeded maximum nesting depth", mark
+        )
+        yield  # a generator, as yaml.parse is
+
+    monkeypatch.setattr(yaml_reader.yaml, "parse", parser_refusing)
+    with pytest.raises(DocumentInvalid) as refused:
+        yaml_reader.read_yaml("[" * 2000 + "]" * 2000)
+    [problem] = refused.value.problems
+    assert problem.code == "too_deep"
+    assert "nests deeper than 12 levels" in problem.message
+    assert (problem.line, problem.column) == (1, 1001)

@@ -71,11 +71,18 @@ def _check(event: Any, depth: int) -> None:
     if tag and tag not in _PLAIN_TAGS and tag not in ("!", "?"):
         raise _refusal("yaml_tag", f"The YAML tag {tag} is not allowed.", event.start_mark)
     if depth > MAX_NESTING_DEPTH:
-        raise _refusal(
-            "too_deep",
-            f"The document nests deeper than {MAX_NESTING_DEPTH} levels.",
-            event.start_mark,
-        )
+        raise _too_deep(event.start_mark)
+
+
+def _too_deep(mark: Any) -> DocumentInvalid:
+    return _refusal("too_deep", f"The document nests deeper than {MAX_NESTING_DEPTH} levels.", mark)
+
+
+def _parser_nesting_limit(error: yaml.MarkedYAMLError) -> bool:
+    """PyYAML 6.0.4 and later refuse nesting past 1,000 levels themselves, and its scanner reads
+    a run of flow openers ("[[[[...") ahead of the first event, so that refusal can come before
+    the reader's own, lower limit sees anything: it is the same refusal."""
+    return "nesting depth" in str(error.problem or "")
 
 
 class _Reader:
@@ -166,6 +173,8 @@ def read_yaml(content: bytes | str) -> tuple[Any, Places]:
             reader.feed(event)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if _parser_nesting_limit(exc):
+            raise _too_deep(mark) from exc
         message = f"The file is not valid YAML: {exc.problem or exc.context}."
         raise _refusal("yaml_syntax", message, mark) from exc
     except yaml.YAMLError as exc:
