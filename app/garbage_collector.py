@@ -11,11 +11,11 @@ the collector.
   large plan's weekly review, dashboard or plan import builds a few hundred thousand
   short-lived objects (rows, items, the answer) that form no cycle. With Python's default, a
   pass starts every 700 of them and walks every one that is still alive, and the passes
-  that follow walk them again: 10 to 20 % of a cold weekly review's time on the roll-up
-  benchmark (bench/RESULTS.md, "Weekly review split along its ideas"). With 100,000, most of
-  a request's objects are freed by reference counting before a pass starts. The older
-  generations keep Python's thresholds. The cost is memory: garbage that does form a cycle
-  waits for at most 100,000 allocations (a few MB) before it is freed.
+  that follow walk them again: a weekly review cost 8 to 17 % more than with the collector
+  off (bench/RESULTS.md, "Before and after issue #17"). With 100,000, most of a request's
+  objects are freed by reference counting before a pass starts, and the review is as fast as
+  with the collector off. The older generations keep Python's thresholds. The cost is memory:
+  garbage that does form a cycle waits for up to 100,000 allocations before it is freed.
 
 Both settings are process-wide. Leaving the context restores what was there before, so a test
 process that starts many apps ends as it began.
