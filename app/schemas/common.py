@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
@@ -27,15 +28,17 @@ def _without_nul(value: str) -> str:
 
 
 class _WithoutNul:
-    """Refuses NUL characters, and says so in the schema (a pattern, unless one is given)."""
+    """Refuses NUL characters (or what ``check`` refuses), and says so in the schema (a pattern,
+    unless one is given)."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, check: Callable[[str], str] = _without_nul) -> None:
         self.pattern = pattern
+        self.check = check
 
     def __get_pydantic_core_schema__(
         self, source: type[Any], handler: GetCoreSchemaHandler
     ) -> CoreSchema:
-        return core_schema.no_info_after_validator_function(_without_nul, handler(source))
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: CoreSchema, handler: GetJsonSchemaHandler
@@ -46,14 +49,36 @@ class _WithoutNul:
 
 
 NO_NUL_PATTERN = r"^[^\x00]*$"
-# Unicode's White_Space (what pydantic's strip_whitespace removes), written out so that every
-# regex engine reads the class alike (Python's \s also takes \x1c-\x1f, which stay).
-_WHITESPACE = r"\t\n\x0b\x0c\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Unicode's White_Space: what is trimmed from the ends of text fields, and what "blank" means.
+WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+WHITESPACE += "\u2028\u2029\u202f\u205f\u3000"
+# The same characters as a regex class, each written as \uXXXX so that every regex engine reads
+# it alike (``\s`` differs between them: Python's also takes \x1c-\x1f).
+_WHITESPACE = "".join(f"\\u{ord(character):04x}" for character in WHITESPACE)
+
+
+def _trimmed(value: str) -> str:
+    return value.strip(WHITESPACE)
+
+
+# Trims a text field's ends, after its bounds and pattern were checked on the value as sent: the
+# schema states them of that value, so a value it refuses is refused (a name of 201 characters
+# with a leading space is too long, an address with a space does not match), and one it allows
+# is stored trimmed. Put last in the field's Annotated.
+Trimmed = AfterValidator(_trimmed)
 # Text that is not blank once stripped: at least one character that is not whitespace.
 NOT_BLANK_PATTERN = rf"^[^\x00]*[^\x00{_WHITESPACE}][^\x00]*$"
 NoNul = _WithoutNul(NO_NUL_PATTERN)
-# Required text (stripped, at least one character): no NUL, and not only whitespace.
-NotBlank = _WithoutNul(NOT_BLANK_PATTERN)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip(WHITESPACE):
+        raise ValueError("must not be blank")
+    return _without_nul(value)
+
+
+# Required text: no NUL, and not only whitespace (what is left once trimmed is not empty).
+NotBlank = _WithoutNul(NOT_BLANK_PATTERN, _not_blank)
 
 
 def _a_number_not_text_or_boolean(value: Any) -> Any:
@@ -66,16 +91,10 @@ def _a_number_not_text_or_boolean(value: Any) -> Any:
 NotTextOrBoolean = BeforeValidator(_a_number_not_text_or_boolean)
 WholeNumber = Annotated[int, NotTextOrBoolean]
 # Required text is stripped and may not be blank; optional text (descriptions) is kept as given.
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NotBlank
-]
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NotBlank
-]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), NotBlank, Trimmed]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=300), NotBlank, Trimmed]
 Description = Annotated[str, StringConstraints(max_length=20_000), NoNul]
-TrackerScope = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NotBlank
-]
+TrackerScope = Annotated[str, StringConstraints(min_length=1, max_length=300), NotBlank, Trimmed]
 # What an address may not hold besides "@": control characters, whitespace as above, and U+FEFF.
 # Not ``\s``, whose meaning differs between the regex dialects that read this pattern (the JSON
 # Schema's ECMA-262 counts U+FEFF but not U+0085, pydantic's Rust engine the reverse, Python, which
@@ -85,7 +104,7 @@ _NOT_IN_ADDRESS = rf"@\x00-\x20\x7f-\x9f{_WHITESPACE}\ufeff"
 EMAIL_PATTERN = rf"^[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+$"
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=320, pattern=EMAIL_PATTERN),
+    StringConstraints(max_length=320, pattern=EMAIL_PATTERN),
     AfterValidator(_without_nul),
 ]
 

@@ -17,6 +17,7 @@ from app.schemas.common import (
     Page,
     PublicModel,
     TrackerScope,
+    Trimmed,
     WriteModel,
     left_unchanged,
 )
@@ -30,14 +31,16 @@ def _installed_kinds(schema: dict[str, Any]) -> None:
 
 Kind = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
+    StringConstraints(min_length=1, max_length=32),
     NoNul,
     Field(json_schema_extra=_installed_kinds),
+    Trimmed,
 ]
 # Any scheme (each connector then says which schemes it takes), no credentials.
 Url = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=URL_PATTERN),
+    StringConstraints(min_length=1, max_length=500, pattern=URL_PATTERN),
+    Trimmed,
 ]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=4000), NoNul]
 # The bounds first: after the validator they would reach the schema as unknown keywords.

@@ -21,7 +21,14 @@ from pydantic import (
 )
 
 from app.models.execution import Confidence, DeliveryState
-from app.schemas.common import HTTP_URL_PATTERN, NoNul, PublicModel, WholeNumber, WriteModel
+from app.schemas.common import (
+    HTTP_URL_PATTERN,
+    NoNul,
+    PublicModel,
+    Trimmed,
+    WholeNumber,
+    WriteModel,
+)
 from app.schemas.weeks import IsoWeek
 
 EVENT_TYPES = ("item.status_changed", "goal.health_changed", "review.ready")
@@ -172,9 +179,8 @@ SECRET_DESCRIPTION = (
 class SubscriptionCreate(WriteModel):
     url: Annotated[
         str,
-        StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=1000, pattern=HTTP_URL_PATTERN
-        ),
+        StringConstraints(min_length=1, max_length=1000, pattern=HTTP_URL_PATTERN),
+        Trimmed,
     ]
     secret: Secret | None = Field(default=None, description=SECRET_DESCRIPTION)
     event_types: Annotated[list[str], AfterValidator(_event_types)] = Field(

@@ -14,6 +14,7 @@ from app.schemas.common import (
     NotBlank,
     Page,
     PublicModel,
+    Trimmed,
     WriteModel,
     left_unchanged,
 )
@@ -21,9 +22,7 @@ from app.schemas.people_loop import Reachability, TimeZoneName
 
 # Tracker kind (the connector's entry-point name) -> that tracker's account id for the person.
 IdentityKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
-IdentityValue = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NotBlank
-]
+IdentityValue = Annotated[str, StringConstraints(min_length=1, max_length=200), NotBlank, Trimmed]
 Identities = Annotated[
     dict[IdentityKind, IdentityValue],
     Field(

@@ -9,11 +9,9 @@ from typing import Annotated
 from pydantic import StringConstraints
 
 from app.models import Scope
-from app.schemas.common import Page, PublicModel, WriteModel
+from app.schemas.common import Page, PublicModel, Trimmed, WriteModel
 
-TokenName = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00]*$")
-]
+TokenName = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00]*$"), Trimmed]
 
 
 class TokenCreate(WriteModel):

@@ -334,3 +334,28 @@ def test_an_address_the_schema_allows_is_one_the_api_takes(
         f"{API}/people", json={"name": "Ada", "email": "ada@example.com"}, headers=tenant.headers
     )
     assert taken.status_code == 201, taken.text
+
+
+def test_bounds_and_patterns_hold_for_the_value_as_sent_and_then_it_is_trimmed(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """The schema states maxLength and patterns of the value as sent: a value it refuses only
+    because of its surrounding spaces is refused too (the API used to trim first and take it)."""
+    refused = [
+        ("/people", {"name": " " + "a" * 200}, "name"),
+        ("/people", {"name": "Ada", "email": " ada@example.com"}, "email"),
+        ("/people", {"name": "Ada", "identities": {"github": "\n" + "a" * 200}}, "identities"),
+        ("/tokens", {"name": " " + "t" * 200, "scope": "read"}, "name"),
+        ("/subscriptions", {"url": " https://example.com/hook"}, "url"),
+    ]
+    for path, body, field in refused:
+        answer = client.post(f"{API}{path}", json=body, headers=tenant.headers)
+        assert answer.status_code == 422, (path, body, answer.text)
+        assert [location[:2] for location in _error_locations(answer)] == [["body", field]]
+    taken = client.post(
+        f"{API}/people", json={"name": "\u3000 Ada Lovelace \t"}, headers=tenant.headers
+    )
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["name"] == "Ada Lovelace"
+    longest = client.post(f"{API}/people", json={"name": "a" * 200}, headers=tenant.headers)
+    assert longest.status_code == 201, longest.text
