@@ -18,6 +18,7 @@ from app.observability.middleware import install_observability
 from app.request_body import BodySizeLimit
 from app.routes import api_router, metrics, probes, webhooks
 from app.routes.docs import install_api_docs
+from app.routes.openapi_links import install_openapi_links
 from app.session_hooks import install_session_hooks
 from app.settings import Settings, get_settings
 from sync.worker import start_embedded_worker
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(webhooks.router)
     app.include_router(api_router)
     install_api_docs(app)
+    install_openapi_links(app)
     # The dashboard lives under / and is mounted last, after the API, webhooks, docs and probes.
     install_dashboard(app)
     return app
