@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import email
 import itertools
-import os
 import statistics
 import sys
 import tempfile
@@ -40,7 +39,6 @@ from zoneinfo import ZoneInfo, available_timezones
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -66,6 +64,7 @@ from app.models import (
 from app.services.tokens import get_or_create_workspace, issue_token
 from app.session_hooks import install_session_hooks
 from app.settings import Settings
+from bench.production_support import scratch_database
 from connectors.memory import DELIVERY_HEADER, SIGNATURE_HEADER, sign, webhook_body
 from sync.worker import Worker
 from tests.conftest import Tenant
@@ -78,10 +77,6 @@ WORKED_AT = datetime(2027, 3, 11, 9, 0, tzinfo=UTC)
 LEAD = timedelta(seconds=20)  # the clock is set this long before each wave's due minute
 WAVE_TIMEOUT = 240.0  # real seconds a wave may take before the run gives up on it
 PEOPLE_PER_GOAL = 10
-# --backend postgres: a role that may create databases (as in bench/production_support.py).
-POSTGRES_ADMIN_URL = os.environ.get(
-    "PLANBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 
 
 @contextmanager
@@ -94,15 +89,8 @@ def database(backend: str, url: str | None) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{Path(folder) / 'bench.db'}"
     else:
-        admin = POSTGRES_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
-        name = f"bench_reminders_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+psycopg://{admin.split('://', 1)[1].rpartition('/')[0]}/{name}"
-        finally:
-            with psycopg.connect(admin, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with scratch_database("bench_reminders") as scratch:
+            yield scratch
 
 
 class SkippingClock:
