@@ -107,3 +107,21 @@ def set_workspace(engine: Engine, workspace_id: uuid.UUID, **values: object) -> 
             setattr(workspace, field, value)
         session.add(workspace)
         session.commit()
+
+
+@dataclass
+class MovedClock:
+    """An engine's clock that the test moves; sleeping costs nothing."""
+
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
+
+    def sleep(self, seconds: float) -> None:
+        pass
+
+
+def nudge_subjects(team: Team, person: Person) -> list[str]:
+    """Subjects of the nudges the person got (a digest or a reminder is not one)."""
+    return [str(m["Subject"]) for m in team.mail_to(person) if m["List-Unsubscribe"]]

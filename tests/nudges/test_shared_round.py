@@ -7,14 +7,13 @@ interval."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 
 import sync.engine
-from app.models import NudgeState, Person
+from app.models import NudgeState
 from app.services.nudge_round import run_nudge_round
 from app.settings import Settings
 from sync.connection_slots import ConnectionSlots
@@ -22,23 +21,7 @@ from sync.context import EngineContext
 from sync.engine import SyncEngine
 from sync.people_loop import PeopleLoop
 from tests.execution.factories import at
-from tests.nudges.conftest import Team
-
-
-@dataclass
-class MovedClock:
-    at: datetime
-
-    def now(self) -> datetime:
-        return self.at
-
-    def sleep(self, seconds: float) -> None:
-        pass
-
-
-def nudges(team: Team, person: Person) -> list[str]:
-    """Subjects of the nudges the person got."""
-    return [str(m["Subject"]) for m in team.mail_to(person) if m["List-Unsubscribe"]]
+from tests.nudges.conftest import MovedClock, Team, nudge_subjects
 
 
 def engines_of_workers(
@@ -93,7 +76,7 @@ def test_four_engines_of_two_workers_run_one_round_a_minute_and_held_nudges_go_o
     [held] = team.nudges()
     assert (held.state, held.hold_until) == (NudgeState.held, at("2027-03-02 08:00"))
     people.step()
-    assert nudges(team, team.ada) == []
+    assert nudge_subjects(team, team.ada) == []
 
     morning = at("2027-03-02 08:00:10")  # an engine of the second worker asks first this time
     clock.at = morning
@@ -101,7 +84,7 @@ def test_four_engines_of_two_workers_run_one_round_a_minute_and_held_nudges_go_o
         engine.run_outbound()
     people.step()
     assert rounds[5:] == [morning]
-    assert nudges(team, team.ada) == ['"Ship the form" is overdue']
+    assert nudge_subjects(team, team.ada) == ['"Ship the form" is overdue']
     for context in [*(engine.context for engine in engines), people.context]:
         context.close()
 
@@ -118,13 +101,17 @@ def test_a_round_that_failed_mid_round_is_run_at_the_next_interval(
         first.run_outbound()
     second.run_outbound()  # the minute's turn is taken: no second round at once
     people.step()
-    assert (rounds, team.nudges(), nudges(team, team.ada)) == ([at("2027-03-01 09:00")], [], [])
+    assert (rounds, team.nudges(), nudge_subjects(team, team.ada)) == (
+        [at("2027-03-01 09:00")],
+        [],
+        [],
+    )
 
     clock.at = at("2027-03-01 09:01")
     second.run_outbound()
     first.run_outbound()
     people.step()
     assert rounds == [at("2027-03-01 09:00"), at("2027-03-01 09:01")]
-    assert nudges(team, team.ada) == ['"Ship the form" is overdue']
+    assert nudge_subjects(team, team.ada) == ['"Ship the form" is overdue']
     for context in [first.context, second.context, people.context]:
         context.close()

@@ -3,33 +3,14 @@ them from its people loop (sync/people_loop.py), with the clock the test moves."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlmodel import Session
 
-from app.models import CheckIn, Confidence, Person
+from app.models import CheckIn, Confidence
 from sync.context import EngineContext
 from sync.engine import SyncEngine
 from sync.people_loop import PeopleLoop
 from tests.execution.factories import at
-from tests.nudges.conftest import Team
-
-
-@dataclass
-class MovedClock:
-    at: datetime
-
-    def now(self) -> datetime:
-        return self.at
-
-    def sleep(self, seconds: float) -> None:
-        pass
-
-
-def nudges(team: Team, person: Person) -> list[str]:
-    """Subjects of the nudges the person got (the digest of the week before is not one)."""
-    return [str(m["Subject"]) for m in team.mail_to(person) if m["List-Unsubscribe"]]
+from tests.nudges.conftest import MovedClock, Team, nudge_subjects
 
 
 def test_the_worker_nudges_escalates_and_sends_the_digest(team: Team) -> None:
@@ -52,12 +33,12 @@ def test_the_worker_nudges_escalates_and_sends_the_digest(team: Team) -> None:
 
     engine.run_outbound()
     people.step()
-    assert nudges(team, team.ada) == ['"Ship the form" is overdue']
+    assert nudge_subjects(team, team.ada) == ['"Ship the form" is overdue']
 
     clock.at = at("2027-03-04 09:00")
     engine.run_outbound()
     people.step()
-    assert nudges(team, team.grace) == ['"Ship the form" is overdue']
+    assert nudge_subjects(team, team.grace) == ['"Ship the form" is overdue']
 
     clock.at = at("2027-03-08 00:30")  # last week's review may be frozen now
     engine.run_outbound()
